@@ -1,0 +1,23 @@
+# tests/cli/lib.sh — helpers sourced by tests/cli/test_*.sh (TAP output).
+# BIN: built tools; DATA: tests/data; TMP: a scratch dir removed at exit.
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BIN="$ROOT/bin"
+DATA="$ROOT/tests/data"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/agentomics-cli.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+T_N=0
+T_FAILED=0
+ok()     { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
+not_ok() { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - $*"; }
+# check DESC CMD... : passes when CMD exits 0
+check() { d=$1; shift; if "$@" >"$TMP/.out" 2>"$TMP/.err"; then ok "$d"; else not_ok "$d"; sed 's/^/#   /' "$TMP/.err" | head -20; fi; }
+# expect_exit CODE DESC CMD... : passes when CMD exits with CODE; stderr kept in $TMP/.err
+expect_exit() {
+    code=$1; d=$2; shift 2
+    "$@" >"$TMP/.out" 2>"$TMP/.err"; rc=$?
+    if [ "$rc" -eq "$code" ]; then ok "$d"; else not_ok "$d (exit $rc, expected $code)"; sed 's/^/#   /' "$TMP/.err" | head -20; fi
+}
+# stderr_has PATTERN DESC : the last command's stderr matches the extended regex
+stderr_has() { if grep -Eq -- "$1" "$TMP/.err"; then ok "$2"; else not_ok "$2"; echo "#   stderr lacks /$1/:"; sed 's/^/#   /' "$TMP/.err" | head -10; fi; }
+done_testing() { echo "1..$T_N"; [ "$T_FAILED" -eq 0 ]; }
