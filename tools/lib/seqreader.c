@@ -34,6 +34,7 @@ struct ao_reader {
     kstring_t *fields;
     int n_fields, m_fields;
     long rec_start;         /* line where the last logical table record began */
+    int fields_ready;       /* the first data row is parsed and waiting */
 };
 
 static const char *id_names[] = {"id", "name", "read_name", "seq_id", "sequence_id", NULL};
@@ -444,6 +445,42 @@ static int looks_like_sequence(const char *s, size_t n)
     return 1;
 }
 
+/* The first data row fixes the field count (a header wider than the rows,
+ * as in files whose header names more columns than exist, is a warning);
+ * it also lets us find the sequence column by content when none is named. */
+static int first_data_row(ao_reader *r, ao_err *err)
+{
+    int i;
+    r->n_data = r->n_fields;
+    if (r->n_data > r->n_header)
+        return ao_err_at(err, AO_EDATA, r->path, r->lineno, "ragged row: %d fields but the header names %d columns", r->n_data, r->n_header);
+    if (r->n_data < r->n_header) {
+        ao_warn("%s: the header names %d columns but data rows have %d; ignoring header names after '%s'",
+                r->path, r->n_header, r->n_data, r->header[r->n_data - 1]);
+        r->n_header = r->n_data;
+        if (r->id_idx >= r->n_data) r->id_idx = -1;
+        if (r->label_idx >= r->n_data) r->label_idx = -1;
+        for (i = 0; i < r->n_seq; i++)
+            if (r->seq_idx[i] >= r->n_data)
+                return ao_err_at(err, AO_EDATA, r->path, r->lineno, "sequence column '%s' is beyond the %d fields of the data rows", r->header[r->seq_idx[i]], r->n_data);
+        for (i = 0; i < r->n_keep; i++)
+            if (r->keep_idx[i] >= r->n_data)
+                return ao_err_at(err, AO_EDATA, r->path, r->lineno, "column '%s' is beyond the %d fields of the data rows", r->header[r->keep_idx[i]], r->n_data);
+    }
+    if (r->n_seq == 0) {
+        for (i = 0; i < r->n_data; i++)
+            if (i != r->label_idx && i != r->id_idx && looks_like_sequence(r->fields[i].s, r->fields[i].l)) {
+                r->seq_idx[0] = i;
+                r->n_seq = 1;
+                ao_warn("%s: no column named sequence/seq/seqs; using column '%s', whose values look like sequences (set --seq-col to choose)", r->path, r->header[i]);
+                break;
+            }
+        if (r->n_seq == 0)
+            return ao_err_at(err, AO_EDATA, r->path, r->lineno, "no sequence column: name one with --seq-col");
+    }
+    return AO_OK;
+}
+
 static int open_table(ao_reader *r, ao_err *err)
 {
     int ret, i, ntab = 0, ncomma = 0;
@@ -496,53 +533,22 @@ static int open_table(ao_reader *r, ao_err *err)
     for (i = 0; i < r->opts.n_keep_cols; i++)
         if ((r->keep_idx[i] = find_col(r, r->opts.keep_cols[i])) < 0)
             return ao_err_at(err, AO_EDATA, r->path, hline, "no column named '%s' to keep", r->opts.keep_cols[i]);
-    return AO_OK;
-}
-
-/* The first data row fixes the field count (a header wider than the rows,
- * as in files whose header names more columns than exist, is a warning);
- * it also lets us find the sequence column by content when none is named. */
-static int first_data_row(ao_reader *r, ao_err *err)
-{
-    int i;
-    r->n_data = r->n_fields;
-    if (r->n_data > r->n_header)
-        return ao_err_at(err, AO_EDATA, r->path, r->lineno, "ragged row: %d fields but the header names %d columns", r->n_data, r->n_header);
-    if (r->n_data < r->n_header) {
-        ao_warn("%s: the header names %d columns but data rows have %d; ignoring header names after '%s'",
-                r->path, r->n_header, r->n_data, r->header[r->n_data - 1]);
-        r->n_header = r->n_data;
-        if (r->id_idx >= r->n_data) r->id_idx = -1;
-        if (r->label_idx >= r->n_data) r->label_idx = -1;
-        for (i = 0; i < r->n_seq; i++)
-            if (r->seq_idx[i] >= r->n_data)
-                return ao_err_at(err, AO_EDATA, r->path, r->lineno, "sequence column '%s' is beyond the %d fields of the data rows", r->header[r->seq_idx[i]], r->n_data);
-        for (i = 0; i < r->n_keep; i++)
-            if (r->keep_idx[i] >= r->n_data)
-                return ao_err_at(err, AO_EDATA, r->path, r->lineno, "column '%s' is beyond the %d fields of the data rows", r->header[r->keep_idx[i]], r->n_data);
-    }
-    if (r->n_seq == 0) {
-        for (i = 0; i < r->n_data; i++)
-            if (i != r->label_idx && i != r->id_idx && looks_like_sequence(r->fields[i].s, r->fields[i].l)) {
-                r->seq_idx[0] = i;
-                r->n_seq = 1;
-                ao_warn("%s: no column named sequence/seq/seqs; using column '%s', whose values look like sequences (set --seq-col to choose)", r->path, r->header[i]);
-                break;
-            }
-        if (r->n_seq == 0)
-            return ao_err_at(err, AO_EDATA, r->path, r->lineno, "no sequence column: name one with --seq-col");
-    }
-    return AO_OK;
+    /* The first data row settles the field count and, when no sequence
+     * column is named, which column holds sequences. */
+    if ((ret = read_fields(r, err)) < 0)
+        return ret == AO_END ? ao_err_at(err, AO_EDATA, r->path, hline, "no data rows after the header") : ret;
+    r->fields_ready = 1;
+    return first_data_row(r, err);
 }
 
 static int read_table(ao_reader *r, ao_record *rec, ao_err *err)
 {
     int ret, i;
     long start;
-    if ((ret = read_fields(r, err)) < 0) return ret;
+    if (r->fields_ready) r->fields_ready = 0;
+    else if ((ret = read_fields(r, err)) < 0) return ret;
     start = r->rec_start;
     r->nrec++;
-    if (r->n_data == 0 && (ret = first_data_row(r, err)) < 0) return ret;
     if (r->n_fields != r->n_data)
         return ao_err_at(err, AO_EDATA, r->path, start, "ragged row: %d fields, expected %d", r->n_fields, r->n_data);
     rec->id.l = 0;
@@ -603,10 +609,6 @@ ao_reader *ao_reader_open(const char *path, const ao_reader_opts *opts, ao_err *
         ao_err_set(err, AO_EIO, "%s: cannot read: %s", path, strerror(errno));
         goto ERROR;
     }
-    if (fmt.compression != no_compression && fmt.compression != gzip && fmt.compression != bgzf) {
-        ao_err_at(err, AO_EDATA, path, 0, "unsupported compression (%s); use plain, gzip or BGZF files", hts_format_description(&fmt));
-        goto ERROR;
-    }
     switch (fmt.format) {
     case bam: case cram:
         r->fmt = fmt.format == bam ? AO_FMT_BAM : AO_FMT_CRAM;
@@ -632,10 +634,20 @@ ao_reader *ao_reader_open(const char *path, const ao_reader_opts *opts, ao_err *
         ao_err_at(err, AO_EDATA, path, 0, "empty file");
         goto ERROR;
     case binary_format: case bai: case crai: case csi: case gzi: case tbi: case bcf: case fai_format: case fqi_format:
-        ao_err_at(err, AO_EDATA, path, 0, "binary data (%s): not a sequence or table file", hts_format_description(&fmt));
+        {
+            char *desc = hts_format_description(&fmt);
+            ao_err_at(err, AO_EDATA, path, 0, "binary data (%s): not a sequence or table file", desc ? desc : "unknown");
+            free(desc);
+        }
         goto ERROR;
     default:
         break;
+    }
+    if (fmt.compression != no_compression && fmt.compression != gzip && fmt.compression != bgzf) {
+        char *desc = hts_format_description(&fmt);
+        ao_err_at(err, AO_EDATA, path, 0, "unsupported compression (%s); use plain, gzip or BGZF files", desc ? desc : "unknown");
+        free(desc);
+        goto ERROR;
     }
     if (!(r->bg = bgzf_hopen(hf, "r"))) {
         ao_err_at(err, AO_EDATA, path, 0, "cannot open compressed stream");
@@ -644,16 +656,26 @@ ao_reader *ao_reader_open(const char *path, const ao_reader_opts *opts, ao_err *
     hf = NULL;
     if (opts->threads > 1 && fmt.compression == bgzf) bgzf_mt(r->bg, opts->threads, 64);
     switch (fmt.format) {
-    case fasta_format: r->fmt = AO_FMT_FASTA; r->n_seq = 1; break;
-    case fastq_format: r->fmt = AO_FMT_FASTQ; r->n_seq = 1; break;
-    case sam: r->fmt = AO_FMT_SAM; r->n_seq = 1; break;
+    case fasta_format: r->fmt = AO_FMT_FASTA; break;
+    case fastq_format: r->fmt = AO_FMT_FASTQ; break;
+    case sam: r->fmt = AO_FMT_SAM; break;
     default: {
-        /* Headerless SAM is reported as text: recognise it by its 11 mandatory fields. */
-        int ret = open_table(r, err);
-        if (ret < 0) goto ERROR;
+        /* htslib's detector wants a few well-formed records; decide from
+         * the first line so short or broken files get the right parser
+         * (and so a precise error). */
+        int ret = next_line(r, err);
+        while (ret == 0 && r->line.l == 0) ret = next_line(r, err);
+        if (ret < -1) goto ERROR;
+        if (ret == AO_END) { ao_err_at(err, AO_EDATA, path, 0, "empty file"); goto ERROR; }
+        r->pending = 1;
+        if (r->line.s[0] == '>') r->fmt = AO_FMT_FASTA;
+        else if (r->line.s[0] == '@')
+            r->fmt = (r->line.l > 3 && r->line.s[3] == '\t' && strchr("HSRPC", r->line.s[1])) ? AO_FMT_SAM : AO_FMT_FASTQ;
+        else if ((ret = open_table(r, err)) < 0) goto ERROR;
         break;
     }
     }
+    if (r->fmt != AO_FMT_CSV && r->fmt != AO_FMT_TSV) r->n_seq = 1;
     return r;
 ERROR:
     if (hf) hclose_abruptly(hf);

@@ -1,0 +1,817 @@
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <htslib/bgzf.h>
+#include <htslib/khash.h>
+#include <jansson.h>
+#include "agentomics/fileio.h"
+#include "agentomics/hash.h"
+#include "agentomics/log.h"
+#include "agentomics/prepare.h"
+
+KHASH_MAP_INIT_STR(str2str, char *)
+KHASH_MAP_INIT_STR(str2int, int)
+KHASH_MAP_INIT_INT64(len2n, uint64_t)
+
+#define MAX_CLASSES 1000
+#define SHORT_LEN 4096
+static const char *split_names[AO_N_SPLITS] = {"train", "valid", "test"};
+
+/* One remembered record: enough for duplicate, conflict and overlap
+ * checks. Packed: 13 bytes a record. */
+typedef struct __attribute__((packed)) seqkey {
+    uint64_t h;
+    uint32_t cls;
+    uint8_t split;
+} seqkey;
+
+#define KEYS_PER_CHUNK (1 << 16)
+typedef struct keylist {
+    seqkey **chunk;
+    size_t n, n_chunks;
+} keylist;
+
+/* Open-addressing set of 64-bit id hashes (0 marks an empty slot). */
+typedef struct idset {
+    uint64_t *slot;
+    size_t cap, n;
+} idset;
+
+typedef struct colstats {
+    uint64_t short_len[SHORT_LEN];
+    khash_t(len2n) *long_len;
+    uint64_t alphabet[256];
+    uint64_t *gc, *acgt;         /* per class */
+} colstats;
+
+typedef struct splitstats {
+    uint64_t n;
+    uint64_t *class_n;           /* per provisional class */
+    colstats col[AO_MAX_SEQ_COLS];
+    uint64_t ids_renamed, fields_sanitised;
+    ao_sha256 sha;
+    char sha_hex[65];            /* of the normalised split file */
+    char formats[256];
+} splitstats;
+
+typedef struct prep {
+    const ao_prepare_opts *o;
+    khash_t(str2str) *side;      /* id -> label */
+    khash_t(str2int) *cls_idx;   /* label -> provisional index */
+    char **cls_name;
+    int n_cls, frozen;
+    keylist keys;
+    splitstats st[AO_N_SPLITS];
+    int n_seq, n_keep;
+    char *seq_names[AO_MAX_SEQ_COLS];
+    char *keep_names[AO_MAX_KEEP_COLS];
+    kstring_t line;
+} prep;
+
+/* ---- small containers ---------------------------------------------- */
+
+static int keylist_push(keylist *kl, seqkey k)
+{
+    size_t c = kl->n / KEYS_PER_CHUNK;
+    if (c == kl->n_chunks) {
+        seqkey **nc = realloc(kl->chunk, sizeof *nc * (kl->n_chunks + 1));
+        if (!nc) return AO_EMEM;
+        kl->chunk = nc;
+        if (!(kl->chunk[c] = malloc(sizeof(seqkey) * KEYS_PER_CHUNK))) return AO_EMEM;
+        kl->n_chunks++;
+    }
+    kl->chunk[c][kl->n % KEYS_PER_CHUNK] = k;
+    kl->n++;
+    return AO_OK;
+}
+
+
+static void keylist_free(keylist *kl)
+{
+    size_t i;
+    for (i = 0; i < kl->n_chunks; i++) free(kl->chunk[i]);
+    free(kl->chunk);
+    memset(kl, 0, sizeof *kl);
+}
+
+/* Adds h; returns 1 if it was new, 0 if present, < 0 on error. */
+static int idset_add(idset *s, uint64_t h)
+{
+    size_t i;
+    if (!h) h = 1;
+    if ((s->n + 1) * 4 > s->cap * 3) {
+        size_t ncap = s->cap ? s->cap * 2 : 1024, j;
+        uint64_t *ns = calloc(ncap, sizeof *ns);
+        if (!ns) return AO_EMEM;
+        for (j = 0; j < s->cap; j++)
+            if (s->slot[j]) {
+                size_t k = s->slot[j] & (ncap - 1);
+                while (ns[k]) k = (k + 1) & (ncap - 1);
+                ns[k] = s->slot[j];
+            }
+        free(s->slot);
+        s->slot = ns;
+        s->cap = ncap;
+    }
+    for (i = h & (s->cap - 1); s->slot[i]; i = (i + 1) & (s->cap - 1))
+        if (s->slot[i] == h) return 0;
+    s->slot[i] = h;
+    s->n++;
+    return 1;
+}
+
+/* ---- side label table ---------------------------------------------- */
+
+static int split_line(char *s, char delim, char **f, int max)
+{
+    int n = 0;
+    f[n++] = s;
+    for (; *s && n < max; s++)
+        if (*s == delim) { *s = '\0'; f[n++] = s + 1; }
+    return n;
+}
+
+static void trim(char *s)
+{
+    size_t n = strlen(s), i = 0;
+    while (n && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
+    while (s[i] && isspace((unsigned char)s[i])) i++;
+    if (i) memmove(s, s + i, n - i + 1);
+}
+
+static int load_side_table(prep *p, ao_err *err)
+{
+    const char *path = p->o->labels_path;
+    static const char *idn[] = {"id", "name", "read_name", "seq_id", "sequence_id", "qname", NULL};
+    static const char *lbn[] = {"label", "class", "target", "y", "labels", NULL};
+    BGZF *fp = bgzf_open(path, "r");
+    kstring_t ln = {0, 0, NULL};
+    char *f[256], delim;
+    int nf, id_i = 0, lb_i = -1, i, j, rc = AO_OK, ret;
+    long line = 0;
+    if (!fp) return ao_err_set(err, AO_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (!(p->side = kh_init(str2str))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    if ((ret = bgzf_getline(fp, '\n', &ln)) < 0) { rc = ao_err_at(err, AO_EDATA, path, 0, ret == -1 ? "empty file" : "read error"); goto DONE; }
+    line = 1;
+    if (ln.l && ln.s[ln.l - 1] == '\r') ln.s[--ln.l] = 0;
+    delim = strchr(ln.s, '\t') ? '\t' : ',';
+    nf = split_line(ln.s, delim, f, 256);
+    if (nf < 2) { rc = ao_err_at(err, AO_EDATA, path, 1, "a label table needs a header with an id and a label column"); goto DONE; }
+    for (j = 0; idn[j] && id_i == 0; j++)
+        for (i = 0; i < nf; i++) if (strcasecmp(f[i], idn[j]) == 0) { id_i = i; break; }
+    if (p->o->reader.label_col) {
+        for (i = 0; i < nf; i++) if (strcasecmp(f[i], p->o->reader.label_col) == 0) lb_i = i;
+        if (lb_i < 0) { rc = ao_err_at(err, AO_EDATA, path, 1, "missing label column '%s'", p->o->reader.label_col); goto DONE; }
+    }
+    for (j = 0; lbn[j] && lb_i < 0; j++)
+        for (i = 0; i < nf; i++) if (strcasecmp(f[i], lbn[j]) == 0) { lb_i = i; break; }
+    if (lb_i < 0) lb_i = id_i == 0 ? 1 : 0;
+    while ((ret = bgzf_getline(fp, '\n', &ln)) >= 0) {
+        khint_t k;
+        int absent;
+        line++;
+        if (ln.l && ln.s[ln.l - 1] == '\r') ln.s[--ln.l] = 0;
+        if (ln.l == 0) continue;
+        nf = split_line(ln.s, delim, f, 256);
+        if (nf <= id_i || nf <= lb_i) { rc = ao_err_at(err, AO_EDATA, path, line, "ragged row: %d fields", nf); goto DONE; }
+        trim(f[lb_i]);
+        if (!*f[id_i] || !*f[lb_i]) { rc = ao_err_at(err, AO_EDATA, path, line, "empty id or label"); goto DONE; }
+        k = kh_get(str2str, p->side, f[id_i]);
+        if (k != kh_end(p->side)) {
+            if (strcmp(kh_val(p->side, k), f[lb_i]) != 0) {
+                rc = ao_err_at(err, AO_EDATA, path, line, "id '%s' has two labels ('%s' and '%s')", f[id_i], kh_val(p->side, k), f[lb_i]);
+                goto DONE;
+            }
+            continue;
+        }
+        {
+            char *key = strdup(f[id_i]), *val = strdup(f[lb_i]);
+            if (!key || !val) { free(key); free(val); rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+            k = kh_put(str2str, p->side, key, &absent);
+            kh_val(p->side, k) = val;
+        }
+    }
+    if (ret < -1) rc = ao_err_at(err, AO_EDATA, path, line + 1, "read error: truncated or corrupt compressed data");
+    else if (kh_size(p->side) == 0) rc = ao_err_at(err, AO_EDATA, path, 0, "no labels in the table");
+DONE:
+    ks_free(&ln);
+    bgzf_close(fp);
+    return rc;
+}
+
+static const char *side_label(prep *p, const char *id)
+{
+    khint_t k = kh_get(str2str, p->side, id);
+    size_t n;
+    if (k != kh_end(p->side)) return kh_val(p->side, k);
+    /* BAM mates get /1 and /2 appended; the table may name the pair */
+    n = strlen(id);
+    if (n > 2 && id[n - 2] == '/' && (id[n - 1] == '1' || id[n - 1] == '2')) {
+        char *base = strndup(id, n - 2);
+        const char *lab = NULL;
+        if (!base) return NULL;
+        k = kh_get(str2str, p->side, base);
+        if (k != kh_end(p->side)) lab = kh_val(p->side, k);
+        free(base);
+        return lab;
+    }
+    return NULL;
+}
+
+/* ---- classes --------------------------------------------------------- */
+
+static int class_add(prep *p, const char *name, ao_err *err)
+{
+    khint_t k;
+    int absent, i;
+    char *dup;
+    if (p->n_cls >= MAX_CLASSES) return ao_err_set(err, AO_EDATA, "more than %d distinct labels: is the label column right?", MAX_CLASSES);
+    if (!(dup = strdup(name))) return ao_err_set(err, AO_EMEM, "out of memory");
+    k = kh_put(str2int, p->cls_idx, dup, &absent);
+    if (!absent) { free(dup); return kh_val(p->cls_idx, k); }
+    {
+        char **nn = realloc(p->cls_name, sizeof *nn * (size_t)(p->n_cls + 1));
+        if (!nn) return ao_err_set(err, AO_EMEM, "out of memory");
+        p->cls_name = nn;
+    }
+    p->cls_name[p->n_cls] = dup;
+    kh_val(p->cls_idx, k) = p->n_cls;
+    for (i = 0; i < AO_N_SPLITS; i++) {
+        int c;
+        uint64_t *nc = realloc(p->st[i].class_n, sizeof *nc * (size_t)(p->n_cls + 1));
+        if (!nc) return ao_err_set(err, AO_EMEM, "out of memory");
+        p->st[i].class_n = nc;
+        nc[p->n_cls] = 0;
+        for (c = 0; c < AO_MAX_SEQ_COLS; c++) {
+            uint64_t *g = realloc(p->st[i].col[c].gc, sizeof *g * (size_t)(p->n_cls + 1));
+            uint64_t *a;
+            if (!g) return ao_err_set(err, AO_EMEM, "out of memory");
+            p->st[i].col[c].gc = g;
+            if (!(a = realloc(p->st[i].col[c].acgt, sizeof *a * (size_t)(p->n_cls + 1)))) return ao_err_set(err, AO_EMEM, "out of memory");
+            p->st[i].col[c].acgt = a;
+            g[p->n_cls] = a[p->n_cls] = 0;
+        }
+    }
+    return p->n_cls++;
+}
+
+/* ---- per-record work ------------------------------------------------ */
+
+static int sanitise(kstring_t *s)
+{
+    size_t i;
+    int changed = 0;
+    for (i = 0; i < s->l; i++)
+        if (s->s[i] == '\t' || s->s[i] == '\n' || s->s[i] == '\r') { s->s[i] = ' '; changed = 1; }
+    return changed;
+}
+
+static int add_length(colstats *c, size_t len)
+{
+    if (len < SHORT_LEN) c->short_len[len]++;
+    else {
+        int absent;
+        khint_t k;
+        if (!c->long_len && !(c->long_len = kh_init(len2n))) return AO_EMEM;
+        k = kh_put(len2n, c->long_len, (khint64_t)len, &absent);
+        if (absent < 0) return AO_EMEM;
+        if (absent) kh_val(c->long_len, k) = 0;
+        kh_val(c->long_len, k)++;
+    }
+    return AO_OK;
+}
+
+static int process_record(prep *p, int split, const char *path, ao_record *rec, idset *ids, FILE *out, ao_err *err)
+{
+    splitstats *st = &p->st[split];
+    const char *label = rec->has_label ? rec->label.s : NULL;
+    int cls, i, rc;
+    uint64_t h = 0x5eedULL;
+    size_t j;
+    if (p->side) {
+        const char *sl = side_label(p, rec->id.s);
+        if (sl) label = sl;
+    }
+    if (!label || !*label)
+        return ao_err_at(err, AO_EDATA, path, rec->line, "missing label for record '%s'", rec->id.s);
+    if (label != rec->label.s) { rec->label.l = 0; kputs(label, &rec->label); }
+    trim(rec->label.s);
+    rec->label.l = strlen(rec->label.s);
+    if (rec->label.l == 0) return ao_err_at(err, AO_EDATA, path, rec->line, "missing label for record '%s'", rec->id.s);
+    if (sanitise(&rec->label)) st->fields_sanitised++;
+    {
+        khint_t k = kh_get(str2int, p->cls_idx, rec->label.s);
+        if (k != kh_end(p->cls_idx)) cls = kh_val(p->cls_idx, k);
+        else if (p->frozen)
+            return ao_err_at(err, AO_EDATA, path, rec->line, "label '%s' is not one of the classes given with --classes", rec->label.s);
+        else if (split != AO_SPLIT_TRAIN)
+            return ao_err_at(err, AO_EDATA, path, rec->line, "label '%s' does not occur in the training data", rec->label.s);
+        else if ((cls = class_add(p, rec->label.s, err)) < 0) return cls;
+    }
+    /* unique ids within the split */
+    if (sanitise(&rec->id)) st->fields_sanitised++;
+    {
+        size_t base = rec->id.l;
+        int n = 1;
+        while ((rc = idset_add(ids, ao_hash64(rec->id.s, rec->id.l, 0x1d))) == 0) {
+            rec->id.l = base;
+            ksprintf(&rec->id, "_%d", ++n);
+        }
+        if (rc < 0) return ao_err_set(err, AO_EMEM, "out of memory");
+        if (n > 1) st->ids_renamed++;
+    }
+    /* statistics and the duplicate key */
+    for (i = 0; i < rec->n_seq; i++) {
+        colstats *c = &st->col[i];
+        const unsigned char *s = (const unsigned char *)rec->seq[i].s;
+        uint64_t gc = 0, acgt = 0;
+        for (j = 0; j < rec->seq[i].l; j++) {
+            c->alphabet[s[j]]++;
+            gc += (s[j] == 'G') | (s[j] == 'C');
+            acgt += (s[j] == 'G') | (s[j] == 'C') | (s[j] == 'A') | (s[j] == 'T');
+        }
+        c->gc[cls] += gc;
+        c->acgt[cls] += acgt;
+        if (add_length(c, rec->seq[i].l) < 0) return ao_err_set(err, AO_EMEM, "out of memory");
+        h = ao_hash64(rec->seq[i].s, rec->seq[i].l, h);
+    }
+    st->n++;
+    st->class_n[cls]++;
+    if (keylist_push(&p->keys, (seqkey){h, (uint32_t)cls, (uint8_t)split}) < 0) return ao_err_set(err, AO_EMEM, "out of memory");
+    /* the normalised row */
+    p->line.l = 0;
+    kputsn(rec->id.s, rec->id.l, &p->line);
+    for (i = 0; i < rec->n_seq; i++) { kputc('\t', &p->line); kputsn(rec->seq[i].s, rec->seq[i].l, &p->line); }
+    for (i = 0; i < rec->n_keep; i++) {
+        if (sanitise(&rec->keep[i])) st->fields_sanitised++;
+        kputc('\t', &p->line);
+        kputsn(rec->keep[i].s, rec->keep[i].l, &p->line);
+    }
+    kputc('\t', &p->line);
+    kputsn(rec->label.s, rec->label.l, &p->line);
+    kputc('\n', &p->line);
+    ao_sha256_update(&st->sha, p->line.s, p->line.l);
+    if (fwrite(p->line.s, 1, p->line.l, out) != p->line.l) return ao_err_set(err, AO_EIO, "write error: %s", strerror(errno));
+    return AO_OK;
+}
+
+/* Columns must agree across every input of every split. */
+static int check_columns(prep *p, ao_reader *r, const char *path, ao_err *err)
+{
+    int i, n_seq = ao_reader_n_seq_cols(r), n_keep = ao_reader_n_keep_cols(r);
+    if (p->n_seq == 0) {
+        p->n_seq = n_seq;
+        p->n_keep = n_keep;
+        for (i = 0; i < n_seq; i++)
+            if (!(p->seq_names[i] = strdup(ao_reader_seq_col_name(r, i)))) return ao_err_set(err, AO_EMEM, "out of memory");
+        for (i = 0; i < n_keep; i++)
+            if (!(p->keep_names[i] = strdup(ao_reader_keep_col_name(r, i)))) return ao_err_set(err, AO_EMEM, "out of memory");
+        for (i = 0; i < n_seq + n_keep; i++) {
+            const char *nm = i < n_seq ? p->seq_names[i] : p->keep_names[i - n_seq];
+            if (strcmp(nm, "id") == 0 || strcmp(nm, "label") == 0)
+                return ao_err_at(err, AO_EDATA, path, 1, "column '%s' would clash with the output's own '%s' column", nm, nm);
+        }
+        return AO_OK;
+    }
+    if (n_seq != p->n_seq || n_keep != p->n_keep)
+        return ao_err_at(err, AO_EDATA, path, 0, "has %d sequence and %d extra columns, other inputs have %d and %d", n_seq, n_keep, p->n_seq, p->n_keep);
+    return AO_OK;
+}
+
+static int write_header(prep *p, FILE *out, splitstats *st)
+{
+    int i;
+    p->line.l = 0;
+    kputs("id", &p->line);
+    for (i = 0; i < p->n_seq; i++) { kputc('\t', &p->line); kputs(p->seq_names[i], &p->line); }
+    for (i = 0; i < p->n_keep; i++) { kputc('\t', &p->line); kputs(p->keep_names[i], &p->line); }
+    kputs("\tlabel\n", &p->line);
+    ao_sha256_update(&st->sha, p->line.s, p->line.l);
+    return fwrite(p->line.s, 1, p->line.l, out) == p->line.l ? AO_OK : AO_EIO;
+}
+
+static int process_split(prep *p, int split, ao_outdir *od, ao_err *err)
+{
+    const ao_prepare_opts *o = p->o;
+    const char *rel = split == AO_SPLIT_TEST ? "heldout/test.tsv" : split == AO_SPLIT_VALID ? "agent/valid.tsv" : "agent/train.tsv";
+    char *path = NULL;
+    FILE *out = NULL;
+    idset ids = {0};
+    ao_record rec;
+    ao_reader *r = NULL;
+    int i, rc = AO_OK;
+    memset(&rec, 0, sizeof rec);
+    ao_sha256_init(&p->st[split].sha);
+    if (!(path = ao_outdir_path(od, rel, err))) { rc = err->code; goto DONE; }
+    if (!(out = fopen(path, "w"))) { rc = ao_err_set(err, AO_EIO, "%s: cannot create: %s", path, strerror(errno)); goto DONE; }
+    setvbuf(out, NULL, _IOFBF, 1 << 20);
+    for (i = 0; i < o->n_inputs[split]; i++) {
+        const ao_prep_input *in = &o->inputs[split][i];
+        ao_reader_opts ro = o->reader;
+        long nrec = 0;
+        ro.fixed_label = in->fixed_label;
+        ro.id_prefix = split_names[split];
+        if (!(r = ao_reader_open(in->path, &ro, err))) { rc = err->code; goto DONE; }
+        if ((rc = check_columns(p, r, in->path, err)) < 0) goto DONE;
+        if (!ao_reader_has_label_source(r) && !p->side) {
+            rc = ao_err_at(err, AO_EDATA, in->path, 1, "no label source: no label column (--label-col), tag (--label-tag), --class NAME=FILE or --labels FILE");
+            goto DONE;
+        }
+        if (i == 0 && (rc = write_header(p, out, &p->st[split])) < 0) { rc = ao_err_set(err, AO_EIO, "%s: write error", path); goto DONE; }
+        {
+            size_t fl = strlen(p->st[split].formats);
+            snprintf(p->st[split].formats + fl, sizeof p->st[split].formats - fl, "%s%s", fl ? "," : "", ao_format_name(ao_reader_format(r)));
+        }
+        while ((rc = ao_reader_next(r, &rec, err)) == 0) {
+            if ((rc = process_record(p, split, in->path, &rec, &ids, out, err)) < 0) goto DONE;
+            nrec++;
+        }
+        if (rc < AO_END) goto DONE;
+        rc = AO_OK;
+        if (nrec == 0) { rc = ao_err_at(err, AO_EDATA, in->path, 0, "no records"); goto DONE; }
+        ao_info("%s: %ld records (%s) -> %s", in->path, nrec, ao_format_name(ao_reader_format(r)), split_names[split]);
+        ao_reader_destroy(r);
+        r = NULL;
+    }
+    if (p->st[split].ids_renamed)
+        ao_warn("%s: %llu duplicate ids made unique with a _N suffix", split_names[split], (unsigned long long)p->st[split].ids_renamed);
+    if (p->st[split].fields_sanitised)
+        ao_warn("%s: %llu fields had tabs or newlines replaced by spaces", split_names[split], (unsigned long long)p->st[split].fields_sanitised);
+    {
+        unsigned char dig[32];
+        ao_sha256_final(&p->st[split].sha, dig);
+        ao_sha256_hex(dig, p->st[split].sha_hex);
+    }
+    if (ferror(out) || fclose(out) != 0) { out = NULL; rc = ao_err_set(err, AO_EIO, "%s: write error", path); goto DONE; }
+    out = NULL;
+DONE:
+    if (out) fclose(out);
+    ao_reader_destroy(r);
+    ao_record_free(&rec);
+    free(ids.slot);
+    free(path);
+    return rc;
+}
+
+/* ---- findings across splits ---------------------------------------- */
+
+typedef struct findings {
+    uint64_t dup_records[AO_N_SPLITS], dup_groups[AO_N_SPLITS];
+    uint64_t conflict_groups, conflict_records;
+    uint64_t valid_in_train, test_in_train, test_in_valid;
+} findings;
+
+static int cmp_key(const void *a, const void *b)
+{
+    const seqkey *x = a, *y = b;
+    if (x->h != y->h) return x->h < y->h ? -1 : 1;
+    if (x->split != y->split) return x->split - y->split;
+    return x->cls < y->cls ? -1 : x->cls > y->cls;
+}
+
+static int find_duplicates(prep *p, findings *f, ao_err *err)
+{
+    seqkey *all;
+    size_t n = p->keys.n, i, j;
+    memset(f, 0, sizeof *f);
+    if (!(all = malloc(sizeof *all * (n ? n : 1)))) return ao_err_set(err, AO_EMEM, "out of memory");
+    /* gather the chunks into one array, freeing them as we go */
+    for (i = 0; i < p->keys.n_chunks; i++) {
+        size_t m = (i + 1 == p->keys.n_chunks) ? n - i * KEYS_PER_CHUNK : KEYS_PER_CHUNK;
+        memcpy(all + i * KEYS_PER_CHUNK, p->keys.chunk[i], m * sizeof *all);
+        free(p->keys.chunk[i]);
+        p->keys.chunk[i] = NULL;
+    }
+    qsort(all, n, sizeof *all, cmp_key);
+    for (i = 0; i < n; i = j) {
+        uint64_t per[AO_N_SPLITS] = {0, 0, 0};
+        int conflict = 0;
+        for (j = i; j < n && all[j].h == all[i].h; j++) {
+            per[all[j].split]++;
+            if (all[j].cls != all[i].cls) conflict = 1;
+        }
+        for (int s = 0; s < AO_N_SPLITS; s++)
+            if (per[s] > 1) { f->dup_groups[s]++; f->dup_records[s] += per[s] - 1; }
+        if (conflict) { f->conflict_groups++; f->conflict_records += j - i; }
+        if (per[AO_SPLIT_TRAIN]) { f->valid_in_train += per[AO_SPLIT_VALID]; f->test_in_train += per[AO_SPLIT_TEST]; }
+        if (per[AO_SPLIT_VALID]) f->test_in_valid += per[AO_SPLIT_TEST];
+    }
+    free(all);
+    keylist_free(&p->keys);
+    return AO_OK;
+}
+
+/* ---- dataset.json ----------------------------------------------------- */
+
+typedef struct lenpair { uint64_t len, n; } lenpair;
+
+static int cmp_lenpair(const void *a, const void *b)
+{
+    const lenpair *x = a, *y = b;
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static json_t *length_json(const colstats *c)
+{
+    lenpair *lp;
+    size_t n = 0, i, cap = SHORT_LEN + (c->long_len ? kh_size(c->long_len) : 0);
+    uint64_t total = 0, acc = 0, lo, hi, counts[20] = {0};
+    double sum = 0, median = 0, width;
+    json_t *j, *edges, *cnts;
+    int nb, b;
+    khint_t k;
+    if (!(lp = malloc(sizeof *lp * cap))) return NULL;
+    for (i = 0; i < SHORT_LEN; i++) if (c->short_len[i]) lp[n++] = (lenpair){i, c->short_len[i]};
+    if (c->long_len)
+        for (k = kh_begin(c->long_len); k != kh_end(c->long_len); k++)
+            if (kh_exist(c->long_len, k)) lp[n++] = (lenpair){(uint64_t)kh_key(c->long_len, k), kh_val(c->long_len, k)};
+    qsort(lp, n, sizeof *lp, cmp_lenpair);
+    for (i = 0; i < n; i++) { total += lp[i].n; sum += (double)lp[i].len * lp[i].n; }
+    if (!total) { free(lp); return json_object(); }
+    /* median as numpy does: mean of the two middle values for even counts */
+    {
+        uint64_t m1 = (total - 1) / 2, m2 = total / 2;
+        double v1 = -1, v2 = -1;
+        for (i = 0; i < n; i++) {
+            if (v1 < 0 && acc + lp[i].n > m1) v1 = (double)lp[i].len;
+            if (v2 < 0 && acc + lp[i].n > m2) v2 = (double)lp[i].len;
+            acc += lp[i].n;
+        }
+        median = (v1 + v2) / 2;
+    }
+    lo = lp[0].len;
+    hi = lp[n - 1].len;
+    nb = hi == lo ? 1 : 20;
+    width = hi == lo ? 1.0 : (double)(hi - lo) / nb;
+    for (i = 0; i < n; i++) {
+        b = hi == lo ? 0 : (int)((double)(lp[i].len - lo) / width);
+        if (b >= nb) b = nb - 1;
+        counts[b] += lp[i].n;
+    }
+    edges = json_array();
+    cnts = json_array();
+    for (b = 0; b <= nb; b++) json_array_append_new(edges, json_real(hi == lo ? (double)lo + b : (double)lo + b * width));
+    for (b = 0; b < nb; b++) json_array_append_new(cnts, json_integer((json_int_t)counts[b]));
+    j = json_pack("{s:I,s:f,s:I,s:f,s:{s:o,s:o}}", "min", (json_int_t)lo, "median", median, "max", (json_int_t)hi,
+                  "mean", sum / total, "histogram", "edges", edges, "counts", cnts);
+    free(lp);
+    return j;
+}
+
+/* Classes in output order: --classes, else sorted names; binary tasks put
+ * the positive class at index 1. */
+static int class_order(prep *p, int *order, ao_err *err)
+{
+    int i, j, n = p->n_cls;
+    for (i = 0; i < n; i++) order[i] = i;
+    if (!p->frozen)
+        for (i = 1; i < n; i++)
+            for (j = i; j > 0 && strcmp(p->cls_name[order[j - 1]], p->cls_name[order[j]]) > 0; j--) {
+                int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t;
+            }
+    if (n == 2) {
+        int pos = -1;
+        if (p->o->positive) {
+            for (i = 0; i < 2; i++) if (strcmp(p->cls_name[order[i]], p->o->positive) == 0) pos = i;
+            if (pos < 0) return ao_err_set(err, AO_EUSAGE, "--positive %s: not one of the classes ('%s', '%s')", p->o->positive, p->cls_name[order[0]], p->cls_name[order[1]]);
+        } else if (!p->frozen) {
+            static const char *yes[] = {"1", "true", "yes", "pos", "positive", "+", NULL};
+            for (i = 0; i < 2 && pos < 0; i++)
+                for (j = 0; yes[j]; j++) if (strcasecmp(p->cls_name[order[i]], yes[j]) == 0) pos = i;
+            for (i = 0; i < 2 && pos < 0; i++) {
+                const char *nm = p->cls_name[order[i]];
+                if (!strncasecmp(nm, "non", 3) || !strncasecmp(nm, "not", 3) || !strncasecmp(nm, "neg", 3)) pos = 1 - i;
+            }
+        }
+        if (pos == 0) { int t = order[0]; order[0] = order[1]; order[1] = t; }
+    } else if (p->o->positive) {
+        return ao_err_set(err, AO_EUSAGE, "--positive only applies to binary tasks (%d classes)", n);
+    }
+    return AO_OK;
+}
+
+static json_t *split_json(prep *p, int split, const int *order, int with_class_stats)
+{
+    splitstats *st = &p->st[split];
+    json_t *j = json_object(), *cc = json_object(), *cols = json_object();
+    int i, c;
+    json_object_set_new(j, "file", json_string(split == AO_SPLIT_TEST ? "test.tsv" : split == AO_SPLIT_VALID ? "valid.tsv" : "train.tsv"));
+    json_object_set_new(j, "formats", json_string(st->formats));
+    json_object_set_new(j, "n_records", json_integer((json_int_t)st->n));
+    json_object_set_new(j, "sha256", json_string(st->sha_hex));
+    json_object_set_new(j, "ids_renamed", json_integer((json_int_t)st->ids_renamed));
+    if (!with_class_stats) { json_decref(cc); json_decref(cols); return j; }
+    for (i = 0; i < p->n_cls; i++) json_object_set_new(cc, p->cls_name[order[i]], json_integer((json_int_t)st->class_n[order[i]]));
+    json_object_set_new(j, "class_counts", cc);
+    for (c = 0; c < p->n_seq; c++) {
+        colstats *cs = &st->col[c];
+        json_t *col = json_object(), *alpha = json_object(), *gc = json_object();
+        for (i = 0; i < 256; i++)
+            if (cs->alphabet[i]) {
+                char key[2] = {(char)i, 0};
+                json_object_set_new(alpha, key, json_integer((json_int_t)cs->alphabet[i]));
+            }
+        for (i = 0; i < p->n_cls; i++) {
+            int k = order[i];
+            json_object_set_new(gc, p->cls_name[k], cs->acgt[k] ? json_real((double)cs->gc[k] / cs->acgt[k]) : json_null());
+        }
+        json_object_set_new(col, "length", length_json(cs));
+        json_object_set_new(col, "alphabet", alpha);
+        json_object_set_new(col, "gc_fraction_by_class", gc);
+        json_object_set_new(cols, p->seq_names[c], col);
+    }
+    json_object_set_new(j, "columns", cols);
+    return j;
+}
+
+static int write_json(ao_outdir *od, const char *rel, json_t *j, ao_err *err)
+{
+    char *path = ao_outdir_path(od, rel, err);
+    int rc = AO_OK;
+    if (!path) return err->code;
+    if (json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) rc = ao_err_set(err, AO_EIO, "%s: cannot write", path);
+    free(path);
+    return rc;
+}
+
+static int write_outputs(prep *p, ao_outdir *od, const findings *f, ao_err *err)
+{
+    const ao_prepare_opts *o = p->o;
+    int *order = malloc(sizeof *order * (size_t)p->n_cls), i, rc;
+    json_t *ds = NULL, *t = NULL, *arr;
+    ao_sha256 all;
+    unsigned char dig[32];
+    char hex[65];
+    if (!order) return ao_err_set(err, AO_EMEM, "out of memory");
+    if ((rc = class_order(p, order, err)) < 0) goto DONE;
+    ds = json_object();
+    json_object_set_new(ds, "format_version", json_integer(1));
+    json_object_set_new(ds, "tool", json_string("agentomics-prepare-data " AO_VERSION));
+    json_object_set_new(ds, "task", json_string(p->n_cls == 2 ? "binary" : "multiclass"));
+    arr = json_array();
+    for (i = 0; i < p->n_cls; i++) json_array_append_new(arr, json_string(p->cls_name[order[i]]));
+    json_object_set_new(ds, "classes", arr);
+    if (p->n_cls == 2) json_object_set_new(ds, "positive_class", json_string(p->cls_name[order[1]]));
+    arr = json_array();
+    for (i = 0; i < p->n_seq; i++) json_array_append_new(arr, json_string(p->seq_names[i]));
+    json_object_set_new(ds, "sequence_columns", arr);
+    arr = json_array();
+    for (i = 0; i < p->n_keep; i++) json_array_append_new(arr, json_string(p->keep_names[i]));
+    json_object_set_new(ds, "extra_columns", arr);
+    json_object_set_new(ds, "u_to_t", json_boolean(o->reader.u_to_t));
+    t = json_object();
+    json_object_set_new(t, "train", split_json(p, AO_SPLIT_TRAIN, order, 1));
+    if (o->n_inputs[AO_SPLIT_VALID]) json_object_set_new(t, "valid", split_json(p, AO_SPLIT_VALID, order, 1));
+    /* The agent learns how big the held-out test is, nothing about its content. */
+    if (o->n_inputs[AO_SPLIT_TEST]) {
+        json_t *full = split_json(p, AO_SPLIT_TEST, order, 1);
+        json_object_set_new(t, "test", json_pack("{s:O}", "n_records", json_object_get(full, "n_records")));
+        json_object_set_new(full, "classes", json_incref(json_object_get(ds, "classes")));
+        if ((rc = write_json(od, "heldout/test.json", full, err)) < 0) { json_decref(full); goto DONE; }
+        json_decref(full);
+    }
+    json_object_set_new(ds, "splits", t);
+    t = NULL;
+    {
+        json_t *d = json_object();
+        for (i = 0; i < AO_N_SPLITS; i++)
+            if (o->n_inputs[i])
+                json_object_set_new(d, split_names[i], json_pack("{s:I,s:I}", "duplicate_records", (json_int_t)f->dup_records[i], "groups", (json_int_t)f->dup_groups[i]));
+        json_object_set_new(ds, "exact_duplicates", d);
+        json_object_set_new(ds, "conflicting_labels", json_pack("{s:I,s:I}", "groups", (json_int_t)f->conflict_groups, "records", (json_int_t)f->conflict_records));
+        json_object_set_new(ds, "overlap", json_pack("{s:I,s:I,s:I}", "valid_in_train", (json_int_t)f->valid_in_train,
+                                                      "test_in_train", (json_int_t)f->test_in_train, "test_in_valid", (json_int_t)f->test_in_valid));
+    }
+    /* content hash: over the hashes of the normalised splits, in split order */
+    ao_sha256_init(&all);
+    for (i = 0; i < AO_N_SPLITS; i++)
+        if (o->n_inputs[i]) ao_sha256_update(&all, p->st[i].sha_hex, 64);
+    ao_sha256_final(&all, dig);
+    ao_sha256_hex(dig, hex);
+    json_object_set_new(ds, "content_hash", json_string(hex));
+    if ((rc = write_json(od, "agent/dataset.json", ds, err)) < 0) goto DONE;
+    if (o->description_path) {
+        size_t len;
+        char *txt = ao_read_file(o->description_path, &len, err), *dst;
+        FILE *fp;
+        if (!txt) { rc = err->code; goto DONE; }
+        if (!(dst = ao_outdir_path(od, "agent/description.md", err))) { free(txt); rc = err->code; goto DONE; }
+        fp = fopen(dst, "w");
+        if (!fp || fwrite(txt, 1, len, fp) != len) rc = ao_err_set(err, AO_EIO, "%s: cannot write", dst);
+        if (fp && fclose(fp) != 0 && rc == AO_OK) rc = ao_err_set(err, AO_EIO, "%s: cannot write", dst);
+        free(txt);
+        free(dst);
+    }
+DONE:
+    json_decref(ds);
+    json_decref(t);
+    free(order);
+    return rc;
+}
+
+/* ---- driver ------------------------------------------------------------ */
+
+void ao_prepare_opts_init(ao_prepare_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    ao_reader_opts_init(&o->reader);
+}
+
+static void prep_free(prep *p)
+{
+    int i, c;
+    khint_t k;
+    if (p->side) {
+        for (k = kh_begin(p->side); k != kh_end(p->side); k++)
+            if (kh_exist(p->side, k)) { free((char *)kh_key(p->side, k)); free(kh_val(p->side, k)); }
+        kh_destroy(str2str, p->side);
+    }
+    if (p->cls_idx) kh_destroy(str2int, p->cls_idx);   /* keys are owned by cls_name */
+    for (i = 0; i < p->n_cls; i++) free(p->cls_name[i]);
+    free(p->cls_name);
+    keylist_free(&p->keys);
+    for (i = 0; i < AO_N_SPLITS; i++) {
+        free(p->st[i].class_n);
+        for (c = 0; c < AO_MAX_SEQ_COLS; c++) {
+            free(p->st[i].col[c].gc);
+            free(p->st[i].col[c].acgt);
+            if (p->st[i].col[c].long_len) kh_destroy(len2n, p->st[i].col[c].long_len);
+        }
+    }
+    for (i = 0; i < p->n_seq; i++) free(p->seq_names[i]);
+    for (i = 0; i < p->n_keep; i++) free(p->keep_names[i]);
+    ks_free(&p->line);
+}
+
+int ao_prepare_run(const ao_prepare_opts *o, ao_err *err)
+{
+    prep p;
+    ao_outdir *od = NULL;
+    findings f;
+    int rc = AO_OK, s;
+    memset(&p, 0, sizeof p);
+    p.o = o;
+    if (o->n_inputs[AO_SPLIT_TRAIN] == 0) return ao_err_set(err, AO_EUSAGE, "no training input (--train FILE or --class NAME=FILE)");
+    if (!o->out) return ao_err_set(err, AO_EUSAGE, "no output directory (--out DIR)");
+    if (!(p.cls_idx = kh_init(str2int))) return ao_err_set(err, AO_EMEM, "out of memory");
+    if (o->classes) {
+        char *list = strdup(o->classes), *save = NULL, *tok;
+        if (!list) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+        for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            trim(tok);
+            if (!*tok) continue;
+            if (kh_get(str2int, p.cls_idx, tok) != kh_end(p.cls_idx)) {
+                rc = ao_err_set(err, AO_EUSAGE, "--classes names '%s' twice", tok);
+                break;
+            }
+            if ((rc = class_add(&p, tok, err)) < 0) break;
+            rc = AO_OK;
+        }
+        free(list);
+        if (rc < 0) goto DONE;
+        if (p.n_cls < 2) { rc = ao_err_set(err, AO_EUSAGE, "--classes needs at least two names"); goto DONE; }
+        p.frozen = 1;
+    }
+    if (o->labels_path && (rc = load_side_table(&p, err)) < 0) goto DONE;
+    if (!(od = ao_outdir_create(o->out, o->force, err))) { rc = err->code; goto DONE; }
+    for (s = 0; s < AO_N_SPLITS; s++) {
+        if (!o->n_inputs[s]) continue;
+        if ((rc = process_split(&p, s, od, err)) < 0) goto DONE;
+        if (s == AO_SPLIT_TRAIN) {
+            int seen = 0, c;
+            for (c = 0; c < p.n_cls; c++) seen += p.st[s].class_n[c] > 0;
+            if (seen < 2) {
+                rc = ao_err_at(err, AO_EDATA, o->inputs[s][0].path, 0, "the training data has a single class ('%s'); a classifier needs at least two",
+                               p.n_cls ? p.cls_name[0] : "");
+                goto DONE;
+            }
+        }
+    }
+    if ((rc = find_duplicates(&p, &f, err)) < 0) goto DONE;
+    for (s = 0; s < AO_N_SPLITS; s++)
+        if (f.dup_records[s]) ao_warn("%s: %llu records repeat an earlier sequence exactly (%llu distinct sequences)", split_names[s],
+                                      (unsigned long long)f.dup_records[s], (unsigned long long)f.dup_groups[s]);
+    if (f.conflict_groups)
+        ao_warn("%llu identical sequences carry different labels (%llu records)", (unsigned long long)f.conflict_groups, (unsigned long long)f.conflict_records);
+    if (f.valid_in_train) ao_warn("%llu validation sequences also occur in train", (unsigned long long)f.valid_in_train);
+    if (f.test_in_train || f.test_in_valid) {
+        const char *tp = o->inputs[AO_SPLIT_TEST][0].path;
+        if (o->strict) {
+            rc = ao_err_at(err, AO_EDATA, tp, 0, "leakage: %llu test sequences also occur in train and %llu in valid (--strict)",
+                           (unsigned long long)f.test_in_train, (unsigned long long)f.test_in_valid);
+            goto DONE;
+        }
+        ao_warn("leakage: %llu test sequences also occur in train and %llu in valid (--strict makes this an error)",
+                (unsigned long long)f.test_in_train, (unsigned long long)f.test_in_valid);
+    }
+    if ((rc = write_outputs(&p, od, &f, err)) < 0) goto DONE;
+    rc = ao_outdir_commit(od, err);
+DONE:
+    ao_outdir_destroy(od);
+    prep_free(&p);
+    return rc;
+}
