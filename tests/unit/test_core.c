@@ -1,0 +1,181 @@
+/* Unit tests of the core modules: hash, modelfile, fileio, rng, seqreader. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "agentomics/fileio.h"
+#include "agentomics/hash.h"
+#include "agentomics/modelfile.h"
+#include "agentomics/rng.h"
+#include "agentomics/seqreader.h"
+#include "unit.h"
+
+static void sha_hex_of(const char *s, size_t n, char hex[65])
+{
+    ao_sha256 h;
+    unsigned char d[32];
+    ao_sha256_init(&h);
+    ao_sha256_update(&h, s, n);
+    ao_sha256_final(&h, d);
+    ao_sha256_hex(d, hex);
+}
+
+static void test_sha256(void)
+{
+    char hex[65], *big;
+    ao_sha256 h;
+    unsigned char d[32];
+    size_t i;
+    sha_hex_of("", 0, hex);
+    CHECK(strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0, "sha256 of empty string");
+    sha_hex_of("abc", 3, hex);
+    CHECK(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0, "sha256 of abc");
+    sha_hex_of("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, hex);
+    CHECK(strcmp(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1") == 0, "sha256 of the 56-byte NIST vector");
+    big = malloc(1000000);
+    memset(big, 'a', 1000000);
+    ao_sha256_init(&h);
+    for (i = 0; i < 1000000; i += 999) ao_sha256_update(&h, big + i, i + 999 <= 1000000 ? 999 : 1000000 - i);
+    ao_sha256_final(&h, d);
+    ao_sha256_hex(d, hex);
+    CHECK(strcmp(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0") == 0, "sha256 of a million 'a' in odd-sized pieces");
+    free(big);
+    CHECK(ao_hash64("ACGT", 4, 1) == ao_hash64("ACGT", 4, 1), "hash64 is a function");
+    CHECK(ao_hash64("ACGT", 4, 1) != ao_hash64("ACGA", 4, 1), "hash64 separates near strings");
+    CHECK(ao_hash64("ACGTACGTA", 9, 1) != ao_hash64("ACGTACGTC", 9, 1), "hash64 reads the tail");
+}
+
+static void test_modelfile(void)
+{
+    char path[] = "/tmp/ao_unit_modelXXXXXX";
+    int fd = mkstemp(path);
+    ao_modelfile *m = ao_modelfile_create(), *r;
+    ao_buf b = {0};
+    ao_cursor c;
+    ao_err err;
+    uint32_t u;
+    double d;
+    char *s = NULL;
+    FILE *fp;
+    close(fd);
+    ao_err_init(&err);
+    ao_buf_u32(&b, 0xdeadbeef);
+    ao_buf_f64(&b, -2.5);
+    ao_buf_str(&b, "hello");
+    CHECK(ao_modelfile_add(m, "TEST", &b) == 0, "modelfile add section");
+    CHECK(ao_modelfile_write(m, path, &err) == 0, "modelfile write");
+    r = ao_modelfile_read(path, &err);
+    CHECK(r != NULL, "modelfile read back");
+    CHECK(r && ao_modelfile_section(r, "TEST", &c) == 0, "section found");
+    CHECK(r && ao_modelfile_section(r, "NONE", &c) < 0, "absent section reported");
+    if (r && ao_modelfile_section(r, "TEST", &c) == 0) {
+        CHECK(ao_cur_u32(&c, &u) == 0 && u == 0xdeadbeef, "u32 round trip");
+        CHECK(ao_cur_f64(&c, &d) == 0 && d == -2.5, "f64 round trip");
+        CHECK(ao_cur_str(&c, &s) == 0 && strcmp(s, "hello") == 0, "string round trip");
+        CHECK(ao_cur_u32(&c, &u) < 0, "reading past the end fails cleanly");
+    }
+    free(s);
+    ao_modelfile_destroy(r);
+    /* flip one byte: the checksum must catch it */
+    fp = fopen(path, "r+b");
+    fseek(fp, 20, SEEK_SET);
+    fputc('X', fp);
+    fclose(fp);
+    ao_err_init(&err);
+    r = ao_modelfile_read(path, &err);
+    CHECK(r == NULL && strstr(err.msg, "checksum"), "tampered model file rejected: %s", err.msg);
+    ao_modelfile_destroy(r);
+    ao_modelfile_destroy(m);
+    ao_buf_free(&b);
+    unlink(path);
+}
+
+static void test_outfile(void)
+{
+    const char *path = "/tmp/ao_unit_outfile.txt";
+    ao_err err;
+    ao_outfile *of;
+    unlink(path);
+    ao_err_init(&err);
+    of = ao_outfile_open(path, &err);
+    fputs("partial", of->fp);
+    CHECK(!ao_file_exists(path), "nothing at the destination before commit");
+    ao_outfile_destroy(of);
+    CHECK(!ao_file_exists(path), "destroy without commit leaves nothing");
+    of = ao_outfile_open(path, &err);
+    fputs("whole", of->fp);
+    CHECK(ao_outfile_commit(of, &err) == 0 && ao_file_exists(path), "commit renames into place");
+    ao_outfile_destroy(of);
+    unlink(path);
+}
+
+static void test_rng(void)
+{
+    ao_rng a, b;
+    int i, same = 1, hist[4] = {0};
+    ao_rng_seed(&a, 42);
+    ao_rng_seed(&b, 42);
+    for (i = 0; i < 1000; i++) same &= ao_rng_u64(&a) == ao_rng_u64(&b);
+    CHECK(same, "same seed, same stream");
+    for (i = 0; i < 40000; i++) hist[ao_rng_below(&a, 4)]++;
+    CHECK(hist[0] > 9500 && hist[3] > 9500 && hist[1] < 10500, "below(4) roughly uniform");
+}
+
+static int read_all(const char *path, ao_reader_opts *o, ao_record *rec, int *n, ao_err *err)
+{
+    ao_reader *r = ao_reader_open(path, o, err);
+    int rc;
+    *n = 0;
+    if (!r) return err->code;
+    while ((rc = ao_reader_next(r, rec, err)) == 0) (*n)++;
+    ao_reader_destroy(r);
+    return rc == AO_END ? 0 : rc;
+}
+
+static void write_text(const char *path, const char *s)
+{
+    FILE *fp = fopen(path, "w");
+    fputs(s, fp);
+    fclose(fp);
+}
+
+static void test_seqreader(void)
+{
+    const char *p = "/tmp/ao_unit_reader.txt";
+    ao_reader_opts o;
+    ao_record rec;
+    ao_err err;
+    int n;
+    char s[] = "acgtuNrykm";
+    memset(&rec, 0, sizeof rec);
+    CHECK(ao_seq_normalise(s, strlen(s), 1) == -1 && strcmp(s, "ACGTTNRYKM") == 0, "normalise: upper case, U->T, IUPAC kept");
+    strcpy(s, "ACGX");
+    CHECK(ao_seq_normalise(s, 4, 0) == 3, "normalise reports the first bad symbol");
+
+    ao_reader_opts_init(&o);
+    write_text(p, ">r1 label=pos extra\nACG\ntac\n\n>r2 label=neg\nGGCC\n");
+    ao_err_init(&err);
+    CHECK(read_all(p, &o, &rec, &n, &err) == 0 && n == 2, "FASTA: two records");
+    CHECK(strcmp(rec.id.s, "r2") == 0 && strcmp(rec.label.s, "neg") == 0 && strcmp(rec.seq[0].s, "GGCC") == 0, "FASTA: id, label=, sequence");
+    write_text(p, "@q1 x\nACGT\n+\nIIII\n@q2 y\nAC\n+q2\nII\n");
+    o.label_token = 2;
+    CHECK(read_all(p, &o, &rec, &n, &err) == 0 && n == 2 && strcmp(rec.label.s, "y") == 0, "FASTQ: token label");
+    o.label_token = 0;
+    write_text(p, "id\tseq\tclass\nx\tAC GT\tA\n");
+    ao_err_init(&err);
+    CHECK(read_all(p, &o, &rec, &n, &err) < 0 && strstr(err.msg, ":2:") && strstr(err.msg, "' '"), "TSV: space inside a sequence is an error at line 2");
+    write_text(p, "id\tseq\tclass\nx\t ACGT \tA\n");
+    ao_err_init(&err);
+    CHECK(read_all(p, &o, &rec, &n, &err) == 0 && strcmp(rec.seq[0].s, "ACGT") == 0 && strcmp(rec.label.s, "A") == 0, "TSV: surrounding blanks trimmed");
+    ao_record_free(&rec);
+    unlink(p);
+}
+
+int main(void)
+{
+    test_sha256();
+    test_modelfile();
+    test_outfile();
+    test_rng();
+    test_seqreader();
+    return UNIT_DONE();
+}
