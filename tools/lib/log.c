@@ -29,7 +29,10 @@ void ao_log(int level, const char *fmt, ...)
     if (level > log_level) return;
     if (level < 0) level = 0;
     if (level > AO_LOG_DEBUG) level = AO_LOG_DEBUG;
-    fprintf(stderr, "%s: %s: ", log_progname, names[level]);
+    /* Errors read "prog: FILE:LINE: problem" as the design fixes; the
+     * other levels name themselves. */
+    if (level == AO_LOG_ERROR) fprintf(stderr, "%s: ", log_progname);
+    else fprintf(stderr, "%s: %s: ", log_progname, names[level]);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);

@@ -44,8 +44,7 @@ typedef struct idset {
 typedef struct colstats {
     uint64_t short_len[SHORT_LEN];
     khash_t(len2n) *long_len;
-    uint64_t alphabet[256];
-    uint64_t *gc, *acgt;         /* per class */
+    uint64_t (*alphabet)[256];   /* symbol counts per class */
 } colstats;
 
 typedef struct splitstats {
@@ -247,19 +246,28 @@ static int class_add(prep *p, const char *name, ao_err *err)
         p->st[i].class_n = nc;
         nc[p->n_cls] = 0;
         for (c = 0; c < AO_MAX_SEQ_COLS; c++) {
-            uint64_t *g = realloc(p->st[i].col[c].gc, sizeof *g * (size_t)(p->n_cls + 1));
-            uint64_t *a;
-            if (!g) return ao_err_set(err, AO_EMEM, "out of memory");
-            p->st[i].col[c].gc = g;
-            if (!(a = realloc(p->st[i].col[c].acgt, sizeof *a * (size_t)(p->n_cls + 1)))) return ao_err_set(err, AO_EMEM, "out of memory");
-            p->st[i].col[c].acgt = a;
-            g[p->n_cls] = a[p->n_cls] = 0;
+            uint64_t (*na)[256] = realloc(p->st[i].col[c].alphabet, sizeof *na * (size_t)(p->n_cls + 1));
+            if (!na) return ao_err_set(err, AO_EMEM, "out of memory");
+            memset(na[p->n_cls], 0, sizeof na[0]);
+            p->st[i].col[c].alphabet = na;
         }
     }
     return p->n_cls++;
 }
 
 /* ---- per-record work ------------------------------------------------ */
+
+/* The split digest is SHA-256 over the 64-bit hashes of its rows (header
+ * included) in file order: as strong a content identity as hashing the
+ * bytes, at a fraction of the cost on multi-gigabyte inputs. */
+static void digest_row(splitstats *st, const kstring_t *row)
+{
+    uint64_t h = ao_hash64(row->s, row->l, 0x726f77);
+    unsigned char le[8];
+    int i;
+    for (i = 0; i < 8; i++) le[i] = (unsigned char)(h >> (8 * i));
+    ao_sha256_update(&st->sha, le, 8);
+}
 
 static int sanitise(kstring_t *s)
 {
@@ -328,14 +336,8 @@ static int process_record(prep *p, int split, const char *path, ao_record *rec, 
     for (i = 0; i < rec->n_seq; i++) {
         colstats *c = &st->col[i];
         const unsigned char *s = (const unsigned char *)rec->seq[i].s;
-        uint64_t gc = 0, acgt = 0;
-        for (j = 0; j < rec->seq[i].l; j++) {
-            c->alphabet[s[j]]++;
-            gc += (s[j] == 'G') | (s[j] == 'C');
-            acgt += (s[j] == 'G') | (s[j] == 'C') | (s[j] == 'A') | (s[j] == 'T');
-        }
-        c->gc[cls] += gc;
-        c->acgt[cls] += acgt;
+        uint64_t *alpha = c->alphabet[cls];
+        for (j = 0; j < rec->seq[i].l; j++) alpha[s[j]]++;
         if (add_length(c, rec->seq[i].l) < 0) return ao_err_set(err, AO_EMEM, "out of memory");
         h = ao_hash64(rec->seq[i].s, rec->seq[i].l, h);
     }
@@ -354,7 +356,7 @@ static int process_record(prep *p, int split, const char *path, ao_record *rec, 
     kputc('\t', &p->line);
     kputsn(rec->label.s, rec->label.l, &p->line);
     kputc('\n', &p->line);
-    ao_sha256_update(&st->sha, p->line.s, p->line.l);
+    digest_row(st, &p->line);
     if (fwrite(p->line.s, 1, p->line.l, out) != p->line.l) return ao_err_set(err, AO_EIO, "write error: %s", strerror(errno));
     return AO_OK;
 }
@@ -390,7 +392,7 @@ static int write_header(prep *p, FILE *out, splitstats *st)
     for (i = 0; i < p->n_seq; i++) { kputc('\t', &p->line); kputs(p->seq_names[i], &p->line); }
     for (i = 0; i < p->n_keep; i++) { kputc('\t', &p->line); kputs(p->keep_names[i], &p->line); }
     kputs("\tlabel\n", &p->line);
-    ao_sha256_update(&st->sha, p->line.s, p->line.l);
+    digest_row(st, &p->line);
     return fwrite(p->line.s, 1, p->line.l, out) == p->line.l ? AO_OK : AO_EIO;
 }
 
@@ -465,12 +467,38 @@ typedef struct findings {
     uint64_t valid_in_train, test_in_train, test_in_valid;
 } findings;
 
-static int cmp_key(const void *a, const void *b)
+static int cmp_key(const seqkey *x, const seqkey *y)
 {
-    const seqkey *x = a, *y = b;
     if (x->h != y->h) return x->h < y->h ? -1 : 1;
     if (x->split != y->split) return x->split - y->split;
     return x->cls < y->cls ? -1 : x->cls > y->cls;
+}
+
+/* In-place three-way quicksort: glibc's qsort would allocate a copy of
+ * the whole array (a second 13 bytes per record at peak). Keys are hashes,
+ * so pivots are effectively random; runs of equal keys (duplicate
+ * sequences) collapse in the middle partition. */
+static void sort_keys(seqkey *a, size_t n)
+{
+    while (n > 16) {
+        seqkey pivot = a[n / 2], t;
+        size_t lt = 0, i = 0, gt = n;
+        while (i < gt) {
+            int c = cmp_key(&a[i], &pivot);
+            if (c < 0) { t = a[lt]; a[lt++] = a[i]; a[i++] = t; }
+            else if (c > 0) { t = a[--gt]; a[gt] = a[i]; a[i] = t; }
+            else i++;
+        }
+        /* recurse into the smaller side, loop on the larger */
+        if (lt < n - gt) { sort_keys(a, lt); a += gt; n -= gt; }
+        else { sort_keys(a + gt, n - gt); n = lt; }
+    }
+    for (size_t i = 1; i < n; i++) {
+        seqkey v = a[i];
+        size_t j = i;
+        while (j > 0 && cmp_key(&a[j - 1], &v) > 0) { a[j] = a[j - 1]; j--; }
+        a[j] = v;
+    }
 }
 
 static int find_duplicates(prep *p, findings *f, ao_err *err)
@@ -486,7 +514,7 @@ static int find_duplicates(prep *p, findings *f, ao_err *err)
         free(p->keys.chunk[i]);
         p->keys.chunk[i] = NULL;
     }
-    qsort(all, n, sizeof *all, cmp_key);
+    sort_keys(all, n);
     for (i = 0; i < n; i = j) {
         uint64_t per[AO_N_SPLITS] = {0, 0, 0};
         int conflict = 0;
@@ -602,7 +630,7 @@ static json_t *split_json(prep *p, int split, const int *order, int with_class_s
     json_object_set_new(j, "file", json_string(split == AO_SPLIT_TEST ? "test.tsv" : split == AO_SPLIT_VALID ? "valid.tsv" : "train.tsv"));
     json_object_set_new(j, "formats", json_string(st->formats));
     json_object_set_new(j, "n_records", json_integer((json_int_t)st->n));
-    json_object_set_new(j, "sha256", json_string(st->sha_hex));
+    json_object_set_new(j, "row_digest", json_string(st->sha_hex));
     json_object_set_new(j, "ids_renamed", json_integer((json_int_t)st->ids_renamed));
     if (!with_class_stats) { json_decref(cc); json_decref(cols); return j; }
     for (i = 0; i < p->n_cls; i++) json_object_set_new(cc, p->cls_name[order[i]], json_integer((json_int_t)st->class_n[order[i]]));
@@ -610,14 +638,19 @@ static json_t *split_json(prep *p, int split, const int *order, int with_class_s
     for (c = 0; c < p->n_seq; c++) {
         colstats *cs = &st->col[c];
         json_t *col = json_object(), *alpha = json_object(), *gc = json_object();
-        for (i = 0; i < 256; i++)
-            if (cs->alphabet[i]) {
+        for (i = 0; i < 256; i++) {
+            uint64_t tot = 0;
+            int k;
+            for (k = 0; k < p->n_cls; k++) tot += cs->alphabet[k][i];
+            if (tot) {
                 char key[2] = {(char)i, 0};
-                json_object_set_new(alpha, key, json_integer((json_int_t)cs->alphabet[i]));
+                json_object_set_new(alpha, key, json_integer((json_int_t)tot));
             }
+        }
         for (i = 0; i < p->n_cls; i++) {
-            int k = order[i];
-            json_object_set_new(gc, p->cls_name[k], cs->acgt[k] ? json_real((double)cs->gc[k] / cs->acgt[k]) : json_null());
+            const uint64_t *a = cs->alphabet[order[i]];
+            uint64_t g = a['G'] + a['C'], acgt = g + a['A'] + a['T'];
+            json_object_set_new(gc, p->cls_name[order[i]], acgt ? json_real((double)g / acgt) : json_null());
         }
         json_object_set_new(col, "length", length_json(cs));
         json_object_set_new(col, "alphabet", alpha);
@@ -737,8 +770,7 @@ static void prep_free(prep *p)
     for (i = 0; i < AO_N_SPLITS; i++) {
         free(p->st[i].class_n);
         for (c = 0; c < AO_MAX_SEQ_COLS; c++) {
-            free(p->st[i].col[c].gc);
-            free(p->st[i].col[c].acgt);
+            free(p->st[i].col[c].alphabet);
             if (p->st[i].col[c].long_len) kh_destroy(len2n, p->st[i].col[c].long_len);
         }
     }

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ struct ao_reader {
     htsFile *hts;           /* BAM / CRAM */
     sam_hdr_t *hdr;
     bam1_t *b;
+    char nt_pair[256][2], nt_pair_rc[256][2];   /* BAM byte -> two bases (forward / reverse-complemented) */
     kstring_t line;
     int pending;            /* line holds an unconsumed line (FASTA lookahead) */
     long lineno;
@@ -87,23 +89,30 @@ int ao_reader_has_label_source(const ao_reader *r)
     }
 }
 
-/* IUPAC nucleotide codes (and U). */
-static const unsigned char iupac[256] = {
-    ['A'] = 1, ['C'] = 1, ['G'] = 1, ['T'] = 1, ['U'] = 1, ['N'] = 1, ['R'] = 1, ['Y'] = 1,
-    ['S'] = 1, ['W'] = 1, ['K'] = 1, ['M'] = 1, ['B'] = 1, ['D'] = 1, ['H'] = 1, ['V'] = 1};
+/* Upper-cased IUPAC code for each byte, 0 for anything else. */
+#define NORM_PAIR(u, l) [u] = u, [l] = u
+static const unsigned char norm_tab[256] = {
+    NORM_PAIR('A', 'a'), NORM_PAIR('C', 'c'), NORM_PAIR('G', 'g'), NORM_PAIR('T', 't'), NORM_PAIR('U', 'u'),
+    NORM_PAIR('N', 'n'), NORM_PAIR('R', 'r'), NORM_PAIR('Y', 'y'), NORM_PAIR('S', 's'), NORM_PAIR('W', 'w'),
+    NORM_PAIR('K', 'k'), NORM_PAIR('M', 'm'), NORM_PAIR('B', 'b'), NORM_PAIR('D', 'd'), NORM_PAIR('H', 'h'),
+    NORM_PAIR('V', 'v')};
 
 long ao_seq_normalise(char *s, size_t len, int u_to_t)
 {
     size_t i;
-    long bad = -1;
+    unsigned char bad = 0xff;
+    /* branch-free pass; locate the offender only if there is one */
     for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 'a' && c <= 'z') c = (unsigned char)(c - 32);
-        if (c == 'U' && u_to_t) c = 'T';
-        s[i] = (char)c;
-        if (!iupac[c] && bad < 0) bad = (long)i;
+        unsigned char c = norm_tab[(unsigned char)s[i]];
+        bad &= (unsigned char)-(c != 0);
+        s[i] = c ? (char)c : s[i];
     }
-    return bad;
+    if (u_to_t)
+        for (i = 0; i < len; i++) if (s[i] == 'U') s[i] = 'T';
+    if (bad) return -1;
+    for (i = 0; i < len; i++)
+        if (!norm_tab[(unsigned char)s[i]]) return (long)i;
+    return -1;
 }
 
 static int check_seq(ao_reader *r, kstring_t *s, long line, const char *what, ao_err *err)
@@ -133,7 +142,15 @@ static int next_line(ao_reader *r, ao_err *err)
     if (ret < -1) return ao_err_at(err, AO_EDATA, r->path, r->lineno + 1, "read error: truncated or corrupt compressed data");
     r->lineno++;
     if (r->line.l && r->line.s[r->line.l - 1] == '\r') r->line.s[--r->line.l] = '\0';
-    for (i = 0; i < r->line.l; i++) {
+    /* Control bytes (other than tab) mean binary data. Test eight bytes
+     * at a time for any byte < 0x20 and look closer only then. */
+    for (i = 0; i + 8 <= r->line.l; i += 8) {
+        uint64_t x;
+        memcpy(&x, r->line.s + i, 8);
+        if (((x - 0x2020202020202020ULL) & ~x & 0x8080808080808080ULL) == 0) continue;
+        break;
+    }
+    for (; i < r->line.l; i++) {
         unsigned char c = (unsigned char)r->line.s[i];
         if (c < 0x20 && c != '\t')
             return ao_err_at(err, AO_EDATA, r->path, r->lineno, "binary data (byte 0x%02x): not a sequence or table file", c);
@@ -325,14 +342,27 @@ static int read_bam(ao_reader *r, ao_record *rec, ao_err *err)
         len = r->b->core.l_qseq;
         seq = bam_get_seq(r->b);
         rec->seq[0].l = 0;
-        if (ks_resize(&rec->seq[0], (size_t)len + 1) < 0) return ao_err_set(err, AO_EMEM, "out of memory");
-        for (i = 0; i < len; i++) rec->seq[0].s[i] = seq_nt16_str[bam_seqi(seq, i)];
+        if (ks_resize(&rec->seq[0], (size_t)len + 2) < 0) return ao_err_set(err, AO_EMEM, "out of memory");
+        /* two bases per byte through a pair table; reverse-strand reads
+         * are written back to front with complemented bases */
+        if (r->b->core.flag & BAM_FREVERSE) {
+            char *o = rec->seq[0].s + len;
+            for (i = 0; i < len / 2; i++) { o -= 2; memcpy(o, r->nt_pair_rc[seq[i]], 2); }
+            if (len & 1) o[-1] = r->nt_pair_rc[seq[len / 2]][1];
+        } else {
+            char *o = rec->seq[0].s;
+            for (i = 0; i < len / 2; i++, o += 2) memcpy(o, r->nt_pair[seq[i]], 2);
+            if (len & 1) *o = r->nt_pair[seq[len / 2]][0];
+        }
         rec->seq[0].l = (size_t)len;
         rec->seq[0].s[len] = '\0';
         rec->line = r->nrec;
         rec->n_seq = 1;
-        if ((ret = check_seq(r, &rec->seq[0], r->nrec, NULL, err)) < 0) return ret;
-        if (r->b->core.flag & BAM_FREVERSE) revcomp_inplace(rec->seq[0].s, rec->seq[0].l);
+        /* nt16 decoding yields only IUPAC letters and '=' (a base equal
+         * to the reference, which we cannot resolve here) */
+        if (len == 0) return ao_err_at(err, AO_EDATA, r->path, r->nrec, "record without sequence");
+        if (memchr(rec->seq[0].s, '=', (size_t)len))
+            return ao_err_at(err, AO_EDATA, r->path, r->nrec, "sequence uses '=' (base equal to the reference); decode it with samtools first");
         rec->has_label = 0;
         rec->label.l = 0;
         if (r->opts.fixed_label) return AO_OK;
@@ -439,8 +469,7 @@ static int looks_like_sequence(const char *s, size_t n)
     size_t i;
     if (n < 8) return 0;
     for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)toupper((unsigned char)s[i]);
-        if (!iupac[c]) return 0;
+        if (!norm_tab[(unsigned char)s[i]]) return 0;
     }
     return 1;
 }
@@ -628,6 +657,17 @@ ao_reader *ao_reader_open(const char *path, const ao_reader_opts *opts, ao_err *
             goto ERROR;
         }
         if (!(r->b = bam_init1())) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
+        {
+            static const char comp16[] = "=TGKCYSBAWRDMHVN";   /* complement of "=ACMGRSVTWYHKDBN" */
+            int k;
+            for (k = 0; k < 256; k++) {
+                r->nt_pair[k][0] = seq_nt16_str[k >> 4];
+                r->nt_pair[k][1] = seq_nt16_str[k & 15];
+                /* reversed pair order, complemented */
+                r->nt_pair_rc[k][0] = comp16[k & 15];
+                r->nt_pair_rc[k][1] = comp16[k >> 4];
+            }
+        }
         r->n_seq = 1;
         return r;
     case empty_format:
