@@ -1,0 +1,92 @@
+/* metrics.h — the trusted scorer: classification metrics that match
+ * scikit-learn, and the join of a prediction file with a labels file.
+ *
+ * Definitions (each checked against scikit-learn 1.2 to 1e-9 by
+ * tests/unit/test_metrics.c; fixtures made by tests/data/metrics/make_fixtures.py):
+ *
+ * - Predicted class = argmax of the row's probabilities (the first maximum
+ *   on ties), as numpy.argmax. The prediction file's `prediction` column is
+ *   informational: it must name a known class, but it is not used.
+ * - accuracy, balanced_accuracy (mean recall over the classes present
+ *   among the true labels), mcc (sklearn matthews_corrcoef, multiclass
+ *   form; 0 when undefined), f1_macro (sklearn f1_score average="macro":
+ *   the mean over the classes that occur among the true or the predicted
+ *   labels; 0/0 precision or recall counts as 0).
+ * - log_loss: probabilities clipped to [eps, 1 - eps] with eps = DBL_EPSILON,
+ *   each row renormalised to sum 1, then the mean of -log p(true class)
+ *   (sklearn log_loss with eps="auto" and labels = all classes).
+ * - auroc / auprc: binary (K = 2): of class index 1, the positive class,
+ *   scored by its probability column. Multiclass: the unweighted mean of
+ *   the one-vs-rest values over all K classes. AUROC is the exact
+ *   Mann-Whitney statistic with ties counted one half (= sklearn
+ *   roc_auc_score); AUPRC is average precision with one threshold per
+ *   distinct score (= sklearn average_precision_score).
+ * - Classes without positive rows among the true labels (as sklearn):
+ *   their one-vs-rest AUROC is undefined (sklearn raises), so the class's
+ *   auroc is NaN and so is the multiclass macro AUROC (and the binary AUROC
+ *   when the labels hold one class only); their average precision is 0 and
+ *   counts as 0 in the macro AUPRC. Undefined values are NaN in the struct,
+ *   null in JSON and "NA" in text, and each one is explained in the JSON
+ *   "warnings" array.
+ */
+#ifndef AGENTOMICS_METRICS_H
+#define AGENTOMICS_METRICS_H
+
+#include <stdio.h>
+#include <stddef.h>
+#include <jansson.h>
+#include "agentomics/error.h"
+#include "agentomics/tsv.h"
+
+typedef struct ao_metrics {
+    size_t n;              /* rows scored */
+    int n_classes;         /* K >= 2 */
+    char **classes;        /* K class names (owned) */
+    /* Headline metrics; NaN when undefined. */
+    double accuracy, balanced_accuracy, auroc, auprc, f1_macro, mcc, log_loss;
+    /* Per class, K each. */
+    double *precision, *recall, *f1;
+    double *auroc_class, *auprc_class;   /* one-vs-rest */
+    long *support;         /* rows whose true class is k */
+    long *predicted;       /* rows predicted as k */
+    long *confusion;       /* K*K counts: confusion[true * K + predicted] */
+} ao_metrics;
+
+/* Scores n rows: y_true[i] in [0, K), prob is row-major n x K (rows need
+ * not sum exactly to 1; see log_loss). classes: K names, or NULL for
+ * "0", "1", ... NULL on error (AO_EDATA: no rows, a non-finite
+ * probability; AO_EUSAGE: K < 2 or a class index out of range). */
+ao_metrics *ao_metrics_compute(size_t n, int n_classes, const char *const *classes,
+                               const int *y_true, const double *prob, ao_err *err) AO_WUR;
+void ao_metrics_destroy(ao_metrics *m);
+
+/* All metrics as a JSON object with a fixed key order:
+ *   n, n_classes, task ("binary"|"multiclass"), classes, positive_class
+ *   (null when multiclass), average ("binary"|"macro-ovr"), accuracy,
+ *   balanced_accuracy, auroc, auprc, f1_macro, mcc, log_loss,
+ *   per_class {name: {precision, recall, f1, support, predicted, auroc,
+ *   auprc}}, confusion_matrix (rows = true class, columns = predicted
+ *   class, in `classes` order), warnings [strings].
+ * NULL only when out of memory. */
+json_t *ao_metrics_json(const ao_metrics *m);
+
+/* A human-readable table of the same. AO_OK or AO_EIO on a write error. */
+int ao_metrics_print(FILE *fp, const ao_metrics *m);
+
+/* Joins a prediction table (`id`, `prediction`, `probability_<class>` for
+ * every class; other columns ignored) with a labels table (`id`, `label`;
+ * other columns ignored) on id and scores it. Classes = the
+ * probability_<class> columns in file order (at least two). Rows are scored
+ * in the labels file's order. AO_EDATA with "FILE:LINE: problem" on: a
+ * missing column, an empty, duplicate, missing or extra id, a label or a
+ * prediction that is not one of the classes, a probability that is not a
+ * number, not finite or outside [0, 1], a row whose probabilities do not
+ * sum to 1 within 1e-3, a labels file without rows. */
+ao_metrics *ao_metrics_from_tables(const ao_tsv *pred, const ao_tsv *labels, ao_err *err) AO_WUR;
+/* Loads both files (plain or gzip, "-" = stdin for one of them) and
+ * calls ao_metrics_from_tables(). */
+ao_metrics *ao_metrics_from_files(const char *pred_path, const char *labels_path, ao_err *err) AO_WUR;
+/* The same, as the JSON of ao_metrics_json(); *out is the caller's. */
+int ao_score_files(const char *pred_path, const char *labels_path, json_t **out, ao_err *err) AO_WUR;
+
+#endif

@@ -1,0 +1,300 @@
+/* test_metrics.c — the trusted scorer equals scikit-learn to 1e-9.
+ *
+ * Fixtures and expected values: tests/data/metrics/ (made by
+ * make_fixtures.py with scikit-learn; read here without Python). The data
+ * directory is $AO_TEST_DATA, default "tests/data" (tests run from the
+ * repository root). */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <jansson.h>
+#include "agentomics/metrics.h"
+#include "agentomics/tsv.h"
+#include "unit.h"
+
+#define TOL 1e-9
+
+static double jnum(const json_t *v)
+{
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static int near(double a, double b)
+{
+    return (isnan(a) && isnan(b)) || fabs(a - b) <= TOL;
+}
+
+/* Per-class metrics and the confusion matrix against expected; prints
+ * the first difference. */
+static int per_class_match(const ao_metrics *m, const json_t *e)
+{
+    const json_t *pc = json_object_get(e, "per_class"), *cm = json_object_get(e, "confusion_matrix");
+    const json_t *cl = json_object_get(e, "classes");
+    int k, j, K = m->n_classes;
+    if ((int)json_array_size(pc) != K || (int)json_array_size(cm) != K || (int)json_array_size(cl) != K) {
+        printf("#   expected %d classes\n", (int)json_array_size(pc));
+        return 0;
+    }
+    for (k = 0; k < K; k++) {
+        const json_t *c = json_array_get(pc, k), *row = json_array_get(cm, k);
+        struct { const char *key; double got; } f[] = {
+            {"precision", m->precision[k]}, {"recall", m->recall[k]}, {"f1", m->f1[k]},
+            {"support", (double)m->support[k]}, {"predicted", (double)m->predicted[k]},
+            {"auroc", m->auroc_class[k]}, {"auprc", m->auprc_class[k]},
+        };
+        size_t i;
+        if (strcmp(m->classes[k], json_string_value(json_array_get(cl, k))) != 0) {
+            printf("#   class %d is '%s', expected '%s'\n", k, m->classes[k], json_string_value(json_array_get(cl, k)));
+            return 0;
+        }
+        for (i = 0; i < sizeof f / sizeof f[0]; i++)
+            if (!near(f[i].got, jnum(json_object_get(c, f[i].key)))) {
+                printf("#   class %s %s: got %.12g, expected %.12g\n", m->classes[k], f[i].key, f[i].got,
+                       jnum(json_object_get(c, f[i].key)));
+                return 0;
+            }
+        for (j = 0; j < K; j++)
+            if (m->confusion[(size_t)k * K + j] != (long)json_integer_value(json_array_get(row, j))) {
+                printf("#   confusion[%d][%d] = %ld, expected %ld\n", k, j, m->confusion[(size_t)k * K + j],
+                       (long)json_integer_value(json_array_get(row, j)));
+                return 0;
+            }
+    }
+    return 1;
+}
+
+static void run_fixtures(const char *dir)
+{
+    char path[4096], pred[4096], lab[4096];
+    json_error_t jerr;
+    json_t *doc, *cases, *c;
+    size_t ci;
+
+    snprintf(path, sizeof path, "%s/metrics/expected.json", dir);
+    doc = json_load_file(path, 0, &jerr);
+    CHECK(doc != NULL, "read %s", path);
+    if (!doc) { printf("#   %s\n", jerr.text); return; }
+    cases = json_object_get(doc, "cases");
+    CHECK(json_array_size(cases) >= 10, "at least 10 fixture cases (%zu)", json_array_size(cases));
+    json_array_foreach(cases, ci, c) {
+        const char *name = json_string_value(json_object_get(c, "name"));
+        const json_t *e = json_object_get(c, "expected");
+        ao_err err;
+        ao_metrics *m;
+        json_t *js;
+        static const char *keys[] = {"accuracy", "balanced_accuracy", "auroc", "auprc",
+                                     "f1_macro", "mcc", "log_loss"};
+        int i;
+
+        snprintf(pred, sizeof pred, "%s/metrics/%s", dir, json_string_value(json_object_get(c, "predictions")));
+        snprintf(lab, sizeof lab, "%s/metrics/%s", dir, json_string_value(json_object_get(c, "labels")));
+        ao_err_init(&err);
+        m = ao_metrics_from_files(pred, lab, &err);
+        CHECK(m != NULL, "%s: scored", name);
+        if (!m) { printf("#   %s\n", err.msg); continue; }
+        {
+            double got[] = {m->accuracy, m->balanced_accuracy, m->auroc, m->auprc,
+                            m->f1_macro, m->mcc, m->log_loss};
+            for (i = 0; i < 7; i++)
+                CHECK_NEAR(got[i], jnum(json_object_get(e, keys[i])), TOL, "%s: %s equals scikit-learn", name, keys[i]);
+        }
+        CHECK(m->n == (size_t)json_integer_value(json_object_get(e, "n")), "%s: n", name);
+        CHECK(per_class_match(m, e), "%s: per-class metrics and confusion matrix equal scikit-learn", name);
+
+        /* The JSON carries the same numbers, null where undefined. */
+        js = ao_metrics_json(m);
+        CHECK(js != NULL, "%s: JSON built", name);
+        if (js) {
+            int same = 1;
+            for (i = 0; i < 7; i++) {
+                json_t *v = json_object_get(js, keys[i]);
+                double want = jnum(json_object_get(e, keys[i]));
+                if (isnan(want) ? !json_is_null(v) : !(json_is_real(v) && near(json_real_value(v), want))) same = 0;
+            }
+            CHECK(same, "%s: JSON headline values (null when undefined)", name);
+            CHECK((json_array_size(json_object_get(js, "warnings")) > 0) ==
+                      (m->support[0] == 0 || m->support[1] == 0 ||
+                       (m->n_classes > 2 && isnan(m->auroc))),
+                  "%s: warnings exactly when a class has no true rows", name);
+            json_decref(js);
+        }
+        ao_metrics_destroy(m);
+    }
+    json_decref(doc);
+}
+
+/* Hand-checked values through ao_metrics_compute(). */
+static void run_direct(void)
+{
+    ao_err err;
+    ao_metrics *m;
+    /* scores 0.1 0.4 0.35 0.8 with truth 0 0 1 1: sklearn's docstring example */
+    int y[] = {0, 0, 1, 1};
+    double p[] = {0.9, 0.1, 0.6, 0.4, 0.65, 0.35, 0.2, 0.8};
+    int y2[] = {0, 1, 0, 1};
+    double tied[] = {0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5};
+    double bad[] = {0.5, 0.5, NAN, 0.5};
+    const char *names[] = {"neg", "pos"};
+    json_t *js;
+    char *s;
+
+    ao_err_init(&err);
+    m = ao_metrics_compute(4, 2, names, y, p, &err);
+    CHECK(m != NULL, "compute on 4 rows");
+    if (m) {
+        CHECK_NEAR(m->auroc, 0.75, 1e-15, "AUROC of sklearn's example is 0.75");
+        CHECK_NEAR(m->auprc, 0.8333333333333333, 1e-15, "AP of sklearn's example is 0.8333");
+        CHECK_NEAR(m->accuracy, 0.75, 1e-15, "accuracy 3/4 (0.4 -> neg, 0.35 -> neg, 0.8 -> pos)");
+        CHECK(m->confusion[0] == 2 && m->confusion[1] == 0 && m->confusion[2] == 1 && m->confusion[3] == 1,
+              "confusion matrix rows = true, columns = predicted");
+        js = ao_metrics_json(m);
+        s = js ? json_dumps(js, 0) : NULL;
+        {
+            const char *want = "{\"n\": 4, \"n_classes\": 2, \"task\": \"binary\", \"classes\": [\"neg\", \"pos\"], "
+                               "\"positive_class\": \"pos\", \"average\": \"binary\", \"accuracy\": 0.75, "
+                               "\"balanced_accuracy\": 0.75, \"auroc\": 0.75, ";
+            CHECK(s && strncmp(s, want, strlen(want)) == 0, "JSON keys in a stable order");
+            if (s && strncmp(s, want, strlen(want)) != 0) printf("#   %s\n", s);
+        }
+        if (s && !strstr(s, "\"warnings\": []}")) CHECK(0, "JSON ends with an empty warnings list");
+        free(s);
+        json_decref(js);
+        {
+            char *txt = NULL;
+            size_t len = 0;
+            FILE *mf = open_memstream(&txt, &len);
+            int rc = ao_metrics_print(mf, m);
+            fclose(mf);
+            CHECK(rc == AO_OK && strstr(txt, "auroc") && strstr(txt, "0.750000") && strstr(txt, "confusion matrix"),
+                  "text table");
+            free(txt);
+        }
+    }
+    ao_metrics_destroy(m);
+
+    m = ao_metrics_compute(4, 2, NULL, y2, tied, &err);
+    CHECK(m && m->auroc == 0.5 && m->predicted[0] == 4 && strcmp(m->classes[1], "1") == 0,
+          "all tied: AUROC 0.5, argmax ties go to the first class, default names");
+    ao_metrics_destroy(m);
+
+    ao_err_init(&err);
+    CHECK(!ao_metrics_compute(2, 2, NULL, y, bad, &err) && err.code == AO_EDATA, "a NaN probability is refused");
+    ao_err_init(&err);
+    CHECK(!ao_metrics_compute(0, 2, NULL, y, p, &err) && err.code == AO_EDATA, "no rows is refused");
+    ao_err_init(&err);
+    CHECK(!ao_metrics_compute(4, 1, NULL, y, p, &err) && err.code == AO_EUSAGE, "one class is refused");
+    ao_metrics_destroy(NULL);
+}
+
+/* The join: each bad input is AO_EDATA naming FILE:LINE. */
+static void write_file(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    if (fp) { fputs(text, fp); fclose(fp); }
+}
+
+static void join_case(const char *dir, const char *pred_text, const char *lab_text, const char *want, const char *what)
+{
+    char pred[512], lab[512], full[1024];
+    ao_err err;
+    ao_metrics *m;
+    snprintf(pred, sizeof pred, "%s/p.tsv", dir);
+    snprintf(lab, sizeof lab, "%s/l.tsv", dir);
+    write_file(pred, pred_text);
+    write_file(lab, lab_text);
+    ao_err_init(&err);
+    m = ao_metrics_from_files(pred, lab, &err);
+    snprintf(full, sizeof full, "%s/%s", dir, want);
+    if (!want) {
+        CHECK(m != NULL, "%s", what);
+        if (!m) printf("#   %s\n", err.msg);
+    } else {
+        CHECK(!m && err.code == AO_EDATA && strstr(err.msg, full), "%s", what);
+        if (m || !strstr(err.msg, full)) printf("#   got: %s\n#   want: %s\n", err.msg, full);
+    }
+    ao_metrics_destroy(m);
+    unlink(pred);
+    unlink(lab);
+}
+
+static void run_join(void)
+{
+    char dir[] = "/tmp/test_metrics.XXXXXX";
+    const char *P = "id\tprediction\tprobability_a\tprobability_b\n"
+                    "r1\ta\t0.9\t0.1\nr2\tb\t0.2\t0.8\nr3\ta\t0.6\t0.4\n";
+    const char *L = "id\tlabel\nr3\ta\nr1\ta\nr2\tb\n";
+    json_t *js = NULL;
+    ao_err err;
+    char pred[512], lab[512];
+    if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
+
+    join_case(dir, P, L, NULL, "a well-formed pair scores");
+    join_case(dir, "id\tprediction\tprobability_a\tprobability_b\nr1\tb\t0.9\t0.1\nr2\ta\t0.2\t0.8\nr3\ta\t0.6\t0.4\n",
+              L, NULL, "a prediction column that is not the argmax is allowed");
+    join_case(dir, "id\tprediction\tprobability_a\tprobability_b\nr1\ta\t0.9\t0.1\nr3\ta\t0.6\t0.4\n",
+              L, "l.tsv:4: no prediction for id 'r2'", "missing id");
+    join_case(dir, "id\tprediction\tprobability_a\tprobability_b\nr1\ta\t0.9\t0.1\nr2\tb\t0.2\t0.8\nr3\ta\t0.6\t0.4\n"
+              "r9\ta\t0.6\t0.4\n", L, "p.tsv:5: id 'r9' is not in", "extra id");
+    join_case(dir, "id\tprediction\tprobability_a\tprobability_b\nr1\ta\t0.9\t0.1\nr2\tb\t0.2\t0.8\nr1\ta\t0.6\t0.4\n",
+              L, "p.tsv:4: duplicate id 'r1' (also on line 2)", "duplicate id in predictions");
+    join_case(dir, P, "id\tlabel\nr3\ta\nr1\ta\nr2\tb\nr1\ta\n", "l.tsv:5: duplicate id 'r1' (also on line 3)",
+              "duplicate id in labels");
+    join_case(dir, P, "id\tlabel\nr3\ta\nr1\tc\nr2\tb\n", "l.tsv:3: label 'c' is not one of the classes",
+              "unknown label");
+    join_case(dir, "id\tprediction\tprobability_a\tprobability_b\nr1\tz\t0.9\t0.1\nr2\tb\t0.2\t0.8\nr3\ta\t0.6\t0.4\n",
+              L, "p.tsv:2: prediction 'z' is not one of the classes", "unknown predicted class");
+    join_case(dir, "id\tprediction\tprobability_a\tprobability_b\nr1\ta\t0.9\t0.1\nr2\tb\t-0.2\t1.2\nr3\ta\t0.6\t0.4\n",
+              L, "p.tsv:3: probability_a is -0.2, outside [0, 1]", "probability below 0");
+    join_case(dir, "id\tprediction\tprobability_a\tprobability_b\nr1\ta\t1.5\t0.1\nr2\tb\t0.2\t0.8\nr3\ta\t0.6\t0.4\n",
+              L, "p.tsv:2: probability_a is 1.5, outside [0, 1]", "probability above 1");
+    join_case(dir, "id\tprediction\tprobability_a\tprobability_b\nr1\ta\t0.9\t0.1\nr2\tb\tnan\t0.8\nr3\ta\t0.6\t0.4\n",
+              L, "p.tsv:3: probability_a is 'nan', not a finite number", "NaN");
+    join_case(dir, "id\tprediction\tprobability_a\tprobability_b\nr1\ta\t0.9\t0.1\nr2\tb\t0.2\tinf\nr3\ta\t0.6\t0.4\n",
+              L, "p.tsv:3: probability_b is 'inf', not a finite number", "infinity");
+    join_case(dir, "id\tprediction\tprobability_a\tprobability_b\nr1\ta\t0.9\t0.1\nr2\tb\t0.2\t0.8x\nr3\ta\t0.6\t0.4\n",
+              L, "p.tsv:3: probability_b is '0.8x', not a number", "trailing garbage");
+    join_case(dir, "id\tprediction\tprobability_a\tprobability_b\nr1\ta\t0.9\t0.1\nr2\tb\t0.2\t\nr3\ta\t0.6\t0.4\n",
+              L, "p.tsv:3: probability_b is '', not a number", "empty probability");
+    join_case(dir, "id\tprediction\tprobability_a\tprobability_b\nr1\ta\t0.9\t0.1\nr2\tb\t0.2\t0.7\nr3\ta\t0.6\t0.4\n",
+              L, "p.tsv:3: the probabilities sum to 0.9", "row sum off by 0.1");
+    join_case(dir, "id\tprediction\tprobability_a\tprobability_b\nr1\ta\t0.9\t0.1\nr2\tb\t0.2\t0.8005\nr3\ta\t0.6\t0.4\n",
+              L, NULL, "row sum within 1e-3 is accepted");
+    join_case(dir, "id\tprobability_a\tprobability_b\nr1\t0.9\t0.1\n", L, "p.tsv:1: no 'prediction' column",
+              "missing prediction column");
+    join_case(dir, "name\tprediction\tprobability_a\tprobability_b\nr1\ta\t0.9\t0.1\n", L, "p.tsv:1: no 'id' column",
+              "missing id column in predictions");
+    join_case(dir, P, "id\tclass\nr1\ta\n", "l.tsv:1: no 'label' column", "missing label column");
+    join_case(dir, "id\tprediction\tprobability_a\nr1\ta\t1\n", L, "p.tsv:1: only one probability_<class> column",
+              "one probability column");
+    join_case(dir, "id\tprediction\tprobability_\tprobability_b\nr1\ta\t0.9\t0.1\n", L,
+              "p.tsv:1: column 3 is 'probability_' without a class name", "probability_ without a class");
+    join_case(dir, P, "id\tlabel\n", "l.tsv:1: no rows to score", "labels without rows");
+    join_case(dir, P, "id\tlabel\nr3\ta\n\tb\n", "l.tsv:3: empty id", "empty id");
+    join_case(dir, P, "id\tlabel\nr3\ta\nr1\n", "l.tsv:3: 1 field, but the header has 2 columns", "ragged labels");
+
+    snprintf(pred, sizeof pred, "%s/p.tsv", dir);
+    snprintf(lab, sizeof lab, "%s/l.tsv", dir);
+    write_file(pred, P);
+    write_file(lab, L);
+    ao_err_init(&err);
+    CHECK(ao_score_files(pred, lab, &js, &err) == AO_OK && js &&
+          json_real_value(json_object_get(js, "accuracy")) == 1.0, "ao_score_files returns the JSON");
+    json_decref(js);
+    ao_err_init(&err);
+    CHECK(ao_score_files(pred, "/nonexistent/l.tsv", &js, &err) == AO_EIO && !js, "a missing file is AO_EIO");
+    unlink(pred);
+    unlink(lab);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const char *dir = getenv("AO_TEST_DATA");
+    if (!dir || !*dir) dir = "tests/data";
+    run_fixtures(dir);
+    run_direct();
+    run_join();
+    return UNIT_DONE();
+}

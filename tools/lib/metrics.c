@@ -1,0 +1,584 @@
+/* metrics.c — classification metrics equal to scikit-learn's, and the
+ * prediction/labels join (see metrics.h for the definitions). */
+#define _GNU_SOURCE
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "agentomics/hash.h"
+#include "agentomics/metrics.h"
+
+#define PROB_PREFIX "probability_"
+#define SUM_TOL 1e-3
+
+void ao_metrics_destroy(ao_metrics *m)
+{
+    int k;
+    if (!m) return;
+    if (m->classes)
+        for (k = 0; k < m->n_classes; k++) free(m->classes[k]);
+    free(m->classes);
+    free(m->precision);
+    free(m->recall);
+    free(m->f1);
+    free(m->auroc_class);
+    free(m->auprc_class);
+    free(m->support);
+    free(m->predicted);
+    free(m->confusion);
+    free(m);
+}
+
+/* One (score, is positive) pair for the ranking metrics. */
+typedef struct scored { double s; int pos; } scored;
+
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = ((const scored *)a)->s, y = ((const scored *)b)->s;
+    return (x < y) - (x > y);
+}
+
+/* AUROC (trapezoid over distinct thresholds = Mann-Whitney with ties
+ * counted one half) and average precision of one ranking, sorted by
+ * descending score. AUROC is NaN without positives or without negatives;
+ * AP is 0 without positives (as sklearn). */
+static void rank_metrics(const scored *v, size_t n, double *auroc, double *ap)
+{
+    double tp = 0, fp = 0, area = 0, sum_ap = 0, prev_recall = 0, npos = 0, nneg;
+    size_t i, j;
+    for (i = 0; i < n; i++) npos += v[i].pos;
+    nneg = (double)n - npos;
+    for (i = 0; i < n; i = j) {
+        double dtp = 0, dfp = 0;
+        for (j = i; j < n && v[j].s == v[i].s; j++) {
+            if (v[j].pos) dtp++; else dfp++;
+        }
+        area += dfp * (2 * tp + dtp) / 2;
+        tp += dtp;
+        fp += dfp;
+        if (npos > 0) {
+            double recall = tp / npos, precision = tp / (tp + fp);
+            sum_ap += (recall - prev_recall) * precision;
+            prev_recall = recall;
+        }
+    }
+    *auroc = (npos > 0 && nneg > 0) ? area / (npos * nneg) : NAN;
+    *ap = npos > 0 ? sum_ap : 0.0;
+}
+
+ao_metrics *ao_metrics_compute(size_t n, int n_classes, const char *const *classes,
+                               const int *y_true, const double *prob, ao_err *err)
+{
+    ao_metrics *m = NULL;
+    scored *v = NULL;
+    size_t K = (size_t)n_classes, i, k, j;
+    double correct = 0, sum_recall = 0, sum_f1 = 0, loss = 0;
+    double t_dot_p = 0, t_dot_t = 0, p_dot_p = 0, nn, cov_tp, cov_tt, cov_pp;
+    int n_present = 0, n_seen = 0, all_auroc = 1;
+    const double eps = DBL_EPSILON;
+
+    if (n_classes < 2) { ao_err_set(err, AO_EUSAGE, "at least two classes are needed, got %d", n_classes); return NULL; }
+    if (n == 0) { ao_err_set(err, AO_EDATA, "no rows to score"); return NULL; }
+    for (i = 0; i < n; i++) {
+        if (y_true[i] < 0 || y_true[i] >= n_classes) {
+            ao_err_set(err, AO_EUSAGE, "row %zu: class index %d out of range [0, %d)", i + 1, y_true[i], n_classes);
+            return NULL;
+        }
+        for (k = 0; k < K; k++)
+            if (!isfinite(prob[i * K + k])) {
+                ao_err_set(err, AO_EDATA, "row %zu: probability of class %zu is not finite", i + 1, k);
+                return NULL;
+            }
+    }
+
+    if (!(m = calloc(1, sizeof *m))) goto ERROR_MEM;
+    m->n = n;
+    m->n_classes = n_classes;
+    if (!(m->classes = calloc(K, sizeof *m->classes))) goto ERROR_MEM;
+    for (k = 0; k < K; k++) {
+        if (classes) m->classes[k] = strdup(classes[k]);
+        else if (asprintf(&m->classes[k], "%zu", k) < 0) m->classes[k] = NULL;
+        if (!m->classes[k]) goto ERROR_MEM;
+    }
+    if (!(m->precision = calloc(K, sizeof(double))) || !(m->recall = calloc(K, sizeof(double))) ||
+        !(m->f1 = calloc(K, sizeof(double))) || !(m->auroc_class = calloc(K, sizeof(double))) ||
+        !(m->auprc_class = calloc(K, sizeof(double))) || !(m->support = calloc(K, sizeof(long))) ||
+        !(m->predicted = calloc(K, sizeof(long))) || !(m->confusion = calloc(K * K, sizeof(long))))
+        goto ERROR_MEM;
+
+    /* Argmax predictions, confusion matrix, log loss. */
+    for (i = 0; i < n; i++) {
+        const double *p = prob + i * K;
+        size_t best = 0;
+        double rowsum = 0;
+        for (k = 1; k < K; k++)
+            if (p[k] > p[best]) best = k;
+        m->confusion[(size_t)y_true[i] * K + best]++;
+        for (k = 0; k < K; k++) rowsum += fmin(fmax(p[k], eps), 1 - eps);
+        loss -= log(fmin(fmax(p[y_true[i]], eps), 1 - eps) / rowsum);
+    }
+    m->log_loss = loss / (double)n;
+
+    for (k = 0; k < K; k++) {
+        long tp = m->confusion[k * K + k];
+        for (j = 0; j < K; j++) {
+            m->support[k] += m->confusion[k * K + j];
+            m->predicted[k] += m->confusion[j * K + k];
+        }
+        correct += (double)tp;
+        m->precision[k] = m->predicted[k] ? (double)tp / (double)m->predicted[k] : 0.0;
+        m->recall[k] = m->support[k] ? (double)tp / (double)m->support[k] : 0.0;
+        m->f1[k] = (m->precision[k] + m->recall[k]) > 0
+                       ? 2 * m->precision[k] * m->recall[k] / (m->precision[k] + m->recall[k]) : 0.0;
+        if (m->support[k]) { sum_recall += m->recall[k]; n_present++; }
+        if (m->support[k] || m->predicted[k]) { sum_f1 += m->f1[k]; n_seen++; }
+        t_dot_p += (double)m->support[k] * (double)m->predicted[k];
+        t_dot_t += (double)m->support[k] * (double)m->support[k];
+        p_dot_p += (double)m->predicted[k] * (double)m->predicted[k];
+    }
+    nn = (double)n;
+    m->accuracy = correct / nn;
+    m->balanced_accuracy = sum_recall / n_present;
+    m->f1_macro = sum_f1 / n_seen;
+    cov_tp = correct * nn - t_dot_p;
+    cov_pp = nn * nn - p_dot_p;
+    cov_tt = nn * nn - t_dot_t;
+    m->mcc = (cov_pp * cov_tt == 0) ? 0.0 : cov_tp / sqrt(cov_tt * cov_pp);
+
+    /* One-vs-rest ranking metrics. */
+    if (!(v = malloc(n * sizeof *v))) goto ERROR_MEM;
+    m->auroc = 0;
+    m->auprc = 0;
+    for (k = 0; k < K; k++) {
+        for (i = 0; i < n; i++) {
+            v[i].s = prob[i * K + k];
+            v[i].pos = (size_t)y_true[i] == k;
+        }
+        qsort(v, n, sizeof *v, cmp_desc);
+        rank_metrics(v, n, &m->auroc_class[k], &m->auprc_class[k]);
+        if (isnan(m->auroc_class[k])) all_auroc = 0;
+        m->auroc += m->auroc_class[k];
+        m->auprc += m->auprc_class[k];
+    }
+    if (K == 2) {
+        m->auroc = m->auroc_class[1];
+        m->auprc = m->auprc_class[1];
+    } else {
+        m->auroc = all_auroc ? m->auroc / (double)K : NAN;
+        m->auprc /= (double)K;
+    }
+    free(v);
+    return m;
+
+ERROR_MEM:
+    ao_err_set(err, AO_EMEM, "out of memory");
+    free(v);
+    ao_metrics_destroy(m);
+    return NULL;
+}
+
+/* ---- JSON and text output ---- */
+
+static json_t *num_or_null(double x)
+{
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+static int add(json_t *o, const char *key, json_t *v)
+{
+    return v ? json_object_set_new(o, key, v) : -1;
+}
+
+static int add_warnings(json_t *arr, const ao_metrics *m)
+{
+    int k, K = m->n_classes, bad = 0;
+    char *s = NULL;
+    for (k = 0; k < K; k++) {
+        if (m->support[k] > 0) continue;
+        if (K == 2 && k == 0) {
+            if (asprintf(&s, "the labels hold no row of class '%s': AUROC is undefined (null)",
+                         m->classes[k]) < 0) return -1;
+        } else if (K == 2) {
+            if (asprintf(&s, "the labels hold no row of the positive class '%s': AUROC is undefined "
+                         "(null) and average precision is 0", m->classes[k]) < 0) return -1;
+        } else {
+            if (asprintf(&s, "the labels hold no row of class '%s': its one-vs-rest AUROC is "
+                         "undefined, so the macro AUROC is null; its average precision counts as 0 "
+                         "in the macro AUPRC", m->classes[k]) < 0) return -1;
+        }
+        bad |= json_array_append_new(arr, json_string(s));
+        free(s);
+        s = NULL;
+    }
+    return bad ? -1 : 0;
+}
+
+json_t *ao_metrics_json(const ao_metrics *m)
+{
+    json_t *o = json_object(), *a, *pc, *cm, *row, *c;
+    int k, j, K, bad = 0;
+    if (!o || !m) { json_decref(o); return NULL; }
+    K = m->n_classes;
+    bad |= add(o, "n", json_integer((json_int_t)m->n));
+    bad |= add(o, "n_classes", json_integer(K));
+    bad |= add(o, "task", json_string(K == 2 ? "binary" : "multiclass"));
+    if (!(a = json_array()) || add(o, "classes", a) < 0) goto ERROR;
+    for (k = 0; k < K; k++) bad |= json_array_append_new(a, json_string(m->classes[k]));
+    bad |= add(o, "positive_class", K == 2 ? json_string(m->classes[1]) : json_null());
+    bad |= add(o, "average", json_string(K == 2 ? "binary" : "macro-ovr"));
+    bad |= add(o, "accuracy", num_or_null(m->accuracy));
+    bad |= add(o, "balanced_accuracy", num_or_null(m->balanced_accuracy));
+    bad |= add(o, "auroc", num_or_null(m->auroc));
+    bad |= add(o, "auprc", num_or_null(m->auprc));
+    bad |= add(o, "f1_macro", num_or_null(m->f1_macro));
+    bad |= add(o, "mcc", num_or_null(m->mcc));
+    bad |= add(o, "log_loss", num_or_null(m->log_loss));
+    if (!(pc = json_object()) || add(o, "per_class", pc) < 0) goto ERROR;
+    for (k = 0; k < K; k++) {
+        if (!(c = json_object()) || add(pc, m->classes[k], c) < 0) goto ERROR;
+        bad |= add(c, "precision", num_or_null(m->precision[k]));
+        bad |= add(c, "recall", num_or_null(m->recall[k]));
+        bad |= add(c, "f1", num_or_null(m->f1[k]));
+        bad |= add(c, "support", json_integer(m->support[k]));
+        bad |= add(c, "predicted", json_integer(m->predicted[k]));
+        bad |= add(c, "auroc", num_or_null(m->auroc_class[k]));
+        bad |= add(c, "auprc", num_or_null(m->auprc_class[k]));
+    }
+    if (!(cm = json_array()) || add(o, "confusion_matrix", cm) < 0) goto ERROR;
+    for (k = 0; k < K; k++) {
+        if (!(row = json_array()) || json_array_append_new(cm, row) < 0) goto ERROR;
+        for (j = 0; j < K; j++)
+            bad |= json_array_append_new(row, json_integer(m->confusion[(size_t)k * K + j]));
+    }
+    if (!(a = json_array()) || add(o, "warnings", a) < 0) goto ERROR;
+    if (add_warnings(a, m) < 0) goto ERROR;
+    if (bad) goto ERROR;
+    return o;
+ERROR:
+    json_decref(o);
+    return NULL;
+}
+
+static void put_num(FILE *fp, double x)
+{
+    if (isfinite(x)) fprintf(fp, "  %10.6f", x);
+    else fprintf(fp, "  %10s", "NA");
+}
+
+int ao_metrics_print(FILE *fp, const ao_metrics *m)
+{
+    int k, j, K = m->n_classes, w = 9;
+    static const char *names[] = {"accuracy", "balanced_accuracy", "auroc", "auprc",
+                                  "f1_macro", "mcc", "log_loss"};
+    double vals[7];
+    vals[0] = m->accuracy; vals[1] = m->balanced_accuracy; vals[2] = m->auroc;
+    vals[3] = m->auprc; vals[4] = m->f1_macro; vals[5] = m->mcc; vals[6] = m->log_loss;
+
+    for (k = 0; k < K; k++) {
+        int l = (int)strlen(m->classes[k]);
+        if (l > w) w = l;
+    }
+    if (K == 2)
+        fprintf(fp, "%zu rows, 2 classes (binary; AUROC/AUPRC of the positive class '%s')\n\n",
+                m->n, m->classes[1]);
+    else
+        fprintf(fp, "%zu rows, %d classes (multiclass; AUROC/AUPRC are one-vs-rest macro averages)\n\n",
+                m->n, K);
+    fprintf(fp, "%-18s  %10s\n", "metric", "value");
+    for (k = 0; k < 7; k++) {
+        fprintf(fp, "%-18s", names[k]);
+        put_num(fp, vals[k]);
+        fputc('\n', fp);
+    }
+    fprintf(fp, "\n%-*s  %10s  %10s  %10s  %10s  %10s  %10s  %10s\n", w, "class", "precision",
+            "recall", "f1", "support", "predicted", "auroc", "auprc");
+    for (k = 0; k < K; k++) {
+        fprintf(fp, "%-*s", w, m->classes[k]);
+        put_num(fp, m->precision[k]);
+        put_num(fp, m->recall[k]);
+        put_num(fp, m->f1[k]);
+        fprintf(fp, "  %10ld  %10ld", m->support[k], m->predicted[k]);
+        put_num(fp, m->auroc_class[k]);
+        put_num(fp, m->auprc_class[k]);
+        fputc('\n', fp);
+    }
+    fprintf(fp, "\nconfusion matrix (rows: true class, columns: predicted class)\n%-*s", w, "");
+    for (j = 0; j < K; j++) fprintf(fp, "  %*s", w, m->classes[j]);
+    fputc('\n', fp);
+    for (k = 0; k < K; k++) {
+        fprintf(fp, "%-*s", w, m->classes[k]);
+        for (j = 0; j < K; j++) fprintf(fp, "  %*ld", w, m->confusion[(size_t)k * K + j]);
+        fputc('\n', fp);
+    }
+    for (k = 0, j = 0; k < K; k++)
+        if (m->support[k] == 0)
+            fprintf(fp, "%snote: no true row of class '%s': its AUROC is undefined (NA)%s\n", j++ ? "" : "\n",
+                    m->classes[k], K > 2 ? ", and so is the macro AUROC; its average precision counts as 0" : "");
+    return ferror(fp) ? AO_EIO : AO_OK;
+}
+
+/* ---- the prediction/labels join ---- */
+
+/* An open-addressing set of row indices keyed by a table column. */
+typedef struct idmap {
+    size_t cap;        /* power of two */
+    size_t *slot;      /* row + 1, 0 = empty */
+} idmap;
+
+static int idmap_init(idmap *h, size_t n)
+{
+    h->cap = 16;
+    while (h->cap < 2 * n) h->cap <<= 1;
+    h->slot = calloc(h->cap, sizeof *h->slot);
+    return h->slot ? 0 : -1;
+}
+
+/* Finds key; returns its row, or inserts `row` and returns (size_t)-1. */
+static size_t idmap_put(idmap *h, const ao_tsv *t, int col, const char *key, size_t row)
+{
+    size_t i = (size_t)ao_hash64(key, strlen(key), 0x5eed) & (h->cap - 1);
+    for (;; i = (i + 1) & (h->cap - 1)) {
+        if (!h->slot[i]) { h->slot[i] = row + 1; return (size_t)-1; }
+        if (strcmp(ao_tsv_get(t, h->slot[i] - 1, col), key) == 0) return h->slot[i] - 1;
+    }
+}
+
+static size_t idmap_get(const idmap *h, const ao_tsv *t, int col, const char *key)
+{
+    size_t i = (size_t)ao_hash64(key, strlen(key), 0x5eed) & (h->cap - 1);
+    for (;; i = (i + 1) & (h->cap - 1)) {
+        if (!h->slot[i]) return (size_t)-1;
+        if (strcmp(ao_tsv_get(t, h->slot[i] - 1, col), key) == 0) return h->slot[i] - 1;
+    }
+}
+
+static int find_class(char *const *classes, int K, const char *name)
+{
+    int k;
+    for (k = 0; k < K; k++)
+        if (strcmp(classes[k], name) == 0) return k;
+    return -1;
+}
+
+/* "'a', 'b', 'c'" (shortened when long) for messages. */
+static void class_list(char *out, size_t size, char *const *classes, int K)
+{
+    size_t used = 0;
+    int k;
+    out[0] = '\0';
+    for (k = 0; k < K; k++) {
+        size_t need = strlen(classes[k]) + 4;
+        if (used + need + 6 > size) {
+            snprintf(out + used, size - used, "%s...", k ? ", " : "");
+            return;
+        }
+        used += (size_t)snprintf(out + used, size - used, "%s'%s'", k ? ", " : "", classes[k]);
+    }
+}
+
+/* Whether s is valid UTF-8 (JSON strings must be). */
+static int valid_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int n, i;
+        unsigned cp;
+        if (*p < 0x80) { p++; continue; }
+        if ((*p & 0xe0) == 0xc0) { n = 1; cp = *p & 0x1f; }
+        else if ((*p & 0xf0) == 0xe0) { n = 2; cp = *p & 0x0f; }
+        else if ((*p & 0xf8) == 0xf0) { n = 3; cp = *p & 0x07; }
+        else return 0;
+        for (i = 1; i <= n; i++) {
+            if ((p[i] & 0xc0) != 0x80) return 0;
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        p += n + 1;
+    }
+    return 1;
+}
+
+static int need_col(const ao_tsv *t, const char *name, const char *what, ao_err *err)
+{
+    int c = ao_tsv_col(t, name);
+    if (c < 0) ao_err_at(err, AO_EDATA, t->path, t->header_line, "no '%s' column (%s)", name, what);
+    return c;
+}
+
+ao_metrics *ao_metrics_from_tables(const ao_tsv *pred, const ao_tsv *labels, ao_err *err)
+{
+    ao_metrics *m = NULL;
+    idmap pmap = {0, NULL};
+    char **classes = NULL, list[512];
+    int *pcol = NULL, *y = NULL, K = 0, c, k;
+    int p_id, p_pred, l_id, l_label;
+    size_t *label_row = NULL;   /* per prediction row: matching labels row + 1 */
+    double *pp = NULL, *prob = NULL;
+    size_t i, r;
+
+    if ((p_id = need_col(pred, "id", "prediction files have id, prediction, probability_<class>...", err)) < 0 ||
+        (p_pred = need_col(pred, "prediction", "prediction files have id, prediction, probability_<class>...", err)) < 0 ||
+        (l_id = need_col(labels, "id", "the labels file needs id and label", err)) < 0 ||
+        (l_label = need_col(labels, "label", "the labels file needs id and label", err)) < 0)
+        goto ERROR;
+
+    /* Classes: the probability_<class> columns in file order. */
+    if (!(classes = calloc((size_t)pred->n_cols, sizeof *classes)) ||
+        !(pcol = calloc((size_t)pred->n_cols, sizeof *pcol)))
+        goto ERROR_MEM;
+    for (c = 0; c < pred->n_cols; c++) {
+        const char *name = pred->cols[c];
+        if (strncmp(name, PROB_PREFIX, strlen(PROB_PREFIX)) != 0) continue;
+        if (!name[strlen(PROB_PREFIX)]) {
+            ao_err_at(err, AO_EDATA, pred->path, pred->header_line,
+                      "column %d is '%s' without a class name", c + 1, name);
+            goto ERROR;
+        }
+        if (!valid_utf8(name)) {
+            ao_err_at(err, AO_EDATA, pred->path, pred->header_line, "column %d: the class name is not valid UTF-8", c + 1);
+            goto ERROR;
+        }
+        classes[K] = (char *)name + strlen(PROB_PREFIX);
+        pcol[K++] = c;
+    }
+    if (K < 2) {
+        ao_err_at(err, AO_EDATA, pred->path, pred->header_line,
+                  "%s probability_<class> column%s: one per class is needed, at least two",
+                  K ? "only one" : "no", K ? "" : "s");
+        goto ERROR;
+    }
+    class_list(list, sizeof list, classes, K);
+
+    /* Predictions: ids, classes and probabilities. */
+    if (!(pp = malloc((pred->n_rows ? pred->n_rows : 1) * (size_t)K * sizeof *pp)) ||
+        !(label_row = calloc(pred->n_rows ? pred->n_rows : 1, sizeof *label_row)) ||
+        idmap_init(&pmap, pred->n_rows) < 0)
+        goto ERROR_MEM;
+    for (r = 0; r < pred->n_rows; r++) {
+        const char *id = ao_tsv_get(pred, r, p_id), *pc = ao_tsv_get(pred, r, p_pred);
+        double sum = 0;
+        long line = pred->line[r];
+        if (!*id) { ao_err_at(err, AO_EDATA, pred->path, line, "empty id"); goto ERROR; }
+        if ((i = idmap_put(&pmap, pred, p_id, id, r)) != (size_t)-1) {
+            ao_err_at(err, AO_EDATA, pred->path, line, "duplicate id '%s' (also on line %ld)", id, pred->line[i]);
+            goto ERROR;
+        }
+        if (find_class(classes, K, pc) < 0) {
+            ao_err_at(err, AO_EDATA, pred->path, line, "prediction '%s' is not one of the classes (%s)", pc, list);
+            goto ERROR;
+        }
+        for (k = 0; k < K; k++) {
+            const char *f = ao_tsv_get(pred, r, pcol[k]);
+            char *endp;
+            double x;
+            if (!*f || (unsigned char)*f <= ' ') {
+                ao_err_at(err, AO_EDATA, pred->path, line, "%s is '%s', not a number", pred->cols[pcol[k]], f);
+                goto ERROR;
+            }
+            x = strtod(f, &endp);
+            if (*endp) {
+                ao_err_at(err, AO_EDATA, pred->path, line, "%s is '%s', not a number", pred->cols[pcol[k]], f);
+                goto ERROR;
+            }
+            if (!isfinite(x)) {
+                ao_err_at(err, AO_EDATA, pred->path, line, "%s is '%s', not a finite number", pred->cols[pcol[k]], f);
+                goto ERROR;
+            }
+            if (x < 0 || x > 1) {
+                ao_err_at(err, AO_EDATA, pred->path, line, "%s is %s, outside [0, 1]", pred->cols[pcol[k]], f);
+                goto ERROR;
+            }
+            pp[r * (size_t)K + (size_t)k] = x;
+            sum += x;
+        }
+        if (fabs(sum - 1) > SUM_TOL) {
+            ao_err_at(err, AO_EDATA, pred->path, line,
+                      "the probabilities sum to %.6g, not 1 (tolerance %g)", sum, SUM_TOL);
+            goto ERROR;
+        }
+    }
+
+    /* Labels, in their own order. */
+    if (labels->n_rows == 0) {
+        ao_err_at(err, AO_EDATA, labels->path, labels->header_line, "no rows to score");
+        goto ERROR;
+    }
+    if (!(y = malloc(labels->n_rows * sizeof *y)) ||
+        !(prob = malloc(labels->n_rows * (size_t)K * sizeof *prob)))
+        goto ERROR_MEM;
+    for (r = 0; r < labels->n_rows; r++) {
+        const char *id = ao_tsv_get(labels, r, l_id), *lab = ao_tsv_get(labels, r, l_label);
+        long line = labels->line[r];
+        if (!*id) { ao_err_at(err, AO_EDATA, labels->path, line, "empty id"); goto ERROR; }
+        if ((i = idmap_get(&pmap, pred, p_id, id)) == (size_t)-1) {
+            ao_err_at(err, AO_EDATA, labels->path, line, "no prediction for id '%s' in %s", id, pred->path);
+            goto ERROR;
+        }
+        if (label_row[i]) {
+            ao_err_at(err, AO_EDATA, labels->path, line, "duplicate id '%s' (also on line %ld)", id,
+                      labels->line[label_row[i] - 1]);
+            goto ERROR;
+        }
+        label_row[i] = r + 1;
+        if ((k = find_class(classes, K, lab)) < 0) {
+            ao_err_at(err, AO_EDATA, labels->path, line,
+                      "label '%s' is not one of the classes of %s (%s): no probability_%s column",
+                      lab, pred->path, list, lab);
+            goto ERROR;
+        }
+        y[r] = k;
+        memcpy(prob + r * (size_t)K, pp + i * (size_t)K, (size_t)K * sizeof *prob);
+    }
+    for (r = 0; r < pred->n_rows; r++)
+        if (!label_row[r]) {
+            ao_err_at(err, AO_EDATA, pred->path, pred->line[r], "id '%s' is not in %s (extra prediction)",
+                      ao_tsv_get(pred, r, p_id), labels->path);
+            goto ERROR;
+        }
+
+    m = ao_metrics_compute(labels->n_rows, K, (const char *const *)classes, y, prob, err);
+    /* fall through: m is NULL on error */
+ERROR:
+    free(pmap.slot);
+    free(classes);
+    free(pcol);
+    free(label_row);
+    free(pp);
+    free(prob);
+    free(y);
+    return m;
+ERROR_MEM:
+    ao_err_set(err, AO_EMEM, "out of memory");
+    goto ERROR;
+}
+
+ao_metrics *ao_metrics_from_files(const char *pred_path, const char *labels_path, ao_err *err)
+{
+    ao_tsv *pred = NULL, *labels = NULL;
+    ao_metrics *m = NULL;
+    if (pred_path && labels_path && strcmp(pred_path, "-") == 0 && strcmp(labels_path, "-") == 0) {
+        ao_err_set(err, AO_EUSAGE, "the predictions and the labels cannot both be read from standard input");
+        return NULL;
+    }
+    if (!(pred = ao_tsv_load(pred_path, err))) goto ERROR;
+    if (!(labels = ao_tsv_load(labels_path, err))) goto ERROR;
+    m = ao_metrics_from_tables(pred, labels, err);
+ERROR:
+    ao_tsv_destroy(pred);
+    ao_tsv_destroy(labels);
+    return m;
+}
+
+int ao_score_files(const char *pred_path, const char *labels_path, json_t **out, ao_err *err)
+{
+    ao_metrics *m = ao_metrics_from_files(pred_path, labels_path, err);
+    *out = NULL;
+    if (!m) return err && err->code < AO_END ? err->code : AO_EINTERNAL;
+    *out = ao_metrics_json(m);
+    ao_metrics_destroy(m);
+    return *out ? AO_OK : ao_err_set(err, AO_EMEM, "out of memory");
+}
