@@ -8,6 +8,7 @@
 #include <htslib/bgzf.h>
 #include <htslib/khash.h>
 #include <jansson.h>
+#include "agentomics/data.h"
 #include "agentomics/fileio.h"
 #include "agentomics/hash.h"
 #include "agentomics/log.h"
@@ -35,11 +36,6 @@ typedef struct keylist {
     size_t n, n_chunks;
 } keylist;
 
-/* Open-addressing set of 64-bit id hashes (0 marks an empty slot). */
-typedef struct idset {
-    uint64_t *slot;
-    size_t cap, n;
-} idset;
 
 typedef struct colstats {
     uint64_t short_len[SHORT_LEN];
@@ -95,32 +91,6 @@ static void keylist_free(keylist *kl)
     for (i = 0; i < kl->n_chunks; i++) free(kl->chunk[i]);
     free(kl->chunk);
     memset(kl, 0, sizeof *kl);
-}
-
-/* Adds h; returns 1 if it was new, 0 if present, < 0 on error. */
-static int idset_add(idset *s, uint64_t h)
-{
-    size_t i;
-    if (!h) h = 1;
-    if ((s->n + 1) * 4 > s->cap * 3) {
-        size_t ncap = s->cap ? s->cap * 2 : 1024, j;
-        uint64_t *ns = calloc(ncap, sizeof *ns);
-        if (!ns) return AO_EMEM;
-        for (j = 0; j < s->cap; j++)
-            if (s->slot[j]) {
-                size_t k = s->slot[j] & (ncap - 1);
-                while (ns[k]) k = (k + 1) & (ncap - 1);
-                ns[k] = s->slot[j];
-            }
-        free(s->slot);
-        s->slot = ns;
-        s->cap = ncap;
-    }
-    for (i = h & (s->cap - 1); s->slot[i]; i = (i + 1) & (s->cap - 1))
-        if (s->slot[i] == h) return 0;
-    s->slot[i] = h;
-    s->n++;
-    return 1;
 }
 
 /* ---- side label table ---------------------------------------------- */
@@ -293,7 +263,7 @@ static int add_length(colstats *c, size_t len)
     return AO_OK;
 }
 
-static int process_record(prep *p, int split, const char *path, ao_record *rec, idset *ids, FILE *out, ao_err *err)
+static int process_record(prep *p, int split, const char *path, ao_record *rec, ao_idset *ids, FILE *out, ao_err *err)
 {
     splitstats *st = &p->st[split];
     const char *label = rec->has_label ? rec->label.s : NULL;
@@ -322,16 +292,8 @@ static int process_record(prep *p, int split, const char *path, ao_record *rec, 
     }
     /* unique ids within the split */
     if (sanitise(&rec->id)) st->fields_sanitised++;
-    {
-        size_t base = rec->id.l;
-        int n = 1;
-        while ((rc = idset_add(ids, ao_hash64(rec->id.s, rec->id.l, 0x1d))) == 0) {
-            rec->id.l = base;
-            ksprintf(&rec->id, "_%d", ++n);
-        }
-        if (rc < 0) return ao_err_set(err, AO_EMEM, "out of memory");
-        if (n > 1) st->ids_renamed++;
-    }
+    if ((rc = ao_idset_make_unique(ids, &rec->id)) < 0) return ao_err_set(err, AO_EMEM, "out of memory");
+    st->ids_renamed += (uint64_t)rc;
     /* statistics and the duplicate key */
     for (i = 0; i < rec->n_seq; i++) {
         colstats *c = &st->col[i];
@@ -402,7 +364,7 @@ static int process_split(prep *p, int split, ao_outdir *od, ao_err *err)
     const char *rel = split == AO_SPLIT_TEST ? "heldout/test.tsv" : split == AO_SPLIT_VALID ? "agent/valid.tsv" : "agent/train.tsv";
     char *path = NULL;
     FILE *out = NULL;
-    idset ids = {0};
+    ao_idset ids = {0};
     ao_record rec;
     ao_reader *r = NULL;
     int i, rc = AO_OK;
@@ -454,7 +416,7 @@ DONE:
     if (out) fclose(out);
     ao_reader_destroy(r);
     ao_record_free(&rec);
-    free(ids.slot);
+    ao_idset_free(&ids);
     free(path);
     return rc;
 }
