@@ -82,8 +82,8 @@ void ao_sha256_hex(const unsigned char digest[32], char hex[65])
     hex[64] = '\0';
 }
 
-/* A multiply-rotate hash over 8-byte words with a strong final mixer
- * (the murmur3 fmix64 constants). */
+/* A multiply-rotate hash over 8-byte words (one multiply per word, as in
+ * the wyhash/xxh3 family) with a strong final mixer (murmur3's fmix64). */
 static inline uint64_t mix64(uint64_t x)
 {
     x ^= x >> 33; x *= 0xff51afd7ed558ccdULL;
@@ -95,17 +95,29 @@ static inline uint64_t mix64(uint64_t x)
 uint64_t ao_hash64(const void *data, size_t len, uint64_t seed)
 {
     const unsigned char *p = data;
-    uint64_t h = seed ^ (len * 0x9e3779b97f4a7c15ULL);
-    for (; len >= 8; p += 8, len -= 8) {
+    uint64_t h = seed ^ (len * 0x9e3779b97f4a7c15ULL), h2 = ~seed;
+    for (; len >= 16; p += 16, len -= 16) {
+        uint64_t w1, w2;
+        memcpy(&w1, p, 8);
+        memcpy(&w2, p + 8, 8);
+        /* two independent lanes keep the multiplier busy */
+        h = (h ^ w1) * 0x87c37b91114253d5ULL;
+        h = (h << 31 | h >> 33);
+        h2 = (h2 ^ w2) * 0x4cf5ad432745937fULL;
+        h2 = (h2 << 29 | h2 >> 35);
+    }
+    if (len >= 8) {
         uint64_t w;
         memcpy(&w, p, 8);
-        h ^= mix64(w + 0x9e3779b97f4a7c15ULL);
-        h = (h << 27 | h >> 37) * 0x87c37b91114253d5ULL + 0x52dce729;
+        h = ((h ^ w) * 0x87c37b91114253d5ULL);
+        h = (h << 31 | h >> 33);
+        p += 8;
+        len -= 8;
     }
     if (len) {
         uint64_t w = 0;
         memcpy(&w, p, len);
-        h ^= mix64(w ^ 0x4cf5ad432745937fULL);
+        h2 = (h2 ^ w ^ ((uint64_t)len << 56)) * 0x4cf5ad432745937fULL;
     }
-    return mix64(h);
+    return mix64(h ^ mix64(h2));
 }

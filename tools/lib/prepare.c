@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <htslib/bgzf.h>
 #include <htslib/khash.h>
 #include <jansson.h>
-#include "agentomics/data.h"
 #include "agentomics/fileio.h"
 #include "agentomics/hash.h"
 #include "agentomics/log.h"
@@ -22,13 +22,49 @@ KHASH_MAP_INIT_INT64(len2n, uint64_t)
 #define SHORT_LEN 4096
 static const char *split_names[AO_N_SPLITS] = {"train", "valid", "test"};
 
-/* One remembered record: enough for duplicate, conflict and overlap
- * checks. Packed: 13 bytes a record. */
+/* One remembered record: enough for the duplicate-sequence, conflict,
+ * overlap and duplicate-id checks. Packed: 21 bytes a record. Ids are made
+ * unique after the fact (sorting these keys by id hash), so the common
+ * case of unique ids costs no hash-table probe per record. */
 typedef struct __attribute__((packed)) seqkey {
-    uint64_t h;
+    uint64_t h;      /* hash of the sequence column(s) */
+    uint64_t idh;    /* hash of the id */
     uint32_t cls;
     uint8_t split;
 } seqkey;
+
+/* A small open-addressing set of 64-bit hashes (0 marks an empty slot),
+ * for the names made while renaming duplicate ids. */
+typedef struct idset_t { uint64_t *slot; size_t cap, n; } idset_t;
+
+static int idset_has(const idset_t *s, uint64_t h)
+{
+    size_t i;
+    if (!s->cap) return 0;
+    if (!h) h = 1;
+    for (i = h & (s->cap - 1); s->slot[i]; i = (i + 1) & (s->cap - 1)) if (s->slot[i] == h) return 1;
+    return 0;
+}
+
+static int idset_put(idset_t *s, uint64_t h)
+{
+    size_t i;
+    if (!h) h = 1;
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 64, j;
+        uint64_t *ns = calloc(ncap, sizeof *ns);
+        if (!ns) return AO_EMEM;
+        for (j = 0; j < s->cap; j++)
+            if (s->slot[j]) { size_t k = s->slot[j] & (ncap - 1); while (ns[k]) k = (k + 1) & (ncap - 1); ns[k] = s->slot[j]; }
+        free(s->slot);
+        s->slot = ns;
+        s->cap = ncap;
+    }
+    for (i = h & (s->cap - 1); s->slot[i]; i = (i + 1) & (s->cap - 1)) if (s->slot[i] == h) return 0;
+    s->slot[i] = h;
+    s->n++;
+    return 1;
+}
 
 #define KEYS_PER_CHUNK (1 << 16)
 typedef struct keylist {
@@ -48,8 +84,8 @@ typedef struct splitstats {
     uint64_t *class_n;           /* per provisional class */
     colstats col[AO_MAX_SEQ_COLS];
     uint64_t ids_renamed, fields_sanitised;
-    ao_sha256 sha;
-    char sha_hex[65];            /* of the normalised split file */
+    uint64_t dig_a, dig_b;       /* row digest chain of the normalised split file */
+    char sha_hex[33];            /* its 128-bit hex form */
     char formats[256];
 } splitstats;
 
@@ -227,16 +263,25 @@ static int class_add(prep *p, const char *name, ao_err *err)
 
 /* ---- per-record work ------------------------------------------------ */
 
-/* The split digest is SHA-256 over the 64-bit hashes of its rows (header
- * included) in file order: as strong a content identity as hashing the
- * bytes, at a fraction of the cost on multi-gigabyte inputs. */
+static uint64_t id_hash(const char *id, size_t n) { return ao_hash64(id, n, 0x1d); }
+
+/* The split digest chains the 64-bit hashes of its rows (header
+ * included) in file order into 128 bits: a content identity for the
+ * normalised file that costs one hash per row, not a SHA-256 pass over
+ * gigabytes. */
 static void digest_row(splitstats *st, const kstring_t *row)
 {
-    uint64_t h = ao_hash64(row->s, row->l, 0x726f77);
-    unsigned char le[8];
-    int i;
-    for (i = 0; i < 8; i++) le[i] = (unsigned char)(h >> (8 * i));
-    ao_sha256_update(&st->sha, le, 8);
+    uint64_t h = ao_hash64(row->s, row->l, 0x726f77), pair[2] = {st->dig_a, h};
+    st->dig_a = ao_hash64(pair, sizeof pair, 0x6469);
+    st->dig_b = (st->dig_b ^ h) * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL;
+}
+
+static void digest_init(splitstats *st) { st->dig_a = 0x61676e74; st->dig_b = 0x6f6d6963; }
+
+static void digest_final(splitstats *st)
+{
+    uint64_t b = ao_hash64(&st->dig_b, sizeof st->dig_b, 0x66696e);
+    snprintf(st->sha_hex, sizeof st->sha_hex, "%016llx%016llx", (unsigned long long)st->dig_a, (unsigned long long)b);
 }
 
 static int sanitise(kstring_t *s)
@@ -263,11 +308,11 @@ static int add_length(colstats *c, size_t len)
     return AO_OK;
 }
 
-static int process_record(prep *p, int split, const char *path, ao_record *rec, ao_idset *ids, FILE *out, ao_err *err)
+static int process_record(prep *p, int split, const char *path, ao_record *rec, FILE *out, ao_err *err)
 {
     splitstats *st = &p->st[split];
     const char *label = rec->has_label ? rec->label.s : NULL;
-    int cls, i, rc;
+    int cls, i;
     uint64_t h = 0x5eedULL;
     size_t j;
     if (p->side) {
@@ -290,10 +335,7 @@ static int process_record(prep *p, int split, const char *path, ao_record *rec, 
             return ao_err_at(err, AO_EDATA, path, rec->line, "label '%s' does not occur in the training data", rec->label.s);
         else if ((cls = class_add(p, rec->label.s, err)) < 0) return cls;
     }
-    /* unique ids within the split */
     if (sanitise(&rec->id)) st->fields_sanitised++;
-    if ((rc = ao_idset_make_unique(ids, &rec->id)) < 0) return ao_err_set(err, AO_EMEM, "out of memory");
-    st->ids_renamed += (uint64_t)rc;
     /* statistics and the duplicate key */
     for (i = 0; i < rec->n_seq; i++) {
         colstats *c = &st->col[i];
@@ -305,7 +347,7 @@ static int process_record(prep *p, int split, const char *path, ao_record *rec, 
     }
     st->n++;
     st->class_n[cls]++;
-    if (keylist_push(&p->keys, (seqkey){h, (uint32_t)cls, (uint8_t)split}) < 0) return ao_err_set(err, AO_EMEM, "out of memory");
+    if (keylist_push(&p->keys, (seqkey){h, id_hash(rec->id.s, rec->id.l), (uint32_t)cls, (uint8_t)split}) < 0) return ao_err_set(err, AO_EMEM, "out of memory");
     /* the normalised row */
     p->line.l = 0;
     kputsn(rec->id.s, rec->id.l, &p->line);
@@ -364,12 +406,11 @@ static int process_split(prep *p, int split, ao_outdir *od, ao_err *err)
     const char *rel = split == AO_SPLIT_TEST ? "heldout/test.tsv" : split == AO_SPLIT_VALID ? "agent/valid.tsv" : "agent/train.tsv";
     char *path = NULL;
     FILE *out = NULL;
-    ao_idset ids = {0};
     ao_record rec;
     ao_reader *r = NULL;
     int i, rc = AO_OK;
     memset(&rec, 0, sizeof rec);
-    ao_sha256_init(&p->st[split].sha);
+    digest_init(&p->st[split]);
     if (!(path = ao_outdir_path(od, rel, err))) { rc = err->code; goto DONE; }
     if (!(out = fopen(path, "w"))) { rc = ao_err_set(err, AO_EIO, "%s: cannot create: %s", path, strerror(errno)); goto DONE; }
     setvbuf(out, NULL, _IOFBF, 1 << 20);
@@ -391,7 +432,7 @@ static int process_split(prep *p, int split, ao_outdir *od, ao_err *err)
             snprintf(p->st[split].formats + fl, sizeof p->st[split].formats - fl, "%s%s", fl ? "," : "", ao_format_name(ao_reader_format(r)));
         }
         while ((rc = ao_reader_next(r, &rec, err)) == 0) {
-            if ((rc = process_record(p, split, in->path, &rec, &ids, out, err)) < 0) goto DONE;
+            if ((rc = process_record(p, split, in->path, &rec, out, err)) < 0) goto DONE;
             nrec++;
         }
         if (rc < AO_END) goto DONE;
@@ -401,22 +442,15 @@ static int process_split(prep *p, int split, ao_outdir *od, ao_err *err)
         ao_reader_destroy(r);
         r = NULL;
     }
-    if (p->st[split].ids_renamed)
-        ao_warn("%s: %llu duplicate ids made unique with a _N suffix", split_names[split], (unsigned long long)p->st[split].ids_renamed);
     if (p->st[split].fields_sanitised)
         ao_warn("%s: %llu fields had tabs or newlines replaced by spaces", split_names[split], (unsigned long long)p->st[split].fields_sanitised);
-    {
-        unsigned char dig[32];
-        ao_sha256_final(&p->st[split].sha, dig);
-        ao_sha256_hex(dig, p->st[split].sha_hex);
-    }
+    digest_final(&p->st[split]);
     if (ferror(out) || fclose(out) != 0) { out = NULL; rc = ao_err_set(err, AO_EIO, "%s: write error", path); goto DONE; }
     out = NULL;
 DONE:
     if (out) fclose(out);
     ao_reader_destroy(r);
     ao_record_free(&rec);
-    ao_idset_free(&ids);
     free(path);
     return rc;
 }
@@ -429,54 +463,237 @@ typedef struct findings {
     uint64_t valid_in_train, test_in_train, test_in_valid;
 } findings;
 
-static int cmp_key(const seqkey *x, const seqkey *y)
+static int cmp_seq(const seqkey *x, const seqkey *y)
 {
     if (x->h != y->h) return x->h < y->h ? -1 : 1;
     if (x->split != y->split) return x->split - y->split;
     return x->cls < y->cls ? -1 : x->cls > y->cls;
 }
 
+static int cmp_id(const seqkey *x, const seqkey *y)
+{
+    if (x->split != y->split) return x->split - y->split;
+    return x->idh < y->idh ? -1 : x->idh > y->idh;
+}
+
+typedef int (*key_cmp)(const seqkey *, const seqkey *);
+
 /* In-place three-way quicksort: glibc's qsort would allocate a copy of
- * the whole array (a second 13 bytes per record at peak). Keys are hashes,
+ * the whole array (another 21 bytes per record at peak). Keys are hashes,
  * so pivots are effectively random; runs of equal keys (duplicate
  * sequences) collapse in the middle partition. */
-static void sort_keys(seqkey *a, size_t n)
+static void sort_keys(seqkey *a, size_t n, key_cmp cmp)
 {
     while (n > 16) {
         seqkey pivot = a[n / 2], t;
         size_t lt = 0, i = 0, gt = n;
         while (i < gt) {
-            int c = cmp_key(&a[i], &pivot);
+            int c = cmp(&a[i], &pivot);
             if (c < 0) { t = a[lt]; a[lt++] = a[i]; a[i++] = t; }
             else if (c > 0) { t = a[--gt]; a[gt] = a[i]; a[i] = t; }
             else i++;
         }
         /* recurse into the smaller side, loop on the larger */
-        if (lt < n - gt) { sort_keys(a, lt); a += gt; n -= gt; }
-        else { sort_keys(a + gt, n - gt); n = lt; }
+        if (lt < n - gt) { sort_keys(a, lt, cmp); a += gt; n -= gt; }
+        else { sort_keys(a + gt, n - gt, cmp); n = lt; }
     }
     for (size_t i = 1; i < n; i++) {
         seqkey v = a[i];
         size_t j = i;
-        while (j > 0 && cmp_key(&a[j - 1], &v) > 0) { a[j] = a[j - 1]; j--; }
+        while (j > 0 && cmp(&a[j - 1], &v) > 0) { a[j] = a[j - 1]; j--; }
         a[j] = v;
     }
 }
 
-static int find_duplicates(prep *p, findings *f, ao_err *err)
+/* In-place MSD radix sort (American flag sort) on the 64-bit hash, a byte
+ * at a time: for hashes the buckets shrink geometrically, so a few passes
+ * over the array replace the many unaligned swaps of a comparison sort.
+ * Small buckets, and runs of equal hashes once all eight bytes are used,
+ * finish with the comparison sort. */
+static inline uint64_t key_of(const seqkey *k, int by_id) { return by_id ? k->idh : k->h; }
+
+static void radix_sort(seqkey *a, size_t n, int by_id, int shift, key_cmp cmp)
 {
-    seqkey *all;
-    size_t n = p->keys.n, i, j;
-    memset(f, 0, sizeof *f);
-    if (!(all = malloc(sizeof *all * (n ? n : 1)))) return ao_err_set(err, AO_EMEM, "out of memory");
-    /* gather the chunks into one array, freeing them as we go */
+    size_t count[256] = {0}, start[256], end[256], i;
+    int b;
+    if (n <= 24 || shift < 0) { sort_keys(a, n, cmp); return; }
+    for (i = 0; i < n; i++) count[(key_of(&a[i], by_id) >> shift) & 255]++;
+    for (b = 0, i = 0; b < 256; b++) { start[b] = i; i += count[b]; end[b] = i; }
+    for (b = 0; b < 256; b++) {
+        while (start[b] < end[b]) {
+            seqkey v = a[start[b]];
+            int d = (int)((key_of(&v, by_id) >> shift) & 255);
+            while (d != b) {               /* follow the cycle until a key lands here */
+                seqkey t = a[start[d]];
+                a[start[d]++] = v;
+                v = t;
+                d = (int)((key_of(&v, by_id) >> shift) & 255);
+            }
+            a[start[b]++] = v;
+        }
+    }
+    for (b = 0, i = 0; b < 256; i += count[b], b++)
+        if (count[b] > 1) radix_sort(a + i, count[b], by_id, shift - 8, cmp);
+}
+
+/* Gathers the chunked keys into one array, freeing chunks as it goes. */
+static seqkey *gather_keys(prep *p, size_t *n_out)
+{
+    size_t n = p->keys.n, i;
+    seqkey *all = malloc(sizeof *all * (n ? n : 1));
+    if (!all) return NULL;
     for (i = 0; i < p->keys.n_chunks; i++) {
         size_t m = (i + 1 == p->keys.n_chunks) ? n - i * KEYS_PER_CHUNK : KEYS_PER_CHUNK;
         memcpy(all + i * KEYS_PER_CHUNK, p->keys.chunk[i], m * sizeof *all);
         free(p->keys.chunk[i]);
         p->keys.chunk[i] = NULL;
     }
-    sort_keys(all, n);
+    keylist_free(&p->keys);
+    *n_out = n;
+    return all;
+}
+
+static int has_u64(const uint64_t *v, size_t n, uint64_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v[mid] < x) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && v[lo] == x;
+}
+
+/* all[lo, hi) holds one split's keys sorted by id hash. */
+static int id_taken(const seqkey *all, size_t lo, size_t hi, uint64_t h)
+{
+    size_t end = hi;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (all[mid].idh < h) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < end && all[lo].idh == h;
+}
+
+/* Rewrites a split whose ids repeat: the first record keeps its id, later
+ * ones get _2, _3, ... (skipping names already taken), and the split's row
+ * digest is recomputed. keys[lo, hi) are the split's keys sorted by id hash. */
+static int rename_duplicate_ids(prep *p, int split, const char *path, const seqkey *all, size_t lo, size_t hi, const uint64_t *dups, size_t n_dups, ao_err *err)
+{
+    splitstats *st = &p->st[split];
+    char *tmp = NULL;
+    BGZF *in = NULL;
+    FILE *out = NULL;
+    khash_t(str2int) *seen = kh_init(str2int);
+    idset_t made = {0};
+    kstring_t line = {0, 0, NULL}, nid = {0, 0, NULL};
+    int rc = AO_OK, ret, first = 1;
+    if (!seen || asprintf(&tmp, "%s.ren", path) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    if (!(in = bgzf_open(path, "r")) || !(out = fopen(tmp, "w"))) { rc = ao_err_set(err, AO_EIO, "%s: cannot rewrite: %s", path, strerror(errno)); goto DONE; }
+    setvbuf(out, NULL, _IOFBF, 1 << 20);
+    digest_init(st);
+    st->ids_renamed = 0;
+    while ((ret = bgzf_getline(in, '\n', &line)) >= 0) {
+        char *tab = strchr(line.s, '\t');
+        size_t idl = tab ? (size_t)(tab - line.s) : line.l;
+        uint64_t h = id_hash(line.s, idl);
+        if (!first && has_u64(dups, n_dups, h)) {
+            khint_t k;
+            int absent, n;
+            char *key = strndup(line.s, idl);
+            if (!key) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+            k = kh_put(str2int, seen, key, &absent);
+            if (!absent) free(key);
+            if (absent) kh_val(seen, k) = 1;
+            else {
+                n = kh_val(seen, k);
+                do {
+                    nid.l = 0;
+                    kputsn(line.s, idl, &nid);
+                    ksprintf(&nid, "_%d", ++n);
+                } while (id_taken(all, lo, hi, id_hash(nid.s, nid.l)) || idset_has(&made, id_hash(nid.s, nid.l)));
+                kh_val(seen, k) = n;
+                if (idset_put(&made, id_hash(nid.s, nid.l)) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+                kputs(line.s + idl, &nid);
+                ks_free(&line);
+                line = nid;
+                memset(&nid, 0, sizeof nid);
+                st->ids_renamed++;
+            }
+        }
+        first = 0;
+        kputc('\n', &line);
+        digest_row(st, &line);
+        if (fwrite(line.s, 1, line.l, out) != line.l) { rc = ao_err_set(err, AO_EIO, "%s: write error", tmp); goto DONE; }
+    }
+    if (ret < -1) { rc = ao_err_set(err, AO_EIO, "%s: read error", path); goto DONE; }
+    if (fclose(out) != 0) { out = NULL; rc = ao_err_set(err, AO_EIO, "%s: write error", tmp); goto DONE; }
+    out = NULL;
+    if (rename(tmp, path) != 0) { rc = ao_err_set(err, AO_EIO, "%s: cannot rename", path); goto DONE; }
+    digest_final(st);
+    ao_warn("%s: %llu duplicate ids made unique with a _N suffix", split_names[split], (unsigned long long)st->ids_renamed);
+DONE:
+    if (in) bgzf_close(in);
+    if (out) fclose(out);
+    if (tmp && rc < 0) unlink(tmp);
+    if (seen) {
+        khint_t k;
+        for (k = kh_begin(seen); k != kh_end(seen); k++) if (kh_exist(seen, k)) free((char *)kh_key(seen, k));
+        kh_destroy(str2int, seen);
+    }
+    free(made.slot);
+    free(tmp);
+    ks_free(&line);
+    ks_free(&nid);
+    return rc;
+}
+
+/* Finds repeated ids per split (keys sorted by split, id hash) and
+ * rewrites the splits that have any. */
+static int unique_ids(prep *p, ao_outdir *od, seqkey *all, size_t n, ao_err *err)
+{
+    size_t lo, hi, i, j;
+    int rc = AO_OK;
+    /* keys were recorded split by split, so each split is one run: sort
+     * each run by id hash */
+    for (lo = 0; lo < n; lo = hi) {
+        for (hi = lo; hi < n && all[hi].split == all[lo].split; hi++) {}
+        radix_sort(all + lo, hi - lo, 1, 56, cmp_id);
+    }
+    for (lo = 0; lo < n; lo = hi) {
+        uint64_t *dups = NULL;
+        size_t n_dups = 0, cap = 0;
+        int split = all[lo].split;
+        for (hi = lo; hi < n && all[hi].split == split; hi++) {}
+        for (i = lo; i < hi; i = j) {
+            for (j = i; j < hi && all[j].idh == all[i].idh; j++) {}
+            if (j - i > 1) {
+                if (n_dups == cap) {
+                    uint64_t *nd = realloc(dups, sizeof *nd * (cap = cap ? cap * 2 : 64));
+                    if (!nd) { free(dups); return ao_err_set(err, AO_EMEM, "out of memory"); }
+                    dups = nd;
+                }
+                dups[n_dups++] = all[i].idh;
+            }
+        }
+        if (n_dups) {
+            const char *rel = split == AO_SPLIT_TEST ? "heldout/test.tsv" : split == AO_SPLIT_VALID ? "agent/valid.tsv" : "agent/train.tsv";
+            char *path = ao_outdir_path(od, rel, err);
+            rc = path ? rename_duplicate_ids(p, split, path, all, lo, hi, dups, n_dups, err) : err->code;
+            free(path);
+        }
+        free(dups);
+        if (rc < 0) return rc;
+    }
+    return AO_OK;
+}
+
+static void find_duplicates(seqkey *all, size_t n, findings *f)
+{
+    size_t i, j;
+    memset(f, 0, sizeof *f);
+    radix_sort(all, n, 0, 56, cmp_seq);
     for (i = 0; i < n; i = j) {
         uint64_t per[AO_N_SPLITS] = {0, 0, 0};
         int conflict = 0;
@@ -490,9 +707,6 @@ static int find_duplicates(prep *p, findings *f, ao_err *err)
         if (per[AO_SPLIT_TRAIN]) { f->valid_in_train += per[AO_SPLIT_VALID]; f->test_in_train += per[AO_SPLIT_TEST]; }
         if (per[AO_SPLIT_VALID]) f->test_in_valid += per[AO_SPLIT_TEST];
     }
-    free(all);
-    keylist_free(&p->keys);
-    return AO_OK;
 }
 
 /* ---- dataset.json ----------------------------------------------------- */
@@ -684,7 +898,7 @@ static int write_outputs(prep *p, ao_outdir *od, const findings *f, ao_err *err)
     /* content hash: over the hashes of the normalised splits, in split order */
     ao_sha256_init(&all);
     for (i = 0; i < AO_N_SPLITS; i++)
-        if (o->n_inputs[i]) ao_sha256_update(&all, p->st[i].sha_hex, 64);
+        if (o->n_inputs[i]) ao_sha256_update(&all, p->st[i].sha_hex, 32);
     ao_sha256_final(&all, dig);
     ao_sha256_hex(dig, hex);
     json_object_set_new(ds, "content_hash", json_string(hex));
@@ -746,6 +960,8 @@ int ao_prepare_run(const ao_prepare_opts *o, ao_err *err)
     prep p;
     ao_outdir *od = NULL;
     findings f;
+    seqkey *keys = NULL;
+    size_t n_keys = 0;
     int rc = AO_OK, s;
     memset(&p, 0, sizeof p);
     p.o = o;
@@ -785,7 +1001,11 @@ int ao_prepare_run(const ao_prepare_opts *o, ao_err *err)
             }
         }
     }
-    if ((rc = find_duplicates(&p, &f, err)) < 0) goto DONE;
+    if (!(keys = gather_keys(&p, &n_keys))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    if ((rc = unique_ids(&p, od, keys, n_keys, err)) < 0) goto DONE;
+    find_duplicates(keys, n_keys, &f);
+    free(keys);
+    keys = NULL;
     for (s = 0; s < AO_N_SPLITS; s++)
         if (f.dup_records[s]) ao_warn("%s: %llu records repeat an earlier sequence exactly (%llu distinct sequences)", split_names[s],
                                       (unsigned long long)f.dup_records[s], (unsigned long long)f.dup_groups[s]);
@@ -805,6 +1025,7 @@ int ao_prepare_run(const ao_prepare_opts *o, ao_err *err)
     if ((rc = write_outputs(&p, od, &f, err)) < 0) goto DONE;
     rc = ao_outdir_commit(od, err);
 DONE:
+    free(keys);
     ao_outdir_destroy(od);
     prep_free(&p);
     return rc;
