@@ -8,7 +8,7 @@ ROOT=$PWD
 W=${BENCH_DIR:-$(mktemp -d /tmp/agentomics-bench.XXXXXX)}
 mkdir -p "$W"
 RES=tests/bench/results.md
-FQ_READS=${BENCH_FASTQ_READS:-12000000}
+FQ_READS=${BENCH_FASTQ_READS:-7500000}
 BAM_READS=${BENCH_BAM_READS:-5000000}
 CSV_ROWS=${BENCH_CSV_ROWS:-1000000}
 LIBS="$(pkg-config --libs htslib jansson libarchive libcurl zlib openblas) -lm -lpthread"
