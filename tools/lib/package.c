@@ -1,0 +1,1244 @@
+/* package.c — the model package (see package.h): a byte-reproducible
+ * tar.gz of the best iteration, and its verified extraction. */
+#define _GNU_SOURCE
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include "agentomics/fileio.h"
+#include "agentomics/hash.h"
+#include "agentomics/log.h"
+#include "agentomics/package.h"
+
+#define PKG_MANIFEST "manifest.json"
+#define PKG_MODEL_ENTRY "model/"
+#define PKG_MANIFEST_MAX (64u << 20)   /* a manifest larger than this is not ours */
+#define PKG_BUF 65536
+
+/* ====================================================================== */
+/* JSON helpers                                                           */
+/* ====================================================================== */
+
+int ao_package_is_clock_key(const char *key)
+{
+    static const char *exact[] = {"seconds", "duration", "started", "finished", "started_at", "finished_at",
+                                  "timestamp", "peak_rss_mb", "peak_rss_kb", NULL};
+    size_t n, i;
+    if (!key) return 0;
+    for (i = 0; exact[i]; i++)
+        if (strcmp(key, exact[i]) == 0) return 1;
+    n = strlen(key);
+    return n > 8 && strcmp(key + n - 8, "_seconds") == 0;
+}
+
+void ao_package_strip_clock(json_t *j)
+{
+    if (json_is_object(j)) {
+        const char *k;
+        json_t *v, *tmp;
+        json_object_foreach_safe(j, tmp, k, v) {
+            if (ao_package_is_clock_key(k)) json_object_del(j, k);
+            else ao_package_strip_clock(v);
+        }
+    } else if (json_is_array(j)) {
+        size_t i;
+        for (i = 0; i < json_array_size(j); i++) ao_package_strip_clock(json_array_get(j, i));
+    }
+}
+
+/* Loads a JSON file: AO_EIO when it cannot be read, AO_EDATA when it is
+ * not JSON. */
+static json_t *load_json(const char *path, ao_err *err)
+{
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    if (!j) {
+        if (!ao_file_exists(path)) ao_err_set(err, AO_EIO, "%s: cannot open: %s", path, strerror(ENOENT));
+        else ao_err_set(err, AO_EDATA, "%s:%d: %s", path, je.line, je.text);
+    }
+    return j;
+}
+
+/* Sorted keys, two-space indent, trailing newline; *len gets the size. */
+static char *dump_json(const json_t *j, size_t *len, ao_err *err)
+{
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS), *r;
+    size_t n;
+    if (!s) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
+    n = strlen(s);
+    if (!(r = realloc(s, n + 2))) { free(s); ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
+    r[n] = '\n';
+    r[n + 1] = '\0';
+    *len = n + 1;
+    return r;
+}
+
+static const char *jstr(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+/* ====================================================================== */
+/* Members of the archive being written                                   */
+/* ====================================================================== */
+
+typedef struct member {
+    char *name;     /* path inside the archive */
+    char *src;      /* file copied from disk, or NULL */
+    char *data;     /* in-memory content when src is NULL */
+    size_t len;
+    char hex[65];
+} member;
+
+typedef struct memberlist {
+    member *m;
+    size_t n, cap;
+} memberlist;
+
+static void memberlist_free(memberlist *ml)
+{
+    size_t i;
+    for (i = 0; i < ml->n; i++) {
+        free(ml->m[i].name);
+        free(ml->m[i].src);
+        free(ml->m[i].data);
+    }
+    free(ml->m);
+    ml->m = NULL;
+    ml->n = ml->cap = 0;
+}
+
+static void sha_hex(const void *data, size_t len, char hex[65])
+{
+    ao_sha256 h;
+    unsigned char d[32];
+    ao_sha256_init(&h);
+    ao_sha256_update(&h, data, len);
+    ao_sha256_final(&h, d);
+    ao_sha256_hex(d, hex);
+}
+
+static int hash_file(const char *path, char hex[65], size_t *len, ao_err *err)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL;
+    ao_sha256 h;
+    unsigned char d[32];
+    size_t got, n = 0;
+    if (!fp) return ao_err_set(err, AO_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (!(buf = malloc(PKG_BUF))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
+    ao_sha256_init(&h);
+    while ((got = fread(buf, 1, PKG_BUF, fp)) > 0) {
+        ao_sha256_update(&h, buf, got);
+        n += got;
+    }
+    if (ferror(fp)) { ao_err_set(err, AO_EIO, "%s: read error", path); goto ERROR; }
+    ao_sha256_final(&h, d);
+    ao_sha256_hex(d, hex);
+    *len = n;
+    free(buf);
+    fclose(fp);
+    return AO_OK;
+ERROR:
+    free(buf);
+    fclose(fp);
+    return err->code;
+}
+
+/* Adds a member; takes ownership of data (in-memory) whatever happens. */
+static int member_add(memberlist *ml, const char *name, const char *src, char *data, size_t len, ao_err *err)
+{
+    member *m;
+    if (ml->n == ml->cap) {
+        size_t ncap = ml->cap ? ml->cap * 2 : 16;
+        member *nm = realloc(ml->m, ncap * sizeof *nm);
+        if (!nm) goto ERROR_MEM;
+        ml->m = nm;
+        ml->cap = ncap;
+    }
+    m = &ml->m[ml->n];
+    memset(m, 0, sizeof *m);
+    if (!(m->name = strdup(name))) goto ERROR_MEM;
+    if (src) {
+        if (!(m->src = strdup(src))) { free(m->name); goto ERROR_MEM; }
+        if (hash_file(src, m->hex, &m->len, err) < 0) { free(m->name); free(m->src); goto ERROR; }
+        free(data);
+    } else {
+        m->data = data;
+        m->len = len;
+        sha_hex(data, len, m->hex);
+    }
+    ml->n++;
+    return AO_OK;
+ERROR_MEM:
+    ao_err_set(err, AO_EMEM, "out of memory");
+ERROR:
+    free(data);
+    return err->code;
+}
+
+static int member_add_json(memberlist *ml, const char *name, const json_t *j, ao_err *err)
+{
+    size_t len;
+    char *s = dump_json(j, &len, err);
+    if (!s) return err->code;
+    return member_add(ml, name, NULL, s, len, err);
+}
+
+static int member_cmp(const void *a, const void *b)
+{
+    return strcmp(((const member *)a)->name, ((const member *)b)->name);
+}
+
+/* Every regular file below dir, as prefix + relative path. Symlinks and
+ * special files are errors: a package holds regular files only, and a
+ * link could smuggle in a file from outside the model. */
+static int collect_dir(memberlist *ml, const char *dir, const char *prefix, ao_err *err)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char *path = NULL, *name = NULL;
+    if (!d) return ao_err_set(err, AO_EIO, "%s: cannot open directory: %s", dir, strerror(errno));
+    while ((errno = 0, de = readdir(d)) != NULL) {
+        struct stat st;
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+        if (!(path = ao_path_join(dir, de->d_name)) || asprintf(&name, "%s%s", prefix, de->d_name) < 0) {
+            name = NULL;
+            ao_err_set(err, AO_EMEM, "out of memory");
+            goto ERROR;
+        }
+        if (lstat(path, &st) != 0) { ao_err_set(err, AO_EIO, "%s: %s", path, strerror(errno)); goto ERROR; }
+        if (S_ISDIR(st.st_mode)) {
+            char *sub = NULL;
+            if (asprintf(&sub, "%s/", name) < 0) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
+            if (collect_dir(ml, path, sub, err) < 0) { free(sub); goto ERROR; }
+            free(sub);
+        } else if (S_ISREG(st.st_mode)) {
+            if (member_add(ml, name, path, NULL, 0, err) < 0) goto ERROR;
+        } else {
+            ao_err_set(err, AO_EDATA, "%s: not a regular file (a model package holds regular files only)", path);
+            goto ERROR;
+        }
+        free(path);
+        free(name);
+        path = name = NULL;
+    }
+    if (errno != 0) { ao_err_set(err, AO_EIO, "%s: cannot read directory: %s", dir, strerror(errno)); goto ERROR; }
+    closedir(d);
+    return AO_OK;
+ERROR:
+    free(path);
+    free(name);
+    closedir(d);
+    return err->code;
+}
+
+/* ====================================================================== */
+/* Writing the archive                                                    */
+/* ====================================================================== */
+
+static int write_member(struct archive *a, const member *m, const char *out, char *buf, ao_err *err)
+{
+    struct archive_entry *e = archive_entry_new();
+    FILE *fp = NULL;
+    if (!e) return ao_err_set(err, AO_EMEM, "out of memory");
+    archive_entry_set_pathname(e, m->name);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, (la_int64_t)m->len);
+    archive_entry_set_mtime(e, 0, 0);
+    archive_entry_set_uid(e, 0);
+    archive_entry_set_gid(e, 0);
+    if (archive_write_header(a, e) != ARCHIVE_OK) {
+        ao_err_set(err, AO_EIO, "%s: cannot write member %s: %s", out, m->name, archive_error_string(a));
+        goto ERROR;
+    }
+    if (m->src) {
+        /* Stream the file, checking it still is what was hashed. */
+        ao_sha256 h;
+        unsigned char d[32];
+        char hex[65];
+        size_t got, n = 0;
+        if (!(fp = fopen(m->src, "rb"))) { ao_err_set(err, AO_EIO, "%s: cannot open: %s", m->src, strerror(errno)); goto ERROR; }
+        ao_sha256_init(&h);
+        while ((got = fread(buf, 1, PKG_BUF, fp)) > 0) {
+            if (n + got > m->len) break;
+            ao_sha256_update(&h, buf, got);
+            if (archive_write_data(a, buf, got) != (la_ssize_t)got) {
+                ao_err_set(err, AO_EIO, "%s: cannot write member %s: %s", out, m->name, archive_error_string(a));
+                goto ERROR;
+            }
+            n += got;
+        }
+        if (ferror(fp)) { ao_err_set(err, AO_EIO, "%s: read error", m->src); goto ERROR; }
+        ao_sha256_final(&h, d);
+        ao_sha256_hex(d, hex);
+        if (n != m->len || got > 0 || strcmp(hex, m->hex) != 0) {
+            ao_err_set(err, AO_EIO, "%s: changed while it was being packaged", m->src);
+            goto ERROR;
+        }
+        fclose(fp);
+        fp = NULL;
+    } else if (m->len > 0 && archive_write_data(a, m->data, m->len) != (la_ssize_t)m->len) {
+        ao_err_set(err, AO_EIO, "%s: cannot write member %s: %s", out, m->name, archive_error_string(a));
+        goto ERROR;
+    }
+    if (archive_write_finish_entry(a) != ARCHIVE_OK) {
+        ao_err_set(err, AO_EIO, "%s: cannot write member %s: %s", out, m->name, archive_error_string(a));
+        goto ERROR;
+    }
+    archive_entry_free(e);
+    return AO_OK;
+ERROR:
+    if (fp) fclose(fp);
+    archive_entry_free(e);
+    return err->code;
+}
+
+/* ustar headers (pax records only where ustar cannot say it, e.g. paths
+ * over 100 bytes), gzip without timestamp or name, no padding after the
+ * compressed stream. */
+static int write_archive(FILE *fp, const char *out, const member *manifest, const memberlist *ml, ao_err *err)
+{
+    struct archive *a = archive_write_new();
+    char *buf = malloc(PKG_BUF);
+    size_t i;
+    if (!a || !buf) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
+    if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK || archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
+        archive_write_set_filter_option(a, "gzip", "timestamp", NULL) != ARCHIVE_OK ||
+        archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK) {
+        ao_err_set(err, AO_EINTERNAL, "libarchive cannot write reproducible tar.gz: %s", archive_error_string(a));
+        goto ERROR;
+    }
+    if (archive_write_open_FILE(a, fp) != ARCHIVE_OK) {
+        ao_err_set(err, AO_EIO, "%s: %s", out, archive_error_string(a));
+        goto ERROR;
+    }
+    if (write_member(a, manifest, out, buf, err) < 0) goto ERROR;
+    for (i = 0; i < ml->n; i++)
+        if (write_member(a, &ml->m[i], out, buf, err) < 0) goto ERROR;
+    if (archive_write_close(a) != ARCHIVE_OK) {
+        ao_err_set(err, AO_EIO, "%s: %s", out, archive_error_string(a));
+        goto ERROR;
+    }
+    archive_write_free(a);
+    free(buf);
+    return AO_OK;
+ERROR:
+    if (a) archive_write_free(a);
+    free(buf);
+    return err->code;
+}
+
+/* ====================================================================== */
+/* What goes into the package                                             */
+/* ====================================================================== */
+
+/* Everything ao_package_write gathers, freed in one place. */
+typedef struct pkg {
+    const ao_package_opts *o;
+    json_t *run, *history, *best, *metrics, *dataset, *recipe;
+    json_t **run_metrics;     /* metrics.json of each --runs directory (or NULL) */
+    const char *best_dir;     /* one of o->run_dirs */
+    const char *run_id;
+    long long best_iter;
+    const char *metric;
+    json_t *classes;          /* borrowed */
+    const char *task;
+    const char *dataset_hash;
+    char *model_dir, *history_path, *run_path;
+    memberlist ml;
+} pkg;
+
+static void pkg_free(pkg *p)
+{
+    int i;
+    json_decref(p->run);
+    json_decref(p->history);
+    json_decref(p->metrics);
+    json_decref(p->dataset);
+    json_decref(p->recipe);
+    if (p->run_metrics)
+        for (i = 0; i < p->o->n_runs; i++) json_decref(p->run_metrics[i]);
+    free(p->run_metrics);
+    free(p->model_dir);
+    free(p->history_path);
+    free(p->run_path);
+    memberlist_free(&p->ml);
+}
+
+/* basename of a directory path, ignoring trailing slashes: [*b, *b + *n) */
+static void dir_basename(const char *path, const char **b, size_t *n)
+{
+    size_t len = strlen(path);
+    const char *s;
+    while (len > 1 && path[len - 1] == '/') len--;
+    for (s = path + len; s > path && s[-1] != '/'; s--) {}
+    *b = s;
+    *n = (size_t)(path + len - s);
+}
+
+static int run_index(const pkg *p, const char *run_id)
+{
+    int i;
+    if (!run_id) return -1;
+    for (i = 0; i < p->o->n_runs; i++) {
+        const char *b;
+        size_t n;
+        dir_basename(p->o->run_dirs[i], &b, &n);
+        if (n == strlen(run_id) && memcmp(b, run_id, n) == 0) return i;
+    }
+    return -1;
+}
+
+/* metrics.json of each run directory that has one (missing ones are only
+ * an error for the best run). */
+static int load_run_metrics(pkg *p, ao_err *err)
+{
+    int i;
+    if (!(p->run_metrics = calloc((size_t)p->o->n_runs, sizeof *p->run_metrics)))
+        return ao_err_set(err, AO_EMEM, "out of memory");
+    for (i = 0; i < p->o->n_runs; i++) {
+        char *path = ao_path_join(p->o->run_dirs[i], "metrics.json");
+        json_error_t je;
+        if (!path) return ao_err_set(err, AO_EMEM, "out of memory");
+        p->run_metrics[i] = json_load_file(path, 0, &je);
+        if (!p->run_metrics[i] && ao_file_exists(path)) {
+            ao_err_set(err, AO_EDATA, "%s:%d: %s", path, je.line, je.text);
+            free(path);
+            return err->code;
+        }
+        free(path);
+    }
+    return AO_OK;
+}
+
+static int find_best(pkg *p, ao_err *err)
+{
+    const char *status;
+    char *mpath = NULL;
+    json_t *iter;
+    int idx;
+    p->best = json_object_get(p->history, "best");
+    if (!json_is_object(p->best))
+        return ao_err_set(err, AO_EDATA, "%s: no best iteration (no run has succeeded yet): nothing to package", p->history_path);
+    p->run_id = jstr(p->best, "run_id");
+    iter = json_object_get(p->best, "iteration");
+    if (!p->run_id || !*p->run_id || !json_is_integer(iter))
+        return ao_err_set(err, AO_EDATA, "%s: 'best' needs a run_id string and an iteration number", p->history_path);
+    p->best_iter = (long long)json_integer_value(iter);
+    p->metric = jstr(p->best, "metric");
+    if (!p->metric) p->metric = jstr(p->run, "metric");
+    if ((idx = run_index(p, p->run_id)) < 0)
+        return ao_err_set(err, AO_EDATA, "%s: the best run '%s' (iteration %lld) is not among --runs", p->history_path,
+                          p->run_id, p->best_iter);
+    p->best_dir = p->o->run_dirs[idx];
+    if (!(mpath = ao_path_join(p->best_dir, "metrics.json"))) return ao_err_set(err, AO_EMEM, "out of memory");
+    if (!p->run_metrics[idx]) {
+        ao_err_set(err, AO_EDATA, "%s: missing: the best run did not finish", mpath);
+        goto ERROR;
+    }
+    p->metrics = json_incref(p->run_metrics[idx]);
+    status = jstr(p->metrics, "status");
+    if (!status || (strcmp(status, "ok") != 0 && strcmp(status, "time_limit") != 0 && strcmp(status, "diverged") != 0)) {
+        ao_err_set(err, AO_EDATA, "%s: the best run has status '%s', not a usable model", mpath, status ? status : "(none)");
+        goto ERROR;
+    }
+    if (!json_is_object(json_object_get(p->metrics, "valid"))) {
+        ao_err_set(err, AO_EDATA, "%s: no validation metrics ('valid')", mpath);
+        goto ERROR;
+    }
+    if (!(p->model_dir = ao_path_join(p->best_dir, "model"))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
+    if (!ao_is_dir(p->model_dir)) {
+        ao_err_set(err, AO_EDATA, "%s: the best run has no model directory", p->model_dir);
+        goto ERROR;
+    }
+    free(mpath);
+    return AO_OK;
+ERROR:
+    free(mpath);
+    return err->code;
+}
+
+/* Class list: the dataset's dataset.json, else the scorer's
+ * metrics.json valid.classes, else the model's recipe.json. */
+static int find_classes(pkg *p, ao_err *err)
+{
+    json_t *data = json_object_get(p->run, "data");
+    const char *dir = jstr(data, "dir");
+    size_t i;
+    if (dir) {
+        char *path = ao_path_join(dir, "dataset.json");
+        json_error_t je;
+        if (!path) return ao_err_set(err, AO_EMEM, "out of memory");
+        p->dataset = json_load_file(path, 0, &je);
+        if (!p->dataset && ao_file_exists(path)) {
+            ao_err_set(err, AO_EDATA, "%s:%d: %s", path, je.line, je.text);
+            free(path);
+            return err->code;
+        }
+        if (!p->dataset) ao_warn("%s: not found; taking the class list from the best run", path);
+        free(path);
+    }
+    p->classes = json_object_get(p->dataset, "classes");
+    if (!json_is_array(p->classes)) p->classes = json_object_get(json_object_get(p->metrics, "valid"), "classes");
+    if (!json_is_array(p->classes)) p->classes = json_object_get(p->recipe, "classes");
+    if (!json_is_array(p->classes) || json_array_size(p->classes) < 2)
+        return ao_err_set(err, AO_EDATA, "%s: no class list: neither the dataset's dataset.json (run.json data.dir) nor "
+                          "the best run's metrics.json (valid.classes) names at least two classes", p->run_path);
+    for (i = 0; i < json_array_size(p->classes); i++)
+        if (!json_is_string(json_array_get(p->classes, i)))
+            return ao_err_set(err, AO_EDATA, "%s: the class list holds a non-string", p->run_path);
+    p->task = jstr(p->dataset, "task");
+    if (!p->task) p->task = json_array_size(p->classes) == 2 ? "binary" : "multiclass";
+    p->dataset_hash = jstr(data, "content_hash");
+    if (!p->dataset_hash) p->dataset_hash = jstr(p->dataset, "content_hash");
+    if (!p->dataset_hash)
+        return ao_err_set(err, AO_EDATA, "%s: no dataset hash (data.content_hash)", p->run_path);
+    return AO_OK;
+}
+
+/* model/recipe.json: parsed for the manifest and copied to recipe.json. */
+static int load_recipe(pkg *p, ao_err *err)
+{
+    char *path = ao_path_join(p->model_dir, "recipe.json"), *bytes = NULL;
+    size_t len;
+    json_error_t je;
+    if (!path) return ao_err_set(err, AO_EMEM, "out of memory");
+    if (!ao_file_exists(path)) {
+        json_t *r = json_object_get(p->metrics, "recipe");
+        p->recipe = json_is_object(r) ? json_deep_copy(r) : NULL;
+        free(path);
+        return AO_OK;
+    }
+    if (!(bytes = ao_read_file(path, &len, err))) goto ERROR;
+    if (!(p->recipe = json_loadb(bytes, len, 0, &je))) {
+        ao_err_set(err, AO_EDATA, "%s:%d: %s", path, je.line, je.text);
+        goto ERROR;
+    }
+    free(path);
+    return member_add(&p->ml, "recipe.json", NULL, bytes, len, err);
+ERROR:
+    free(path);
+    free(bytes);
+    return err->code;
+}
+
+/* ---- report.md ---------------------------------------------------------- */
+
+static void md_cell(FILE *fp, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '|') fputs("\\|", fp);
+        else if (*s == '\n' || *s == '\r' || *s == '\t') fputc(' ', fp);
+        else fputc(*s, fp);
+    }
+}
+
+static void md_number(FILE *fp, const json_t *v)
+{
+    if (json_is_number(v)) fprintf(fp, "%.4f", json_number_value(v));
+    else fputs("-", fp);
+}
+
+/* The validation metrics an iteration recorded ({"valid": {...}} or flat). */
+static json_t *iter_valid_metrics(json_t *it)
+{
+    json_t *m = json_object_get(json_object_get(it, "run"), "metrics");
+    json_t *v = json_object_get(m, "valid");
+    return json_is_object(v) ? v : m;
+}
+
+static const char *iter_model(const pkg *p, json_t *it)
+{
+    json_t *run = json_object_get(it, "run");
+    int idx = run_index(p, jstr(run, "run_id"));
+    const char *m = idx >= 0 ? jstr(p->run_metrics[idx], "model") : NULL;
+    if (!m) m = jstr(run, "model");
+    if (!m) m = jstr(json_object_get(run, "metrics"), "model");
+    if (!m) m = jstr(it, "model");
+    return m ? m : "-";
+}
+
+static char *report_md(const pkg *p, size_t *len, ao_err *err)
+{
+    static const char *cols[] = {"accuracy", "auroc", "auprc", "f1_macro", "mcc", "log_loss", NULL};
+    json_t *iters = json_object_get(p->history, "iterations"), *valid = json_object_get(p->metrics, "valid");
+    json_t *it, *last = NULL, *stop = json_object_get(p->history, "stop");
+    const char *k, *model = jstr(p->metrics, "model");
+    json_t *v;
+    char *buf = NULL;
+    size_t i, n = 0;
+    int c;
+    FILE *fp = open_memstream(&buf, &n);
+    if (!fp) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
+    fprintf(fp, "# agentomics model report\n\n");
+    fprintf(fp, "- Tool: agentomics %s\n", AO_VERSION);
+    fprintf(fp, "- Dataset content hash: `%s`\n", p->dataset_hash);
+    fprintf(fp, "- Task: %s, %zu classes: ", p->task, json_array_size(p->classes));
+    for (i = 0; i < json_array_size(p->classes); i++) {
+        fputs(i ? ", " : "", fp);
+        md_cell(fp, json_string_value(json_array_get(p->classes, i)));
+    }
+    fputc('\n', fp);
+    if (jstr(p->dataset, "positive_class")) {
+        fputs("- Positive class: ", fp);
+        md_cell(fp, jstr(p->dataset, "positive_class"));
+        fputc('\n', fp);
+    }
+    fprintf(fp, "- Selection metric (validation): %s\n", p->metric ? p->metric : "-");
+    fprintf(fp, "- Best iteration: %lld (run `", p->best_iter);
+    md_cell(fp, p->run_id);
+    fputs("`, model ", fp);
+    md_cell(fp, model ? model : "-");
+    fputs(")\n", fp);
+    if (json_is_object(stop)) {
+        fputs("- Stopped: ", fp);
+        md_cell(fp, jstr(stop, "reason") ? jstr(stop, "reason") : "-");
+        fputc('\n', fp);
+    }
+
+    fputs("\n## Iterations\n\n| iteration | run | model | status |", fp);
+    for (c = 0; cols[c]; c++) fprintf(fp, " %s |", cols[c]);
+    fputs(" decision |\n|---:|---|---|---|", fp);
+    for (c = 0; cols[c]; c++) fputs("---:|", fp);
+    fputs("---|\n", fp);
+    json_array_foreach(iters, i, it) {
+        json_t *run = json_object_get(it, "run"), *m = iter_valid_metrics(it), *num = json_object_get(it, "iteration");
+        if (json_is_integer(num)) {
+            long long k2 = (long long)json_integer_value(num);
+            fprintf(fp, k2 == p->best_iter ? "| **%lld** |" : "| %lld |", k2);
+        } else {
+            fputs("| - |", fp);
+        }
+        fputc(' ', fp);
+        md_cell(fp, jstr(run, "run_id") ? jstr(run, "run_id") : "-");
+        fputs(" | ", fp);
+        md_cell(fp, iter_model(p, it));
+        fputs(" | ", fp);
+        md_cell(fp, jstr(run, "status") ? jstr(run, "status") : "-");
+        fputs(" |", fp);
+        for (c = 0; cols[c]; c++) {
+            fputc(' ', fp);
+            md_number(fp, json_object_get(m, cols[c]));
+            fputs(" |", fp);
+        }
+        fputc(' ', fp);
+        md_cell(fp, jstr(it, "decision") ? jstr(it, "decision") : "-");
+        fputs(" |\n", fp);
+        if (json_is_object(json_object_get(it, "feedback"))) last = it;
+    }
+    if (json_array_size(iters) == 0) fputs("\n(no iterations recorded)\n", fp);
+
+    fprintf(fp, "\n## Best iteration: %lld\n\nValidation metrics of run `", p->best_iter);
+    md_cell(fp, p->run_id);
+    fputs("`:\n\n| metric | value |\n|---|---:|\n", fp);
+    {
+        /* sorted, numbers only */
+        const char **keys = calloc(json_object_size(valid) + 1, sizeof *keys);
+        size_t nk = 0, a, b;
+        if (!keys) { fclose(fp); free(buf); ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
+        json_object_foreach(valid, k, v)
+            if (json_is_number(v) && !ao_package_is_clock_key(k)) keys[nk++] = k;
+        for (a = 1; a < nk; a++)
+            for (b = a; b > 0 && strcmp(keys[b - 1], keys[b]) > 0; b--) { const char *t = keys[b]; keys[b] = keys[b - 1]; keys[b - 1] = t; }
+        for (a = 0; a < nk; a++) {
+            fputs("| ", fp);
+            md_cell(fp, keys[a]);
+            fputs(" | ", fp);
+            md_number(fp, json_object_get(valid, keys[a]));
+            fputs(" |\n", fp);
+        }
+        free(keys);
+    }
+
+    if (last) {
+        json_t *fb = json_object_get(last, "feedback"), *d = json_object_get(fb, "diagnosis"), *sug = json_object_get(fb, "suggestions");
+        fprintf(fp, "\n## Last feedback (iteration %lld)\n\n", (long long)json_integer_value(json_object_get(last, "iteration")));
+        if (json_is_string(d)) {
+            fprintf(fp, "%s\n", json_string_value(d));
+        } else if (d) {
+            char *s = json_dumps(d, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
+            fprintf(fp, "```json\n%s\n```\n", s ? s : "null");
+            free(s);
+        }
+        if (json_is_object(sug) && json_object_size(sug) > 0) {
+            char *s;
+            json_t *copy = json_deep_copy(sug);
+            ao_package_strip_clock(copy);
+            s = json_dumps(copy, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(6));
+            fprintf(fp, "\nSuggestions:\n\n```json\n%s\n```\n", s ? s : "{}");
+            free(s);
+            json_decref(copy);
+        }
+    }
+    if (fclose(fp) != 0 || !buf) {
+        free(buf);
+        ao_err_set(err, AO_EMEM, "out of memory");
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* ---- environment.json ----------------------------------------------------- */
+
+/* The interpreter of a script entry: its #! line, else its extension. */
+static char *script_interpreter(const char *path, const char *name)
+{
+    static const char *ext[][2] = {{".py", "python3"}, {".R", "Rscript"}, {".r", "Rscript"}, {".sh", "bash"},
+                                   {".jl", "julia"}, {".pl", "perl"}, {NULL, NULL}};
+    char line[512];
+    FILE *fp = fopen(path, "rb");
+    const char *dot = strrchr(name, '.');
+    int i;
+    if (fp) {
+        if (fgets(line, sizeof line, fp) && line[0] == '#' && line[1] == '!') {
+            char *save = NULL, *cmd = strtok_r(line + 2, " \t\r\n", &save), *arg;
+            if (cmd) {
+                const char *base = strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd;
+                if (strcmp(base, "env") == 0) {
+                    while ((arg = strtok_r(NULL, " \t\r\n", &save)) && arg[0] == '-') {}
+                    if (arg) { fclose(fp); return strdup(arg); }
+                } else {
+                    fclose(fp);
+                    return strdup(base);
+                }
+            }
+        }
+        fclose(fp);
+    }
+    for (i = 0; dot && ext[i][0]; i++)
+        if (strcmp(dot, ext[i][0]) == 0) return strdup(ext[i][1]);
+    return NULL;
+}
+
+static json_t *environment_json(const pkg *p)
+{
+    json_t *env = json_object(), *entries = json_object(), *interp = json_null();
+    const char *model = jstr(p->metrics, "model");
+    size_t i;
+    int builtin = 0;
+    json_object_set_new(env, "format_version", json_integer(1));
+    json_object_set_new(env, "tool", json_string("agentomics " AO_VERSION));
+    json_object_set_new(env, "model_kind", model ? json_string(model) : json_null());
+    for (i = 0; i < p->ml.n; i++) {
+        const member *m = &p->ml.m[i];
+        const char *rel = m->name + strlen(PKG_MODEL_ENTRY);
+        if (strncmp(m->name, PKG_MODEL_ENTRY, strlen(PKG_MODEL_ENTRY)) != 0 || strchr(rel, '/')) continue;
+        if (strcmp(rel, "model.aom") == 0) builtin = 1;
+        if (strncmp(rel, "train.", 6) == 0 && !json_object_get(entries, "train"))
+            json_object_set_new(entries, "train", json_string(m->name));
+        if (strncmp(rel, "predict.", 8) == 0 && !json_object_get(entries, "predict")) {
+            char *in = m->src ? script_interpreter(m->src, rel) : NULL;
+            json_object_set_new(entries, "predict", json_string(m->name));
+            if (in) { json_decref(interp); interp = json_string(in); free(in); }
+        }
+    }
+    json_object_set_new(env, "runtime", json_string(builtin && !json_object_get(entries, "predict") ? "builtin" : "script"));
+    json_object_set_new(env, "entry_points", entries);
+    json_object_set_new(env, "interpreter", interp);
+    return env;
+}
+
+static json_t *manifest_json(const pkg *p, const memberlist *ml)
+{
+    json_t *m = json_object(), *files = json_object(), *valid = json_deep_copy(json_object_get(p->metrics, "valid"));
+    const char *model = jstr(p->metrics, "model");
+    size_t i;
+    ao_package_strip_clock(valid);
+    json_object_set_new(m, "format_version", json_integer(AO_PACKAGE_FORMAT_VERSION));
+    json_object_set_new(m, "tool", json_string("agentomics " AO_VERSION));
+    json_object_set_new(m, "dataset_hash", json_string(p->dataset_hash));
+    json_object_set_new(m, "task", json_string(p->task));
+    json_object_set_new(m, "classes", json_deep_copy(p->classes));
+    if (jstr(p->dataset, "positive_class")) json_object_set(m, "positive_class", json_object_get(p->dataset, "positive_class"));
+    if (json_is_array(json_object_get(p->dataset, "sequence_columns")))
+        json_object_set_new(m, "sequence_columns", json_deep_copy(json_object_get(p->dataset, "sequence_columns")));
+    json_object_set_new(m, "best_iteration", json_integer((json_int_t)p->best_iter));
+    json_object_set_new(m, "best_run", json_string(p->run_id));
+    json_object_set_new(m, "metric", p->metric ? json_string(p->metric) : json_null());
+    json_object_set_new(m, "model_kind", model ? json_string(model) : json_null());
+    json_object_set_new(m, "validation_metrics", valid);
+    json_object_set_new(m, "recipe", p->recipe ? json_deep_copy(p->recipe) : json_null());
+    json_object_set_new(m, "model_entry", json_string(PKG_MODEL_ENTRY));
+    for (i = 0; i < ml->n; i++) json_object_set_new(files, ml->m[i].name, json_string(ml->m[i].hex));
+    json_object_set_new(m, "files", files);
+    return m;
+}
+
+int ao_package_write(const ao_package_opts *o, ao_err *err)
+{
+    pkg p;
+    ao_outfile *of = NULL;
+    json_t *hist = NULL, *env = NULL, *man = NULL;
+    member manifest;
+    char *report = NULL;
+    size_t len, n_before;
+    memset(&p, 0, sizeof p);
+    memset(&manifest, 0, sizeof manifest);
+    p.o = o;
+    if (!o || !o->state_dir || !o->out || o->n_runs < 1 || !o->run_dirs)
+        return ao_err_set(err, AO_EUSAGE, "a state directory, at least one run directory and an output are needed");
+    if (!o->force && strcmp(o->out, "-") != 0 && ao_file_exists(o->out))
+        return ao_err_set(err, AO_EUSAGE, "%s: output already exists (use --force to replace it)", o->out);
+    if (!(p.run_path = ao_path_join(o->state_dir, "run.json")) || !(p.history_path = ao_path_join(o->state_dir, "history.json"))) {
+        ao_err_set(err, AO_EMEM, "out of memory");
+        goto ERROR;
+    }
+    if (!(p.run = load_json(p.run_path, err)) || !(p.history = load_json(p.history_path, err))) goto ERROR;
+    if (!json_is_object(p.run)) { ao_err_set(err, AO_EDATA, "%s: not a JSON object", p.run_path); goto ERROR; }
+    if (!json_is_object(p.history) || !json_is_array(json_object_get(p.history, "iterations"))) {
+        ao_err_set(err, AO_EDATA, "%s: not a history (an object with an 'iterations' array)", p.history_path);
+        goto ERROR;
+    }
+    if (load_run_metrics(&p, err) < 0 || find_best(&p, err) < 0) goto ERROR;
+    if (load_recipe(&p, err) < 0 || find_classes(&p, err) < 0) goto ERROR;
+    n_before = p.ml.n;
+    if (collect_dir(&p.ml, p.model_dir, PKG_MODEL_ENTRY, err) < 0) goto ERROR;
+    if (p.ml.n == n_before) {
+        ao_err_set(err, AO_EDATA, "%s: the model directory is empty", p.model_dir);
+        goto ERROR;
+    }
+    if (!(hist = json_deep_copy(p.history))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
+    ao_package_strip_clock(hist);
+    if (member_add_json(&p.ml, "history.json", hist, err) < 0) goto ERROR;
+    qsort(p.ml.m, p.ml.n, sizeof *p.ml.m, member_cmp);
+    if (!(env = environment_json(&p)) || member_add_json(&p.ml, "environment.json", env, err) < 0) goto ERROR;
+    if (!(report = report_md(&p, &len, err))) goto ERROR;
+    if (member_add(&p.ml, "report.md", NULL, report, len, err) < 0) { report = NULL; goto ERROR; }
+    report = NULL;
+    qsort(p.ml.m, p.ml.n, sizeof *p.ml.m, member_cmp);
+    if (!(man = manifest_json(&p, &p.ml))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
+    if (!(manifest.name = strdup(PKG_MANIFEST))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
+    if (!(manifest.data = dump_json(man, &manifest.len, err))) goto ERROR;
+    sha_hex(manifest.data, manifest.len, manifest.hex);
+    if (!(of = ao_outfile_open(o->out, err))) goto ERROR;
+    if (write_archive(of->fp, o->out, &manifest, &p.ml, err) < 0) goto ERROR;
+    if (ao_outfile_commit(of, err) < 0) goto ERROR;
+    ao_info("%s: packaged iteration %lld (run %s, %zu members)", o->out, p.best_iter, p.run_id, p.ml.n + 1);
+    ao_outfile_destroy(of);
+    free(manifest.name);
+    free(manifest.data);
+    json_decref(man);
+    json_decref(env);
+    json_decref(hist);
+    pkg_free(&p);
+    return AO_OK;
+ERROR:
+    ao_outfile_destroy(of);
+    free(manifest.name);
+    free(manifest.data);
+    free(report);
+    json_decref(man);
+    json_decref(env);
+    json_decref(hist);
+    pkg_free(&p);
+    return err->code ? err->code : AO_EINTERNAL;
+}
+
+/* ====================================================================== */
+/* Reading and verifying a package                                        */
+/* ====================================================================== */
+
+/* Why a member path is unsafe or non-canonical, or NULL when it is fine:
+ * relative, '/'-separated, no empty, '.' or '..' components, no control
+ * characters. */
+static const char *unsafe_path(const char *p)
+{
+    const char *s = p, *c;
+    if (!*p) return "empty path";
+    if (p[0] == '/') return "absolute path";
+    for (c = p; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) return "control character in path";
+    while (*s) {
+        const char *e = strchr(s, '/');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (n == 2 && s[0] == '.' && s[1] == '.') return "'..' path component";
+        if (n == 0) return "empty path component";
+        if (n == 1 && s[0] == '.') return "'.' path component";
+        if (!e) break;
+        s = e + 1;
+        if (!*s) return "empty path component";
+    }
+    return NULL;
+}
+
+/* Opens the directory below rootfd that holds the last component of rel
+ * (creating directories as needed, never following a symlink); *base
+ * points at that component within rel. With mkleaf, the last component is
+ * a directory too and its fd is returned. -1 with errno on failure. */
+static int open_parent(int rootfd, const char *rel, int mkleaf, const char **base)
+{
+    char comp[NAME_MAX + 1];
+    const char *s = rel;
+    int fd = dup(rootfd);
+    while (fd >= 0) {
+        const char *e = strchr(s, '/');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        int nfd;
+        if (!e && !mkleaf) { *base = s; return fd; }
+        if (n == 0) { *base = s; return fd; }   /* trailing '/' of a directory member */
+        if (n > NAME_MAX) { close(fd); errno = ENAMETOOLONG; return -1; }
+        memcpy(comp, s, n);
+        comp[n] = '\0';
+        if (mkdirat(fd, comp, 0755) != 0 && errno != EEXIST) { close(fd); return -1; }
+        nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(fd);
+        fd = nfd;
+        if (!e) { *base = s + n; return fd; }
+        s = e + 1;
+    }
+    return -1;
+}
+
+/* State of one ao_package_open() call. */
+typedef struct reader {
+    const char *archive;
+    struct archive *a;
+    int rootfd;
+    json_t *files;    /* manifest "files" (borrowed from the manifest) */
+    json_t *seen;     /* member path -> true */
+    char *buf;
+} reader;
+
+static int corrupt(reader *r, ao_err *err)
+{
+    const char *msg = archive_error_string(r->a);
+    return ao_err_set(err, AO_EDATA, "%s: corrupt or truncated archive: %s", r->archive, msg ? msg : "read error");
+}
+
+/* Reads the current member's data into memory (at most max bytes). */
+static char *read_small(reader *r, size_t max, size_t *len, ao_err *err)
+{
+    char *data = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        la_ssize_t got;
+        if (n + PKG_BUF + 1 > cap) {
+            size_t ncap = cap ? cap * 2 : PKG_BUF * 2;
+            char *nd;
+            if (ncap > max + PKG_BUF + 1) {
+                ao_err_set(err, AO_EDATA, "%s: %s is larger than %zu bytes", r->archive, PKG_MANIFEST, max);
+                goto ERROR;
+            }
+            if (!(nd = realloc(data, ncap))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
+            data = nd;
+            cap = ncap;
+        }
+        got = archive_read_data(r->a, data + n, cap - n - 1);
+        if (got < 0) { corrupt(r, err); goto ERROR; }
+        if (got == 0) break;
+        n += (size_t)got;
+    }
+    data[n] = '\0';
+    *len = n;
+    return data;
+ERROR:
+    free(data);
+    return NULL;
+}
+
+static int is_sha_hex(const char *s)
+{
+    int i;
+    if (!s || strlen(s) != 64) return 0;
+    for (i = 0; i < 64; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
+    return 1;
+}
+
+static int check_manifest(reader *r, json_t *m, ao_err *err)
+{
+    json_t *fv = json_object_get(m, "format_version"), *v;
+    const char *k, *why, *entry;
+    if (!json_is_object(m)) return ao_err_set(err, AO_EDATA, "%s: %s is not a JSON object", r->archive, PKG_MANIFEST);
+    if (!fv) return ao_err_set(err, AO_EDATA, "%s: %s has no format_version", r->archive, PKG_MANIFEST);
+    if (!json_is_integer(fv) || json_integer_value(fv) != AO_PACKAGE_FORMAT_VERSION) {
+        char *s = json_dumps(fv, JSON_ENCODE_ANY | JSON_COMPACT);
+        ao_err_set(err, AO_EDATA, "%s: unknown package format_version %s (this agentomics reads version %d)", r->archive,
+                   s ? s : "?", AO_PACKAGE_FORMAT_VERSION);
+        free(s);
+        return err->code;
+    }
+    r->files = json_object_get(m, "files");
+    if (!json_is_object(r->files)) return ao_err_set(err, AO_EDATA, "%s: %s has no 'files' object", r->archive, PKG_MANIFEST);
+    json_object_foreach(r->files, k, v) {
+        if ((why = unsafe_path(k)))
+            return ao_err_set(err, AO_EDATA, "%s: %s lists '%s': %s", r->archive, PKG_MANIFEST, k, why);
+        if (strcmp(k, PKG_MANIFEST) == 0)
+            return ao_err_set(err, AO_EDATA, "%s: %s lists itself", r->archive, PKG_MANIFEST);
+        if (!is_sha_hex(json_string_value(v)))
+            return ao_err_set(err, AO_EDATA, "%s: %s: '%s' has no sha256 (64 lower-case hex digits)", r->archive, PKG_MANIFEST, k);
+    }
+    entry = jstr(m, "model_entry");
+    if (entry) {
+        char *copy = strdup(entry);
+        size_t n;
+        if (!copy) return ao_err_set(err, AO_EMEM, "out of memory");
+        n = strlen(copy);
+        if (n > 1 && copy[n - 1] == '/') copy[n - 1] = '\0';
+        why = unsafe_path(copy);
+        free(copy);
+        if (why) return ao_err_set(err, AO_EDATA, "%s: %s: model_entry '%s': %s", r->archive, PKG_MANIFEST, entry, why);
+    }
+    return AO_OK;
+}
+
+/* Extracts the current (regular, listed) member below rootfd, hashing it,
+ * and compares the hash with the manifest's. */
+static int extract_member(reader *r, const char *name, ao_err *err)
+{
+    const char *base;
+    int dfd = open_parent(r->rootfd, name, 0, &base), fd = -1;
+    ao_sha256 h;
+    unsigned char d[32];
+    char hex[65];
+    if (dfd < 0) return ao_err_set(err, AO_EDATA, "%s: cannot extract '%s': %s", r->archive, name, strerror(errno));
+    fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        ao_err_set(err, errno == EEXIST ? AO_EDATA : AO_EIO, "%s: cannot extract '%s': %s", r->archive, name, strerror(errno));
+        goto ERROR;
+    }
+    ao_sha256_init(&h);
+    for (;;) {
+        la_ssize_t got = archive_read_data(r->a, r->buf, PKG_BUF), off = 0;
+        if (got < 0) { corrupt(r, err); goto ERROR; }
+        if (got == 0) break;
+        ao_sha256_update(&h, r->buf, (size_t)got);
+        while (off < got) {
+            ssize_t w = write(fd, r->buf + off, (size_t)(got - off));
+            if (w < 0) {
+                if (errno == EINTR) continue;
+                ao_err_set(err, AO_EIO, "%s: cannot extract '%s': %s", r->archive, name, strerror(errno));
+                goto ERROR;
+            }
+            off += w;
+        }
+    }
+    if (close(fd) != 0) { fd = -1; ao_err_set(err, AO_EIO, "%s: cannot extract '%s': %s", r->archive, name, strerror(errno)); goto ERROR; }
+    fd = -1;
+    close(dfd);
+    ao_sha256_final(&h, d);
+    ao_sha256_hex(d, hex);
+    if (strcmp(hex, jstr(r->files, name)) != 0)
+        return ao_err_set(err, AO_EDATA, "%s: tampered member '%s': its sha256 differs from the manifest's", r->archive, name);
+    return AO_OK;
+ERROR:
+    if (fd >= 0) close(fd);
+    close(dfd);
+    return err->code;
+}
+
+static int read_members(reader *r, ao_pkg_tmp *t, ao_err *err)
+{
+    struct archive_entry *e;
+    int first = 1;
+    for (;;) {
+        const char *name, *why;
+        char *dname = NULL;
+        int rc = archive_read_next_header(r->a, &e), type;
+        if (rc == ARCHIVE_EOF) break;
+        if (rc != ARCHIVE_OK) return corrupt(r, err);
+        name = archive_entry_pathname(e);
+        if (!name) return ao_err_set(err, AO_EDATA, "%s: a member has no readable path", r->archive);
+        type = (int)archive_entry_filetype(e);
+        if (archive_entry_hardlink(e))
+            return ao_err_set(err, AO_EDATA, "%s: refusing member '%s': a hard link", r->archive, name);
+        if (type == AE_IFLNK || archive_entry_symlink(e))
+            return ao_err_set(err, AO_EDATA, "%s: refusing member '%s': a symbolic link", r->archive, name);
+        if (type == AE_IFCHR || type == AE_IFBLK)
+            return ao_err_set(err, AO_EDATA, "%s: refusing member '%s': a device", r->archive, name);
+        if (type == AE_IFIFO || type == AE_IFSOCK)
+            return ao_err_set(err, AO_EDATA, "%s: refusing member '%s': a fifo or socket", r->archive, name);
+        if (type != AE_IFREG && type != AE_IFDIR)
+            return ao_err_set(err, AO_EDATA, "%s: refusing member '%s': not a regular file", r->archive, name);
+        if (archive_entry_sparse_count(e) > 0)
+            return ao_err_set(err, AO_EDATA, "%s: refusing member '%s': a sparse file", r->archive, name);
+        if (type == AE_IFDIR) {
+            /* directory entries carry nothing; a well-formed name is created */
+            size_t n = strlen(name);
+            int fd;
+            const char *base;
+            if (!(dname = strdup(name))) return ao_err_set(err, AO_EMEM, "out of memory");
+            if (n > 1 && dname[n - 1] == '/') dname[n - 1] = '\0';
+            if ((why = unsafe_path(dname))) {
+                ao_err_set(err, AO_EDATA, "%s: refusing member '%s': %s", r->archive, name, why);
+                free(dname);
+                return err->code;
+            }
+            if (first) {
+                free(dname);
+                return ao_err_set(err, AO_EDATA, "%s: missing %s (it must be the archive's first member)", r->archive, PKG_MANIFEST);
+            }
+            fd = open_parent(r->rootfd, dname, 1, &base);
+            free(dname);
+            if (fd < 0) return ao_err_set(err, AO_EDATA, "%s: cannot create directory '%s': %s", r->archive, name, strerror(errno));
+            close(fd);
+            continue;
+        }
+        if ((why = unsafe_path(name)))
+            return ao_err_set(err, AO_EDATA, "%s: refusing member '%s': %s", r->archive, name, why);
+        if (first) {
+            char *data;
+            size_t len;
+            json_error_t je;
+            if (strcmp(name, PKG_MANIFEST) != 0)
+                return ao_err_set(err, AO_EDATA, "%s: missing %s (it must be the archive's first member)", r->archive, PKG_MANIFEST);
+            if (!(data = read_small(r, PKG_MANIFEST_MAX, &len, err))) return err->code;
+            t->manifest = json_loadb(data, len, 0, &je);
+            free(data);
+            if (!t->manifest)
+                return ao_err_set(err, AO_EDATA, "%s: %s:%d: %s", r->archive, PKG_MANIFEST, je.line, je.text);
+            if (check_manifest(r, t->manifest, err) < 0) return err->code;
+            first = 0;
+            continue;
+        }
+        if (strcmp(name, PKG_MANIFEST) == 0)
+            return ao_err_set(err, AO_EDATA, "%s: a second %s", r->archive, PKG_MANIFEST);
+        if (!json_object_get(r->files, name))
+            return ao_err_set(err, AO_EDATA, "%s: refusing member '%s': not listed in the manifest", r->archive, name);
+        if (json_object_get(r->seen, name))
+            return ao_err_set(err, AO_EDATA, "%s: refusing member '%s': it appears twice", r->archive, name);
+        if (json_object_set_new(r->seen, name, json_true()) != 0) return ao_err_set(err, AO_EMEM, "out of memory");
+        if (extract_member(r, name, err) < 0) return err->code;
+    }
+    if (first) return ao_err_set(err, AO_EDATA, "%s: missing %s (no members)", r->archive, PKG_MANIFEST);
+    {
+        const char *k;
+        json_t *v;
+        json_object_foreach(r->files, k, v)
+            if (!json_object_get(r->seen, k))
+                return ao_err_set(err, AO_EDATA, "%s: the manifest lists '%s', which the archive lacks", r->archive, k);
+    }
+    return AO_OK;
+}
+
+/* libarchive does not check the gzip trailer (CRC-32 and length), so a
+ * first pass with zlib does: damage anywhere in a compressed package,
+ * even in tar padding that no member hash covers, is refused. A plain tar
+ * passes through (its headers carry their own checksums). */
+static int gzip_check(const char *archive, char *buf, ao_err *err)
+{
+    gzFile gz = gzopen(archive, "rb");
+    int n, errnum = Z_OK;
+    const char *msg;
+    if (!gz) return ao_err_set(err, AO_EIO, "%s: cannot open: %s", archive, strerror(errno ? errno : ENOMEM));
+    while ((n = gzread(gz, buf, PKG_BUF)) > 0) {}
+    msg = gzerror(gz, &errnum);
+    if (n < 0 || errnum != Z_OK) {
+        if (errnum == Z_ERRNO) ao_err_set(err, AO_EIO, "%s: read error: %s", archive, strerror(errno));
+        else ao_err_set(err, AO_EDATA, "%s: corrupt or truncated archive: %s", archive,
+                        errnum == Z_BUF_ERROR ? "unexpected end of the gzip stream" : msg ? msg : "gzip error");
+        gzclose_r(gz);
+        return err->code;
+    }
+    if (gzclose_r(gz) != Z_OK) return ao_err_set(err, AO_EDATA, "%s: corrupt or truncated archive: bad gzip stream", archive);
+    return AO_OK;
+}
+
+void ao_pkg_tmp_destroy(ao_pkg_tmp *t)
+{
+    if (!t) return;
+    if (t->dir) ao_rm_rf(t->dir);
+    free(t->dir);
+    free(t->model_dir);
+    json_decref(t->manifest);
+    free(t);
+}
+
+ao_pkg_tmp *ao_package_open(const char *archive, ao_err *err)
+{
+    ao_pkg_tmp *t = calloc(1, sizeof *t);
+    reader r;
+    const char *tmpdir = getenv("TMPDIR"), *entry;
+    char *ent = NULL;
+    struct stat st;
+    size_t n;
+    memset(&r, 0, sizeof r);
+    r.archive = archive;
+    r.rootfd = -1;
+    if (!t) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
+    if (stat(archive, &st) != 0) { ao_err_set(err, AO_EIO, "%s: cannot open: %s", archive, strerror(errno)); goto ERROR; }
+    if (!S_ISREG(st.st_mode)) { ao_err_set(err, AO_EDATA, "%s: not a model package (a regular file)", archive); goto ERROR; }
+    if (!tmpdir || !*tmpdir) tmpdir = "/tmp";
+    if (asprintf(&t->dir, "%s/agentomics-model.XXXXXX", tmpdir) < 0) { t->dir = NULL; ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
+    if (!mkdtemp(t->dir)) {
+        ao_err_set(err, AO_EIO, "%s: cannot create a temporary directory: %s", t->dir, strerror(errno));
+        free(t->dir);
+        t->dir = NULL;
+        goto ERROR;
+    }
+    if ((r.rootfd = open(t->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+        ao_err_set(err, AO_EIO, "%s: %s", t->dir, strerror(errno));
+        goto ERROR;
+    }
+    if (!(r.seen = json_object()) || !(r.buf = malloc(PKG_BUF)) || !(r.a = archive_read_new())) {
+        ao_err_set(err, AO_EMEM, "out of memory");
+        goto ERROR;
+    }
+    if (gzip_check(archive, r.buf, err) < 0) goto ERROR;
+    archive_read_support_filter_gzip(r.a);
+    archive_read_support_format_tar(r.a);
+    if (archive_read_open_filename(r.a, archive, PKG_BUF) != ARCHIVE_OK) {
+        int e = archive_errno(r.a);
+        if (e == ENOENT || e == EACCES || e == EISDIR) ao_err_set(err, AO_EIO, "%s: cannot open: %s", archive, strerror(e));
+        else corrupt(&r, err);
+        goto ERROR;
+    }
+    if (read_members(&r, t, err) < 0) goto ERROR;
+    entry = jstr(t->manifest, "model_entry");
+    if (!entry) entry = PKG_MODEL_ENTRY;
+    if (!(ent = strdup(entry))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
+    n = strlen(ent);
+    if (n > 1 && ent[n - 1] == '/') ent[n - 1] = '\0';
+    if (!(t->model_dir = ao_path_join(t->dir, ent))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
+    if (!ao_is_dir(t->model_dir)) {
+        ao_err_set(err, AO_EDATA, "%s: the package holds no model ('%s')", archive, entry);
+        goto ERROR;
+    }
+    free(ent);
+    archive_read_free(r.a);
+    close(r.rootfd);
+    json_decref(r.seen);
+    free(r.buf);
+    return t;
+ERROR:
+    free(ent);
+    if (r.a) archive_read_free(r.a);
+    if (r.rootfd >= 0) close(r.rootfd);
+    json_decref(r.seen);
+    free(r.buf);
+    ao_pkg_tmp_destroy(t);
+    return NULL;
+}
+
+int ao_model_path_resolve(const char *model_arg, char **model_dir, ao_pkg_tmp **tmp, ao_err *err)
+{
+    ao_pkg_tmp *t;
+    *model_dir = NULL;
+    *tmp = NULL;
+    if (!model_arg) return ao_err_set(err, AO_EUSAGE, "no model given");
+    if (ao_is_dir(model_arg)) {
+        if (!(*model_dir = strdup(model_arg))) return ao_err_set(err, AO_EMEM, "out of memory");
+        return AO_OK;
+    }
+    if (!(t = ao_package_open(model_arg, err))) return err->code;
+    if (!(*model_dir = strdup(t->model_dir))) {
+        ao_pkg_tmp_destroy(t);
+        return ao_err_set(err, AO_EMEM, "out of memory");
+    }
+    ao_info("%s: verified %zu members; model extracted to %s", model_arg,
+            json_object_size(json_object_get(t->manifest, "files")), t->model_dir);
+    *tmp = t;
+    return AO_OK;
+}

@@ -1,0 +1,188 @@
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "agentomics/state.h"
+
+/* Recursively mirrors src into dst: directories made, files hard-linked
+ * (copied when linking is impossible, e.g. across file systems). */
+static int mirror(const char *src, const char *dst, ao_err *err)
+{
+    DIR *d = opendir(src);
+    struct dirent *e;
+    int rc = AO_OK;
+    if (!d) return ao_err_set(err, AO_EIO, "%s: cannot read: %s", src, strerror(errno));
+    while (rc == AO_OK && (e = readdir(d))) {
+        char *s, *t;
+        struct stat st;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        s = ao_path_join(src, e->d_name);
+        t = ao_path_join(dst, e->d_name);
+        if (!s || !t) rc = ao_err_set(err, AO_EMEM, "out of memory");
+        else if (lstat(s, &st) != 0) rc = ao_err_set(err, AO_EIO, "%s: %s", s, strerror(errno));
+        else if (S_ISDIR(st.st_mode)) {
+            if (mkdir(t, 0777) != 0) rc = ao_err_set(err, AO_EIO, "%s: cannot create: %s", t, strerror(errno));
+            else rc = mirror(s, t, err);
+        } else if (S_ISREG(st.st_mode)) {
+            if (link(s, t) != 0) {
+                size_t len;
+                char *buf = ao_read_file(s, &len, err);
+                FILE *fp;
+                if (!buf) rc = err->code;
+                else if (!(fp = fopen(t, "wb")) || fwrite(buf, 1, len, fp) != len || fclose(fp) != 0)
+                    rc = ao_err_set(err, AO_EIO, "%s: cannot copy", t);
+                free(buf);
+            }
+        } /* symlinks and special files are not part of a state: skipped */
+        free(s);
+        free(t);
+    }
+    closedir(d);
+    return rc;
+}
+
+void ao_state_destroy(ao_state *s)
+{
+    if (!s) return;
+    ao_outdir_destroy(s->od);
+    free(s->dir);
+    json_decref(s->run);
+    json_decref(s->history);
+    free(s);
+}
+
+json_t *ao_state_read_json(const char *dir, const char *rel, ao_err *err)
+{
+    char *p = ao_path_join(dir, rel);
+    json_error_t je;
+    json_t *j;
+    if (!p) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
+    if (!ao_file_exists(p)) { ao_err_set(err, AO_EIO, "%s: no such file", p); free(p); return NULL; }
+    if (!(j = json_load_file(p, 0, &je))) ao_err_set(err, AO_EDATA, "%s:%d: invalid JSON: %s", p, je.line, je.text);
+    free(p);
+    return j;
+}
+
+ao_state *ao_state_begin(const char *in, const char *out, int force, ao_err *err)
+{
+    ao_state *s = calloc(1, sizeof *s);
+    if (!s) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
+    if (in) {
+        char *hist;
+        if (!(s->run = ao_state_read_json(in, "run.json", err))) goto ERROR;
+        if (!(hist = ao_path_join(in, "history.json"))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
+        if (ao_file_exists(hist)) s->history = ao_state_read_json(in, "history.json", err);
+        else s->history = json_pack("{s:i,s:[],s:n}", "format_version", 1, "iterations", "best");
+        free(hist);
+        if (!s->history) goto ERROR;
+        if (!json_is_object(s->run) || !json_is_object(s->history) || !json_is_array(json_object_get(s->history, "iterations"))) {
+            ao_err_set(err, AO_EDATA, "%s: run.json or history.json is not a valid agent state", in);
+            goto ERROR;
+        }
+    } else {
+        s->run = json_object();
+        s->history = json_pack("{s:i,s:[],s:n}", "format_version", 1, "iterations", "best");
+    }
+    if (!(s->od = ao_outdir_create(out, force, err))) goto ERROR;
+    if (!(s->dir = strdup(s->od->tmp))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
+    if (in && mirror(in, s->dir, err) < 0) goto ERROR;
+    return s;
+ERROR:
+    ao_state_destroy(s);
+    return NULL;
+}
+
+char *ao_state_path(ao_state *s, const char *rel, ao_err *err)
+{
+    return ao_outdir_path(s->od, rel, err);
+}
+
+int ao_state_write_json(ao_state *s, const char *rel, const json_t *j, ao_err *err)
+{
+    char *p = ao_state_path(s, rel, err), *tmp = NULL;
+    int rc = AO_OK;
+    if (!p) return err->code;
+    /* never write through a hard link shared with the previous state */
+    if (asprintf(&tmp, "%s.new", p) < 0) { free(p); return ao_err_set(err, AO_EMEM, "out of memory"); }
+    if (json_dump_file(j, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) != 0 || rename(tmp, p) != 0)
+        rc = ao_err_set(err, AO_EIO, "%s: cannot write", p);
+    unlink(tmp);
+    free(tmp);
+    free(p);
+    return rc;
+}
+
+int ao_state_copy_file(ao_state *s, const char *src, const char *rel, ao_err *err)
+{
+    size_t len;
+    char *buf = ao_read_file(src, &len, err), *p = NULL, *tmp = NULL;
+    FILE *fp = NULL;
+    int rc = AO_OK;
+    if (!buf) return err->code;
+    if (!(p = ao_state_path(s, rel, err))) { rc = err->code; goto DONE; }
+    if (asprintf(&tmp, "%s.new", p) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    if (!(fp = fopen(tmp, "wb")) || fwrite(buf, 1, len, fp) != len) rc = ao_err_set(err, AO_EIO, "%s: cannot write", p);
+    if (fp && fclose(fp) != 0 && rc == AO_OK) rc = ao_err_set(err, AO_EIO, "%s: cannot write", p);
+    if (rc == AO_OK && rename(tmp, p) != 0) rc = ao_err_set(err, AO_EIO, "%s: cannot write", p);
+    if (rc < 0 && tmp) unlink(tmp);
+DONE:
+    free(buf);
+    free(p);
+    free(tmp);
+    return rc;
+}
+
+json_t *ao_state_iteration(ao_state *s)
+{
+    json_t *it = json_object_get(s->history, "iterations");
+    size_t n = json_array_size(it);
+    return n ? json_array_get(it, n - 1) : NULL;
+}
+
+json_t *ao_state_new_iteration(ao_state *s)
+{
+    json_t *it = json_object_get(s->history, "iterations");
+    json_t *split = json_object_get(s->history, "split");
+    json_t *rec = json_pack("{s:I,s:I,s:{}}", "iteration", (json_int_t)json_array_size(it) + 1, "split_version",
+                            (json_int_t)json_integer_value(json_object_get(split, "version")), "steps");
+    json_array_append_new(it, rec);
+    return rec;
+}
+
+int ao_state_record_step(ao_state *s, const char *step, json_t *output, double seconds, ao_err *err)
+{
+    json_t *it = ao_state_iteration(s);
+    char rel[64];
+    int rc;
+    if (!it) { json_decref(output); return ao_err_set(err, AO_EINTERNAL, "no iteration to record step %s in", step); }
+    snprintf(rel, sizeof rel, "steps/%s.json", step);
+    rc = ao_state_write_json(s, rel, output, err);
+    json_object_set_new(json_object_get(it, "steps"), step, json_pack("{s:o,s:f}", "output", output, "seconds", seconds));
+    return rc;
+}
+
+int ao_state_commit(ao_state *s, ao_err *err)
+{
+    int rc;
+    if ((rc = ao_state_write_json(s, "run.json", s->run, err)) < 0) return rc;
+    if ((rc = ao_state_write_json(s, "history.json", s->history, err)) < 0) return rc;
+    {
+        /* files every state has, even when no step wrote them yet */
+        static const char *touch[] = {"transcript.jsonl", NULL};
+        int i;
+        for (i = 0; touch[i]; i++) {
+            char *p = ao_state_path(s, touch[i], err);
+            FILE *fp;
+            if (!p) return err->code;
+            if (!ao_file_exists(p) && (fp = fopen(p, "w"))) fclose(fp);
+            free(p);
+        }
+        if (!ao_file_exists(s->dir) ) return ao_err_set(err, AO_EIO, "state directory vanished");
+    }
+    return ao_outdir_commit(s->od, err);
+}
