@@ -18,7 +18,7 @@ def sample_csv(src, dst, n, seed, opener=open):
 sample_csv(f'{S}/gue_prom_300_tata/train.csv', 'gue_tata_train.csv', 400, 1)
 sample_csv(f'{S}/gue_prom_300_tata/dev.csv', 'gue_tata_dev.csv', 100, 2)
 sample_csv(f'{S}/gue_prom_300_tata/test.csv', 'gue_tata_test.csv', 100, 3)
-# nontata: 190 random rows plus the first 10 rows that contain N symbols
+# nontata: 190 random rows plus the rows that contain N symbols (one in the source)
 rows = list(csv.reader(open(f'{S}/gb_human_nontata_promoters/human_nontata_promoters_test.csv', newline='')))
 withn = [r for r in rows[1:] if 'N' in r[0]][:10]
 rest = [r for r in rows[1:] if 'N' not in r[0]]; random.Random(4).shuffle(rest)

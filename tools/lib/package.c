@@ -1222,13 +1222,25 @@ ERROR:
     return NULL;
 }
 
+/* A bare model file (model.aom) is used as it is, like a model directory. */
+static int is_model_file(const char *path)
+{
+    char magic[8];
+    FILE *fp = fopen(path, "rb");
+    int yes;
+    if (!fp) return 0;
+    yes = fread(magic, 1, 8, fp) == 8 && memcmp(magic, "AOMODEL", 8) == 0;
+    fclose(fp);
+    return yes;
+}
+
 int ao_model_path_resolve(const char *model_arg, char **model_dir, ao_pkg_tmp **tmp, ao_err *err)
 {
     ao_pkg_tmp *t;
     *model_dir = NULL;
     *tmp = NULL;
     if (!model_arg) return ao_err_set(err, AO_EUSAGE, "no model given");
-    if (ao_is_dir(model_arg)) {
+    if (ao_is_dir(model_arg) || is_model_file(model_arg)) {
         if (!(*model_dir = strdup(model_arg))) return ao_err_set(err, AO_EMEM, "out of memory");
         return AO_OK;
     }
