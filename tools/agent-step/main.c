@@ -1,0 +1,156 @@
+/* agentomics-agent-step — run one or more agent steps on a state directory. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <htslib/hts.h>
+#include "agentomics/agent.h"
+#include "agentomics/cli.h"
+#include "agentomics/log.h"
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+"Usage: agentomics-agent-step --step STEP|--steps A,B,... --out OUT --data AGENTDIR [--state IN] [options]\n"
+"\n"
+"Runs agent steps on the state IN (none: start a new run) and writes the new\n"
+"state OUT; IN is never modified. Steps: plan (starts an iteration), explore,\n"
+"split, represent, architect, code, analyze (needs --run RUNDIR). Each writes its\n"
+"structured output to OUT/steps/STEP.json and OUT/history.json (schemas/).\n"
+"\n"
+"  --step STEP            one step\n"
+"  --steps A,B,...        several steps in order, in one process\n"
+"  --state IN             the state to continue (omit to start a new run)\n"
+"  --out OUT              the new state directory (created whole, or not at all)\n"
+"  --data AGENTDIR        the agent/ directory of agentomics-prepare-data\n"
+"  --run RUNDIR           a train-run output (for analyze)\n"
+"  --agent builtin|llm    the agent [builtin]\n"
+"New run configuration (stored in run.json; ignored with --state):\n"
+"  --seed N               base seed [1]\n"
+"  --lineage N            lineage number; its seed is seed + N * 1000003 [0]\n"
+"  --metric NAME          validation metric ranking iterations: auroc, auprc, mcc,\n"
+"                         f1_macro, accuracy, balanced_accuracy [auto: auroc for\n"
+"                         binary, f1_macro for multiclass tasks]\n"
+"  --iterations N         iteration budget [5]\n"
+"  --time-budget S        wall-time budget of the whole run in seconds [none]\n"
+"  --train-time-limit S   time limit of each train-run in seconds [600]\n"
+"  --plateau K            stop after K iterations without improvement [3]\n"
+"  --target X             stop when the validation metric reaches X [none]\n"
+"  --valid-fraction F     validation share when the agent splits [by size: 0.2,\n"
+"                         0.15 from 5000, 0.1 from 50000 sequences]\n"
+"Other:\n"
+"  --threads N            worker threads [1]\n"
+"  --force                replace an existing OUT\n"
+"  -v, --verbose          more log output; -q, --quiet: errors only\n"
+"  -h, --help             this help;  --version: print the version\n"
+"\n"
+"Exit status: 0 ok, 2 usage, 65 invalid state or data, 74 I/O.\n");
+}
+
+int main(int argc, char **argv)
+{
+    enum { O_STEP = 256, O_STEPS, O_STATE, O_OUT, O_DATA, O_RUN, O_AGENT, O_SEED, O_LINEAGE, O_METRIC, O_ITER, O_TBUDGET,
+           O_TLIMIT, O_PLATEAU, O_TARGET, O_VFRAC, O_THREADS, O_FORCE, O_VERSION };
+    static const struct option lopts[] = {
+        {"step", required_argument, 0, O_STEP}, {"steps", required_argument, 0, O_STEPS}, {"state", required_argument, 0, O_STATE},
+        {"out", required_argument, 0, O_OUT}, {"data", required_argument, 0, O_DATA}, {"run", required_argument, 0, O_RUN},
+        {"agent", required_argument, 0, O_AGENT}, {"seed", required_argument, 0, O_SEED}, {"lineage", required_argument, 0, O_LINEAGE},
+        {"metric", required_argument, 0, O_METRIC}, {"iterations", required_argument, 0, O_ITER},
+        {"time-budget", required_argument, 0, O_TBUDGET}, {"train-time-limit", required_argument, 0, O_TLIMIT},
+        {"plateau", required_argument, 0, O_PLATEAU}, {"target", required_argument, 0, O_TARGET},
+        {"valid-fraction", required_argument, 0, O_VFRAC}, {"threads", required_argument, 0, O_THREADS},
+        {"force", no_argument, 0, O_FORCE}, {"verbose", no_argument, 0, 'v'}, {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+    static const char *const metrics[] = {"auto", "auroc", "auprc", "mcc", "f1_macro", "accuracy", "balanced_accuracy", NULL};
+    ao_agent_opts o;
+    ao_err err;
+    char *steps_buf = NULL;
+    int c, level = AO_LOG_WARN, rc, i;
+    long v;
+    double d;
+
+    ao_log_setup(argv[0], level);
+    ao_agent_opts_init(&o);
+    ao_err_init(&err);
+    while ((c = getopt_long(argc, argv, "vqh", lopts, NULL)) != -1) {
+        switch (c) {
+        case O_STEP: case O_STEPS: {
+            char *save = NULL, *t;
+            free(steps_buf);
+            if (!(steps_buf = strdup(optarg))) return AO_EXIT_OSERR;
+            o.n_steps = 0;
+            for (t = strtok_r(steps_buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                if (!ao_agent_step_known(t)) { free(steps_buf); return ao_cli_usage_error("unknown step '%s'", t); }
+                if (o.n_steps == AO_AGENT_MAX_STEPS) { free(steps_buf); return ao_cli_usage_error("too many steps"); }
+                o.steps[o.n_steps++] = t;
+            }
+            break;
+        }
+        case O_STATE: o.state_in = optarg; break;
+        case O_OUT: o.out = optarg; break;
+        case O_DATA: o.data = optarg; break;
+        case O_RUN: o.run_dir = optarg; break;
+        case O_AGENT:
+            if (!strcmp(optarg, "builtin")) o.agent = AO_AGENT_BUILTIN;
+            else if (!strcmp(optarg, "llm")) o.agent = AO_AGENT_LLM;
+            else return ao_cli_usage_error("--agent expects builtin or llm, got '%s'", optarg);
+            break;
+        case O_SEED:
+            if (ao_cli_int(optarg, 0, 2147483647L, &v) < 0) return ao_cli_usage_error("--seed expects a non-negative integer, got '%s'", optarg);
+            o.seed = (uint64_t)v;
+            break;
+        case O_LINEAGE:
+            if (ao_cli_int(optarg, 0, 100000, &v) < 0) return ao_cli_usage_error("--lineage expects a non-negative integer, got '%s'", optarg);
+            o.lineage = (int)v;
+            break;
+        case O_METRIC:
+            for (i = 0; metrics[i] && strcmp(metrics[i], optarg); i++) {}
+            if (!metrics[i]) return ao_cli_usage_error("--metric: unknown metric '%s'", optarg);
+            o.metric = optarg;
+            break;
+        case O_ITER:
+            if (ao_cli_int(optarg, 1, 10000, &v) < 0) return ao_cli_usage_error("--iterations expects an integer >= 1, got '%s'", optarg);
+            o.iterations = (int)v;
+            break;
+        case O_TBUDGET: case O_TLIMIT:
+            if (ao_cli_double(optarg, &d) < 0 || d < 0) return ao_cli_usage_error("%s expects seconds >= 0, got '%s'", c == O_TBUDGET ? "--time-budget" : "--train-time-limit", optarg);
+            if (c == O_TBUDGET) o.time_budget = d; else o.train_time_limit = d;
+            break;
+        case O_PLATEAU:
+            if (ao_cli_int(optarg, 0, 10000, &v) < 0) return ao_cli_usage_error("--plateau expects an integer >= 0, got '%s'", optarg);
+            o.plateau = (int)v;
+            break;
+        case O_TARGET:
+            if (ao_cli_double(optarg, &d) < 0) return ao_cli_usage_error("--target expects a number, got '%s'", optarg);
+            o.target = d;
+            break;
+        case O_VFRAC:
+            if (ao_cli_double(optarg, &d) < 0 || d <= 0 || d >= 0.9) return ao_cli_usage_error("--valid-fraction expects a number in (0, 0.9), got '%s'", optarg);
+            o.valid_fraction = d;
+            break;
+        case O_THREADS:
+            if (ao_cli_int(optarg, 1, 1024, &v) < 0) return ao_cli_usage_error("--threads expects an integer >= 1, got '%s'", optarg);
+            o.threads = (int)v;
+            break;
+        case O_FORCE: o.force = 1; break;
+        case 'v': level++; break;
+        case 'q': level = AO_LOG_ERROR; break;
+        case 'h': usage(stdout); free(steps_buf); return 0;
+        case O_VERSION: puts(AO_VERSION); free(steps_buf); return 0;
+        default: free(steps_buf); return ao_cli_usage_error("invalid option");
+        }
+    }
+    if (optind < argc) { free(steps_buf); return ao_cli_usage_error("unexpected argument '%s'", argv[optind]); }
+    if (!o.n_steps || !o.out || !o.data) { free(steps_buf); return ao_cli_usage_error("--step (or --steps), --out and --data are required"); }
+    ao_log_setup(argv[0], level);
+    hts_set_log_level(HTS_LOG_OFF);
+    rc = ao_agent_run_steps(&o, &err);
+    free(steps_buf);
+    if (rc < 0) {
+        if (rc == AO_EUSAGE) return ao_cli_usage_error("%s", err.msg);
+        ao_error("%s", err.msg);
+        return ao_exit_code(rc);
+    }
+    return 0;
+}

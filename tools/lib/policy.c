@@ -1,0 +1,435 @@
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include "agentomics/policy.h"
+
+/* ---- reading the profile and history ------------------------------------ */
+
+static double num(const json_t *o, const char *key, double dflt)
+{
+    json_t *v = o ? json_object_get(o, key) : NULL;
+    return json_is_number(v) ? json_number_value(v) : dflt;
+}
+
+static double num_path(const json_t *o, const char *a, const char *b, double dflt)
+{
+    return num(o ? json_object_get(o, a) : NULL, b, dflt);
+}
+
+typedef struct facts {
+    double n_train, n_classes, imbalance, median_len, max_len, len_cv;
+    double kmer_bacc, chance, pos_excess, pos_snr, n_seq;
+    int binary;
+} facts;
+
+static facts read_facts(const json_t *profile)
+{
+    facts f;
+    json_t *len0 = json_array_get(json_object_get(profile, "length"), 0);
+    f.n_train = num(profile, "n_train", 0);
+    f.n_classes = num(profile, "n_classes", 2);
+    f.imbalance = num(profile, "imbalance_ratio", 1);
+    f.median_len = num(len0, "median", 100);
+    f.max_len = num(len0, "max", f.median_len);
+    f.len_cv = num(len0, "cv", 0);
+    f.kmer_bacc = num_path(profile, "kmer_signal", "kmer_centroid_balanced_accuracy", 0);
+    f.chance = f.n_classes > 0 ? 1.0 / f.n_classes : 0.5;
+    f.pos_excess = num_path(profile, "positional_signal", "mi_positional_excess_bits", 0);
+    f.pos_snr = num_path(profile, "positional_signal", "positional_snr", 0);
+    f.n_seq = num(profile, "n_seq_cols", 1);
+    f.binary = f.n_classes == 2;
+    return f;
+}
+
+typedef struct past {
+    int n;                     /* iterations with a finished run */
+    int tried[3];              /* per family: logreg, gbdt, cnn */
+    double best_value[3];      /* best validation metric per family */
+    const json_t *best_recipe[3];
+    const json_t *best_diag[3];
+    const json_t *last_recipe, *last_diag;
+    const char *last_status;
+    int last_family;
+    int repairs_in_a_row;
+} past;
+
+static int family_of(const json_t *recipe)
+{
+    const char *t = json_string_value(json_object_get(json_object_get(recipe, "model"), "type"));
+    if (!t) return -1;
+    return !strcmp(t, "logreg") ? 0 : !strcmp(t, "gbdt") ? 1 : !strcmp(t, "cnn") ? 2 : -1;
+}
+
+static const char *family_name(int f) { return f == 0 ? "kmer-logreg" : f == 1 ? "kmer-gbdt" : "cnn"; }
+
+static past read_past(const json_t *history, const char *metric)
+{
+    past p;
+    size_t i;
+    json_t *its = json_object_get(history, "iterations");
+    memset(&p, 0, sizeof p);
+    p.last_family = -1;
+    for (i = 0; i < 3; i++) p.best_value[i] = -INFINITY;
+    for (i = 0; i < json_array_size(its); i++) {
+        json_t *it = json_array_get(its, i), *run = json_object_get(it, "run");
+        json_t *code = json_object_get(json_object_get(json_object_get(it, "steps"), "code"), "output");
+        json_t *recipe = json_object_get(code, "recipe");
+        const char *status = json_string_value(json_object_get(run, "status"));
+        int f = family_of(recipe);
+        if (!run || f < 0) continue;
+        p.n++;
+        p.tried[f]++;
+        p.last_recipe = recipe;
+        p.last_diag = json_object_get(it, "feedback");
+        p.last_status = status;
+        p.repairs_in_a_row = (p.last_family == f && status && strcmp(status, "ok") != 0) ? p.repairs_in_a_row + 1 : (status && strcmp(status, "ok") != 0);
+        p.last_family = f;
+        {
+            double v = num(json_object_get(json_object_get(run, "metrics"), "valid"), metric, NAN);
+            if (!isnan(v) && v > p.best_value[f]) {
+                p.best_value[f] = v;
+                p.best_recipe[f] = recipe;
+                p.best_diag[f] = json_object_get(it, "feedback");
+            }
+        }
+    }
+    return p;
+}
+
+const char *ao_policy_metric(const json_t *run, int n_classes)
+{
+    const char *m = json_string_value(json_object_get(run, "metric"));
+    if (m && *m && strcmp(m, "auto") != 0) return m;
+    return n_classes > 2 ? "f1_macro" : "auroc";
+}
+
+static uint64_t run_seed(const json_t *run) { return (uint64_t)num(run, "seed", 1); }
+
+/* ---- default recipes per family ----------------------------------------- */
+
+/* k values by typical length: longer sequences carry longer words, but a
+ * spectrum wider than the data cannot be estimated. */
+static json_t *k_list(const facts *f, int for_trees)
+{
+    json_t *k = json_array();
+    int lo, hi, i;
+    if (for_trees) { lo = 1; hi = f->median_len >= 100 ? 4 : 3; }
+    else if (f->median_len <= 40) { lo = 1; hi = 4; }
+    else if (f->median_len <= 200) { lo = 2; hi = 5; }
+    else { lo = 3; hi = 6; }
+    /* little data: fewer, shorter words */
+    if (!for_trees && f->n_train < 500 && hi > 4) hi--;
+    for (i = lo; i <= hi; i++) json_array_append_new(k, json_integer(i));
+    return k;
+}
+
+static const char *class_weight(const facts *f) { return f->imbalance > 1.5 ? "balanced" : "none"; }
+
+static json_t *recipe_logreg(const facts *f, uint64_t seed)
+{
+    return json_pack("{s:i,s:s,s:I,s:{s:s,s:o,s:b,s:b,s:b,s:b},s:{s:s,s:f,s:i,s:f,s:s},s:s}",
+                     "format_version", 1, "name", "k-mer logistic regression", "seed", (json_int_t)seed,
+                     "representation", "type", "kmer", "k", k_list(f, 0), "canonical", 0, "frequencies", 1, "global", 1, "pair", f->n_seq > 1,
+                     "model", "type", "logreg", "C", 1.0, "max_iter", 500, "tol", 1e-5, "class_weight", class_weight(f),
+                     "early_stopping", "valid");
+}
+
+static json_t *recipe_gbdt(const facts *f, uint64_t seed)
+{
+    return json_pack("{s:i,s:s,s:I,s:{s:s,s:o,s:b,s:b,s:b,s:b},s:{s:s,s:i,s:f,s:i,s:i,s:f,s:i,s:f,s:f,s:i,s:s},s:s}",
+                     "format_version", 1, "name", "k-mer gradient-boosted trees", "seed", (json_int_t)seed,
+                     "representation", "type", "kmer", "k", k_list(f, 1), "canonical", 0, "frequencies", 1, "global", 1, "pair", f->n_seq > 1,
+                     "model", "type", "gbdt", "n_estimators", 1000, "learning_rate", 0.05, "max_depth", 0, "max_leaves", 31, "lambda", 1.0,
+                     "min_samples_leaf", f->n_train < 1000 ? 5 : 20, "subsample", 0.8, "colsample", 0.5, "early_stopping_rounds", 50,
+                     "class_weight", class_weight(f), "early_stopping", "valid");
+}
+
+/* The CNN default architecture is the learner's own tuned default; the
+ * policy sets the input length and training schedule. Inputs longer than
+ * a few thousand positions are cropped around the centre. */
+static json_t *recipe_cnn(const facts *f, uint64_t seed)
+{
+    int length = (int)(f->max_len > 3000 ? 3000 : f->max_len);
+    int epochs = f->n_train < 2000 ? 60 : f->n_train < 20000 ? 40 : 20;
+    return json_pack("{s:i,s:s,s:I,s:{s:s,s:i,s:s,s:s},s:{s:s,s:i,s:i,s:i,s:s},s:s}",
+                     "format_version", 1, "name", "1-D CNN", "seed", (json_int_t)seed,
+                     "representation", "type", "onehot", "length", length, "pad", f->max_len > 3000 ? "centre" : "right", "ambiguity", "fractional",
+                     "model", "type", "cnn", "epochs", epochs, "batch_size", 64, "patience", 8, "class_weight", class_weight(f),
+                     "early_stopping", "valid");
+}
+
+static json_t *default_recipe(int fam, const facts *f, uint64_t seed)
+{
+    return fam == 0 ? recipe_logreg(f, seed) : fam == 1 ? recipe_gbdt(f, seed) : recipe_cnn(f, seed);
+}
+
+/* ---- adjustments ---------------------------------------------------------- */
+
+static void set_num(json_t *o, const char *key, double v) { json_object_set_new(o, key, json_real(v)); }
+static void set_int(json_t *o, const char *key, long v) { json_object_set_new(o, key, json_integer(v)); }
+
+static void set_num_or_null(json_t *o, const char *key, double v)
+{
+    json_object_set_new(o, key, isfinite(v) ? json_real(v) : json_null());
+}
+
+static void note(json_t *changes, const char *fmt, double a, double b)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, fmt, a, b);
+    json_array_append_new(changes, json_string(buf));
+}
+
+/* Makes a modified copy of recipe for the diagnosis; records each change. */
+static json_t *adjust(const json_t *recipe, const char *diag, const facts *f, json_t *changes)
+{
+    json_t *r = json_deep_copy(recipe), *m = json_object_get(r, "model"), *rep = json_object_get(r, "representation");
+    int fam = family_of(r);
+    if (!strcmp(diag, "overfitting")) {
+        if (fam == 0) {
+            double C = num(m, "C", 1.0);
+            set_num(m, "C", C / 4);
+            note(changes, "stronger L2 regularisation: C %.4g -> %.4g", C, C / 4);
+        } else if (fam == 1) {
+            double lr = num(m, "learning_rate", 0.05), msl = num(m, "min_samples_leaf", 20);
+            set_num(m, "learning_rate", lr / 2);
+            set_int(m, "min_samples_leaf", (long)(msl * 2));
+            set_num(m, "subsample", 0.7);
+            set_num(m, "colsample", 0.35);
+            note(changes, "slower, more conservative boosting: learning rate %.4g -> %.4g, larger leaves, more subsampling", lr, lr / 2);
+        } else {
+            double d = num(m, "dropout", 0.3), wd = num(m, "weight_decay", 0);
+            double nd = d + 0.15 > 0.6 ? 0.6 : d + 0.15, nwd = wd > 0 ? (wd * 10 > 1e-2 ? 1e-2 : wd * 10) : 1e-4;
+            set_num(m, "dropout", nd);
+            set_num(m, "weight_decay", nwd);
+            json_object_set_new(m, "rc_augment", json_true());
+            note(changes, "more regularisation: dropout %.2f -> %.2f, weight decay -> %.1g, reverse-complement augmentation", d, nd);
+            (void)nwd;
+        }
+    } else if (!strcmp(diag, "underfitting")) {
+        if (fam == 0) {
+            double C = num(m, "C", 1.0);
+            json_t *k = json_object_get(rep, "k");
+            set_num(m, "C", C * 4);
+            note(changes, "weaker regularisation: C %.4g -> %.4g", C, C * 4);
+            if (json_is_array(k) && json_array_size(k) < 8) {
+                long kmax = 0;
+                size_t i;
+                for (i = 0; i < json_array_size(k); i++) if (json_integer_value(json_array_get(k, i)) > kmax) kmax = (long)json_integer_value(json_array_get(k, i));
+                if (kmax < 8 && pow(4, kmax + 1) < 20 * f->n_train) {
+                    json_array_append_new(k, json_integer(kmax + 1));
+                    note(changes, "longer words: add k = %.0f (max %.0f)", (double)(kmax + 1), 8);
+                }
+            }
+        } else if (fam == 1) {
+            double leaves = num(m, "max_leaves", 31), n = num(m, "n_estimators", 1000);
+            set_int(m, "max_leaves", (long)(leaves * 2 > 255 ? 255 : leaves * 2));
+            set_int(m, "n_estimators", (long)(n * 2 > 5000 ? 5000 : n * 2));
+            note(changes, "more capacity: max leaves %.0f -> %.0f, twice the rounds", leaves, leaves * 2 > 255 ? 255 : leaves * 2);
+        } else {
+            json_t *blocks = json_object_get(m, "blocks");
+            double ep = num(m, "epochs", 40);
+            set_int(m, "epochs", (long)(ep * 1.5));
+            if (json_is_array(blocks)) {
+                size_t i;
+                for (i = 0; i < json_array_size(blocks); i++) {
+                    json_t *b = json_array_get(blocks, i);
+                    double fl = num(b, "filters", 64);
+                    set_int(b, "filters", (long)(fl * 1.5 > 512 ? 512 : fl * 1.5));
+                }
+                note(changes, "more capacity: 1.5x filters per block, %.0f -> %.0f epochs", ep, ep * 1.5);
+            } else {
+                note(changes, "longer training: %.0f -> %.0f epochs", ep, ep * 1.5);
+            }
+            {
+                double d = num(m, "dropout", 0.3);
+                if (d > 0.1) { set_num(m, "dropout", d - 0.1); note(changes, "less dropout: %.2f -> %.2f", d, d - 0.1); }
+            }
+        }
+    } else if (!strcmp(diag, "time_limit")) {
+        if (fam == 2) {
+            double ep = num(m, "epochs", 40), bs = num(m, "batch_size", 64);
+            set_int(m, "batch_size", (long)(bs * 2 > 512 ? 512 : bs * 2));
+            note(changes, "cheaper epochs for the time limit: batch size %.0f -> %.0f", bs, bs * 2 > 512 ? 512 : bs * 2);
+            (void)ep;
+        } else if (fam == 1) {
+            double lr = num(m, "learning_rate", 0.05);
+            set_num(m, "learning_rate", lr * 2 > 0.3 ? 0.3 : lr * 2);
+            note(changes, "fewer rounds needed for the time limit: learning rate %.4g -> %.4g", lr, lr * 2 > 0.3 ? 0.3 : lr * 2);
+        } else {
+            double it = num(m, "max_iter", 500);
+            set_int(m, "max_iter", (long)(it / 2 < 20 ? 20 : it / 2));
+            note(changes, "fewer solver iterations for the time limit: %.0f -> %.0f", it, it / 2);
+        }
+    } else if (!strcmp(diag, "diverged")) {
+        if (fam == 2) {
+            double lr = num(m, "learning_rate", 1e-3);
+            set_num(m, "learning_rate", lr / 10);
+            note(changes, "the loss diverged: learning rate %.3g -> %.3g", lr, lr / 10);
+        } else if (fam == 1) {
+            double lr = num(m, "learning_rate", 0.05);
+            set_num(m, "learning_rate", lr / 5);
+            note(changes, "the loss diverged: learning rate %.3g -> %.3g", lr, lr / 5);
+        } else {
+            double C = num(m, "C", 1.0);
+            set_num(m, "C", C / 10);
+            note(changes, "the loss diverged: C %.3g -> %.3g", C, C / 10);
+        }
+    } else {
+        /* a good fit: explore a neighbour that usually helps this family */
+        if (fam == 2) {
+            double lr = num(m, "learning_rate", 1e-3), pat = num(m, "patience", 8);
+            set_num(m, "learning_rate", lr / 2);
+            set_int(m, "patience", (long)pat + 4);
+            set_int(m, "lr_patience", 3);
+            note(changes, "finer optimisation: learning rate %.3g -> %.3g with reduce-on-plateau", lr, lr / 2);
+        } else if (fam == 1) {
+            double lr = num(m, "learning_rate", 0.05);
+            set_num(m, "learning_rate", lr / 2);
+            set_int(m, "n_estimators", (long)(num(m, "n_estimators", 1000) * 2));
+            note(changes, "finer boosting: learning rate %.4g -> %.4g, twice the rounds", lr, lr / 2);
+        } else {
+            json_object_set_new(rep, "canonical", json_boolean(!json_is_true(json_object_get(rep, "canonical"))));
+            note(changes, "strand handling flipped: canonical k-mers %.0f (1 = on, was %.0f)", json_is_true(json_object_get(rep, "canonical")), !json_is_true(json_object_get(rep, "canonical")));
+        }
+    }
+    return r;
+}
+
+/* ---- the decisions ------------------------------------------------------- */
+
+/* Whether a CNN is worth its cost here, and the family order. */
+static void family_order(const facts *f, int order[3], json_t *why)
+{
+    int cnn_ok = f->n_train >= 300 && f->median_len >= 8;
+    /* Position-aware models pay off when nucleotides at fixed positions
+     * carry class information beyond chance, or when composition alone
+     * separates the classes poorly; with many examples they usually win. */
+    int positional = f->pos_excess > 0.1 && f->pos_snr > 3;
+    int cnn_first = cnn_ok && (positional || f->n_train >= 5000 || f->kmer_bacc < f->chance + 0.25);
+    order[0] = 0;
+    order[1] = cnn_first ? 2 : 1;
+    order[2] = cnn_first ? 1 : (cnn_ok ? 2 : -1);
+    json_object_set_new(why, "cnn_considered", json_boolean(cnn_ok));
+    json_object_set_new(why, "cnn_before_gbdt", json_boolean(cnn_first));
+    json_object_set_new(why, "evidence", json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "n_train", f->n_train, "median_length", f->median_len,
+                                                   "positional_excess_mi_bits", f->pos_excess, "positional_snr", f->pos_snr, "kmer_centroid_balanced_accuracy", f->kmer_bacc,
+                                                   "chance", f->chance));
+}
+
+json_t *ao_policy_fallback_recipe(const json_t *run, const json_t *profile)
+{
+    facts f = read_facts(profile);
+    return recipe_logreg(&f, run_seed(run));
+}
+
+json_t *ao_policy_next_recipe(const json_t *run, const json_t *history, const json_t *profile, json_t **why)
+{
+    facts f = read_facts(profile);
+    const char *metric = ao_policy_metric(run, (int)f.n_classes);
+    past p = read_past(history, metric);
+    uint64_t seed = run_seed(run);
+    int order[3], i, fam = -1;
+    json_t *changes = json_array(), *recipe = NULL;
+    const char *basis = NULL;
+    *why = json_object();
+    family_order(&f, order, *why);
+    /* 1. a failed last run is repaired (twice at most), else abandoned */
+    if (p.last_status && strcmp(p.last_status, "ok") != 0 && p.last_recipe && p.repairs_in_a_row <= 2) {
+        const char *diag = !strcmp(p.last_status, "time_limit") ? "time_limit" : !strcmp(p.last_status, "diverged") ? "diverged" : "failed";
+        if (strcmp(diag, "failed") != 0) {
+            recipe = adjust(p.last_recipe, diag, &f, changes);
+            basis = "repair of the last run";
+            fam = family_of(recipe);
+        }
+    }
+    /* 2. families in order, each once */
+    for (i = 0; !recipe && i < 3; i++)
+        if (order[i] >= 0 && !p.tried[order[i]]) {
+            fam = order[i];
+            recipe = default_recipe(fam, &f, seed);
+            basis = i == 0 ? "baseline: cheap and strong" : "next family the data calls for";
+        }
+    /* 3. refine the best family according to its diagnosis */
+    if (!recipe) {
+        int best = -1;
+        const char *diag;
+        for (i = 0; i < 3; i++) if (p.tried[i] && (best < 0 || p.best_value[i] > p.best_value[best])) best = i;
+        if (best < 0 || !p.best_recipe[best]) { best = 0; recipe = default_recipe(0, &f, seed + (uint64_t)p.n); basis = "fresh baseline"; }
+        else {
+            diag = json_string_value(json_object_get(p.best_diag[best], "diagnosis"));
+            /* the best family's most recent variant may already be a refinement: refine the best one */
+            recipe = adjust(p.best_recipe[best], diag ? diag : "ok", &f, changes);
+            basis = "refinement of the best family";
+        }
+        fam = best;
+    }
+    json_object_set_new(recipe, "seed", json_integer((json_int_t)(seed + (uint64_t)p.n)));
+    json_object_set_new(*why, "family", json_string(family_name(fam)));
+    json_object_set_new(*why, "basis", json_string(basis));
+    json_object_set_new(*why, "changes", changes);
+    json_object_set_new(*why, "metric", json_string(metric));
+    return recipe;
+}
+
+json_t *ao_policy_plan(const json_t *run, const json_t *history, const json_t *profile)
+{
+    facts f = read_facts(profile);
+    const char *metric = ao_policy_metric(run, (int)f.n_classes);
+    past p = read_past(history, metric);
+    json_t *best = json_object_get(history, "best");
+    json_t *budgets = json_object_get(run, "budgets");
+    int iteration = (int)json_array_size(json_object_get(history, "iterations")) + 1;
+    char goal[256];
+    if (iteration == 1) snprintf(goal, sizeof goal, "establish a validated baseline on %s", metric);
+    else if (json_is_object(best))
+        snprintf(goal, sizeof goal, "beat the best validation %s of %.4f (iteration %d)", metric,
+                 num(best, "value", 0), (int)num(best, "iteration", 0));
+    else snprintf(goal, sizeof goal, "obtain a first working model (no successful iteration yet)");
+    return json_pack("{s:i,s:s,s:s,s:i,s:O*,s:{s:i,s:i,s:i}}", "iteration", iteration, "goal", goal, "metric", metric,
+                     "iterations_budget", (int)num(budgets, "iterations", 5), "best_so_far", best,
+                     "tried", "kmer-logreg", p.tried[0], "kmer-gbdt", p.tried[1], "cnn", p.tried[2]);
+}
+
+json_t *ao_policy_diagnose(const json_t *run, const json_t *metrics, const json_t *analysis)
+{
+    const char *status = json_string_value(json_object_get(metrics, "status"));
+    json_t *tr = json_object_get(metrics, "train"), *va = json_object_get(metrics, "valid");
+    int K = (int)json_array_size(json_object_get(va, "classes"));
+    const char *metric = ao_policy_metric(run, K ? K : 2);
+    double mt = num(tr, metric, NAN), mv = num(va, metric, NAN);
+    double lt = num(tr, "log_loss", NAN), lv = num(va, "log_loss", NAN);
+    double at = num(tr, "accuracy", NAN), av = num(va, "accuracy", NAN);
+    const char *diag;
+    json_t *sugg;
+    (void)analysis;
+    if (!status || strcmp(status, "ok") != 0) diag = !status ? "failed" : status;
+    else if (!isnan(mt) && !isnan(mv) && (mt - mv > 0.05 || (!isnan(lt) && !isnan(lv) && lv - lt > 0.25 && at - av > 0.05))) diag = "overfitting";
+    else if (!isnan(at) && !isnan(av) && at < 0.9 && at - av < 0.03) diag = "underfitting";
+    else diag = "ok";
+    if (!strcmp(diag, "overfitting"))
+        sugg = json_pack("{s:s,s:s,s:s}", "represent", "fewer or shorter features, or augmentation (reverse complement)",
+                         "architect", "more regularisation: lower C, larger leaves / slower boosting, more dropout or weight decay",
+                         "code", "keep early stopping on the validation split");
+    else if (!strcmp(diag, "underfitting"))
+        sugg = json_pack("{s:s,s:s,s:s}", "represent", "richer features: longer k-mers, position-aware input",
+                         "architect", "more capacity: weaker regularisation, more leaves or filters, or a CNN",
+                         "code", "train longer");
+    else if (!strcmp(diag, "ok"))
+        sugg = json_pack("{s:s,s:s,s:s}", "represent", "keep", "architect", "try the next family or a finer schedule", "code", "keep");
+    else
+        sugg = json_pack("{s:s,s:s,s:s}", "represent", "keep or simplify", "architect", "a smaller or safer model",
+                         "code", !strcmp(diag, "time_limit") ? "cheaper epochs or fewer rounds" : "lower learning rate");
+    {
+        json_t *ev = json_pack("{s:s}", "metric", metric);
+        set_num_or_null(ev, "train", mt);
+        set_num_or_null(ev, "valid", mv);
+        set_num_or_null(ev, "gap", mt - mv);
+        set_num_or_null(ev, "train_log_loss", lt);
+        set_num_or_null(ev, "valid_log_loss", lv);
+        set_num_or_null(ev, "train_accuracy", at);
+        set_num_or_null(ev, "valid_accuracy", av);
+        return json_pack("{s:s,s:o,s:o}", "diagnosis", diag, "evidence", ev, "suggestions", sugg);
+    }
+}

@@ -1,0 +1,83 @@
+/* agentomics-reflect — record an iteration's run, move the best pointer,
+ * diagnose, and decide whether the agent goes on. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include "agentomics/agent.h"
+#include "agentomics/cli.h"
+#include "agentomics/log.h"
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+"Usage: agentomics-reflect --state IN --run RUNDIR --out OUT [--agent builtin|llm] [options]\n"
+"\n"
+"Adds the run of IN's current iteration to history.json, moves the best pointer\n"
+"on a strict improvement of the validation metric (on the current split only),\n"
+"writes the diagnosis with the numbers behind it and suggestions per step, and\n"
+"OUT/decision.json: continue, or stop on the iteration budget, the wall-time\n"
+"budget, a plateau or the target metric.\n"
+"\n"
+"  --state IN             state after the analyze step\n"
+"  --run RUNDIR           the iteration's train-run output\n"
+"  --out OUT              the new state directory\n"
+"  --data AGENTDIR        the agent/ directory (for the class list of a failed run)\n"
+"  --agent builtin|llm    the agent [builtin]\n"
+"  --metric NAME          override run.json's metric for this and later iterations\n"
+"  --force                replace an existing OUT\n"
+"  -v, --verbose          more log output; -q, --quiet: errors only\n"
+"  -h, --help             this help;  --version: print the version\n"
+"\n"
+"Exit status: 0 ok, 2 usage, 65 invalid state or run, 74 I/O.\n");
+}
+
+int main(int argc, char **argv)
+{
+    enum { O_STATE = 256, O_RUN, O_OUT, O_DATA, O_AGENT, O_METRIC, O_FORCE, O_VERSION };
+    static const struct option lopts[] = {
+        {"state", required_argument, 0, O_STATE}, {"run", required_argument, 0, O_RUN}, {"out", required_argument, 0, O_OUT},
+        {"data", required_argument, 0, O_DATA}, {"agent", required_argument, 0, O_AGENT}, {"metric", required_argument, 0, O_METRIC},
+        {"force", no_argument, 0, O_FORCE}, {"verbose", no_argument, 0, 'v'}, {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+    static const char *const metrics[] = {"auto", "auroc", "auprc", "mcc", "f1_macro", "accuracy", "balanced_accuracy", NULL};
+    ao_agent_opts o;
+    ao_err err;
+    int c, level = AO_LOG_WARN, rc, i;
+
+    ao_log_setup(argv[0], level);
+    ao_agent_opts_init(&o);
+    ao_err_init(&err);
+    while ((c = getopt_long(argc, argv, "vqh", lopts, NULL)) != -1) {
+        switch (c) {
+        case O_STATE: o.state_in = optarg; break;
+        case O_RUN: o.run_dir = optarg; break;
+        case O_OUT: o.out = optarg; break;
+        case O_DATA: o.data = optarg; break;
+        case O_AGENT:
+            if (!strcmp(optarg, "builtin")) o.agent = AO_AGENT_BUILTIN;
+            else if (!strcmp(optarg, "llm")) o.agent = AO_AGENT_LLM;
+            else return ao_cli_usage_error("--agent expects builtin or llm, got '%s'", optarg);
+            break;
+        case O_METRIC:
+            for (i = 0; metrics[i] && strcmp(metrics[i], optarg); i++) {}
+            if (!metrics[i]) return ao_cli_usage_error("--metric: unknown metric '%s'", optarg);
+            o.metric = optarg;
+            break;
+        case O_FORCE: o.force = 1; break;
+        case 'v': level++; break;
+        case 'q': level = AO_LOG_ERROR; break;
+        case 'h': usage(stdout); return 0;
+        case O_VERSION: puts(AO_VERSION); return 0;
+        default: return ao_cli_usage_error("invalid option");
+        }
+    }
+    if (optind < argc) return ao_cli_usage_error("unexpected argument '%s'", argv[optind]);
+    if (!o.state_in || !o.run_dir || !o.out) return ao_cli_usage_error("--state, --run and --out are required");
+    ao_log_setup(argv[0], level);
+    if ((rc = ao_agent_reflect(&o, &err)) < 0) {
+        if (rc == AO_EUSAGE) return ao_cli_usage_error("%s", err.msg);
+        ao_error("%s", err.msg);
+        return ao_exit_code(rc);
+    }
+    return 0;
+}
