@@ -111,6 +111,14 @@ static double choose_valid_fraction(const ao_agent_opts *o, int64_t n)
     return n < 5000 ? 0.2 : n < 50000 ? 0.15 : 0.1;
 }
 
+/* The iteration is evaluated on the split in force after the split step. */
+static void stamp_split(ctx *c)
+{
+    json_t *it = ao_state_iteration(c->s);
+    json_t *v = json_object_get(json_object_get(c->s->history, "split"), "version");
+    if (it && v) json_object_set(it, "split_version", v);
+}
+
 static int step_split(ctx *c, json_t **out, ao_err *err)
 {
     json_t *split = json_object_get(c->s->history, "split");
@@ -123,11 +131,13 @@ static int step_split(ctx *c, json_t **out, ao_err *err)
     if ((rc = load_split(c, err)) < 0) return rc;
     if (c->user_valid) {
         if (!version) json_object_set_new(c->s->history, "split", json_pack("{s:i,s:s}", "version", 1, "source", "user"));
+        stamp_split(c);
         *out = json_pack("{s:b,s:s,s:i,s:s,s:I,s:I}", "skipped", 1, "source", "user", "version", 1,
                          "reason", "the user supplied a validation set", "n_train", (json_int_t)c->train->n, "n_valid", (json_int_t)c->valid->n);
         return AO_OK;
     }
     if (version && c->valid) {
+        stamp_split(c);
         *out = json_pack("{s:b,s:s,s:i,s:s,s:I,s:I}", "skipped", 1, "source", "agent", "version", version,
                          "reason", "the current split is kept", "n_train", (json_int_t)c->train->n, "n_valid", (json_int_t)c->valid->n);
         return AO_OK;
@@ -141,6 +151,7 @@ static int step_split(ctx *c, json_t **out, ao_err *err)
     json_object_set_new(report, "source", json_string("agent"));
     if ((rc = ao_state_write_json(c->s, "split/split.json", report, err)) < 0) goto DONE;
     json_object_set_new(c->s->history, "split", json_pack("{s:i,s:s}", "version", version + 1, "source", "agent"));
+    stamp_split(c);
     /* later steps of this call use the new split */
     ao_seqset_destroy(c->train);
     ao_seqset_destroy(c->valid);

@@ -20,7 +20,10 @@ static int mirror(const char *src, const char *dst, ao_err *err)
     while (rc == AO_OK && (e = readdir(d))) {
         char *s, *t;
         struct stat st;
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        /* workflow-engine markers (e.g. .snakemake_timestamp) belong to the
+         * old directory: linking them would make touching the new state
+         * touch the old one */
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strncmp(e->d_name, ".snakemake", 10)) continue;
         s = ao_path_join(src, e->d_name);
         t = ao_path_join(dst, e->d_name);
         if (!s || !t) rc = ao_err_set(err, AO_EMEM, "out of memory");

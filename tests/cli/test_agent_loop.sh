@@ -1,0 +1,69 @@
+#!/bin/bash
+# agentomics-agent-step and agentomics-reflect by hand, one iteration at a
+# time, on real slices: state immutability, step schemas, the split, the
+# best pointer and the stop decision.
+. "$(dirname "$0")/lib.sh"
+P="$BIN/agentomics-prepare-data"; S="$BIN/agentomics-agent-step"; T="$BIN/agentomics-train-run"; R="$BIN/agentomics-reflect"
+J() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+STEPS=plan,explore,split,represent,architect,code
+
+for t in --help --version; do expect_exit 0 "agent-step $t" "$S" $t; expect_exit 0 "reflect $t" "$R" $t; done
+expect_exit 2 "agent-step without arguments" "$S"
+expect_exit 2 "unknown step" "$S" --step dream --data x --out y
+expect_exit 2 "reflect without arguments" "$R"
+
+# ---- one iteration with the user's validation set ------------------------------------
+"$P" --train "$DATA/gue_tata_train.csv" --valid "$DATA/gue_tata_dev.csv" --test "$DATA/gue_tata_test.csv" --out "$TMP/d" -q || exit 1
+A="$TMP/d/agent"
+check "steps of iteration 1" "$S" --steps $STEPS --data "$A" --out "$TMP/s1" --iterations 1 --seed 5
+for f in run.json history.json workspace/recipe.json transcript.jsonl usage.json steps/plan.json steps/code.json; do
+    [ -e "$TMP/s1/$f" ] && ok "state has $f" || not_ok "state has $f"
+done
+[ "$(J "$TMP/s1/steps/split.json" "d['skipped'], d['source']")" = "(True, 'user')" ] && ok "split skipped: the user gave a validation set" || not_ok "split skipped: the user gave a validation set"
+[ "$(J "$TMP/s1/steps/code.json" "d['smoke']['status']")" = ok ] && ok "the recipe passed its smoke run" || not_ok "the recipe passed its smoke run"
+/usr/bin/python3 - "$ROOT/schemas" "$TMP/s1/steps" <<'PY' && ok "every step output validates against its schema" || not_ok "every step output validates against its schema"
+import json, sys, pathlib, jsonschema
+from jsonschema import RefResolver
+sd, st = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+store = {p.name: json.load(open(p)) for p in sd.glob('*.schema.json')}
+for p in st.glob('*.json'):
+    name = p.stem + '.schema.json'
+    schema = store[name]
+    jsonschema.validate(json.load(open(p)), schema, resolver=RefResolver(base_uri=sd.as_uri() + '/', referrer=schema, store=store))
+jsonschema.validate(json.load(open(st.parent / 'workspace/recipe.json')), store['recipe.schema.json'])
+PY
+before=$(cd "$TMP/s1" && find . -type f -exec sha256sum {} + | sort)
+check "train-run" "$T" --state "$TMP/s1" --data "$A" --out "$TMP/run1"
+check "analyze" "$S" --step analyze --state "$TMP/s1" --run "$TMP/run1" --data "$A" --out "$TMP/a1"
+check "reflect" "$R" --state "$TMP/a1" --run "$TMP/run1" --data "$A" --out "$TMP/r1"
+after=$(cd "$TMP/s1" && find . -type f -exec sha256sum {} + | sort)
+[ "$before" = "$after" ] && ok "the input state is never modified" || not_ok "the input state is never modified"
+[ "$(J "$TMP/r1/history.json" "d['best']['iteration'], d['best']['run_id']")" = "(1, 'run1')" ] && ok "iteration 1 becomes best" || not_ok "iteration 1 becomes best"
+[ "$(J "$TMP/r1/decision.json" "d['decision'], d['reason']")" = "('stop', 'iteration budget used')" ] && ok "stop on the iteration budget" || not_ok "stop on the iteration budget"
+/usr/bin/python3 - "$ROOT/schemas" "$TMP/r1" <<'PY' && ok "analysis, feedback and decision validate" || not_ok "analysis, feedback and decision validate"
+import json, sys, pathlib, jsonschema
+sd, st = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+jsonschema.validate(json.load(open(st / 'steps/analyze.json')), json.load(open(sd / 'analyze.schema.json')))
+jsonschema.validate(json.load(open(st / 'steps/reflect.json')), json.load(open(sd / 'feedback.schema.json')))
+jsonschema.validate(json.load(open(st / 'decision.json')), json.load(open(sd / 'decision.schema.json')))
+PY
+expect_exit 65 "reflecting twice on one iteration is refused" "$R" --state "$TMP/r1" --run "$TMP/run1" --data "$A" --out "$TMP/r1b"
+check "package the best run" "$BIN/agentomics-package-model" --state "$TMP/r1" --runs "$TMP/run1" --out "$TMP/m.tar.gz"
+check "predict from the package" "$BIN/agentomics-predict" --model "$TMP/m.tar.gz" --input "$TMP/d/heldout/test.tsv" --output "$TMP/p.tsv"
+cmp -s <(cut -f1 "$TMP/p.tsv") <(cut -f1 "$TMP/d/heldout/test.tsv") && ok "one prediction per test record" || not_ok "one prediction per test record"
+
+# ---- the agent's own split, and a second iteration -------------------------------------
+"$P" --train "$DATA/gue_tata_train.csv" --test "$DATA/gue_tata_test.csv" --out "$TMP/e" -q || exit 1
+B="$TMP/e/agent"
+check "steps without a validation set" "$S" --steps $STEPS --data "$B" --out "$TMP/t1" --iterations 2 --plateau 0 --seed 5
+[ "$(J "$TMP/t1/steps/split.json" "d['skipped'], d['source'], d['version']")" = "(False, 'agent', 1)" ] && ok "the agent split the data" || not_ok "the agent split the data"
+n_tr=$(($(wc -l < "$TMP/t1/split/train.tsv") - 1)); n_va=$(($(wc -l < "$TMP/t1/split/valid.tsv") - 1))
+[ $((n_tr + n_va)) = 400 ] && ok "every row used once ($n_tr + $n_va)" || not_ok "every row used once ($n_tr + $n_va)"
+[ -z "$(comm -12 <(tail -n +2 "$TMP/t1/split/train.tsv" | cut -f2 | sort -u) <(tail -n +2 "$TMP/t1/split/valid.tsv" | cut -f2 | sort -u))" ] && ok "duplicate sequences stay on one side" || not_ok "duplicate sequences stay on one side"
+[ -z "$(comm -12 <(tail -n +2 "$TMP/e/heldout/test.tsv" | cut -f2 | sort -u) <(cat "$TMP"/t1/split/*.tsv | cut -f2 | sort -u))" ] && ok "no held-out sequence in the agent's split" || not_ok "no held-out sequence in the agent's split"
+"$T" --state "$TMP/t1" --data "$B" --out "$TMP/u1" 2>/dev/null && "$S" --step analyze --state "$TMP/t1" --run "$TMP/u1" --data "$B" --out "$TMP/ta1" && "$R" --state "$TMP/ta1" --run "$TMP/u1" --data "$B" --out "$TMP/tr1"
+[ "$(J "$TMP/tr1/decision.json" "d['decision']")" = continue ] && ok "continue with budget left" || not_ok "continue with budget left"
+check "iteration 2 steps" "$S" --steps $STEPS --state "$TMP/tr1" --data "$B" --out "$TMP/t2"
+[ "$(J "$TMP/t2/steps/split.json" "d['skipped'], d['version']")" = "(True, 1)" ] && ok "the split is kept" || not_ok "the split is kept"
+[ "$(J "$TMP/t1/workspace/recipe.json" "d['model']['type']")" != "$(J "$TMP/t2/workspace/recipe.json" "d['model']['type']")" ] && ok "iteration 2 tries another model family" || not_ok "iteration 2 tries another model family"
+done_testing

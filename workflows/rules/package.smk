@@ -1,0 +1,108 @@
+# The best lineage by validation → package-model → predict + evaluate on the
+# held-out test; history.json and report.md next to the package.
+
+
+rule select_lineage:
+    input:
+        unpack(chosen_input),
+    output:
+        f"{RESULTS}/lineages.json",
+    log:
+        f"{RESULTS}/logs/select_lineage.log",
+    params:
+        json=selection_json,
+    threads: 1
+    resources:
+        mem_mb=res("light", "mem_mb", 500),
+        runtime=res("light", "runtime", 5),
+    shell:
+        "printf '%s\\n' {params.json:q} > {output:q} 2> {log:q}"
+
+
+rule package_model:
+    input:
+        unpack(chosen_input),
+    output:
+        f"{RESULTS}/model.tar.gz",
+    log:
+        f"{RESULTS}/logs/package_model.log",
+    params:
+        tool=tool("package-model"),
+        state=input_arg("state"),
+        runs=input_arg("runs"),
+    threads: 1
+    resources:
+        mem_mb=res("light", "mem_mb", 500) * 4,
+        runtime=res("light", "runtime", 5) * 2,
+    shell:
+        "{params.tool} --state {params.state} --runs {params.runs} --out {output:q} 2> {log:q}"
+
+
+rule history:
+    input:
+        unpack(chosen_input),
+    output:
+        f"{RESULTS}/history.json",
+    log:
+        f"{RESULTS}/logs/history.log",
+    params:
+        state=input_arg("state"),
+    threads: 1
+    resources:
+        mem_mb=res("light", "mem_mb", 500),
+        runtime=res("light", "runtime", 5),
+    shell:
+        "cp {params.state}/history.json {output:q} 2> {log:q}"
+
+
+rule report:
+    input:
+        f"{RESULTS}/model.tar.gz",
+    output:
+        f"{RESULTS}/report.md",
+    log:
+        f"{RESULTS}/logs/report.log",
+    threads: 1
+    resources:
+        mem_mb=res("light", "mem_mb", 500),
+        runtime=res("light", "runtime", 5),
+    shell:
+        "tar -xzOf {input:q} report.md > {output:q} 2> {log:q}"
+
+
+rule predict:
+    input:
+        model=f"{RESULTS}/model.tar.gz",
+        heldout=f"{RESULTS}/data/heldout",
+    output:
+        f"{RESULTS}/test_predictions.tsv",
+    log:
+        f"{RESULTS}/logs/predict.log",
+    params:
+        tool=tool("predict"),
+    threads: THREADS
+    resources:
+        mem_mb=res("predict", "mem_mb", 4000),
+        runtime=res("predict", "runtime", 60),
+    shell:
+        "{params.tool} --model {input.model:q} --input {input.heldout:q}/test.tsv --output {output:q}"
+        " --threads {threads} 2> {log:q}"
+
+
+rule evaluate:
+    input:
+        predictions=f"{RESULTS}/test_predictions.tsv",
+        heldout=f"{RESULTS}/data/heldout",
+    output:
+        f"{RESULTS}/test_metrics.json",
+    log:
+        f"{RESULTS}/logs/evaluate.log",
+    params:
+        tool=tool("evaluate"),
+    threads: 1
+    resources:
+        mem_mb=res("light", "mem_mb", 500) * 2,
+        runtime=res("light", "runtime", 5) * 2,
+    shell:
+        "{params.tool} --predictions {input.predictions:q} --labels {input.heldout:q}/test.tsv"
+        " --out {output:q} 2> {log:q}"
