@@ -58,6 +58,15 @@ ao_seqset *ao_seqset_read(const char *path, const ao_dataset_info *info, int nee
 /* Rows idx[0..n) of s, sharing nothing with s. */
 ao_seqset *ao_seqset_subset(const ao_seqset *s, const int64_t *idx, int64_t n, ao_err *err) AO_WUR;
 void ao_seqset_destroy(ao_seqset *s);
+/* Exact-duplicate detection over rows (all sequence columns). */
+typedef struct ao_row_hash { uint64_t h; int64_t i; } ao_row_hash;
+uint64_t ao_seqset_row_hash(const ao_seqset *s, int64_t i);
+/* Whether row i of a and row j of b have identical sequences. */
+int ao_seqset_rows_equal(const ao_seqset *a, int64_t i, const ao_seqset *b, int64_t j);
+/* (hash, row) of every row, sorted by hash then row; malloc'd, NULL when
+ * out of memory. */
+ao_row_hash *ao_seqset_sorted_hashes(const ao_seqset *s);
+
 /* Length of the longest sequence in column col. */
 int64_t ao_seqset_max_len(const ao_seqset *s, int col);
 

@@ -311,3 +311,42 @@ int64_t ao_seqset_max_len(const ao_seqset *s, int col)
     }
     return m;
 }
+
+uint64_t ao_seqset_row_hash(const ao_seqset *s, int64_t i)
+{
+    uint64_t h = 0x243f6a8885a308d3ULL;
+    int c;
+    for (c = 0; c < s->n_seq; c++) {
+        const char *q = s->seqs[i * s->n_seq + c];
+        h = ao_hash64(q, strlen(q), h + (uint64_t)c);
+    }
+    return h;
+}
+
+int ao_seqset_rows_equal(const ao_seqset *a, int64_t i, const ao_seqset *b, int64_t j)
+{
+    int c;
+    for (c = 0; c < a->n_seq; c++)
+        if (strcmp(a->seqs[i * a->n_seq + c], b->seqs[j * b->n_seq + c]) != 0) return 0;
+    return 1;
+}
+
+static int row_hash_cmp(const void *a, const void *b)
+{
+    const ao_row_hash *x = a, *y = b;
+    if (x->h != y->h) return x->h < y->h ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+ao_row_hash *ao_seqset_sorted_hashes(const ao_seqset *s)
+{
+    ao_row_hash *h = malloc(sizeof *h * (size_t)(s->n > 0 ? s->n : 1));
+    int64_t i;
+    if (!h) return NULL;
+    for (i = 0; i < s->n; i++) {
+        h[i].h = ao_seqset_row_hash(s, i);
+        h[i].i = i;
+    }
+    qsort(h, (size_t)s->n, sizeof *h, row_hash_cmp);
+    return h;
+}

@@ -471,47 +471,14 @@ ERROR:
 
 /* ---- duplicates ---------------------------------------------------------------- */
 
-typedef struct hrow { uint64_t h; int64_t i; } hrow;
-
-static int hrow_cmp(const void *a, const void *b)
-{
-    const hrow *x = a, *y = b;
-    if (x->h != y->h) return x->h < y->h ? -1 : 1;
-    return x->i < y->i ? -1 : x->i > y->i;
-}
-
-static uint64_t row_hash(const ao_seqset *s, int64_t i)
-{
-    uint64_t h = 0x243f6a8885a308d3ULL;
-    int c;
-    for (c = 0; c < s->n_seq; c++) {
-        const char *q = s->seqs[i * s->n_seq + c];
-        h = ao_hash64(q, strlen(q), h + (uint64_t)c);
-    }
-    return h;
-}
-
-static int rows_equal(const ao_seqset *a, int64_t i, const ao_seqset *b, int64_t j)
-{
-    int c;
-    for (c = 0; c < a->n_seq; c++)
-        if (strcmp(a->seqs[i * a->n_seq + c], b->seqs[j * b->n_seq + c]) != 0) return 0;
-    return 1;
-}
-
 /* Valid rows identical to a train row; -1 when out of memory. */
 static int64_t valid_in_train(const ao_seqset *tr, const ao_seqset *va)
 {
-    hrow *h = malloc(sizeof *h * (size_t)tr->n);
+    ao_row_hash *h = ao_seqset_sorted_hashes(tr);
     int64_t i, hits = 0;
     if (!h) return -1;
-    for (i = 0; i < tr->n; i++) {
-        h[i].h = row_hash(tr, i);
-        h[i].i = i;
-    }
-    qsort(h, (size_t)tr->n, sizeof *h, hrow_cmp);
     for (i = 0; i < va->n; i++) {
-        uint64_t x = row_hash(va, i);
+        uint64_t x = ao_seqset_row_hash(va, i);
         int64_t lo = 0, hi = tr->n, j;
         while (lo < hi) {
             int64_t mid = lo + (hi - lo) / 2;
@@ -519,7 +486,7 @@ static int64_t valid_in_train(const ao_seqset *tr, const ao_seqset *va)
             else hi = mid;
         }
         for (j = lo; j < tr->n && h[j].h == x; j++)
-            if (rows_equal(tr, h[j].i, va, i)) { hits++; break; }
+            if (ao_seqset_rows_equal(tr, h[j].i, va, i)) { hits++; break; }
     }
     free(h);
     return hits;

@@ -13,48 +13,15 @@ enum { SIDE_TRAIN = 0, SIDE_VALID = 1 };
 
 /* ---- duplicate groups --------------------------------------------------- */
 
-typedef struct hrow { uint64_t h; int64_t i; } hrow;
-
-static int hrow_cmp(const void *a, const void *b)
-{
-    const hrow *x = a, *y = b;
-    if (x->h != y->h) return x->h < y->h ? -1 : 1;
-    return x->i < y->i ? -1 : x->i > y->i;
-}
-
-static uint64_t row_hash(const ao_seqset *s, int64_t i)
-{
-    uint64_t h = 0x243f6a8885a308d3ULL;
-    int c;
-    for (c = 0; c < s->n_seq; c++) {
-        const char *q = s->seqs[i * s->n_seq + c];
-        h = ao_hash64(q, strlen(q), h + (uint64_t)c);
-    }
-    return h;
-}
-
-static int rows_equal(const ao_seqset *s, int64_t i, int64_t j)
-{
-    int c;
-    for (c = 0; c < s->n_seq; c++)
-        if (strcmp(s->seqs[i * s->n_seq + c], s->seqs[j * s->n_seq + c]) != 0) return 0;
-    return 1;
-}
-
 int ao_split_dup_groups(const ao_seqset *s, int64_t *group, int64_t *n_groups, ao_err *err)
 {
-    hrow *hr = NULL;
+    ao_row_hash *hr = NULL;
     int64_t *rep = NULL, *reps = NULL, i, a, b, next = 0;
     *n_groups = 0;
     if (s->n <= 0) return AO_OK;
-    if (!(hr = malloc(sizeof *hr * (size_t)s->n)) || !(rep = malloc(sizeof *rep * (size_t)s->n)) ||
+    if (!(hr = ao_seqset_sorted_hashes(s)) || !(rep = malloc(sizeof *rep * (size_t)s->n)) ||
         !(reps = malloc(sizeof *reps * (size_t)s->n)))
         goto ERROR;
-    for (i = 0; i < s->n; i++) {
-        hr[i].h = row_hash(s, i);
-        hr[i].i = i;
-    }
-    qsort(hr, (size_t)s->n, sizeof *hr, hrow_cmp);
     /* Within a run of equal hashes (ascending row order) each row joins
      * the first earlier representative with equal content. */
     for (a = 0; a < s->n; a = b) {
@@ -63,7 +30,7 @@ int ao_split_dup_groups(const ao_seqset *s, int64_t *group, int64_t *n_groups, a
         for (k = a; k < b; k++) {
             int64_t row = hr[k].i;
             for (r = 0; r < nrep; r++)
-                if (rows_equal(s, reps[r], row)) break;
+                if (ao_seqset_rows_equal(s, reps[r], s, row)) break;
             if (r < nrep) rep[row] = reps[r];
             else rep[row] = reps[nrep++] = row;
         }
