@@ -13,6 +13,8 @@ struct ao_model {
     ao_dataset_info *info;
     json_t *recipe;            /* as given */
     ao_featurizer *feat;       /* k-mer models */
+    float *scale;              /* logreg: per-feature 1/sd from training (NULL: none) */
+    int64_t n_scale;
     ao_onehot_spec onehot;     /* CNN; length resolved */
     ao_logreg *lr;
     ao_gbdt *gb;
@@ -31,6 +33,7 @@ void ao_model_destroy(ao_model *m)
     ao_dataset_info_destroy(m->info);
     json_decref(m->recipe);
     ao_featurizer_destroy(m->feat);
+    free(m->scale);
     ao_logreg_destroy(m->lr);
     ao_gbdt_destroy(m->gb);
     ao_cnn_destroy(m->cnn);
@@ -61,12 +64,49 @@ static float *encode_onehot(const ao_model *m, const ao_seqset *s, ao_err *err)
     return x;
 }
 
+static void apply_scale(const ao_model *m, ao_csr *X)
+{
+    int64_t k;
+    for (k = 0; k < X->nnz; k++) X->values[k] *= m->scale[X->indices[k]];
+}
+
 static ao_csr *featurize(const ao_model *m, const ao_seqset *s, int threads, ao_err *err)
 {
     ao_csr *X = NULL;
     if (ao_featurize(m->feat, (const char *const *)s->seqs, s->n, threads, &X, err) < 0) return NULL;
+    if (m->scale) apply_scale(m, X);
     return X;
 }
+
+/* An L2 penalty treats every feature alike, so features on very different
+ * scales (k-mer frequencies of order 1/L next to GC fractions and log
+ * lengths) are scaled to unit standard deviation on the training rows,
+ * without centring so the matrix stays sparse (scikit-learn's
+ * StandardScaler(with_mean=False)). Constant features keep scale 1. */
+static int fit_scale(ao_model *m, const ao_csr *X, ao_err *err)
+{
+    double *mean = calloc((size_t)X->n_cols, sizeof *mean), *ss = calloc((size_t)X->n_cols, sizeof *ss);
+    int64_t *nz = calloc((size_t)X->n_cols, sizeof *nz), j, k;
+    int rc = AO_OK;
+    if (!mean || !ss || !nz || !(m->scale = malloc(sizeof *m->scale * (size_t)X->n_cols))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    m->n_scale = X->n_cols;
+    /* two passes: a one-pass sum of squares cancels catastrophically for
+     * near-constant features such as the length of fixed-length data */
+    for (k = 0; k < X->nnz; k++) { mean[X->indices[k]] += X->values[k]; nz[X->indices[k]]++; }
+    for (j = 0; j < X->n_cols; j++) mean[j] /= (double)X->n_rows;
+    for (k = 0; k < X->nnz; k++) { double d = X->values[k] - mean[X->indices[k]]; ss[X->indices[k]] += d * d; }
+    for (j = 0; j < X->n_cols; j++) {
+        double var = (ss[j] + (double)(X->n_rows - nz[j]) * mean[j] * mean[j]) / (double)X->n_rows;
+        /* relative to the feature's magnitude: float rounding is not signal */
+        m->scale[j] = var > 1e-10 * (mean[j] * mean[j]) && var > 1e-30 ? (float)(1.0 / sqrt(var)) : 1.0f;
+    }
+DONE:
+    free(mean);
+    free(ss);
+    free(nz);
+    return rc;
+}
+
 
 /* ---- training -------------------------------------------------------- */
 
@@ -121,6 +161,10 @@ static int train_kmer(ao_model *m, const ao_recipe *r, const ao_seqset *tr, cons
     rep->n_features = (int)ao_featurizer_n_cols(m->feat);
     if ((rc = ao_recipe_check_memory(r, "recipe.json", tr->n + (va ? va->n : 0), tr->n_seq, 0, ao_featurizer_n_cols(m->feat), o->mem_limit_mb, err)) < 0) return rc;
     if (!(X = featurize(m, tr, o->threads, err))) return err->code;
+    if (r->model == AO_MODEL_LOGREG) {
+        if ((rc = fit_scale(m, X, err)) < 0) goto DONE;
+        apply_scale(m, X);
+    }
     if (va && r->early_stopping == AO_ES_VALID && !(Xv = featurize(m, va, o->threads, err))) { rc = err->code; goto DONE; }
     if (o->log) fprintf(o->log, "# %s on %lld rows x %d features\n", ao_model_type_name(r->model), (long long)tr->n, rep->n_features);
     if (r->model == AO_MODEL_LOGREG) {
@@ -353,6 +397,14 @@ int ao_model_save(const ao_model *m, const char *dir, ao_err *err)
     if (m->feat) {
         if ((rc = ao_featurizer_save(m->feat, &feat)) < 0 || (rc = ao_modelfile_add(mf, "FEAT", &feat)) < 0) goto MEM;
     }
+    if (m->scale) {
+        ao_buf sc = {0};
+        ao_buf_u64(&sc, (uint64_t)m->n_scale);
+        ao_buf_f32s(&sc, m->scale, (size_t)m->n_scale);
+        rc = ao_modelfile_add(mf, "SCAL", &sc);
+        ao_buf_free(&sc);
+        if (rc < 0) goto MEM;
+    }
     switch (m->kind) {
     case AO_MODEL_LOGREG: rc = ao_logreg_save(m->lr, &learner); break;
     case AO_MODEL_GBDT: rc = ao_gbdt_save(m->gb, &learner); break;
@@ -427,6 +479,15 @@ ao_model *ao_model_load(const char *dir, ao_err *err)
         if (ao_modelfile_section(mf, "FEAT", &c) < 0 || !(m->feat = ao_featurizer_load(&c, err))) {
             ao_err_set(err, AO_EDATA, "%s: missing or invalid featurizer", path);
             goto ERROR;
+        }
+        if (ao_modelfile_section(mf, "SCAL", &c) == AO_OK) {
+            uint64_t n;
+            if (ao_cur_u64(&c, &n) < 0 || (int64_t)n != ao_featurizer_n_cols(m->feat) || !(m->scale = malloc(sizeof *m->scale * (size_t)(n ? n : 1))) ||
+                ao_cur_f32s(&c, m->scale, (size_t)n) < 0) {
+                ao_err_set(err, AO_EDATA, "%s: invalid feature scaling section", path);
+                goto ERROR;
+            }
+            m->n_scale = (int64_t)n;
         }
     }
     if (ao_modelfile_section(mf, "LRNR", &c) < 0) { ao_err_set(err, AO_EDATA, "%s: no learner section", path); goto ERROR; }

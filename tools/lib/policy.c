@@ -126,12 +126,27 @@ static json_t *k_list(const facts *f, int for_trees)
 
 static const char *class_weight(const facts *f) { return f->imbalance > 1.5 ? "balanced" : "none"; }
 
+/* Features are scaled to unit variance before the L2 fit, so the penalty
+ * that suits a dataset grows with the number of features per example:
+ * C = n / (50 * features), within [0.001, 1]. */
+static double logreg_C(const facts *f, const json_t *k)
+{
+    double nf = 5, C;
+    size_t i;
+    for (i = 0; i < json_array_size(k); i++) nf += pow(4, (double)json_integer_value(json_array_get(k, i)));
+    nf *= f->n_seq > 1 ? f->n_seq : 1;
+    C = f->n_train / (50.0 * nf);
+    return C < 1e-3 ? 1e-3 : C > 1 ? 1 : C;
+}
+
 static json_t *recipe_logreg(const facts *f, uint64_t seed)
 {
+    json_t *k = k_list(f, 0);
+    double C = logreg_C(f, k);
     return json_pack("{s:i,s:s,s:I,s:{s:s,s:o,s:b,s:b,s:b,s:b},s:{s:s,s:f,s:i,s:f,s:s},s:s}",
                      "format_version", 1, "name", "k-mer logistic regression", "seed", (json_int_t)seed,
-                     "representation", "type", "kmer", "k", k_list(f, 0), "canonical", 0, "frequencies", 1, "global", 1, "pair", f->n_seq > 1,
-                     "model", "type", "logreg", "C", 1.0, "max_iter", 500, "tol", 1e-5, "class_weight", class_weight(f),
+                     "representation", "type", "kmer", "k", k, "canonical", 0, "frequencies", 1, "global", 1, "pair", f->n_seq > 1,
+                     "model", "type", "logreg", "C", C, "max_iter", 500, "tol", 1e-5, "class_weight", class_weight(f),
                      "early_stopping", "valid");
 }
 
