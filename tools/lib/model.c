@@ -70,10 +70,61 @@ static void apply_scale(const ao_model *m, ao_csr *X)
     for (k = 0; k < X->nnz; k++) X->values[k] *= m->scale[X->indices[k]];
 }
 
+/* The one-hot length: the recipe's, or the longest training sequence. */
+static int64_t resolve_onehot(ao_model *m, const ao_recipe *r, const ao_seqset *tr)
+{
+    int64_t L = r->onehot.length;
+    int c;
+    if (L <= 0) {
+        for (c = 0; c < tr->n_seq; c++) if (ao_seqset_max_len(tr, c) > L) L = ao_seqset_max_len(tr, c);
+        if (L > AO_ONEHOT_MAX_LEN) L = AO_ONEHOT_MAX_LEN;
+    }
+    m->onehot = r->onehot;
+    m->onehot.length = (int)L;
+    return L;
+}
+
+/* Positional features for the linear and tree learners: the one-hot
+ * tensor flattened (column = (sequence column, base, position)), kept
+ * sparse since at most one base per position is set for plain sequence. */
+static ao_csr *onehot_csr(const ao_model *m, const ao_seqset *s, ao_err *err)
+{
+    int64_t L = m->onehot.length, W = 4 * L * s->n_seq, i, j, n;
+    float *row = malloc(sizeof *row * (size_t)W), *val = malloc(sizeof *val * (size_t)W);
+    int32_t *idx = malloc(sizeof *idx * (size_t)W);
+    ao_csr *X = ao_csr_create(W);
+    int c;
+    if (!row || !val || !idx || !X) goto MEM;
+    for (i = 0; i < s->n; i++) {
+        for (c = 0; c < s->n_seq; c++) {
+            const char *q = s->seqs[i * s->n_seq + c];
+            if (ao_onehot(q, strlen(q), (int)L, m->onehot.pad, m->onehot.ambig, row + 4 * L * c) < 0) {
+                ao_err_set(err, AO_EINTERNAL, "one-hot encoding failed");
+                goto ERROR;
+            }
+        }
+        for (j = 0, n = 0; j < W; j++)
+            if (row[j] != 0) { idx[n] = (int32_t)j; val[n++] = row[j]; }
+        if (ao_csr_add_row(X, idx, val, n) < 0) goto MEM;
+    }
+    free(row); free(val); free(idx);
+    return X;
+MEM:
+    ao_err_set(err, AO_EMEM, "out of memory for positional features");
+ERROR:
+    free(row); free(val); free(idx);
+    ao_csr_destroy(X);
+    return NULL;
+}
+
 static ao_csr *featurize(const ao_model *m, const ao_seqset *s, int threads, ao_err *err)
 {
     ao_csr *X = NULL;
-    if (ao_featurize(m->feat, (const char *const *)s->seqs, s->n, threads, &X, err) < 0) return NULL;
+    if (m->feat) {
+        if (ao_featurize(m->feat, (const char *const *)s->seqs, s->n, threads, &X, err) < 0) return NULL;
+    } else if (!(X = onehot_csr(m, s, err))) {
+        return NULL;
+    }
     if (m->scale) apply_scale(m, X);
     return X;
 }
@@ -157,9 +208,14 @@ static int train_kmer(ao_model *m, const ao_recipe *r, const ao_seqset *tr, cons
     ao_dense *D = NULL, *Dv = NULL;
     progress_ctx pc = {o->log, ao_now(), o->time_limit, 0, 0};
     int rc = AO_OK;
-    if (!(m->feat = ao_featurizer_create(&r->feat, tr->n_seq, err))) return err->code ? err->code : AO_EDATA;
-    rep->n_features = (int)ao_featurizer_n_cols(m->feat);
-    if ((rc = ao_recipe_check_memory(r, "recipe.json", tr->n + (va ? va->n : 0), tr->n_seq, 0, ao_featurizer_n_cols(m->feat), o->mem_limit_mb, err)) < 0) return rc;
+    if (r->repr == AO_REPR_ONEHOT) {
+        rep->input_length = (int)resolve_onehot(m, r, tr);
+        rep->n_features = 4 * rep->input_length * tr->n_seq;
+    } else {
+        if (!(m->feat = ao_featurizer_create(&r->feat, tr->n_seq, err))) return err->code ? err->code : AO_EDATA;
+        rep->n_features = (int)ao_featurizer_n_cols(m->feat);
+    }
+    if ((rc = ao_recipe_check_memory(r, "recipe.json", tr->n + (va ? va->n : 0), tr->n_seq, 0, rep->n_features, o->mem_limit_mb, err)) < 0) return rc;
     if (!(X = featurize(m, tr, o->threads, err))) return err->code;
     if (r->model == AO_MODEL_LOGREG) {
         if ((rc = fit_scale(m, X, err)) < 0) goto DONE;
@@ -226,14 +282,7 @@ static int train_cnn(ao_model *m, const ao_recipe *r, const ao_seqset *tr, const
     ao_cnn_train_result res;
     progress_ctx pc = {o->log, ao_now(), o->time_limit, 0, 0};
     int rc, C = 4 * tr->n_seq;
-    int64_t L = r->onehot.length;
-    if (L <= 0) {
-        int c;
-        for (c = 0; c < tr->n_seq; c++) if (ao_seqset_max_len(tr, c) > L) L = ao_seqset_max_len(tr, c);
-        if (L > AO_ONEHOT_MAX_LEN) L = AO_ONEHOT_MAX_LEN;
-    }
-    m->onehot = r->onehot;
-    m->onehot.length = (int)L;
+    int64_t L = resolve_onehot(m, r, tr);
     rep->input_length = (int)L;
     if ((rc = ao_recipe_check_memory(r, "recipe.json", tr->n + (va ? va->n : 0), tr->n_seq, L * C / 4, 0, o->mem_limit_mb, err)) < 0) return rc;
     if (!(m->cnn = ao_cnn_create(&r->cnn_arch, C, (int)L, m->info->n_classes, r->seed, err))) return err->code ? err->code : AO_EDATA;
@@ -286,7 +335,7 @@ int ao_model_train(const ao_recipe *r, const ao_dataset_info *info, const ao_seq
         snprintf(msg, sizeof msg, "%s", err->msg);
         ao_err_init(err);
         /* a k-mer model without a featurizer failed on its representation */
-        const char *where = (r->model != AO_MODEL_CNN && !m->feat) ? "representation" : "model";
+        const char *where = (r->repr == AO_REPR_KMER && !m->feat) ? "representation" : "model";
         rc = ao_err_set(err, AO_EDATA, "recipe.json: $.%s: %.900s", where, msg);
     }
     if (rc < 0) { ao_model_destroy(m); return rc; }
@@ -389,7 +438,7 @@ int ao_model_save(const ao_model *m, const char *dir, ao_err *err)
     j = json_pack("{s:i,s:s,s:s,s:o,s:o,s:O}", "format_version", 1, "tool", "agentomics " AO_VERSION,
                   "model", ao_model_type_name(m->kind), "classes", string_list(m->info->classes, m->info->n_classes),
                   "sequence_columns", string_list(m->info->seq_cols, m->info->n_seq_cols), "recipe", m->recipe);
-    if (j && m->kind == AO_MODEL_CNN)
+    if (j && m->onehot.length > 0)
         json_object_set_new(j, "onehot", json_pack("{s:i,s:i,s:i}", "length", m->onehot.length, "pad", m->onehot.pad, "ambiguity", m->onehot.ambig));
     if (!j || !(text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
     ao_buf_str(&meta, text);
@@ -469,20 +518,26 @@ ao_model *ao_model_load(const char *dir, ao_err *err)
     if (m->kind < 0 || !cls || !cols || ncls < 2) { ao_err_set(err, AO_EDATA, "%s: invalid model description", path); goto ERROR; }
     if (!(m->info = ao_dataset_info_create(ncls, cls, ncols, cols))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
     m->recipe = json_incref(json_object_get(j, "recipe"));
-    if (m->kind == AO_MODEL_CNN) {
+    if (json_object_get(j, "onehot")) {
         json_t *oh = json_object_get(j, "onehot");
         m->onehot.length = (int)json_integer_value(json_object_get(oh, "length"));
         m->onehot.pad = (int)json_integer_value(json_object_get(oh, "pad"));
         m->onehot.ambig = (int)json_integer_value(json_object_get(oh, "ambiguity"));
         if (m->onehot.length < 1 || m->onehot.length > AO_ONEHOT_MAX_LEN) { ao_err_set(err, AO_EDATA, "%s: invalid one-hot length", path); goto ERROR; }
-    } else {
-        if (ao_modelfile_section(mf, "FEAT", &c) < 0 || !(m->feat = ao_featurizer_load(&c, err))) {
+    } else if (m->kind == AO_MODEL_CNN) {
+        ao_err_set(err, AO_EDATA, "%s: a CNN model without its one-hot description", path);
+        goto ERROR;
+    }
+    if (m->kind != AO_MODEL_CNN) {
+        int64_t width = 4 * (int64_t)m->onehot.length * ncols;
+        if (!m->onehot.length && (ao_modelfile_section(mf, "FEAT", &c) < 0 || !(m->feat = ao_featurizer_load(&c, err)))) {
             ao_err_set(err, AO_EDATA, "%s: missing or invalid featurizer", path);
             goto ERROR;
         }
+        if (m->feat) width = ao_featurizer_n_cols(m->feat);
         if (ao_modelfile_section(mf, "SCAL", &c) == AO_OK) {
             uint64_t n;
-            if (ao_cur_u64(&c, &n) < 0 || (int64_t)n != ao_featurizer_n_cols(m->feat) || !(m->scale = malloc(sizeof *m->scale * (size_t)(n ? n : 1))) ||
+            if (ao_cur_u64(&c, &n) < 0 || (int64_t)n != width || !(m->scale = malloc(sizeof *m->scale * (size_t)(n ? n : 1))) ||
                 ao_cur_f32s(&c, m->scale, (size_t)n) < 0) {
                 ao_err_set(err, AO_EDATA, "%s: invalid feature scaling section", path);
                 goto ERROR;

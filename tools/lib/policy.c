@@ -21,6 +21,8 @@ typedef struct facts {
     double n_train, n_classes, imbalance, median_len, max_len, len_cv;
     double kmer_bacc, chance, pos_excess, pos_snr, n_seq;
     int binary;
+    int positional;   /* nucleotides at fixed positions carry class information */
+    int aligned;      /* (nearly) one length: positions are comparable across sequences */
 } facts;
 
 static facts read_facts(const json_t *profile)
@@ -39,15 +41,21 @@ static facts read_facts(const json_t *profile)
     f.pos_snr = num_path(profile, "positional_signal", "positional_snr", 0);
     f.n_seq = num(profile, "n_seq_cols", 1);
     f.binary = f.n_classes == 2;
+    f.positional = f.pos_excess > 0.1 && f.pos_snr > 3;
+    f.aligned = f.len_cv < 0.05;
     return f;
 }
 
+/* Model families: k-mer logistic regression, k-mer GBDT, CNN, and
+ * logistic regression on positional one-hot features. */
+enum { FAM_KMER_LOGREG = 0, FAM_KMER_GBDT = 1, FAM_CNN = 2, FAM_POS_LOGREG = 3, N_FAMILIES = 4 };
+
 typedef struct past {
     int n;                     /* iterations with a finished run */
-    int tried[3];              /* per family: logreg, gbdt, cnn */
-    double best_value[3];      /* best validation metric per family */
-    const json_t *best_recipe[3];
-    const json_t *best_diag[3];
+    int tried[N_FAMILIES];
+    double best_value[N_FAMILIES];      /* best validation metric per family */
+    const json_t *best_recipe[N_FAMILIES];
+    const json_t *best_diag[N_FAMILIES];
     const json_t *last_recipe, *last_diag;
     const char *last_status;
     int last_family;
@@ -57,11 +65,17 @@ typedef struct past {
 static int family_of(const json_t *recipe)
 {
     const char *t = json_string_value(json_object_get(json_object_get(recipe, "model"), "type"));
+    const char *rt = json_string_value(json_object_get(json_object_get(recipe, "representation"), "type"));
     if (!t) return -1;
-    return !strcmp(t, "logreg") ? 0 : !strcmp(t, "gbdt") ? 1 : !strcmp(t, "cnn") ? 2 : -1;
+    if (!strcmp(t, "logreg")) return rt && !strcmp(rt, "onehot") ? FAM_POS_LOGREG : FAM_KMER_LOGREG;
+    return !strcmp(t, "gbdt") ? FAM_KMER_GBDT : !strcmp(t, "cnn") ? FAM_CNN : -1;
 }
 
-static const char *family_name(int f) { return f == 0 ? "kmer-logreg" : f == 1 ? "kmer-gbdt" : "cnn"; }
+static const char *family_name(int f)
+{
+    static const char *n[] = {"kmer-logreg", "kmer-gbdt", "cnn", "positional-logreg"};
+    return f >= 0 && f < N_FAMILIES ? n[f] : "unknown";
+}
 
 static past read_past(const json_t *history, const char *metric)
 {
@@ -70,7 +84,7 @@ static past read_past(const json_t *history, const char *metric)
     json_t *its = json_object_get(history, "iterations");
     memset(&p, 0, sizeof p);
     p.last_family = -1;
-    for (i = 0; i < 3; i++) p.best_value[i] = -INFINITY;
+    for (i = 0; i < N_FAMILIES; i++) p.best_value[i] = -INFINITY;
     for (i = 0; i < json_array_size(its); i++) {
         json_t *it = json_array_get(its, i), *run = json_object_get(it, "run");
         json_t *code = json_object_get(json_object_get(json_object_get(it, "steps"), "code"), "output");
@@ -150,6 +164,20 @@ static json_t *recipe_logreg(const facts *f, uint64_t seed)
                      "early_stopping", "valid");
 }
 
+/* Aligned sequences (splice sites, promoters around a TSS): which base sits
+ * at which position is itself the signal, and a linear model on the
+ * flattened one-hot matrix is a strong, fast position-aware baseline. */
+static json_t *recipe_poslogreg(const facts *f, uint64_t seed)
+{
+    double nf = 4 * f->max_len * (f->n_seq > 1 ? f->n_seq : 1), C = f->n_train / (1000.0 * nf);
+    C = C < 1e-3 ? 1e-3 : C > 1 ? 1 : C;
+    return json_pack("{s:i,s:s,s:I,s:{s:s,s:s,s:s},s:{s:s,s:f,s:i,s:f,s:s},s:s}",
+                     "format_version", 1, "name", "positional logistic regression", "seed", (json_int_t)seed,
+                     "representation", "type", "onehot", "pad", "right", "ambiguity", "fractional",
+                     "model", "type", "logreg", "C", C, "max_iter", 500, "tol", 1e-5, "class_weight", class_weight(f),
+                     "early_stopping", "valid");
+}
+
 static json_t *recipe_gbdt(const facts *f, uint64_t seed)
 {
     return json_pack("{s:i,s:s,s:I,s:{s:s,s:o,s:b,s:b,s:b,s:b},s:{s:s,s:i,s:f,s:i,s:i,s:f,s:i,s:f,s:f,s:i,s:s},s:s}",
@@ -178,7 +206,12 @@ static json_t *recipe_cnn(const facts *f, uint64_t seed)
 
 static json_t *default_recipe(int fam, const facts *f, uint64_t seed)
 {
-    return fam == 0 ? recipe_logreg(f, seed) : fam == 1 ? recipe_gbdt(f, seed) : recipe_cnn(f, seed);
+    switch (fam) {
+    case FAM_KMER_LOGREG: return recipe_logreg(f, seed);
+    case FAM_KMER_GBDT: return recipe_gbdt(f, seed);
+    case FAM_POS_LOGREG: return recipe_poslogreg(f, seed);
+    default: return recipe_cnn(f, seed);
+    }
 }
 
 /* ---- adjustments ---------------------------------------------------------- */
@@ -203,6 +236,7 @@ static json_t *adjust(const json_t *recipe, const char *diag, const facts *f, js
 {
     json_t *r = json_deep_copy(recipe), *m = json_object_get(r, "model"), *rep = json_object_get(r, "representation");
     int fam = family_of(r);
+    if (fam == FAM_POS_LOGREG) fam = FAM_KMER_LOGREG;   /* the same knobs */
     if (!strcmp(diag, "overfitting")) {
         if (fam == 0) {
             double C = num(m, "C", 1.0);
@@ -220,8 +254,11 @@ static json_t *adjust(const json_t *recipe, const char *diag, const facts *f, js
             double nd = d + 0.15 > 0.6 ? 0.6 : d + 0.15, nwd = wd > 0 ? (wd * 10 > 1e-2 ? 1e-2 : wd * 10) : 1e-4;
             set_num(m, "dropout", nd);
             set_num(m, "weight_decay", nwd);
-            json_object_set_new(m, "rc_augment", json_true());
-            note(changes, "more regularisation: dropout %.2f -> %.2f, weight decay -> %.1g, reverse-complement augmentation", d, nd);
+            /* reverse-complement augmentation only where the signal is not
+             * tied to positions (and so, likely, not to one strand) */
+            if (!f->positional) json_object_set_new(m, "rc_augment", json_true());
+            note(changes, f->positional ? "more regularisation: dropout %.2f -> %.2f, more weight decay"
+                                        : "more regularisation: dropout %.2f -> %.2f, more weight decay, reverse-complement augmentation", d, nd);
             (void)nwd;
         }
     } else if (!strcmp(diag, "underfitting")) {
@@ -306,6 +343,10 @@ static json_t *adjust(const json_t *recipe, const char *diag, const facts *f, js
             set_num(m, "learning_rate", lr / 2);
             set_int(m, "n_estimators", (long)(num(m, "n_estimators", 1000) * 2));
             note(changes, "finer boosting: learning rate %.4g -> %.4g, twice the rounds", lr, lr / 2);
+        } else if (family_of(r) == FAM_POS_LOGREG) {
+            double C = num(m, "C", 0.01);
+            set_num(m, "C", C / 3);
+            note(changes, "a smoother positional model: C %.4g -> %.4g", C, C / 3);
         } else {
             json_object_set_new(rep, "canonical", json_boolean(!json_is_true(json_object_get(rep, "canonical"))));
             note(changes, "strand handling flipped: canonical k-mers %.0f (1 = on, was %.0f)", json_is_true(json_object_get(rep, "canonical")), !json_is_true(json_object_get(rep, "canonical")));
@@ -317,22 +358,26 @@ static json_t *adjust(const json_t *recipe, const char *diag, const facts *f, js
 /* ---- the decisions ------------------------------------------------------- */
 
 /* Whether a CNN is worth its cost here, and the family order. */
-static void family_order(const facts *f, int order[3], json_t *why)
+static void family_order(const facts *f, int order[N_FAMILIES], json_t *why)
 {
     int cnn_ok = f->n_train >= 300 && f->median_len >= 8;
     /* Position-aware models pay off when nucleotides at fixed positions
      * carry class information beyond chance, or when composition alone
      * separates the classes poorly; with many examples they usually win. */
-    int positional = f->pos_excess > 0.1 && f->pos_snr > 3;
-    int cnn_first = cnn_ok && (positional || f->n_train >= 5000 || f->kmer_bacc < f->chance + 0.25);
-    order[0] = 0;
-    order[1] = cnn_first ? 2 : 1;
-    order[2] = cnn_first ? 1 : (cnn_ok ? 2 : -1);
+    int cnn_first = cnn_ok && (f->positional || f->n_train >= 5000 || f->kmer_bacc < f->chance + 0.25);
+    int pos_lr = f->positional && f->aligned && f->max_len <= 2000;
+    int n = 0, i;
+    order[n++] = FAM_KMER_LOGREG;
+    if (pos_lr) order[n++] = FAM_POS_LOGREG;
+    if (cnn_first) { order[n++] = FAM_CNN; order[n++] = FAM_KMER_GBDT; }
+    else { order[n++] = FAM_KMER_GBDT; if (cnn_ok) order[n++] = FAM_CNN; }
+    for (i = n; i < N_FAMILIES; i++) order[i] = -1;
     json_object_set_new(why, "cnn_considered", json_boolean(cnn_ok));
     json_object_set_new(why, "cnn_before_gbdt", json_boolean(cnn_first));
-    json_object_set_new(why, "evidence", json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "n_train", f->n_train, "median_length", f->median_len,
-                                                   "positional_excess_mi_bits", f->pos_excess, "positional_snr", f->pos_snr, "kmer_centroid_balanced_accuracy", f->kmer_bacc,
-                                                   "chance", f->chance));
+    json_object_set_new(why, "positional_linear_considered", json_boolean(pos_lr));
+    json_object_set_new(why, "evidence", json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "n_train", f->n_train, "median_length", f->median_len,
+                                                   "length_cv", f->len_cv, "positional_excess_mi_bits", f->pos_excess, "positional_snr", f->pos_snr,
+                                                   "kmer_centroid_balanced_accuracy", f->kmer_bacc, "chance", f->chance));
 }
 
 json_t *ao_policy_fallback_recipe(const json_t *run, const json_t *profile)
@@ -347,7 +392,7 @@ json_t *ao_policy_next_recipe(const json_t *run, const json_t *history, const js
     const char *metric = ao_policy_metric(run, (int)f.n_classes);
     past p = read_past(history, metric);
     uint64_t seed = run_seed(run);
-    int order[3], i, fam = -1;
+    int order[N_FAMILIES], i, fam = -1;
     json_t *changes = json_array(), *recipe = NULL;
     const char *basis = NULL;
     *why = json_object();
@@ -362,7 +407,7 @@ json_t *ao_policy_next_recipe(const json_t *run, const json_t *history, const js
         }
     }
     /* 2. families in order, each once */
-    for (i = 0; !recipe && i < 3; i++)
+    for (i = 0; !recipe && i < N_FAMILIES; i++)
         if (order[i] >= 0 && !p.tried[order[i]]) {
             fam = order[i];
             recipe = default_recipe(fam, &f, seed);
@@ -372,7 +417,7 @@ json_t *ao_policy_next_recipe(const json_t *run, const json_t *history, const js
     if (!recipe) {
         int best = -1;
         const char *diag;
-        for (i = 0; i < 3; i++) if (p.tried[i] && (best < 0 || p.best_value[i] > p.best_value[best])) best = i;
+        for (i = 0; i < N_FAMILIES; i++) if (p.tried[i] && (best < 0 || p.best_value[i] > p.best_value[best])) best = i;
         if (best < 0 || !p.best_recipe[best]) { best = 0; recipe = default_recipe(0, &f, seed + (uint64_t)p.n); basis = "fresh baseline"; }
         else {
             diag = json_string_value(json_object_get(p.best_diag[best], "diagnosis"));
@@ -404,9 +449,9 @@ json_t *ao_policy_plan(const json_t *run, const json_t *history, const json_t *p
         snprintf(goal, sizeof goal, "beat the best validation %s of %.4f (iteration %d)", metric,
                  num(best, "value", 0), (int)num(best, "iteration", 0));
     else snprintf(goal, sizeof goal, "obtain a first working model (no successful iteration yet)");
-    return json_pack("{s:i,s:s,s:s,s:i,s:O*,s:{s:i,s:i,s:i}}", "iteration", iteration, "goal", goal, "metric", metric,
+    return json_pack("{s:i,s:s,s:s,s:i,s:O*,s:{s:i,s:i,s:i,s:i}}", "iteration", iteration, "goal", goal, "metric", metric,
                      "iterations_budget", (int)num(budgets, "iterations", 5), "best_so_far", best,
-                     "tried", "kmer-logreg", p.tried[0], "kmer-gbdt", p.tried[1], "cnn", p.tried[2]);
+                     "tried", "kmer-logreg", p.tried[0], "kmer-gbdt", p.tried[1], "cnn", p.tried[2], "positional-logreg", p.tried[3]);
 }
 
 json_t *ao_policy_diagnose(const json_t *run, const json_t *metrics, const json_t *analysis)

@@ -338,8 +338,10 @@ int ao_recipe_parse(const json_t *j, const char *file, ao_recipe *r, ao_err *err
     TRY(parse_repr(&c, rep, r));
     if (!json_object_get(mod, "type")) return jfail(&c, "$.model", "type", "required: \"logreg\", \"gbdt\" or \"cnn\"", NULL);
     TRY(jenum(&c, mod, "$.model", "type", models, model_v, &r->model));
-    if ((r->model == AO_MODEL_CNN) != (r->repr == AO_REPR_ONEHOT))
-        return jfail(&c, "$.representation", "type", r->model == AO_MODEL_CNN ? "the cnn model reads \"onehot\" input" : "logreg and gbdt read \"kmer\" features", NULL);
+    /* logreg and gbdt read k-mer spectra or positional one-hot features
+     * (flattened); the CNN reads one-hot input only */
+    if (r->model == AO_MODEL_CNN && r->repr != AO_REPR_ONEHOT)
+        return jfail(&c, "$.representation", "type", "the cnn model reads \"onehot\" input", NULL);
     switch (r->model) {
     case AO_MODEL_LOGREG: TRY(parse_logreg(&c, mod, r)); break;
     case AO_MODEL_GBDT: TRY(parse_gbdt(&c, mod, r)); break;
