@@ -4,9 +4,11 @@
  *
  * Input layout: X is n samples of [C][L] floats (channel-major per sample,
  * C = in_channels, L = in_len, fixed per model). For reverse-complement
- * augmentation and test-time averaging, channels 0..3 must be A, C, G, T
- * (complemented as c -> 3 - c); further channels, if any, are only
- * reversed in position.
+ * augmentation and test-time averaging the channels are read as groups of
+ * four, A, C, G, T (one group per sequence for multi-sequence inputs such
+ * as 8 channels for a pair): every position is reversed and each group is
+ * complemented (c -> 3 - c within the group); trailing channels after the
+ * last whole group (C % 4 of them) are only reversed.
  *
  * Network (from ao_cnn_arch):
  *   for each block: conv1d (filters, width, dilation, 'same' zero padding,
@@ -17,8 +19,14 @@
  *      or flatten (positions x channels, keeps position information)
  *   -> dropout -> optional dense hidden layer + ReLU (+ dropout)
  *   -> dense output, softmax over n_classes.
- * Convolutions are im2col + one sgemm per mini-batch in a channels-last
- * layout. Weights: He (Kaiming) normal init from the seeded ao_rng, biases 0.
+ * Convolutions are im2col + sgemm over whole micro-batches (all samples x
+ * positions as the rows of one product) in a channels-last layout; the
+ * backward pass is three sgemm per layer plus col2im. Weights: He
+ * (Kaiming) normal init from the seeded ao_rng (LeCun normal for the
+ * output layer), biases 0.
+ *
+ * Memory: a training micro-batch keeps its im2col buffers (about 4 MB per
+ * layer); long inputs use smaller micro-batches, down to one sample.
  *
  * Determinism: the same arch, data, seeds and thread count give a
  * byte-identical model and predictions. All randomness (init, shuffling,
@@ -97,25 +105,27 @@ typedef struct ao_cnn_epoch_info {
 typedef struct ao_cnn_train_params {
     double lr;                 /* Adam step size (1e-3) */
     double beta1, beta2, eps;  /* 0.9, 0.999, 1e-8 */
-    /* weight decay on weights (not biases): decoupled (AdamW: w -= lr*wd*w
-     * after the Adam step) when decoupled_wd is 1, else classic L2 (wd*w
-     * added to the gradient before the Adam moments). */
+    /* Weight decay on weights (not biases), default 0: decoupled when
+     * decoupled_wd is 1 (the default; AdamW as in PyTorch: w *= 1 - lr*wd
+     * before the Adam step, lr being the current, possibly reduced, rate),
+     * else classic L2 (wd*w added to the gradient before the moments). */
     double weight_decay;
     int decoupled_wd;
-    int batch_size;            /* 64 */
-    int max_epochs;            /* 30 */
-    int patience;              /* early-stopping patience in epochs (<= 0: never stop early) */
+    int batch_size;            /* 32 */
+    int max_epochs;            /* 60 */
+    int patience;              /* early-stopping patience in epochs, 8 (<= 0: never stop early) */
     double min_delta;          /* improvement needed to count as better (0) */
     /* Reduce-on-plateau: after lr_patience epochs without improvement the
-     * learning rate is multiplied by lr_factor (lr_patience <= 0: off). */
+     * learning rate is multiplied by lr_factor (lr_patience <= 0: off;
+     * defaults 3 and 0.3). */
     int lr_patience;
     double lr_factor;
     /* Exponential moving average of the weights (Polyak averaging) with
      * this decay per step (e.g. 0.999; 0: off). When on, validation,
      * early stopping and the kept checkpoint use the averaged weights. */
     double ema;
-    int rc_augment;            /* reverse-complement each sample with p = 0.5 per epoch */
-    int rc_average;            /* predictions average forward and reverse complement;
+    int rc_augment;            /* reverse-complement each sample with p = 0.5 per epoch (1) */
+    int rc_average;            /* predictions average forward and reverse complement (1);
                                   stored in the model, used by ao_cnn_predict_proba */
     int class_weight;          /* enum ao_cnn_class_weight */
     const double *class_weights; /* n_classes values for AO_CNN_CW_EXPLICIT */
@@ -167,7 +177,8 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
 /* Class probabilities proba[n][n_classes] (row-major, rows sum to 1);
  * averages forward and reverse complement if the model was trained with
  * rc_average (see ao_cnn_set_rc_average). Chunks of samples run on
- * `threads` pthreads with single-threaded BLAS. Returns 0, or AO_EMEM. */
+ * `threads` pthreads with single-threaded BLAS; the result does not depend
+ * on `threads`. Returns 0, AO_EMEM, or AO_EUSAGE for NULL arguments. */
 int ao_cnn_predict_proba(const ao_cnn *m, const float *X, int64_t n, int threads, double *proba) AO_WUR;
 
 /* Serialisation into / from a model-file section payload (little-endian,

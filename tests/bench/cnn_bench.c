@@ -5,8 +5,9 @@
  * CSV: a `sequence,label` file (integer labels, fixed-length sequences);
  * ARCH: blocks "F:W:D:POOL:P" joined by '/', then "|GLOBAL|DROPOUT|HIDDEN"
  * (POOL none/max/avg; GLOBAL max/avg/maxavg/flatten), e.g.
- * "64:15:1:max:4/64:9:1:max:4|flatten|0.3|64". Trains EPOCHS epochs
- * (Adam, RC augmentation, no validation set) and prints one JSON line:
+ * "64:9:1:avg:4/64:9:1:avg:4|flatten|0.3|64" (the builtin default).
+ * Trains EPOCHS epochs (Adam, RC augmentation, no validation set) with
+ * the default training parameters and prints one JSON line:
  * seconds per epoch (mean of the epochs after the first), first epoch,
  * peak RSS. */
 #include <ctype.h>

@@ -2,7 +2,8 @@
 """CNN training speed: agentomics (C, OpenBLAS) vs the same network in PyTorch.
 
 Builds tests/bench/cnn_bench.c against build/libagentomics.a, times training
-epochs of the same architecture, batch size and thread count in both (Adam,
+epochs of the same architecture, batch size and thread count in both (by
+default the builtin default CNN with its batch size 32, 2 threads; Adam,
 per-sample reverse-complement augmentation, dropout; no validation pass),
 and prints one markdown table row: seconds per epoch (mean of the epochs
 after the first, which holds one-off warm-up in both), the ratio C/PyTorch
@@ -27,7 +28,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 DEFAULT_DATA = os.path.join(ROOT, "..", "shared", "data", "gue_prom_300_tata", "train.csv")
 # Blocks F:W:D:POOL:P joined by '/', then |GLOBAL|DROPOUT|HIDDEN — the
 # builtin default CNN (ao_cnn_arch_default).
-DEFAULT_ARCH = "64:15:1:max:4/64:9:1:max:4|flatten|0.3|64"
+DEFAULT_ARCH = "64:9:1:avg:4/64:9:1:avg:4|flatten|0.3|64"
 
 
 def parse_arch(spec):
@@ -156,7 +157,7 @@ def main():
     ap.add_argument("--arch", default=DEFAULT_ARCH)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=4)
-    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
