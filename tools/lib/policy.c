@@ -193,15 +193,31 @@ static json_t *recipe_gbdt(const facts *f, uint64_t seed)
  * a few thousand positions are cropped around the centre. */
 static json_t *recipe_cnn(const facts *f, uint64_t seed)
 {
-    int length = (int)(f->max_len > 3000 ? 3000 : f->max_len);
     /* the learner's tuned schedule (Adam, batch 32, early stopping on the
      * validation loss); only the epoch budget shrinks as data grows */
     int epochs = f->n_train < 20000 ? 60 : f->n_train < 100000 ? 30 : 15;
-    return json_pack("{s:i,s:s,s:I,s:{s:s,s:i,s:s,s:s},s:{s:s,s:i,s:s},s:s}",
-                     "format_version", 1, "name", "1-D CNN", "seed", (json_int_t)seed,
-                     "representation", "type", "onehot", "length", length, "pad", f->max_len > 3000 ? "centre" : "right", "ambiguity", "fractional",
-                     "model", "type", "cnn", "epochs", epochs, "class_weight", class_weight(f),
-                     "early_stopping", "valid");
+    if (f->aligned) {
+        /* aligned input: the default network flattens positions */
+        int length = (int)(f->max_len > 3000 ? 3000 : f->max_len);
+        return json_pack("{s:i,s:s,s:I,s:{s:s,s:i,s:s,s:s},s:{s:s,s:i,s:s},s:s}",
+                         "format_version", 1, "name", "1-D CNN", "seed", (json_int_t)seed,
+                         "representation", "type", "onehot", "length", length, "pad", f->max_len > 3000 ? "centre" : "right", "ambiguity", "fractional",
+                         "model", "type", "cnn", "epochs", epochs, "class_weight", class_weight(f),
+                         "early_stopping", "valid");
+    }
+    /* variable lengths (e.g. RNA families): motifs anywhere, so three
+     * max-pooled conv blocks and global max+avg pooling; centred in a window
+     * of at most 512 positions; no reverse complement (RNA is one strand) */
+    {
+        int length = (int)(f->max_len > 512 ? 512 : f->max_len);
+        return json_pack("{s:i,s:s,s:I,s:{s:s,s:i,s:s,s:s},s:{s:s,s:[{s:i,s:i,s:s,s:i},{s:i,s:i,s:s,s:i},{s:i,s:i,s:s,s:i}],s:s,s:f,s:i,s:i,s:b,s:b,s:s},s:s}",
+                         "format_version", 1, "name", "1-D CNN (variable length)", "seed", (json_int_t)seed,
+                         "representation", "type", "onehot", "length", length, "pad", "centre", "ambiguity", "fractional",
+                         "model", "type", "cnn", "blocks", "filters", 128, "width", 9, "pool", "max", "pool_size", 3,
+                         "filters", 128, "width", 9, "pool", "max", "pool_size", 3, "filters", 128, "width", 9, "pool", "max", "pool_size", 3,
+                         "global_pool", "maxavg", "dropout", 0.3, "hidden", 128, "epochs", epochs, "rc_augment", 0, "rc_average", 0,
+                         "class_weight", class_weight(f), "early_stopping", "valid");
+    }
 }
 
 static json_t *default_recipe(int fam, const facts *f, uint64_t seed)
