@@ -40,6 +40,9 @@ typedef struct ao_agent_opts {
 void ao_agent_opts_init(ao_agent_opts *o);
 /* Whether name is a step this build knows. */
 int ao_agent_step_known(const char *name);
+/* Whether name is a validation metric that can rank iterations ("auto"
+ * included). */
+int ao_agent_metric_known(const char *name);
 int ao_agent_run_steps(const ao_agent_opts *o, ao_err *err) AO_WUR;
 /* Records the run of the current iteration, moves the best pointer,
  * writes feedback and decision.json (continue/stop). */

@@ -62,11 +62,10 @@ int main(int argc, char **argv)
         {"valid-fraction", required_argument, 0, O_VFRAC}, {"threads", required_argument, 0, O_THREADS},
         {"force", no_argument, 0, O_FORCE}, {"verbose", no_argument, 0, 'v'}, {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
-    static const char *const metrics[] = {"auto", "auroc", "auprc", "mcc", "f1_macro", "accuracy", "balanced_accuracy", NULL};
     ao_agent_opts o;
     ao_err err;
     char *steps_buf = NULL;
-    int c, level = AO_LOG_WARN, rc, i;
+    int c, level = AO_LOG_WARN, rc;
     long v;
     double d;
 
@@ -105,8 +104,7 @@ int main(int argc, char **argv)
             o.lineage = (int)v;
             break;
         case O_METRIC:
-            for (i = 0; metrics[i] && strcmp(metrics[i], optarg); i++) {}
-            if (!metrics[i]) return ao_cli_usage_error("--metric: unknown metric '%s'", optarg);
+            if (!ao_agent_metric_known(optarg)) return ao_cli_usage_error("--metric: unknown metric '%s'", optarg);
             o.metric = optarg;
             break;
         case O_ITER:

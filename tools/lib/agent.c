@@ -28,6 +28,14 @@ void ao_agent_opts_init(ao_agent_opts *o)
     o->threads = 1;
 }
 
+int ao_agent_metric_known(const char *name)
+{
+    static const char *const metrics[] = {"auto", "auroc", "auprc", "mcc", "f1_macro", "accuracy", "balanced_accuracy", NULL};
+    int i;
+    for (i = 0; metrics[i]; i++) if (!strcmp(metrics[i], name)) return 1;
+    return 0;
+}
+
 int ao_agent_step_known(const char *name)
 {
     int i;

@@ -39,10 +39,9 @@ int main(int argc, char **argv)
         {"data", required_argument, 0, O_DATA}, {"agent", required_argument, 0, O_AGENT}, {"metric", required_argument, 0, O_METRIC},
         {"force", no_argument, 0, O_FORCE}, {"verbose", no_argument, 0, 'v'}, {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
-    static const char *const metrics[] = {"auto", "auroc", "auprc", "mcc", "f1_macro", "accuracy", "balanced_accuracy", NULL};
     ao_agent_opts o;
     ao_err err;
-    int c, level = AO_LOG_WARN, rc, i;
+    int c, level = AO_LOG_WARN, rc;
 
     ao_log_setup(argv[0], level);
     ao_agent_opts_init(&o);
@@ -59,8 +58,7 @@ int main(int argc, char **argv)
             else return ao_cli_usage_error("--agent expects builtin or llm, got '%s'", optarg);
             break;
         case O_METRIC:
-            for (i = 0; metrics[i] && strcmp(metrics[i], optarg); i++) {}
-            if (!metrics[i]) return ao_cli_usage_error("--metric: unknown metric '%s'", optarg);
+            if (!ao_agent_metric_known(optarg)) return ao_cli_usage_error("--metric: unknown metric '%s'", optarg);
             o.metric = optarg;
             break;
         case O_FORCE: o.force = 1; break;
