@@ -28,7 +28,7 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HEADERS   := $(wildcard include/agentomics/*.h)
 
-.PHONY: all test test-unit test-cli test-asan bench install clean demo
+.PHONY: all test test-unit test-cli test-asan bench install clean demo container-test
 all: $(BINS)
 
 $(BUILD)/lib/%.o: tools/lib/%.c $(HEADERS)
@@ -66,6 +66,11 @@ bench: $(BINS)
 
 demo: $(BINS)
 	@sh tests/cli/demo.sh
+
+# Builds containers/Dockerfile with podman on a debootstrapped local base and
+# runs the tools and `make test` inside it (root; needs podman, runc, debootstrap).
+container-test:
+	@sh tests/container/run.sh
 
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin
