@@ -36,6 +36,9 @@ import warnings
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import LUT, load_csv, pkg_libs  # noqa: E402
+
 DRIVER = r'''
 /* gbdt_bench driver: TRAIN.bin VALID.bin|- TEST.bin PROBA.out key=value...
  * Files: "AODNS1\0\0", i64 rows, i64 cols, f32 rows*cols, i32 labels. */
@@ -106,22 +109,6 @@ int main(int argc, char **argv)
 '''
 
 
-def load_csv(path):
-    seqs, labels = [], []
-    with open(path) as fh:
-        header = fh.readline().strip().split(",")
-        si, li = header.index("sequence"), header.index("label")
-        for line in fh:
-            f = line.rstrip("\n").split(",")
-            seqs.append(f[si])
-            labels.append(int(f[li]))
-    return seqs, np.array(labels, dtype=np.int32)
-
-
-LUT = np.full(256, -1, dtype=np.int64)
-for _i, _c in enumerate(b"ACGT"):
-    LUT[_c] = _i
-    LUT[_c + 32] = _i
 
 
 def kmer_freq(seqs, k=4):
@@ -150,16 +137,6 @@ def write_dense(path, X, y):
         np.array(X.shape, dtype="<i8").tofile(fh)
         X.astype("<f4").tofile(fh)
         y.astype("<i4").tofile(fh)
-
-
-def pkg_libs():
-    try:
-        out = subprocess.run(
-            ["pkg-config", "--libs", "htslib", "jansson", "libarchive", "libcurl", "zlib", "openblas"],
-            check=True, capture_output=True, text=True).stdout
-        return shlex.split(out)
-    except (OSError, subprocess.CalledProcessError):
-        return ["-lhts", "-ljansson", "-larchive", "-lcurl", "-lz", "-lopenblas"]
 
 
 def metrics(y, p1):

@@ -24,15 +24,8 @@ import subprocess
 import sys
 import time
 
-
-def pkg_libs():
-    try:
-        out = subprocess.run(
-            ["pkg-config", "--libs", "htslib", "jansson", "libarchive", "libcurl", "zlib", "openblas"],
-            check=True, capture_output=True, text=True).stdout
-        return shlex.split(out)
-    except (OSError, subprocess.CalledProcessError):
-        return ["-lhts", "-ljansson", "-larchive", "-lcurl", "-lz", "-lopenblas"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import pkg_libs  # noqa: E402
 
 
 def main():

@@ -28,23 +28,10 @@ import warnings
 
 import numpy as np
 
-
-def load_csv(path):
-    seqs, labels = [], []
-    with open(path) as fh:
-        header = fh.readline().strip().split(",")
-        si, li = header.index("sequence"), header.index("label")
-        for line in fh:
-            f = line.rstrip("\n").split(",")
-            seqs.append(f[si])
-            labels.append(int(f[li]))
-    return seqs, np.array(labels, dtype=np.int32)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import LUT, load_csv, pkg_libs  # noqa: E402
 
 
-LUT = np.full(256, -1, dtype=np.int64)
-for _i, _c in enumerate(b"ACGT"):
-    LUT[_c] = _i
-    LUT[_c + 32] = _i   # lower case
 
 
 def kmer_counts(seqs, ks, n_cols=None):
@@ -85,16 +72,6 @@ def write_csr(path, X, y):
         X.indices.astype("<i4").tofile(fh)
         X.data.astype("<f4").tofile(fh)
         y.astype("<i4").tofile(fh)
-
-
-def pkg_libs():
-    try:
-        out = subprocess.run(
-            ["pkg-config", "--libs", "htslib", "jansson", "libarchive", "libcurl", "zlib", "openblas"],
-            check=True, capture_output=True, text=True).stdout
-        return shlex.split(out)
-    except (OSError, subprocess.CalledProcessError):
-        return ["-lhts", "-ljansson", "-larchive", "-lcurl", "-lz", "-lopenblas"]
 
 
 def main():
