@@ -25,7 +25,9 @@ enum ao_rc {
     AO_EIO = -3,      /* cannot open/read/write a file         -> exit 74 */
     AO_EMEM = -4,     /* out of memory                         -> exit 71 */
     AO_EUSAGE = -5,   /* invalid arguments / options           -> exit 2  */
-    AO_EINTERNAL = -6 /* a bug                                 -> exit 70 */
+    AO_EINTERNAL = -6, /* a bug                                -> exit 70 */
+    AO_ELLM = -7,     /* the LLM provider failed (after retries) -> exit 69 */
+    AO_EBUDGET = -8   /* an LLM call or cost budget is used up   -> exit 75 */
 };
 
 /* Exit statuses documented in the README (sysexits.h values). */
@@ -36,7 +38,9 @@ enum ao_exit {
     AO_EXIT_DATA = 65,
     AO_EXIT_SOFTWARE = 70,
     AO_EXIT_OSERR = 71,
-    AO_EXIT_IO = 74
+    AO_EXIT_UNAVAILABLE = 69,
+    AO_EXIT_IO = 74,
+    AO_EXIT_TEMPFAIL = 75
 };
 
 #define AO_ERRMSG_MAX 1024

@@ -45,6 +45,8 @@ int ao_exit_code(int rc)
     case AO_EIO: return AO_EXIT_IO;
     case AO_EMEM: return AO_EXIT_OSERR;
     case AO_EUSAGE: return AO_EXIT_USAGE;
+    case AO_ELLM: return AO_EXIT_UNAVAILABLE;
+    case AO_EBUDGET: return AO_EXIT_TEMPFAIL;
     default: return AO_EXIT_SOFTWARE;
     }
 }

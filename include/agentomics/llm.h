@@ -1,0 +1,121 @@
+/* llm.h — an OpenAI-compatible chat-completions client (libcurl + jansson).
+ *
+ * One ao_llm per process: it holds the provider settings, the key, the
+ * usage ledger and the transcript. ao_llm_chat() sends one request
+ * (messages, tools, tool_choice, response_format) with retries and returns
+ * the assistant message. The ledger counts every call that reached the
+ * provider and refuses new ones once a call or cost budget is used up.
+ *
+ * The key is taken from the environment by the caller
+ * (ao_llm_key_from_env) and is never written anywhere: the transcript
+ * shows the Authorization header as "[REDACTED]" and every occurrence of
+ * the key in logged text is replaced the same way.
+ *
+ * Return values: AO_OK; AO_ELLM when the provider failed for good
+ * (non-retryable HTTP status such as 400/401/403/404, retries exhausted,
+ * connect or total timeout on the last attempt, a body that is not JSON,
+ * an "error" object inside an HTTP 200 body, a reply without choices);
+ * AO_EBUDGET when max_calls or max_cost is reached before the call;
+ * AO_EMEM, AO_EIO (transcript not writable), AO_EUSAGE (bad config).
+ */
+#ifndef AGENTOMICS_LLM_H
+#define AGENTOMICS_LLM_H
+
+#include <stdint.h>
+#include <jansson.h>
+#include "agentomics/error.h"
+
+/* What a provider is known to support; requests leave out what it lacks
+ * (e.g. no tool_choice on Ollama) instead of failing. */
+typedef struct ao_llm_preset {
+    const char *name;          /* openai openrouter ollama vllm llamacpp custom */
+    const char *api_base;      /* default base URL ("" for custom: --api-base required) */
+    int tool_choice;           /* honours tool_choice */
+    int json_schema;           /* honours response_format {"type":"json_schema"} */
+    int parallel_tool_calls;   /* accepts parallel_tool_calls */
+    int reports_cost;          /* usage.cost in replies (OpenRouter) */
+    int needs_key;             /* refuses requests without a key */
+} ao_llm_preset;
+
+/* NULL when name is not a preset. */
+const ao_llm_preset *ao_llm_preset_find(const char *name);
+/* The key from AGENTOMICS_API_KEY, else OPENAI_API_KEY, else
+ * OPENROUTER_API_KEY (NULL if none is set or all are empty); *which (if
+ * not NULL) gets the variable's name. */
+const char *ao_llm_key_from_env(const char **which);
+
+typedef struct ao_llm_config {
+    const char *provider;      /* preset name [openai] */
+    const char *api_base;      /* NULL: the preset's; "custom" needs one */
+    const char *model;         /* required */
+    const char *api_key;       /* NULL: no Authorization header */
+    double connect_timeout;    /* seconds [10] */
+    double request_timeout;    /* seconds for one whole attempt [300] */
+    int max_retries;           /* retries after the first attempt [5] */
+    double backoff_base;       /* first backoff in seconds [1]; doubles per retry */
+    double backoff_cap;        /* cap of one backoff and of Retry-After [60] */
+    double temperature;        /* NAN: not sent */
+    int max_tokens;            /* 0: not sent */
+    const json_t *prices;      /* {"MODEL": {"prompt": USD per 1M tokens, "completion": ..., "cached_prompt": ...}} or NULL */
+    int max_calls;             /* calls allowed in total (ledger included); 0: no limit */
+    double max_cost;           /* USD allowed in total; <= 0: no limit */
+    const char *transcript;    /* JSONL file appended to (created if absent); NULL: none */
+    uint64_t seed;             /* seeds the backoff jitter */
+} ao_llm_config;
+
+/* Fills the defaults above (provider "openai", temperature NAN, ...). */
+void ao_llm_config_init(ao_llm_config *c);
+
+enum ao_llm_finish {
+    AO_LLM_FINISH_STOP = 0,
+    AO_LLM_FINISH_TOOL_CALLS = 1,
+    AO_LLM_FINISH_LENGTH = 2,          /* cut by max_tokens / context */
+    AO_LLM_FINISH_CONTENT_FILTER = 3,  /* provider filter or a "refusal" in the message */
+    AO_LLM_FINISH_OTHER = 4
+};
+
+typedef struct ao_llm_reply {
+    json_t *message;          /* the assistant message as returned (role, content, tool_calls, refusal) */
+    int finish;               /* enum ao_llm_finish (finish_reason absent: TOOL_CALLS if the message has tool calls, else STOP) */
+    char finish_reason[32];   /* as returned ("" when absent) */
+    json_t *usage;            /* this call: {"prompt_tokens", "completion_tokens", "cached_tokens",
+                                 "reasoning_tokens", "cost" (number or null when unknown)} */
+    int attempts;             /* HTTP attempts made (1 + retries) */
+} ao_llm_reply;
+
+typedef struct ao_llm ao_llm;
+
+ao_llm *ao_llm_create(const ao_llm_config *c, ao_err *err) AO_WUR;
+void ao_llm_destroy(ao_llm *l);   /* NULL-safe */
+const ao_llm_preset *ao_llm_preset_of(const ao_llm *l);
+
+/* Usage already spent by earlier steps of the run (from usage.json), so
+ * budgets hold across processes. */
+void ao_llm_ledger_seed(ao_llm *l, int calls, double cost);
+
+/* One chat completion. messages: array of message objects; tools: array
+ * of {"type":"function","function":{name,description,parameters}} or NULL;
+ * tool_choice: "auto", "required", "none" or a function name, or NULL
+ * (left out when the preset lacks it); response_schema: NULL or
+ * {"name": ..., "schema": {...}} sent as response_format json_schema
+ * (strict) where the preset supports it. The reply's tool_calls keep their
+ * "arguments" strings as returned (they may not be JSON: the caller
+ * reports that back to the model). r is cleared first. */
+int ao_llm_chat(ao_llm *l, const json_t *messages, const json_t *tools, const char *tool_choice,
+                const json_t *response_schema, ao_llm_reply *r, ao_err *err) AO_WUR;
+void ao_llm_reply_clear(ao_llm_reply *r);   /* frees and zeroes; NULL-safe */
+
+/* Totals of this process plus the seeded ledger: {"llm_calls",
+ * "prompt_tokens", "completion_tokens", "cached_tokens",
+ * "reasoning_tokens", "cost", "cost_known" (false if any call's cost was
+ * unknown), "retries"}. "llm_calls" counts every HTTP attempt that got a
+ * response, whatever its status (a retried call counts once per such
+ * attempt); budgets are checked before each ao_llm_chat(), not before its
+ * retries. New reference. */
+json_t *ao_llm_usage(const ao_llm *l);
+
+/* Appends {"time": unix seconds, "event": event, ...fields} to the
+ * transcript (fields stolen; the key redacted). AO_OK without a transcript. */
+int ao_llm_transcript(ao_llm *l, const char *event, json_t *fields, ao_err *err) AO_WUR;
+
+#endif

@@ -1,0 +1,1021 @@
+/* llm.c — an OpenAI-compatible chat-completions client (libcurl + jansson).
+ *
+ * One request per ao_llm_chat(): the body is built once, then sent up to
+ * 1 + max_retries times. Each attempt is classified as done, retryable
+ * (transport errors, 408/409/429/5xx, a body that is not JSON, an error
+ * object with one of those codes inside a 200 body) or fatal (any other
+ * status, other errors in the body, a reply without a message).
+ *
+ * Ledger: every attempt that got an HTTP response counts as one call,
+ * whatever its status, because that is what a provider may bill and rate
+ * limit. Budgets are checked before each ao_llm_chat(), not before each
+ * retry, so one call with retries may run a little past max_calls rather
+ * than fail half-way through its retries. Cost: usage.cost when the
+ * provider reports it, else the config's price table; a delivered
+ * completion whose cost cannot be known makes cost_known false; attempts
+ * that delivered no completion (error statuses, unparseable bodies) cost 0.
+ *
+ * The key lives only in the Authorization header. Everything written to
+ * the transcript and every error message goes through a scrub that
+ * replaces each occurrence of the key with "[REDACTED]", so a provider
+ * that echoes the key back cannot leak it through us.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include "agentomics/llm.h"
+#include "agentomics/log.h"
+#include "agentomics/rng.h"
+
+#ifndef AO_VERSION
+#define AO_VERSION "dev"
+#endif
+
+#define LLM_REPLY_MAX ((size_t)32 << 20)   /* a chat reply is KBs; more is a broken server */
+#define LLM_RAW_LOG_MAX ((size_t)64 << 10) /* raw (non-JSON) bodies kept in the transcript */
+#define LLM_SNIPPET_MAX 300                /* raw body text quoted in an error message */
+#define LLM_REDACTED "[REDACTED]"
+
+static const ao_llm_preset llm_presets[] = {
+    /* name          api_base                       tc js par cost key */
+    {"openai",     "https://api.openai.com/v1",    1, 1, 1, 0, 1},
+    {"openrouter", "https://openrouter.ai/api/v1", 1, 1, 1, 1, 1},
+    {"ollama",     "http://127.0.0.1:11434/v1",    0, 1, 0, 0, 0},
+    {"vllm",       "http://127.0.0.1:8000/v1",     1, 1, 1, 0, 0},
+    {"llamacpp",   "http://127.0.0.1:8080/v1",     1, 1, 0, 0, 0},
+    {"custom",     "",                             1, 1, 1, 0, 0},
+};
+
+/* Token and cost sums: one per ao_llm (the process) and one per chat. */
+typedef struct llm_tally {
+    json_int_t prompt, completion, cached, reasoning;
+    double cost;            /* sum of the known costs */
+    int cost_unknown;       /* some delivered completion had no known cost */
+} llm_tally;
+
+struct ao_llm {
+    const ao_llm_preset *preset;
+    char *url;              /* {api_base}/chat/completions */
+    char *model;
+    char *key;              /* NULL or non-empty */
+    size_t key_len;
+    double connect_timeout, request_timeout, backoff_base, backoff_cap, temperature;
+    int max_retries, max_tokens, max_calls;
+    double max_cost;
+    json_t *prices;
+    int tfd;                /* transcript, -1 when none */
+    char *transcript;
+    ao_rng rng;             /* backoff jitter only */
+    CURL *curl;             /* kept across calls so connections are reused */
+    int curl_inited;
+    long calls, retries;    /* this process */
+    llm_tally tally;        /* this process */
+    long seed_calls;
+    double seed_cost;
+};
+
+/* The body of one attempt, capped. */
+typedef struct llm_buf {
+    char *data;
+    size_t len, cap;
+    int too_big;
+} llm_buf;
+
+/* Retry hints from the response headers of one attempt (<0: absent). */
+typedef struct llm_hints {
+    double retry_after, retry_after_ms;
+} llm_hints;
+
+enum { ATT_OK, ATT_RETRY, ATT_FATAL };
+
+typedef struct llm_attempt {
+    int kind;
+    long status;            /* 0: no HTTP response */
+    char reason[AO_ERRMSG_MAX];
+    llm_hints hints;
+    json_t *body;           /* parsed body (NULL if it did not parse) */
+    json_t *choice;         /* borrowed from body when kind == ATT_OK */
+} llm_attempt;
+
+/* ---- presets and config ------------------------------------------------ */
+
+const ao_llm_preset *ao_llm_preset_find(const char *name)
+{
+    size_t i;
+    if (!name) return NULL;
+    for (i = 0; i < sizeof llm_presets / sizeof llm_presets[0]; i++)
+        if (strcmp(llm_presets[i].name, name) == 0) return &llm_presets[i];
+    return NULL;
+}
+
+const char *ao_llm_key_from_env(const char **which)
+{
+    static const char *const vars[] = {"AGENTOMICS_API_KEY", "OPENAI_API_KEY", "OPENROUTER_API_KEY"};
+    size_t i;
+    for (i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v) {
+            if (which) *which = vars[i];
+            return v;
+        }
+    }
+    if (which) *which = NULL;
+    return NULL;
+}
+
+void ao_llm_config_init(ao_llm_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->provider = "openai";
+    c->connect_timeout = 10;
+    c->request_timeout = 300;
+    c->max_retries = 5;
+    c->backoff_base = 1;
+    c->backoff_cap = 60;
+    c->temperature = NAN;
+}
+
+const ao_llm_preset *ao_llm_preset_of(const ao_llm *l) { return l ? l->preset : NULL; }
+
+/* ---- redaction ----------------------------------------------------------- */
+
+/* A malloc'd copy of s[0..n) with every occurrence of key replaced;
+ * *out_n gets its length. */
+static char *scrub_mem(const char *s, size_t n, const char *key, size_t klen, size_t *out_n)
+{
+    size_t count = 0, rl = strlen(LLM_REDACTED), i, o = 0;
+    const char *p = s, *end = s + n, *hit;
+    char *out;
+    if (klen) {
+        while ((hit = memmem(p, (size_t)(end - p), key, klen)) != NULL) { count++; p = hit + klen; }
+    }
+    if (!(out = malloc(n - count * klen + count * rl + 1))) return NULL;
+    for (i = 0; i < n;) {
+        if (count && i + klen <= n && memcmp(s + i, key, klen) == 0) {
+            memcpy(out + o, LLM_REDACTED, rl);
+            o += rl;
+            i += klen;
+        } else {
+            out[o++] = s[i++];
+        }
+    }
+    out[o] = '\0';
+    if (out_n) *out_n = o;
+    return out;
+}
+
+/* A copy of v in which no string (value or object key) contains the key.
+ * Unchanged leaves are shared with v: the copy is only dumped. New ref. */
+static json_t *scrub_json(const json_t *v, const char *key, size_t klen)
+{
+    json_t *out = NULL, *item;
+    const char *k;
+    size_t i;
+    if (!v) return NULL;
+    if (!klen) return json_incref((json_t *)v);
+    switch (json_typeof(v)) {
+    case JSON_STRING: {
+        const char *s = json_string_value(v);
+        size_t n = json_string_length(v), on;
+        char *t;
+        if (!memmem(s, n, key, klen)) return json_incref((json_t *)v);
+        if (!(t = scrub_mem(s, n, key, klen, &on))) return NULL;
+        out = json_stringn(t, on);
+        free(t);
+        return out;
+    }
+    case JSON_OBJECT:
+        if (!(out = json_object())) return NULL;
+        json_object_foreach((json_t *)v, k, item) {
+            json_t *c = scrub_json(item, key, klen);
+            char *sk = NULL;
+            int bad;
+            if (!c) goto ERROR;
+            if (strstr(k, key)) {
+                if (!(sk = scrub_mem(k, strlen(k), key, klen, NULL))) { json_decref(c); goto ERROR; }
+            }
+            bad = json_object_set_new(out, sk ? sk : k, c);
+            free(sk);
+            if (bad) goto ERROR;
+        }
+        return out;
+    case JSON_ARRAY:
+        if (!(out = json_array())) return NULL;
+        json_array_foreach((json_t *)v, i, item) {
+            json_t *c = scrub_json(item, key, klen);
+            if (!c || json_array_append_new(out, c)) goto ERROR;
+        }
+        return out;
+    default:
+        return json_incref((json_t *)v);
+    }
+ERROR:
+    json_decref(out);
+    return NULL;
+}
+
+/* Printable, valid UTF-8 text from arbitrary bytes, for messages and the
+ * transcript: invalid sequences become '?' so jansson accepts the string. */
+static size_t utf8_clean(const char *s, size_t n, char *out, int flatten)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, o = 0;
+    while (i < n) {
+        unsigned char c = u[i];
+        size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        size_t j;
+        int ok = len > 0 && i + len <= n && !(len == 2 && c < 0xC2);
+        for (j = 1; ok && j < len; j++)
+            if ((u[i + j] & 0xC0) != 0x80) ok = 0;
+        if (!ok) { out[o++] = '?'; i++; continue; }
+        if (len == 1 && flatten && (c < 0x20 || c == 0x7F)) { out[o++] = ' '; i++; continue; }
+        memmove(out + o, s + i, len);   /* out may be s: cleaning in place */
+        o += len;
+        i += len;
+    }
+    out[o] = '\0';
+    return o;
+}
+
+/* ---- transcript ---------------------------------------------------------- */
+
+static int write_all(int fd, const char *s, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int ao_llm_transcript(ao_llm *l, const char *event, json_t *fields, ao_err *err)
+{
+    json_t *ev = NULL, *clean = NULL;
+    char *line = NULL;
+    struct timeval tv;
+    size_t n;
+    int rc = AO_OK;
+
+    if (!l || l->tfd < 0) goto DONE;
+    gettimeofday(&tv, NULL);
+    if (!(ev = json_object()) ||
+        json_object_set_new(ev, "time", json_real((double)tv.tv_sec + tv.tv_usec * 1e-6)) ||
+        json_object_set_new(ev, "event", json_string(event ? event : "note"))) goto ERROR_MEM;
+    if (json_is_object(fields)) {
+        if (json_object_update(ev, fields)) goto ERROR_MEM;
+    } else if (fields) {
+        if (json_object_set(ev, "data", fields)) goto ERROR_MEM;
+    }
+    if (!(clean = scrub_json(ev, l->key, l->key_len))) goto ERROR_MEM;
+    if (!(line = json_dumps(clean, JSON_COMPACT))) goto ERROR_MEM;
+    n = strlen(line);
+    line[n] = '\n';   /* replaces the NUL: the line goes out in one write */
+    if (write_all(l->tfd, line, n + 1) != 0) {
+        rc = ao_err_set(err, AO_EIO, "%s: cannot write the LLM transcript: %s", l->transcript, strerror(errno));
+        goto DONE;
+    }
+    goto DONE;
+ERROR_MEM:
+    rc = ao_err_set(err, AO_EMEM, "out of memory");
+DONE:
+    free(line);
+    json_decref(clean);
+    json_decref(ev);
+    json_decref(fields);
+    return rc;
+}
+
+/* Sets err to a scrubbed message and records it in the transcript. */
+static int llm_fail(ao_llm *l, ao_err *err, int code, int attempt, const char *fmt, ...) AO_PRINTF(5, 6);
+static int llm_fail(ao_llm *l, ao_err *err, int code, int attempt, const char *fmt, ...)
+{
+    char raw[AO_ERRMSG_MAX];
+    char *clean;
+    va_list ap;
+    ao_err terr;
+    va_start(ap, fmt);
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    va_end(ap);
+    clean = scrub_mem(raw, strlen(raw), l->key, l->key_len, NULL);
+    if (!clean) return ao_err_set(err, AO_EMEM, "out of memory");
+    utf8_clean(clean, strlen(clean), clean, 1);   /* vsnprintf may have cut a character */
+    ao_err_set(err, code, "%s", clean);
+    /* The root cause is already in err; a transcript failure now adds nothing. */
+    ao_err_init(&terr);
+    if (ao_llm_transcript(l, "error", json_pack("{s:i,s:s,s:s}", "attempt", attempt, "kind",
+                                                code == AO_EBUDGET ? "budget" : code == AO_ELLM ? "llm" : "other",
+                                                "message", clean), &terr) < 0) {
+        /* ignored on purpose */
+    }
+    free(clean);
+    return code;
+}
+
+/* ---- create / destroy ---------------------------------------------------- */
+
+ao_llm *ao_llm_create(const ao_llm_config *c, ao_err *err)
+{
+    ao_llm *l = NULL;
+    const char *base, *prov;
+    size_t blen;
+
+    if (!c) { ao_err_set(err, AO_EUSAGE, "no LLM configuration"); return NULL; }
+    prov = c->provider && *c->provider ? c->provider : "openai";
+    if (!(l = calloc(1, sizeof *l))) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
+    l->tfd = -1;
+    if (!(l->preset = ao_llm_preset_find(prov))) {
+        ao_err_set(err, AO_EUSAGE, "unknown LLM provider '%s' (openai, openrouter, ollama, vllm, llamacpp, custom)", prov);
+        goto ERROR;
+    }
+    if (!c->model || !*c->model) {
+        ao_err_set(err, AO_EUSAGE, "no LLM model given (--model or AGENTOMICS_MODEL)");
+        goto ERROR;
+    }
+    base = c->api_base && *c->api_base ? c->api_base : l->preset->api_base;
+    if (!*base) {
+        ao_err_set(err, AO_EUSAGE, "the %s provider needs an API base URL (--api-base or AGENTOMICS_API_BASE)", prov);
+        goto ERROR;
+    }
+    if (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0) {
+        ao_err_set(err, AO_EUSAGE, "%s: the API base URL must start with http:// or https://", base);
+        goto ERROR;
+    }
+    if (c->api_key && *c->api_key) {
+        const char *p;
+        for (p = c->api_key; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7F) {
+                /* A newline in a header value would smuggle in headers. */
+                ao_err_set(err, AO_EUSAGE, "the API key contains control characters");
+                goto ERROR;
+            }
+    } else if (l->preset->needs_key) {
+        ao_err_set(err, AO_EUSAGE, "the %s provider needs an API key "
+                   "(AGENTOMICS_API_KEY, OPENAI_API_KEY or OPENROUTER_API_KEY)", prov);
+        goto ERROR;
+    }
+    if (!(c->connect_timeout > 0) || !(c->request_timeout > 0) || c->max_retries < 0 ||
+        !(c->backoff_base >= 0) || !(c->backoff_cap >= 0) || c->max_tokens < 0 || c->max_calls < 0) {
+        ao_err_set(err, AO_EUSAGE, "invalid LLM timeouts, retries, backoff or limits");
+        goto ERROR;
+    }
+    if (c->prices && !json_is_object(c->prices)) {
+        ao_err_set(err, AO_EUSAGE, "the LLM price table must be a JSON object");
+        goto ERROR;
+    }
+    /* "http://host/v1/" and "http://host/v1" are the same base. */
+    blen = strlen(base);
+    while (blen > 0 && base[blen - 1] == '/') blen--;
+    if (asprintf(&l->url, "%.*s/chat/completions", (int)blen, base) < 0) { l->url = NULL; goto ERROR_MEM; }
+    if (!(l->model = strdup(c->model))) goto ERROR_MEM;
+    if (c->api_key && *c->api_key) {
+        if (!(l->key = strdup(c->api_key))) goto ERROR_MEM;
+        l->key_len = strlen(l->key);
+    }
+    l->connect_timeout = c->connect_timeout;
+    l->request_timeout = c->request_timeout;
+    l->max_retries = c->max_retries;
+    l->backoff_base = c->backoff_base;
+    l->backoff_cap = c->backoff_cap;
+    l->temperature = c->temperature;
+    l->max_tokens = c->max_tokens;
+    l->max_calls = c->max_calls;
+    l->max_cost = c->max_cost;
+    if (c->prices && !(l->prices = json_deep_copy(c->prices))) goto ERROR_MEM;
+    ao_rng_seed(&l->rng, c->seed);
+    if (c->transcript) {
+        if (!(l->transcript = strdup(c->transcript))) goto ERROR_MEM;
+        /* 0600: the transcript holds the prompts, which may be private. */
+        l->tfd = open(c->transcript, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (l->tfd < 0) {
+            ao_err_set(err, AO_EIO, "%s: cannot open the LLM transcript: %s", c->transcript, strerror(errno));
+            goto ERROR;
+        }
+    }
+    /* Reference-counted by libcurl, so one per ao_llm is fine. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        ao_err_set(err, AO_EINTERNAL, "libcurl failed to initialise");
+        goto ERROR;
+    }
+    l->curl_inited = 1;
+    if (!(l->curl = curl_easy_init())) goto ERROR_MEM;
+    return l;
+ERROR_MEM:
+    ao_err_set(err, AO_EMEM, "out of memory");
+ERROR:
+    ao_llm_destroy(l);
+    return NULL;
+}
+
+void ao_llm_destroy(ao_llm *l)
+{
+    if (!l) return;
+    if (l->curl) curl_easy_cleanup(l->curl);
+    if (l->curl_inited) curl_global_cleanup();
+    if (l->tfd >= 0) close(l->tfd);
+    if (l->key) {
+        explicit_bzero(l->key, l->key_len);
+        free(l->key);
+    }
+    free(l->url);
+    free(l->model);
+    free(l->transcript);
+    json_decref(l->prices);
+    free(l);
+}
+
+void ao_llm_ledger_seed(ao_llm *l, int calls, double cost)
+{
+    if (!l) return;
+    l->seed_calls = calls > 0 ? calls : 0;
+    l->seed_cost = isfinite(cost) && cost > 0 ? cost : 0;
+}
+
+/* ---- usage --------------------------------------------------------------- */
+
+static json_int_t int_member(const json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    if (json_is_integer(v)) return json_integer_value(v) > 0 ? json_integer_value(v) : 0;
+    if (json_is_real(v) && json_real_value(v) > 0) return (json_int_t)json_real_value(v);
+    return 0;
+}
+
+/* Adds one attempt's usage to t. delivered: the attempt returned a
+ * completion, so it was billed and its cost matters. */
+static void tally_add(const ao_llm *l, llm_tally *t, const json_t *body, int delivered)
+{
+    json_t *u = json_object_get(body, "usage"), *cost, *price;
+    json_int_t p, c, ca, re;
+    if (!json_is_object(u)) {
+        if (delivered) t->cost_unknown = 1;
+        return;
+    }
+    p = int_member(u, "prompt_tokens");
+    c = int_member(u, "completion_tokens");
+    ca = int_member(json_object_get(u, "prompt_tokens_details"), "cached_tokens");
+    re = int_member(json_object_get(u, "completion_tokens_details"), "reasoning_tokens");
+    if (ca > p) ca = p;
+    t->prompt += p;
+    t->completion += c;
+    t->cached += ca;
+    t->reasoning += re;
+    cost = json_object_get(u, "cost");
+    price = l->prices ? json_object_get(l->prices, l->model) : NULL;
+    if (json_is_number(cost) && isfinite(json_number_value(cost)) && json_number_value(cost) >= 0) {
+        t->cost += json_number_value(cost);
+    } else if (json_is_object(price) && json_is_number(json_object_get(price, "prompt")) &&
+               json_is_number(json_object_get(price, "completion"))) {
+        double pp = json_number_value(json_object_get(price, "prompt"));
+        double cp = json_number_value(json_object_get(price, "completion"));
+        json_t *cached = json_object_get(price, "cached_prompt");
+        double cap = json_is_number(cached) ? json_number_value(cached) : pp;
+        t->cost += ((double)(p - ca) * pp + (double)ca * cap + (double)c * cp) / 1e6;
+    } else if (delivered) {
+        t->cost_unknown = 1;
+    }
+}
+
+static json_t *tally_json(const llm_tally *t)
+{
+    return json_pack("{s:I,s:I,s:I,s:I,s:o}", "prompt_tokens", t->prompt, "completion_tokens", t->completion,
+                     "cached_tokens", t->cached, "reasoning_tokens", t->reasoning,
+                     "cost", t->cost_unknown ? json_null() : json_real(t->cost));
+}
+
+json_t *ao_llm_usage(const ao_llm *l)
+{
+    if (!l) return NULL;
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:f,s:b,s:I}", "llm_calls", (json_int_t)(l->seed_calls + l->calls),
+                     "prompt_tokens", l->tally.prompt, "completion_tokens", l->tally.completion,
+                     "cached_tokens", l->tally.cached, "reasoning_tokens", l->tally.reasoning,
+                     "cost", l->seed_cost + l->tally.cost, "cost_known", !l->tally.cost_unknown,
+                     "retries", (json_int_t)l->retries);
+}
+
+void ao_llm_reply_clear(ao_llm_reply *r)
+{
+    if (!r) return;
+    json_decref(r->message);
+    json_decref(r->usage);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- one HTTP attempt ---------------------------------------------------- */
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    llm_buf *b = ud;
+    size_t n = size * nmemb;
+    if (b->len + n > LLM_REPLY_MAX) { b->too_big = 1; return 0; }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 16384;
+        char *d;
+        while (cap < b->len + n + 1) cap *= 2;
+        if (!(d = realloc(b->data, cap))) return 0;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+/* Value of header line "Name: value" if its name is `name`, else NULL;
+ * the value is copied into buf without surrounding blanks. */
+static const char *header_value(const char *line, size_t n, const char *name, char *buf, size_t bufsz)
+{
+    size_t nl = strlen(name), s, e;
+    if (n <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':') return NULL;
+    s = nl + 1;
+    e = n;
+    while (s < e && (line[s] == ' ' || line[s] == '\t')) s++;
+    while (e > s && (line[e - 1] == '\r' || line[e - 1] == '\n' || line[e - 1] == ' ' || line[e - 1] == '\t')) e--;
+    if (e - s >= bufsz) e = s + bufsz - 1;
+    memcpy(buf, line + s, e - s);
+    buf[e - s] = '\0';
+    return buf;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    llm_hints *h = ud;
+    size_t n = size * nmemb;
+    char buf[128], *end;
+    const char *v;
+    double d;
+    /* A new status line (after a 100 Continue or a redirect) starts over. */
+    if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+        h->retry_after = h->retry_after_ms = -1;
+        return n;
+    }
+    if ((v = header_value(ptr, n, "retry-after-ms", buf, sizeof buf)) != NULL) {
+        d = strtod(v, &end);
+        if (end != v && *end == '\0' && d >= 0 && isfinite(d)) h->retry_after_ms = d;
+    } else if ((v = header_value(ptr, n, "retry-after", buf, sizeof buf)) != NULL) {
+        d = strtod(v, &end);
+        if (end != v && *end == '\0' && d >= 0 && isfinite(d)) {
+            h->retry_after = d;
+        } else {
+            /* RFC 9110 also allows an HTTP date. */
+            time_t t = curl_getdate(v, NULL);
+            if (t != (time_t)-1) {
+                double delta = difftime(t, time(NULL));
+                h->retry_after = delta > 0 ? delta : 0;
+            }
+        }
+    }
+    return n;
+}
+
+static int http_retryable(long status)
+{
+    return status == 408 || status == 409 || status == 429 || (status >= 500 && status <= 599);
+}
+
+static int curl_retryable(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_COULDNT_CONNECT: case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_OPERATION_TIMEDOUT: case CURLE_SEND_ERROR: case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING: case CURLE_PARTIAL_FILE: case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_HTTP2: case CURLE_HTTP2_STREAM:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Text of an error object ({"error": {"message"}}, {"error": "text"},
+ * {"message"}), "" when none. */
+static const char *error_text(const json_t *body)
+{
+    json_t *e = json_object_get(body, "error");
+    const char *s;
+    if (json_is_string(e)) return json_string_value(e);
+    if ((s = json_string_value(json_object_get(e, "message"))) != NULL) return s;
+    if ((s = json_string_value(json_object_get(body, "message"))) != NULL) return s;
+    if ((s = json_string_value(json_object_get(body, "detail"))) != NULL) return s;
+    return "";
+}
+
+/* HTTP-like code of an error object (OpenRouter puts 429/502 there even
+ * in a 200 reply); 0 when it has none. */
+static long error_code(const json_t *e)
+{
+    json_t *c = json_object_get(e, "code");
+    char *end;
+    long v;
+    if (json_is_integer(c)) return (long)json_integer_value(c);
+    if (json_is_string(c)) {
+        v = strtol(json_string_value(c), &end, 10);
+        if (end != json_string_value(c) && *end == '\0') return v;
+    }
+    return 0;
+}
+
+/* A malloc'd copy of s[0..n) fit for a message or a transcript string:
+ * the key scrubbed, then valid UTF-8 (flatten: control characters become
+ * blanks). Scrubbing comes first so no cut can leave part of the key. */
+static char *clean_text(const ao_llm *l, const char *s, size_t n, size_t max, int flatten, size_t *out_n)
+{
+    size_t sn, m;
+    char *sc = scrub_mem(s, n, l->key, l->key_len, &sn), *out;
+    if (!sc) return NULL;
+    m = sn < max ? sn : max;
+    if ((out = malloc(m + 1)) != NULL) {
+        m = utf8_clean(sc, m, out, flatten);
+        if (out_n) *out_n = m;
+    }
+    free(sc);
+    return out;
+}
+
+/* Sorts out an attempt whose transfer has ended (a->status is set). */
+static int classify(const ao_llm *l, CURLcode cc, const char *errbuf, const llm_buf *b, curl_off_t connect_us,
+                    llm_attempt *a)
+{
+    json_error_t jerr;
+    json_t *e, *choice;
+    char *quote = NULL;
+    long code;
+
+    if (cc != CURLE_OK) {
+        if (b->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+            a->kind = ATT_FATAL;
+            snprintf(a->reason, sizeof a->reason, "reply larger than %zu MiB", LLM_REPLY_MAX >> 20);
+        } else if (cc == CURLE_OPERATION_TIMEDOUT) {
+            a->kind = ATT_RETRY;
+            if (connect_us <= 0 && a->status == 0)
+                snprintf(a->reason, sizeof a->reason, "connect timed out after %.1f s",
+                         l->connect_timeout < l->request_timeout ? l->connect_timeout : l->request_timeout);
+            else
+                snprintf(a->reason, sizeof a->reason, "timed out after %.1f s", l->request_timeout);
+        } else {
+            a->kind = curl_retryable(cc) ? ATT_RETRY : ATT_FATAL;
+            snprintf(a->reason, sizeof a->reason, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        }
+        return AO_OK;
+    }
+    if (b->len) a->body = json_loadb(b->data, b->len, 0, &jerr);
+    else snprintf(jerr.text, sizeof jerr.text, "empty body");
+    if (a->status >= 200 && a->status < 300) {
+        if (!a->body) {
+            /* Proxies and overloaded gateways answer with HTML or cut
+             * bodies; worth another try. */
+            a->kind = ATT_RETRY;
+            snprintf(a->reason, sizeof a->reason, "malformed JSON reply (HTTP %ld): %s", a->status, jerr.text);
+            return AO_OK;
+        }
+        if (!json_is_object(a->body)) {
+            a->kind = ATT_FATAL;
+            snprintf(a->reason, sizeof a->reason, "HTTP %ld: the reply is not a JSON object", a->status);
+            return AO_OK;
+        }
+        choice = json_array_get(json_object_get(a->body, "choices"), 0);
+        e = json_object_get(a->body, "error");
+        /* OpenRouter reports upstream failures inside a 200 body, at the
+         * top or in the choice. */
+        if (!e || json_is_null(e)) e = json_object_get(choice, "error");
+        if (e && !json_is_null(e) && !json_is_false(e)) {
+            json_t *holder = json_object_get(a->body, "error") == e ? a->body : choice;
+            code = error_code(e);
+            a->kind = http_retryable(code) ? ATT_RETRY : ATT_FATAL;
+            if (code)
+                snprintf(a->reason, sizeof a->reason, "HTTP %ld with an error in the reply (code %ld): %s", a->status,
+                         code, *error_text(holder) ? error_text(holder) : "no message");
+            else
+                snprintf(a->reason, sizeof a->reason, "HTTP %ld with an error in the reply: %s", a->status,
+                         *error_text(holder) ? error_text(holder) : "no message");
+            return AO_OK;
+        }
+        if (!json_is_object(json_object_get(choice, "message"))) {
+            a->kind = ATT_FATAL;
+            snprintf(a->reason, sizeof a->reason, "HTTP %ld: the reply has no choices[0].message", a->status);
+            return AO_OK;
+        }
+        a->kind = ATT_OK;
+        a->choice = choice;
+        return AO_OK;
+    }
+    a->kind = http_retryable(a->status) ? ATT_RETRY : ATT_FATAL;
+    if (a->body && *error_text(a->body)) {
+        snprintf(a->reason, sizeof a->reason, "HTTP %ld: %s", a->status, error_text(a->body));
+    } else if (b->len) {
+        if (!(quote = clean_text(l, b->data, b->len, LLM_SNIPPET_MAX, 1, NULL))) return AO_EMEM;
+        snprintf(a->reason, sizeof a->reason, "HTTP %ld: %s%s", a->status, quote, b->len > LLM_SNIPPET_MAX ? "..." : "");
+        free(quote);
+    } else {
+        snprintf(a->reason, sizeof a->reason, "HTTP %ld", a->status);
+    }
+    return AO_OK;
+}
+
+/* The response body as the transcript shows it: the parsed JSON, or the
+ * raw text (scrubbed, valid UTF-8, at most 64 KiB). New ref. */
+static json_t *logged_body(const ao_llm *l, const llm_attempt *a, const llm_buf *b)
+{
+    char *t;
+    size_t n;
+    json_t *s;
+    if (a->body) return json_incref(a->body);
+    if (!(t = clean_text(l, b->data ? b->data : "", b->len, LLM_RAW_LOG_MAX, 0, &n))) return NULL;
+    s = json_stringn(t, n);
+    free(t);
+    return s;
+}
+
+/* One HTTP attempt: logs the request, performs it, classifies the result
+ * into a, books the ledger and logs the response. AO_OK unless the
+ * transcript or memory failed. */
+static int run_attempt(ao_llm *l, int attempt, const char *payload, const json_t *req, struct curl_slist *hdrs,
+                       const json_t *hdr_log, llm_tally *call, llm_attempt *a, ao_err *err)
+{
+    llm_buf b = {0};
+    char errbuf[CURL_ERROR_SIZE];
+    CURLcode cc;
+    curl_off_t connect_us = 0;
+    double t0, secs;
+    json_t *fields, *body;
+    char *reason;
+    int rc = AO_OK;
+
+    a->kind = ATT_FATAL;
+    a->status = 0;
+    a->reason[0] = '\0';
+    a->hints.retry_after = a->hints.retry_after_ms = -1;
+    a->body = a->choice = NULL;
+    errbuf[0] = '\0';
+
+    fields = json_pack("{s:i,s:s,s:O,s:O}", "attempt", attempt, "url", l->url, "headers", (json_t *)hdr_log,
+                       "body", (json_t *)req);
+    if (!fields) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    if ((rc = ao_llm_transcript(l, "request", fields, err)) < 0) goto DONE;
+
+    curl_easy_reset(l->curl);   /* keeps the connection cache */
+    curl_easy_setopt(l->curl, CURLOPT_URL, l->url);
+    curl_easy_setopt(l->curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(l->curl, CURLOPT_POSTFIELDS, payload);
+    curl_easy_setopt(l->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(payload));
+    curl_easy_setopt(l->curl, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(l->curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(l->curl, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(l->curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(l->curl, CURLOPT_HEADERDATA, &a->hints);
+    curl_easy_setopt(l->curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(l->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)ceil(l->connect_timeout * 1000));
+    curl_easy_setopt(l->curl, CURLOPT_TIMEOUT_MS, (long)ceil(l->request_timeout * 1000));
+    /* Signals would be process-wide; the timeouts work without them. */
+    curl_easy_setopt(l->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(l->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)LLM_REPLY_MAX);
+    curl_easy_setopt(l->curl, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(l->curl, CURLOPT_USERAGENT, "agentomics/" AO_VERSION);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(l->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+
+    t0 = ao_now();
+    cc = curl_easy_perform(l->curl);
+    secs = ao_now() - t0;
+    curl_easy_getinfo(l->curl, CURLINFO_RESPONSE_CODE, &a->status);
+    curl_easy_getinfo(l->curl, CURLINFO_CONNECT_TIME_T, &connect_us);
+    if ((rc = classify(l, cc, errbuf, &b, connect_us, a)) < 0) {
+        ao_err_set(err, rc, "out of memory");
+        goto DONE;
+    }
+    /* The reason may quote the provider, which may quote the key. */
+    if (!(reason = clean_text(l, a->reason, strlen(a->reason), sizeof a->reason - 1, 1, NULL))) {
+        rc = ao_err_set(err, AO_EMEM, "out of memory");
+        goto DONE;
+    }
+    snprintf(a->reason, sizeof a->reason, "%s", reason);
+    free(reason);
+    if (a->status > 0) {
+        l->calls++;
+        tally_add(l, &l->tally, a->body, a->kind == ATT_OK);
+        tally_add(l, call, a->body, a->kind == ATT_OK);
+        if (!(body = logged_body(l, a, &b))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+        fields = json_pack("{s:i,s:I,s:f,s:o}", "attempt", attempt, "status", (json_int_t)a->status,
+                           "seconds", secs, "body", body);
+        if (!fields) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+        if ((rc = ao_llm_transcript(l, "response", fields, err)) < 0) goto DONE;
+    }
+DONE:
+    free(b.data);
+    return rc;
+}
+
+/* ---- the call ------------------------------------------------------------ */
+
+static int build_request(const ao_llm *l, const json_t *messages, const json_t *tools, const char *tool_choice,
+                         const json_t *response_schema, json_t **out, ao_err *err)
+{
+    json_t *req = NULL, *rf = NULL;
+    int with_tools = json_is_array(tools) && json_array_size(tools) > 0;
+    int rc = AO_OK;
+
+    *out = NULL;
+    if (tools && !json_is_array(tools)) { rc = ao_err_set(err, AO_EUSAGE, "LLM tools must be a JSON array"); goto DONE; }
+    if (response_schema && (!json_is_string(json_object_get(response_schema, "name")) ||
+                            !json_is_object(json_object_get(response_schema, "schema")))) {
+        rc = ao_err_set(err, AO_EUSAGE, "an LLM response schema needs a \"name\" and a \"schema\" object");
+        goto DONE;
+    }
+    if (!(req = json_object())) goto ERROR_MEM;
+    /* The caller's messages and tools are referenced, never modified. */
+    if (json_object_set_new(req, "model", json_string(l->model)) ||
+        json_object_set(req, "messages", (json_t *)messages)) goto ERROR_MEM;
+    /* OpenAI rejects an empty tools array and a tool_choice without tools. */
+    if (with_tools) {
+        if (json_object_set(req, "tools", (json_t *)tools)) goto ERROR_MEM;
+        if (tool_choice && *tool_choice && l->preset->tool_choice) {
+            json_t *tc;
+            if (!strcmp(tool_choice, "auto") || !strcmp(tool_choice, "required") || !strcmp(tool_choice, "none"))
+                tc = json_string(tool_choice);
+            else
+                tc = json_pack("{s:s,s:{s:s}}", "type", "function", "function", "name", tool_choice);
+            if (!tc || json_object_set_new(req, "tool_choice", tc)) goto ERROR_MEM;
+        }
+        if (l->preset->parallel_tool_calls && json_object_set_new(req, "parallel_tool_calls", json_true()))
+            goto ERROR_MEM;
+    }
+    if (response_schema && l->preset->json_schema) {
+        rf = json_pack("{s:s,s:{s:O,s:O,s:b}}", "type", "json_schema", "json_schema",
+                       "name", json_object_get(response_schema, "name"),
+                       "schema", json_object_get(response_schema, "schema"), "strict", 1);
+        if (!rf || json_object_set_new(req, "response_format", rf)) goto ERROR_MEM;
+    }
+    if (!isnan(l->temperature) && json_object_set_new(req, "temperature", json_real(l->temperature))) goto ERROR_MEM;
+    /* OpenAI's newer models refuse max_tokens; its replacement is OpenAI-only. */
+    if (l->max_tokens > 0 &&
+        json_object_set_new(req, strcmp(l->preset->name, "openai") == 0 ? "max_completion_tokens" : "max_tokens",
+                            json_integer(l->max_tokens))) goto ERROR_MEM;
+    if (l->preset->reports_cost && json_object_set_new(req, "usage", json_pack("{s:b}", "include", 1))) goto ERROR_MEM;
+    *out = req;
+    req = NULL;
+    goto DONE;
+ERROR_MEM:
+    rc = ao_err_set(err, AO_EMEM, "out of memory");
+DONE:
+    json_decref(req);
+    return rc;
+}
+
+static int finish_of(const char *fr, const json_t *msg)
+{
+    json_t *refusal = json_object_get(msg, "refusal");
+    if (json_is_string(refusal) && *json_string_value(refusal)) return AO_LLM_FINISH_CONTENT_FILTER;
+    /* Some local servers leave finish_reason out; the message tells. */
+    if (!*fr) return json_array_size(json_object_get(msg, "tool_calls")) ? AO_LLM_FINISH_TOOL_CALLS : AO_LLM_FINISH_STOP;
+    if (!strcmp(fr, "stop")) return AO_LLM_FINISH_STOP;
+    if (!strcmp(fr, "tool_calls") || !strcmp(fr, "function_call")) return AO_LLM_FINISH_TOOL_CALLS;
+    if (!strcmp(fr, "length")) return AO_LLM_FINISH_LENGTH;
+    if (!strcmp(fr, "content_filter")) return AO_LLM_FINISH_CONTENT_FILTER;
+    return AO_LLM_FINISH_OTHER;
+}
+
+static void sleep_s(double s)
+{
+    struct timespec ts;
+    if (!(s > 0)) return;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) { /* sleep the rest */ }
+}
+
+/* Seconds to wait before retry number `retry` (0-based). */
+static double retry_delay(ao_llm *l, const llm_hints *h, int retry)
+{
+    double d;
+    if (h->retry_after_ms >= 0) d = h->retry_after_ms / 1000.0;
+    else if (h->retry_after >= 0) d = h->retry_after;
+    else {
+        d = l->backoff_base * ldexp(1.0, retry < 60 ? retry : 60);
+        if (d > l->backoff_cap) d = l->backoff_cap;
+        /* Jitter keeps parallel lineages from retrying in lockstep. */
+        d *= 0.5 + 0.5 * ao_rng_uniform(&l->rng);
+    }
+    return d < l->backoff_cap ? d : l->backoff_cap;
+}
+
+/* Wipes header copies that hold the key before they are freed. */
+static void free_headers(struct curl_slist *h)
+{
+    struct curl_slist *p;
+    for (p = h; p; p = p->next)
+        if (p->data) explicit_bzero(p->data, strlen(p->data));
+    curl_slist_free_all(h);
+}
+
+int ao_llm_chat(ao_llm *l, const json_t *messages, const json_t *tools, const char *tool_choice,
+                const json_t *response_schema, ao_llm_reply *r, ao_err *err)
+{
+    json_t *req = NULL, *hdr_log = NULL, *msg, *fr;
+    char *payload = NULL, *auth = NULL;
+    struct curl_slist *hdrs = NULL, *t;
+    llm_tally call = {0, 0, 0, 0, 0.0, 0};
+    llm_attempt a;
+    double spent, delay;
+    int rc = AO_OK, attempt;
+
+    memset(&a, 0, sizeof a);
+    ao_llm_reply_clear(r);
+    if (!l || !r || !json_is_array(messages)) {
+        rc = ao_err_set(err, AO_EUSAGE, "ao_llm_chat needs an ao_llm, a reply and a messages array");
+        goto DONE;
+    }
+    if (l->max_calls > 0 && l->seed_calls + l->calls >= l->max_calls) {
+        rc = llm_fail(l, err, AO_EBUDGET, 0, "the LLM call budget (%d calls) is used up", l->max_calls);
+        goto DONE;
+    }
+    spent = l->seed_cost + l->tally.cost;
+    if (l->max_cost > 0 && spent >= l->max_cost) {
+        rc = llm_fail(l, err, AO_EBUDGET, 0, "the LLM cost budget (USD %g) is used up (spent %.4f)", l->max_cost, spent);
+        goto DONE;
+    }
+    if ((rc = build_request(l, messages, tools, tool_choice, response_schema, &req, err)) < 0) goto DONE;
+    if (!(payload = json_dumps(req, JSON_COMPACT))) goto ERROR_MEM;
+
+    if (!(hdr_log = json_pack("{s:s}", "Content-Type", "application/json"))) goto ERROR_MEM;
+    /* "Expect:" stops curl from waiting for a 100 Continue on big bodies. */
+    if (!(t = curl_slist_append(hdrs, "Content-Type: application/json"))) goto ERROR_MEM;
+    hdrs = t;
+    if (!(t = curl_slist_append(hdrs, "Expect:"))) goto ERROR_MEM;
+    hdrs = t;
+    if (l->key) {
+        if (asprintf(&auth, "Authorization: Bearer %s", l->key) < 0) { auth = NULL; goto ERROR_MEM; }
+        t = curl_slist_append(hdrs, auth);
+        explicit_bzero(auth, strlen(auth));
+        if (!t) goto ERROR_MEM;
+        hdrs = t;
+        if (json_object_set_new(hdr_log, "Authorization", json_string("Bearer " LLM_REDACTED))) goto ERROR_MEM;
+    }
+    if (strcmp(l->preset->name, "openrouter") == 0) {
+        if (!(t = curl_slist_append(hdrs, "X-Title: agentomics"))) goto ERROR_MEM;
+        hdrs = t;
+        if (json_object_set_new(hdr_log, "X-Title", json_string("agentomics"))) goto ERROR_MEM;
+    }
+
+    for (attempt = 1;; attempt++) {
+        json_decref(a.body);
+        a.body = NULL;
+        rc = run_attempt(l, attempt, payload, req, hdrs, hdr_log, &call, &a, err);
+        r->attempts = attempt;
+        if (rc < 0) goto DONE;
+        if (a.kind == ATT_OK) break;
+        if (a.kind == ATT_FATAL) {
+            rc = llm_fail(l, err, AO_ELLM, attempt, "%s: %s", l->url, a.reason);
+            goto DONE;
+        }
+        if (attempt > l->max_retries) {
+            rc = llm_fail(l, err, AO_ELLM, attempt, "%s: %s (gave up after %d attempt%s)", l->url, a.reason, attempt,
+                          attempt == 1 ? "" : "s");
+            goto DONE;
+        }
+        delay = retry_delay(l, &a.hints, attempt - 1);
+        if ((rc = ao_llm_transcript(l, "retry", json_pack("{s:i,s:s,s:f}", "attempt", attempt, "reason", a.reason,
+                                                          "delay", delay), err)) < 0) goto DONE;
+        ao_warn("LLM request failed (%s); retry %d of %d in %.1f s", a.reason, attempt, l->max_retries, delay);
+        sleep_s(delay);
+        l->retries++;
+    }
+
+    msg = json_object_get(a.choice, "message");
+    fr = json_object_get(a.choice, "finish_reason");
+    snprintf(r->finish_reason, sizeof r->finish_reason, "%s", json_is_string(fr) ? json_string_value(fr) : "");
+    r->finish = finish_of(r->finish_reason, msg);
+    r->message = json_incref(msg);
+    if (!(r->usage = tally_json(&call))) goto ERROR_MEM;
+    goto DONE;
+ERROR_MEM:
+    rc = ao_err_set(err, AO_EMEM, "out of memory");
+DONE:
+    if (rc < 0 && r) {
+        /* Nothing half-made goes back; the attempt count stays. */
+        int attempts = r->attempts;
+        ao_llm_reply_clear(r);
+        r->attempts = attempts;
+    }
+    json_decref(a.body);
+    free(auth);
+    free(payload);
+    free_headers(hdrs);
+    json_decref(hdr_log);
+    json_decref(req);
+    return rc;
+}
