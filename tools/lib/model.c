@@ -7,6 +7,7 @@
 #include "agentomics/matrix.h"
 #include "agentomics/model.h"
 #include "agentomics/modelfile.h"
+#include "agentomics/scriptmodel.h"
 
 struct ao_model {
     int kind;                  /* enum ao_model_type */
@@ -399,13 +400,45 @@ int ao_write_predictions(const char *path, const ao_dataset_info *info, const ao
     return rc;
 }
 
-int ao_predict_file(const char *model_dir, const char *input, const char *output, int threads, ao_err *err)
+/* A script model (scriptmodel.h): its inference entry in the sandbox.
+ * No time limit: this is the user's own run, on inputs of any size. A
+ * failed or invalid run is a data error carrying the entry's message;
+ * its output goes to the log. */
+static int predict_script(const char *model_dir, const char *input, const char *output, int threads, ao_err *err)
 {
-    ao_model *m = ao_model_load(model_dir, err);
+    ao_script_limits lim = {0, 0, threads, 0, 0, NULL};
+    ao_script_report rep;
+    ao_dataset_info *info = ao_script_model_info(model_dir, err);
     ao_seqset *s = NULL;
     double *proba = NULL;
     int rc;
-    if (!m) return err->code;
+    memset(&rep, 0, sizeof rep);
+    if (!info) return err->code;
+    if (!(s = ao_seqset_read(input, info, 0, threads, err))) { rc = err->code; goto DONE; }
+    if (!(proba = malloc(sizeof *proba * (size_t)(s->n * info->n_classes + 1)))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    if ((rc = ao_script_predict(model_dir, s, &lim, proba, &rep, err)) < 0) goto DONE;
+    if (!rep.ok) {
+        if (rep.output) ao_warn("the inference entry's output:\n%s", rep.output);
+        rc = ao_err_set(err, AO_EDATA, "%s: %s", model_dir, rep.message);
+        goto DONE;
+    }
+    rc = ao_write_predictions(output, info, s, proba, err);
+DONE:
+    ao_script_report_clear(&rep);
+    free(proba);
+    ao_seqset_destroy(s);
+    ao_dataset_info_destroy(info);
+    return rc;
+}
+
+int ao_predict_file(const char *model_dir, const char *input, const char *output, int threads, ao_err *err)
+{
+    ao_model *m;
+    ao_seqset *s = NULL;
+    double *proba = NULL;
+    int rc;
+    if (ao_is_dir(model_dir) && ao_script_model_is(model_dir)) return predict_script(model_dir, input, output, threads, err);
+    if (!(m = ao_model_load(model_dir, err))) return err->code;
     if (!(s = ao_seqset_read(input, m->info, 0, threads, err))) { rc = err->code; goto DONE; }
     if (!(proba = malloc(sizeof *proba * (size_t)(s->n * m->info->n_classes)))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
     if ((rc = ao_model_predict(m, s, threads, proba, err)) < 0) goto DONE;

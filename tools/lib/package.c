@@ -722,7 +722,36 @@ static char *script_interpreter(const char *path, const char *name)
     return NULL;
 }
 
-static json_t *environment_json(const pkg *p)
+/* A script model (scriptmodel.h) names its entries and interpreter in
+ * model/script-model.json; they live below model/code/. */
+static int script_entries(const member *m, json_t *entries, json_t **interp, ao_err *err)
+{
+    static const char *const keys[][2] = {{"train", "train_entry"}, {"predict", "inference_entry"}};
+    json_error_t je;
+    json_t *j = m->src ? json_load_file(m->src, 0, &je) : json_loadb(m->data, m->len, 0, &je), *in;
+    int i;
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return ao_err_set(err, AO_EDATA, "%s: not a script model description", m->src ? m->src : m->name);
+    }
+    for (i = 0; i < 2; i++) {
+        const char *e = jstr(j, keys[i][1]);
+        char *path = NULL;
+        if (!e || asprintf(&path, "%scode/%s", PKG_MODEL_ENTRY, e) < 0) {
+            json_decref(j);
+            return ao_err_set(err, e ? AO_EMEM : AO_EDATA, "%s: no %s", m->src ? m->src : m->name, keys[i][1]);
+        }
+        json_object_set_new(entries, keys[i][0], json_string(path));
+        free(path);
+    }
+    in = json_object_get(j, "interpreter");
+    json_decref(*interp);
+    *interp = json_is_string(in) ? json_incref(in) : json_null();
+    json_decref(j);
+    return AO_OK;
+}
+
+static json_t *environment_json(const pkg *p, ao_err *err)
 {
     json_t *env = json_object(), *entries = json_object(), *interp = json_null();
     const char *model = jstr(p->metrics, "model");
@@ -731,6 +760,21 @@ static json_t *environment_json(const pkg *p)
     json_object_set_new(env, "format_version", json_integer(1));
     json_object_set_new(env, "tool", json_string("agentomics " AO_VERSION));
     json_object_set_new(env, "model_kind", model ? json_string(model) : json_null());
+    for (i = 0; i < p->ml.n; i++) {
+        const member *m = &p->ml.m[i];
+        if (strcmp(m->name, PKG_MODEL_ENTRY "script-model.json") != 0) continue;
+        if (script_entries(m, entries, &interp, err) < 0) {
+            json_decref(env);
+            json_decref(entries);
+            json_decref(interp);
+            return NULL;
+        }
+        json_object_set_new(env, "model_kind", json_string("script"));
+        json_object_set_new(env, "runtime", json_string("script"));
+        json_object_set_new(env, "entry_points", entries);
+        json_object_set_new(env, "interpreter", interp);
+        return env;
+    }
     for (i = 0; i < p->ml.n; i++) {
         const member *m = &p->ml.m[i];
         const char *rel = m->name + strlen(PKG_MODEL_ENTRY);
@@ -813,7 +857,7 @@ int ao_package_write(const ao_package_opts *o, ao_err *err)
     ao_package_strip_clock(hist);
     if (member_add_json(&p.ml, "history.json", hist, err) < 0) goto ERROR;
     qsort(p.ml.m, p.ml.n, sizeof *p.ml.m, member_cmp);
-    if (!(env = environment_json(&p)) || member_add_json(&p.ml, "environment.json", env, err) < 0) goto ERROR;
+    if (!(env = environment_json(&p, err)) || member_add_json(&p.ml, "environment.json", env, err) < 0) goto ERROR;
     if (!(report = report_md(&p, &len, err))) goto ERROR;
     if (member_add(&p.ml, "report.md", NULL, report, len, err) < 0) { report = NULL; goto ERROR; }
     report = NULL;

@@ -19,15 +19,21 @@ static void usage(FILE *fp)
 "directory written by agentomics-train-run, or a package written by\n"
 "agentomics-package-model (verified before use). Output: a TSV with id, prediction and\n"
 "probability_<class> for every class, one row per input record ('-' is stdout).\n"
+"Builtin models run in this process. Script models (agent-written code) run their\n"
+"inference entry in the bubblewrap sandbox, without network and without a time\n"
+"limit, on the input's ids and sequences only; its prediction file is checked\n"
+"(every input id once, known classes, probabilities summing to 1) and a failed\n"
+"or invalid run is a data error naming the problem.\n"
 "\n"
 "  --model MODEL      model directory or package (MODEL.tar.gz)\n"
 "  --input FILE       sequences to classify\n"
 "  --output FILE      prediction TSV (written atomically)\n"
-"  --threads N        worker threads [1]\n"
+"  --threads N        worker threads (script models: AO_THREADS, OMP_NUM_THREADS) [1]\n"
 "  -v, --verbose      more log output; -q, --quiet: errors only\n"
 "  -h, --help         this help;  --version: print the version\n"
 "\n"
-"Exit status: 0 ok, 2 usage, 65 invalid model or input, 74 I/O.\n");
+"Exit status: 0 ok, 2 usage, 65 invalid model or input (or a failed script\n"
+"model), 74 I/O (e.g. no working bubblewrap for a script model).\n");
 }
 
 int main(int argc, char **argv)
