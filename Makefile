@@ -73,8 +73,10 @@ container-test:
 	@sh tests/container/run.sh
 
 install: $(BINS)
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/agentomics/prompts $(DESTDIR)$(PREFIX)/share/agentomics/schemas
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 prompts/*.md prompts/*.json $(DESTDIR)$(PREFIX)/share/agentomics/prompts/
+	install -m 0644 schemas/*.json $(DESTDIR)$(PREFIX)/share/agentomics/schemas/
 
 clean:
 	rm -rf build build-asan bin

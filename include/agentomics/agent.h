@@ -9,6 +9,7 @@
 #define AGENTOMICS_AGENT_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include "agentomics/error.h"
 
 enum ao_agent_kind { AO_AGENT_BUILTIN = 0, AO_AGENT_LLM = 1 };
@@ -35,9 +36,40 @@ typedef struct ao_agent_opts {
     double valid_fraction;     /* 0: chosen by data size */
     int threads;
     int force;
+    /* LLM agent. A new run stores these in run.json ("llm", "baseline");
+     * later calls use run.json's values unless given again (NULL / 0 / -1:
+     * not given). The key is never an option: AGENTOMICS_API_KEY,
+     * OPENAI_API_KEY or OPENROUTER_API_KEY. */
+    const char *provider;      /* openai openrouter ollama vllm llamacpp custom */
+    const char *model;         /* else $AGENTOMICS_MODEL */
+    const char *api_base;      /* else $AGENTOMICS_API_BASE, else the preset's */
+    const char *price_file;    /* JSON price table (USD per 1M tokens per model) */
+    int max_llm_calls;         /* 0: no limit */
+    double max_cost;           /* USD; <= 0: no limit */
+    int baseline;              /* 1: iteration 1 is the builtin baseline, 0: none; -1: not given */
+    int max_turns;             /* model replies per step [40] */
+    int submit_retries;        /* rejected submits tolerated per step [3] */
+    double llm_timeout;        /* seconds per LLM request [300] */
+    double bash_timeout;       /* seconds per sandboxed command [120] */
+    double mem_limit_mb;       /* address-space limit of sandboxed commands [8192] */
 } ao_agent_opts;
 
 void ao_agent_opts_init(ao_agent_opts *o);
+
+/* The LLM options that agentomics-agent-step and agentomics-reflect share:
+ * put AO_AGENT_LLM_LONGOPTS into the getopt_long table, hand every code >=
+ * AO_AGENT_LLM_OPT_BASE to ao_agent_llm_option() (0 ok; -1 with msg for a
+ * usage error) and print ao_agent_llm_usage() in --help. */
+#define AO_AGENT_LLM_OPT_BASE 1000
+#define AO_AGENT_LLM_LONGOPTS \
+    {"provider", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 0}, {"model", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 1}, \
+    {"api-base", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 2}, {"price-file", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 3}, \
+    {"max-llm-calls", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 4}, {"max-cost", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 5}, \
+    {"baseline", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 6}, {"max-turns", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 7}, \
+    {"submit-retries", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 8}, {"llm-timeout", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 9}, \
+    {"bash-timeout", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 10}, {"sandbox-mem", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 11}
+int ao_agent_llm_option(ao_agent_opts *o, int code, const char *arg, char *msg, size_t msg_size);
+void ao_agent_llm_usage(FILE *fp);
 /* Whether name is a step this build knows. */
 int ao_agent_step_known(const char *name);
 /* Whether name is a validation metric that can rank iterations ("auto"

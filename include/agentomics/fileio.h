@@ -52,4 +52,12 @@ char *ao_path_join(const char *a, const char *b);
 int ao_file_exists(const char *path);
 int ao_is_dir(const char *path);
 
+/* The directory of the installed data files named sub ("prompts",
+ * "schemas"): $AGENTOMICS_<SUB> (e.g. AGENTOMICS_PROMPTS) when set, else
+ * EXEDIR/../sub (a source tree: bin/../prompts), else
+ * EXEDIR/../share/agentomics/sub (an installed prefix moved elsewhere), else
+ * the compiled-in AO_DATADIR/sub. malloc'd; NULL with AO_EIO naming the
+ * places looked at. */
+char *ao_share_dir(const char *sub, ao_err *err) AO_WUR;
+
 #endif

@@ -53,6 +53,13 @@ json_t *ao_state_new_iteration(ao_state *s);
 /* Records a step's output in the current iteration and steps/STEP.json. */
 int ao_state_record_step(ao_state *s, const char *step, json_t *output /* stolen */, double seconds, ao_err *err) AO_WUR;
 
+/* Breaks the hard links between the new state and the old one below rel
+ * (a file or a directory): every linked regular file is replaced by a
+ * private copy. Needed before anything writes in place there (a sandboxed
+ * command in the workspace, appending to transcript.jsonl); a missing rel
+ * is not an error. */
+int ao_state_unshare(ao_state *s, const char *rel, ao_err *err) AO_WUR;
+
 /* Copies a file into the new state (replacing what the old state had). */
 int ao_state_copy_file(ao_state *s, const char *src, const char *rel, ao_err *err) AO_WUR;
 

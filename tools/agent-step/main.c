@@ -44,6 +44,13 @@ static void usage(FILE *fp)
 "  --force                replace an existing OUT\n"
 "  -v, --verbose          more log output; -q, --quiet: errors only\n"
 "  -h, --help             this help;  --version: print the version\n"
+"\n");
+    ao_agent_llm_usage(fp);
+    fprintf(fp,
+"\n"
+"In llm mode a step the LLM cannot finish (budget used up, provider down, no\n"
+"valid submit) is recorded in history.json (the iteration's \"failure\") and the\n"
+"state is written: the run goes on to a failed iteration, not a lost one.\n"
 "\n"
 "Exit status: 0 ok, 2 usage, 65 invalid state or data, 74 I/O.\n");
 }
@@ -61,7 +68,7 @@ int main(int argc, char **argv)
         {"plateau", required_argument, 0, O_PLATEAU}, {"target", required_argument, 0, O_TARGET},
         {"valid-fraction", required_argument, 0, O_VFRAC}, {"threads", required_argument, 0, O_THREADS},
         {"force", no_argument, 0, O_FORCE}, {"verbose", no_argument, 0, 'v'}, {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, AO_AGENT_LLM_LONGOPTS, {0, 0, 0, 0}};
     ao_agent_opts o;
     ao_err err;
     char *steps_buf = NULL;
@@ -136,7 +143,12 @@ int main(int argc, char **argv)
         case 'q': level = AO_LOG_ERROR; break;
         case 'h': usage(stdout); free(steps_buf); return 0;
         case O_VERSION: puts(AO_VERSION); free(steps_buf); return 0;
-        default: free(steps_buf); return ao_cli_usage_error("invalid option");
+        default: {
+            char msg[256];
+            if (c >= AO_AGENT_LLM_OPT_BASE && ao_agent_llm_option(&o, c, optarg, msg, sizeof msg) == 0) break;
+            free(steps_buf);
+            return ao_cli_usage_error("%s", c >= AO_AGENT_LLM_OPT_BASE ? msg : "invalid option");
+        }
         }
     }
     if (optind < argc) { free(steps_buf); return ao_cli_usage_error("unexpected argument '%s'", argv[optind]); }

@@ -29,6 +29,41 @@ int ao_is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+char *ao_share_dir(const char *sub, ao_err *err)
+{
+    char env[64], exe[4096], *cand[3] = {NULL, NULL, NULL}, *found = NULL;
+    const char *e;
+    ssize_t n;
+    size_t i;
+    int k;
+    snprintf(env, sizeof env, "AGENTOMICS_");
+    for (i = 0; sub[i] && strlen(env) + 1 < sizeof env; i++) {
+        size_t l = strlen(env);
+        env[l] = (char)(sub[i] >= 'a' && sub[i] <= 'z' ? sub[i] - 32 : sub[i]);
+        env[l + 1] = '\0';
+    }
+    if ((e = getenv(env)) && *e) {
+        if (ao_is_dir(e)) return strdup(e);
+        ao_err_set(err, AO_EIO, "%s=%s: not a directory", env, e);
+        return NULL;
+    }
+    if ((n = readlink("/proc/self/exe", exe, sizeof exe - 1)) > 0) {
+        char *slash;
+        exe[n] = '\0';
+        if ((slash = strrchr(exe, '/'))) *slash = '\0';
+        if (asprintf(&cand[0], "%s/../%s", exe, sub) < 0) cand[0] = NULL;
+        if (asprintf(&cand[1], "%s/../share/agentomics/%s", exe, sub) < 0) cand[1] = NULL;
+    }
+#ifdef AO_DATADIR
+    if (asprintf(&cand[2], "%s/%s", AO_DATADIR, sub) < 0) cand[2] = NULL;
+#endif
+    for (k = 0; k < 3 && !found; k++)
+        if (cand[k] && ao_is_dir(cand[k])) { found = cand[k]; cand[k] = NULL; }
+    if (!found) ao_err_set(err, AO_EIO, "no %s directory found (set %s, or install with make install)", sub, env);
+    for (k = 0; k < 3; k++) free(cand[k]);
+    return found;
+}
+
 static char *tmp_name(const char *path)
 {
     char *t = NULL;

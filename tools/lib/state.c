@@ -140,6 +140,55 @@ DONE:
     return rc;
 }
 
+static int unshare_path(const char *path, ao_err *err)
+{
+    struct stat st;
+    int rc = AO_OK;
+    if (lstat(path, &st) != 0) return errno == ENOENT ? AO_OK : ao_err_set(err, AO_EIO, "%s: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        if (!d) return ao_err_set(err, AO_EIO, "%s: cannot read: %s", path, strerror(errno));
+        while (rc == AO_OK && (e = readdir(d))) {
+            char *c;
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            if (!(c = ao_path_join(path, e->d_name))) rc = ao_err_set(err, AO_EMEM, "out of memory");
+            else rc = unshare_path(c, err);
+            free(c);
+        }
+        closedir(d);
+    } else if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+        char *tmp = NULL;
+        int in = -1, out = -1;
+        if (asprintf(&tmp, "%s.unshare", path) < 0) return ao_err_set(err, AO_EMEM, "out of memory");
+        if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0 || (out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 07777)) < 0) {
+            rc = ao_err_set(err, AO_EIO, "%s: cannot copy: %s", path, strerror(errno));
+        } else {
+            char buf[65536];
+            ssize_t r;
+            while ((r = read(in, buf, sizeof buf)) > 0)
+                if (write(out, buf, (size_t)r) != r) { r = -1; break; }
+            if (r < 0) rc = ao_err_set(err, AO_EIO, "%s: cannot copy: %s", path, strerror(errno));
+        }
+        if (in >= 0) close(in);
+        if (out >= 0 && close(out) != 0 && rc == AO_OK) rc = ao_err_set(err, AO_EIO, "%s: cannot copy", tmp);
+        if (rc == AO_OK && rename(tmp, path) != 0) rc = ao_err_set(err, AO_EIO, "%s: cannot replace: %s", path, strerror(errno));
+        if (rc < 0) unlink(tmp);
+        free(tmp);
+    }
+    return rc;
+}
+
+int ao_state_unshare(ao_state *s, const char *rel, ao_err *err)
+{
+    char *p = ao_path_join(s->dir, rel);
+    int rc;
+    if (!p) return ao_err_set(err, AO_EMEM, "out of memory");
+    rc = unshare_path(p, err);
+    free(p);
+    return rc;
+}
+
 json_t *ao_state_iteration(ao_state *s)
 {
     json_t *it = json_object_get(s->history, "iterations");

@@ -27,6 +27,13 @@ static void usage(FILE *fp)
 "  --force                replace an existing OUT\n"
 "  -v, --verbose          more log output; -q, --quiet: errors only\n"
 "  -h, --help             this help;  --version: print the version\n"
+"\n");
+    ao_agent_llm_usage(fp);
+    fprintf(fp,
+"\n"
+"In llm mode a step the LLM cannot finish (budget used up, provider down, no\n"
+"valid submit) is recorded in history.json (the iteration's \"failure\") and the\n"
+"state is written: the run goes on to a failed iteration, not a lost one.\n"
 "\n"
 "Exit status: 0 ok, 2 usage, 65 invalid state or run, 74 I/O.\n");
 }
@@ -38,7 +45,7 @@ int main(int argc, char **argv)
         {"state", required_argument, 0, O_STATE}, {"run", required_argument, 0, O_RUN}, {"out", required_argument, 0, O_OUT},
         {"data", required_argument, 0, O_DATA}, {"agent", required_argument, 0, O_AGENT}, {"metric", required_argument, 0, O_METRIC},
         {"force", no_argument, 0, O_FORCE}, {"verbose", no_argument, 0, 'v'}, {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, AO_AGENT_LLM_LONGOPTS, {0, 0, 0, 0}};
     ao_agent_opts o;
     ao_err err;
     int c, level = AO_LOG_WARN, rc;
@@ -66,7 +73,11 @@ int main(int argc, char **argv)
         case 'q': level = AO_LOG_ERROR; break;
         case 'h': usage(stdout); return 0;
         case O_VERSION: puts(AO_VERSION); return 0;
-        default: return ao_cli_usage_error("invalid option");
+        default: {
+            char msg[256];
+            if (c >= AO_AGENT_LLM_OPT_BASE && ao_agent_llm_option(&o, c, optarg, msg, sizeof msg) == 0) break;
+            return ao_cli_usage_error("%s", c >= AO_AGENT_LLM_OPT_BASE ? msg : "invalid option");
+        }
         }
     }
     if (optind < argc) return ao_cli_usage_error("unexpected argument '%s'", argv[optind]);

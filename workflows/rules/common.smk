@@ -145,6 +145,20 @@ def new_run_args(lineage):
     return " ".join(shlex.quote(str(a)) for a in args)
 
 
+def llm_args():
+    """agent-step/reflect options of the LLM agent (empty for the builtin agent)."""
+    if config.get("agent") != "llm":
+        return ""
+    llm = config.get("llm") or {}
+    args = []
+    for key, opt in [("provider", "--provider"), ("model", "--model"), ("api_base", "--api-base"),
+                     ("max_llm_calls", "--max-llm-calls"), ("max_cost", "--max-cost"), ("price_file", "--price-file"),
+                     ("baseline", "--baseline"), ("max_turns", "--max-turns"), ("bash_timeout", "--bash-timeout")]:
+        if llm.get(key) is not None:
+            args += [opt, llm[key]]
+    return " ".join(shlex.quote(str(a)) for a in args)
+
+
 def agent_steps_input(wildcards):
     inputs = {"data": f"{RESULTS}/data/agent"}
     iteration = int(wildcards.iteration)

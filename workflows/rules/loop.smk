@@ -22,6 +22,7 @@ rule agent_steps:
         steps=config["agent_steps"],
         agent=config["agent"],
         state_args=agent_steps_state_args,
+        llm=llm_args(),
         extra=_opt("agent_step_args", ""),
     threads: AGENT_THREADS
     resources:
@@ -29,7 +30,7 @@ rule agent_steps:
         runtime=res("agent", "runtime", 30),
     shell:
         "{params.tool} --steps {params.steps:q} --data {input.data:q} --out {output:q}"
-        " {params.state_args} --agent {params.agent:q} --threads {threads} {params.extra}"
+        " {params.state_args} --agent {params.agent:q} --threads {threads} {params.llm} {params.extra}"
         " 2> {log:q} && rm -f {output:q}/.snakemake_timestamp"
 
 
@@ -91,6 +92,7 @@ checkpoint reflect:
     params:
         tool=tool("reflect"),
         agent=config["agent"],
+        llm=llm_args(),
         extra=_opt("reflect_args", ""),
     threads: AGENT_THREADS
     resources:
@@ -98,7 +100,7 @@ checkpoint reflect:
         runtime=res("agent", "runtime", 30),
     shell:
         "{params.tool} --state {input.state:q} --run {input.run:q} --data {input.data:q}"
-        " --out {output:q} --agent {params.agent:q} {params.extra}"
+        " --out {output:q} --agent {params.agent:q} {params.llm} {params.extra}"
         " 2> {log:q} && rm -f {output:q}/.snakemake_timestamp"
 
 

@@ -1,0 +1,194 @@
+#!/bin/bash
+# The LLM agent against a scripted OpenAI-compatible server on 127.0.0.1
+# (tests/llm/fake_openai.py): a full two-iteration episode through every
+# step, train-run, LLM reflection, package-model and predict; then the
+# provider and model faults, each ending with the state saved.
+. "$(dirname "$0")/lib.sh"
+P="$BIN/agentomics-prepare-data"; S="$BIN/agentomics-agent-step"; T="$BIN/agentomics-train-run"
+R="$BIN/agentomics-reflect"; K="$BIN/agentomics-package-model"; PR="$BIN/agentomics-predict"; E="$BIN/agentomics-evaluate"
+PY=$(command -v python3 || true)
+J() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+if [ -z "$PY" ] || ! bwrap --unshare-all --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64 /lib64 true 2>/dev/null; then
+    echo "ok 1 # SKIP python3 or a working bubblewrap is missing"; echo "1..1"; exit 0
+fi
+
+SRV=
+start_server() {   # start_server SCRIPT.json : serves it, sets PORT and BASE
+    stop_server
+    rm -f "$TMP/port" "$TMP/requests.jsonl"
+    "$PY" "$ROOT/tests/llm/fake_openai.py" --script "$1" --port-file "$TMP/port" --log "$TMP/requests.jsonl" 2>>"$TMP/server.err" &
+    SRV=$!
+    for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.1; done
+    PORT=$(cat "$TMP/port"); BASE="http://127.0.0.1:$PORT/v1"
+}
+stop_server() { if [ -n "$SRV" ]; then kill "$SRV" 2>/dev/null; wait "$SRV" 2>/dev/null; SRV=; fi; }
+trap 'stop_server; rm -rf "$TMP"' EXIT
+n_requests() { if [ -f "$TMP/requests.jsonl" ]; then wc -l < "$TMP/requests.jsonl"; else echo 0; fi; }
+
+export AGENTOMICS_API_KEY=sk-episode-SECRET-4242
+unset OPENAI_API_KEY OPENROUTER_API_KEY AGENTOMICS_MODEL AGENTOMICS_API_BASE http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+"$P" --train "$DATA/gue_tata_train.csv" --test "$DATA/gue_tata_test.csv" --out "$TMP/d" -q || exit 1
+A="$TMP/d/agent"
+STEPS=plan,explore,split,represent,architect,code
+
+# ---- the episode ------------------------------------------------------------------------
+if /usr/bin/python3 -c 'import sklearn' 2>/dev/null; then VARIANT=sklearn; else VARIANT=awk; fi
+"$PY" "$ROOT/tests/llm/episode.py" "$VARIANT" > "$TMP/episode.json"
+start_server "$TMP/episode.json"
+LLM=(--agent llm --provider openai --api-base "$BASE" --model fake-model)
+check "iteration 1: every step by the LLM ($VARIANT scripts)" "$S" --steps $STEPS --data "$A" --out "$TMP/s1" "${LLM[@]}" --baseline none --iterations 2 --seed 3
+[ "$(J "$TMP/s1/run.json" "d['agent'], d['baseline'], d['llm']['model']")" = "('llm', 'none', 'fake-model')" ] && ok "run.json records the LLM settings" || not_ok "run.json records the LLM settings"
+grep -q "$AGENTOMICS_API_KEY" "$TMP/s1/run.json" && not_ok "run.json holds no key" || ok "run.json holds no key"
+[ "$(J "$TMP/s1/steps/split.json" "d['source'], d['report']['method'], d['report']['n_train'] + d['report']['n_valid']")" = "('agent', 'files', 400)" ] \
+    && ok "the agent's split files were validated and adopted" || not_ok "the agent's split files were validated and adopted"
+[ -e "$TMP/s1/workspace/s_train.tsv" ] && not_ok "split copies leave the workspace" || ok "split copies leave the workspace"
+[ "$(J "$TMP/s1/steps/code.json" "d['entry'], d['smoke']['status'], len(d['attempts'])")" = "('script', 'ok', 2)" ] \
+    && ok "code step: a script entry, accepted after one rejection" || not_ok "code step: a script entry, accepted after one rejection"
+J "$TMP/s1/steps/code.json" "d['attempts'][0]['verdict'] + ': ' + d['attempts'][0]['reason']" | grep -q "rejected: .*train.tsv" \
+    && ok "the rejection names the leaking reference" || not_ok "the rejection names the leaking reference"
+grep -q '"event": *"tool"' "$TMP/s1/transcript.jsonl" && grep -q '"name": *"bash"' "$TMP/s1/transcript.jsonl" \
+    && ok "the transcript records tool calls" || not_ok "the transcript records tool calls"
+grep -q "$AGENTOMICS_API_KEY" "$TMP/s1/transcript.jsonl" && not_ok "the key never reaches the transcript" || ok "the key never reaches the transcript"
+grep -q "Bearer $AGENTOMICS_API_KEY" "$TMP/requests.jsonl" && ok "the key was sent to the provider" || not_ok "the key was sent to the provider"
+[ "$(J "$TMP/s1/usage.json" "d['llm_calls']")" = "$(n_requests)" ] && ok "usage.json counts every call ($(n_requests))" || not_ok "usage.json counts every call"
+J "$TMP/s1/usage.json" "sorted(set(s['step'] for s in d['steps']))" | grep -q "'split'" && ok "usage per step" || not_ok "usage per step"
+grep -q "no scripted reply" "$TMP/server.err" 2>/dev/null && not_ok "every request matched the script" || ok "every request matched the script"
+
+check "train-run runs the agent's scripts in the sandbox" "$T" --state "$TMP/s1" --data "$A" --out "$TMP/run1" --time-limit 300
+[ "$(J "$TMP/run1/metrics.json" "d['status'], d['model']")" = "('ok', 'script')" ] && ok "script iteration trained" || not_ok "script iteration trained"
+if [ "$VARIANT" = sklearn ]; then
+    J "$TMP/run1/metrics.json" "d['valid']['auroc'] > 0.6" | grep -qx True && ok "scikit-learn script model beats chance on validation" || not_ok "scikit-learn script model beats chance on validation"
+fi
+check "analyze" "$S" --step analyze --state "$TMP/s1" --run "$TMP/run1" --data "$A" --out "$TMP/a1" --agent llm
+check "LLM reflection" "$R" --state "$TMP/a1" --run "$TMP/run1" --data "$A" --out "$TMP/r1" "${LLM[@]}"
+[ "$(J "$TMP/r1/history.json" "d['iterations'][0]['feedback']['llm']['instructions']['code'][:15]")" = "submit a builti" ] \
+    && ok "the LLM's feedback is stored beside the builtin diagnosis" || not_ok "the LLM's feedback is stored beside the builtin diagnosis"
+[ "$(J "$TMP/r1/decision.json" "d['decision']")" = continue ] && ok "iteration 1: continue" || not_ok "iteration 1: continue"
+
+before=$(n_requests)
+check "iteration 2" "$S" --steps $STEPS --state "$TMP/r1" --data "$A" --out "$TMP/s2" "${LLM[@]}"
+grep -q "submit a builtin recipe" <(sed -n "$((before + 1))p" "$TMP/requests.jsonl") && ok "the next plan prompt carries the feedback" || not_ok "the next plan prompt carries the feedback"
+[ "$(J "$TMP/s2/steps/split.json" "d['skipped']")" = True ] && ok "the split in force is kept (no LLM call)" || not_ok "the split in force is kept"
+[ "$(J "$TMP/s2/steps/code.json" "d['entry'], d['smoke']['status']")" = "('builtin', 'ok')" ] && ok "code step: a builtin recipe" || not_ok "code step: a builtin recipe"
+check "train-run (builtin recipe)" "$T" --state "$TMP/s2" --data "$A" --out "$TMP/run2"
+check "analyze 2" "$S" --step analyze --state "$TMP/s2" --run "$TMP/run2" --data "$A" --out "$TMP/a2" --agent llm
+check "reflect 2" "$R" --state "$TMP/a2" --run "$TMP/run2" --data "$A" --out "$TMP/r2" "${LLM[@]}"
+[ "$(J "$TMP/r2/decision.json" "d['decision'], d['reason']")" = "('stop', 'iteration budget used')" ] && ok "stop on the iteration budget" || not_ok "stop on the iteration budget"
+check "package-model" "$K" --state "$TMP/r2" --runs "$TMP/run1" "$TMP/run2" --out "$TMP/model.tar.gz"
+check "predict with the package" "$PR" --model "$TMP/model.tar.gz" --input "$TMP/d/heldout/test.tsv" --output "$TMP/pred.tsv"
+check "evaluate the package's predictions" "$E" --predictions "$TMP/pred.tsv" --labels "$TMP/d/heldout/test.tsv" --out "$TMP/test_metrics.json"
+/usr/bin/python3 - "$ROOT/schemas" "$TMP/s1/steps" "$TMP/s2/steps" <<'PY' && ok "every LLM step output validates against its step schema" || not_ok "every LLM step output validates against its step schema"
+import json, sys, pathlib, jsonschema
+from jsonschema import RefResolver
+sd = pathlib.Path(sys.argv[1])
+store = {p.name: json.load(open(p)) for p in sd.glob('*.schema.json')}
+for st in sys.argv[2:]:
+    for p in pathlib.Path(st).glob('*.json'):
+        name = p.stem + '.schema.json'
+        if name in store:
+            jsonschema.validate(json.load(open(p)), store[name], resolver=RefResolver(base_uri=sd.as_uri() + '/', referrer=store[name], store=store))
+PY
+
+# ---- the builtin baseline (default): iteration 1 makes no LLM call ---------------------
+cat > "$TMP/empty.json" <<'EOF'
+{"rules": []}
+EOF
+start_server "$TMP/empty.json"
+LLM=(--agent llm --provider openai --api-base "$BASE" --model fake-model)
+check "llm mode, iteration 1 = builtin baseline" "$S" --steps $STEPS --data "$A" --out "$TMP/b1" "${LLM[@]}" --iterations 2
+[ "$(n_requests)" = 0 ] && ok "the baseline iteration made no LLM call" || not_ok "the baseline iteration made no LLM call"
+[ "$(J "$TMP/b1/steps/code.json" "d['entry']")" = builtin ] && ok "the baseline is a builtin recipe" || not_ok "the baseline is a builtin recipe"
+
+# ---- usage errors --------------------------------------------------------------------------
+expect_exit 2 "unknown provider" "$S" --steps plan --data "$A" --out "$TMP/u1" --agent llm --provider nosuch --model m --baseline none
+expect_exit 2 "no model" "$S" --steps plan --data "$A" --out "$TMP/u2" --agent llm --provider openai --api-base "$BASE" --baseline none
+stderr_has "needs a model" "no model: the message says what to set"
+expect_exit 2 "openai without a key" env -u AGENTOMICS_API_KEY "$S" --steps plan --data "$A" --out "$TMP/u3" --agent llm --provider openai --api-base "$BASE" --model m --baseline none
+expect_exit 2 "--max-cost without prices" "$S" --steps plan --data "$A" --out "$TMP/u4" "${LLM[@]}" --baseline none --max-cost 1
+[ ! -e "$TMP/u1" ] && [ ! -e "$TMP/u2" ] && [ ! -e "$TMP/u4" ] && ok "no state is left by a usage error" || not_ok "no state is left by a usage error"
+
+# ---- faults: each ends with the state saved and the cause recorded ------------------------
+# fault NAME KIND SCRIPT-RULES [agent-step options...]: plan,explore on a fresh run
+fault() {
+    name=$1; kind=$2; rules=$3; shift 3
+    printf '{"rules": %s}\n' "$rules" > "$TMP/f_$name.json"
+    start_server "$TMP/f_$name.json"
+    t0=$(date +%s)
+    AGENTOMICS_LLM_RETRIES=${RETRIES:-1} AGENTOMICS_LLM_BACKOFF=0.05 "$S" --steps plan,explore --data "$A" --out "$TMP/f_$name" \
+        --agent llm --provider openai --api-base "$BASE" --model fake-model --baseline none "$@" >"$TMP/.out" 2>"$TMP/.err"
+    rc=$?; dt=$(( $(date +%s) - t0 ))
+    if [ "$rc" -eq 0 ] && [ -d "$TMP/f_$name" ]; then ok "$name: exit 0, state saved (${dt} s)"; else not_ok "$name: exit 0, state saved (exit $rc)"; sed 's/^/#   /' "$TMP/.err" | head; fi
+    got=$(J "$TMP/f_$name/history.json" "d['iterations'][-1].get('failure', {}).get('kind')" 2>/dev/null)
+    [ "$got" = "$kind" ] && ok "$name: failure kind $kind" || not_ok "$name: failure kind $kind (got $got)"
+}
+PLAN_OK='{"match": {"step": "plan"}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"goal": "g", "approach": "a"}}]}}'
+EXPLORE_OK='{"match": {"step": "explore"}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"findings": ["f"]}}]}}'
+fault budget budget "[$PLAN_OK, $EXPLORE_OK]" --max-llm-calls 1
+[ "$(J "$TMP/f_budget/usage.json" "d['llm_calls']")" = 1 ] && ok "budget: exactly the allowed calls were made" || not_ok "budget: exactly the allowed calls were made"
+check "budget: train-run records a failed iteration" "$T" --state "$TMP/f_budget" --data "$A" --out "$TMP/f_budget_run"
+[ "$(J "$TMP/f_budget_run/metrics.json" "d['status']")" = failed ] && ok "budget: the run is a failed iteration" || not_ok "budget: the run is a failed iteration"
+check "budget: analyze" "$S" --step analyze --state "$TMP/f_budget" --run "$TMP/f_budget_run" --data "$A" --out "$TMP/f_budget_a" --agent llm
+check "budget: reflect" "$R" --state "$TMP/f_budget_a" --run "$TMP/f_budget_run" --data "$A" --out "$TMP/f_budget_r" --agent llm --max-llm-calls 1
+[ "$(J "$TMP/f_budget_r/decision.json" "d['decision'], d['reason']")" = "('stop', 'LLM budget used up')" ] && ok "budget: reflect stops the run" || not_ok "budget: reflect stops the run"
+fault auth provider '[{"status": 401, "body": {"error": {"message": "Incorrect API key provided"}}, "times": -1}]'
+grep -q "401" "$TMP/.err" && ok "auth: the provider's status is reported" || not_ok "auth: the provider's status is reported"
+fault error_in_200 provider '[{"body": {"error": {"message": "upstream model overloaded", "code": 400}}, "times": -1}]'
+J "$TMP/f_error_in_200/history.json" "d['iterations'][-1]['failure']['message']" | grep -q "overloaded" && ok "error in a 200 body: its message is recorded" || not_ok "error in a 200 body: its message is recorded"
+fault malformed provider '[{"raw": "{\"choices\": [", "times": -1}]'
+RETRIES=0 fault hang provider '[{"delay": 30, "reply": {"content": "late"}, "times": -1}]' --llm-timeout 1
+[ "$dt" -lt 15 ] && ok "hang: the timeout ends the call (${dt} s)" || not_ok "hang: the timeout ends the call (${dt} s)"
+
+RETRIES=3 fault retry_then_ok "None" "[{\"status\": 429, \"headers\": {\"Retry-After\": \"1\"}}, {\"status\": 500, \"body\": {\"error\": {\"message\": \"boom\"}}}, $PLAN_OK, $EXPLORE_OK]"
+grep -q '"event": *"retry"' "$TMP/f_retry_then_ok/transcript.jsonl" && ok "429 and 500: retried, recorded in the transcript" || not_ok "429 and 500: retried, recorded in the transcript"
+[ "$(J "$TMP/f_retry_then_ok/steps/plan.json" "d['goal']")" = g ] && ok "429 and 500: the step then succeeds" || not_ok "429 and 500: the step then succeeds"
+fault refusal content_filter '[{"reply": {"content": null, "refusal": "I cannot help with that", "finish_reason": "stop"}}]'
+# the model's own mistakes, recovered from within one step
+MISTAKES='[{"match": {"step": "plan", "turn": 0}, "reply": {"tool_calls": [{"name": "dance", "arguments": {}}]}},
+ {"match": {"step": "plan", "turn": 1}, "reply": {"tool_calls": [{"name": "submit", "arguments_raw": "{goal: not json"}]}},
+ {"match": {"step": "plan", "turn": 2}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"goal": 5}}]}},
+ {"match": {"step": "plan", "turn": 3}, "reply": {"content": "I will now write a very long", "finish_reason": "length"}},
+ {"match": {"step": "plan", "turn": 4}, "reply": {"tool_calls": [{"name": "read_file", "arguments": {"path": "/etc/passwd"}}, {"name": "write_file", "arguments": {"path": "/data/x", "content": "y"}}, {"name": "read_file", "arguments": {"path": "/workspace/../../heldout/test.tsv"}}]}},
+ {"match": {"step": "plan", "turn": 5}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": "cat '"$TMP"'/d/heldout/test.tsv; echo > /usr/x; echo KEYS=$(env | grep -c sk-episode)/$(tr \\\\0 \\\\n < /proc/1/environ | grep -c sk-episode)"}}]}},
+ {"match": {"step": "plan", "turn": 6}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"goal": "g", "approach": "a"}}]}},
+ '"$EXPLORE_OK"']'
+fault mistakes "None" "$MISTAKES"
+for pat in "unknown tool 'dance'" "not a JSON object" "submit rejected: \$.goal" "cut off by the length limit" "must be under /workspace or /data" "No such file" "Read-only file system"; do
+    grep -qF "$pat" "$TMP/requests.jsonl" && ok "mistakes: the model is told: $pat" || not_ok "mistakes: the model is told: $pat"
+done
+grep -q 'KEYS=0/0' "$TMP/requests.jsonl" && ok "mistakes: the sandbox environment has no key" || not_ok "mistakes: the sandbox environment has no key"
+fault invalid invalid_output '[{"match": {"step": "plan"}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"goal": ""}}]}, "times": -1}]' --submit-retries 2
+J "$TMP/f_invalid/history.json" "len(d['iterations'][-1]['failure']['attempts'])" | grep -qx 3 && ok "invalid: every rejected submit is kept" || not_ok "invalid: every rejected submit is kept"
+COSTLY='{"match": {"step": "plan"}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"goal": "g", "approach": "a"}}], "usage": {"prompt_tokens": 100000, "completion_tokens": 1000}}}'
+printf '{"fake-model": {"prompt": 1.0, "completion": 4.0}}\n' > "$TMP/prices.json"
+fault cost budget "[$COSTLY, $EXPLORE_OK]" --max-cost 0.05 --price-file "$TMP/prices.json"
+[ "$(J "$TMP/f_cost/usage.json" "round(d['cost'], 6), d['cost_known']")" = "(0.104, True)" ] && ok "cost: priced from the price file" || not_ok "cost: priced from the price file"
+fault turns max_turns '[{"match": {"step": "plan"}, "reply": {"tool_calls": [{"name": "list_files", "arguments": {}}]}, "times": -1}]' --max-turns 3
+
+# ---- the Snakemake workflow with agent: llm ----------------------------------------------
+SMK=${SNAKEMAKE:-snakemake}
+if command -v "$SMK" >/dev/null 2>&1; then
+    R2='{"match": {"step": "reflect"}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"diagnosis": "ok", "summary": "fine", "instructions": {"code": "keep k-mers"}}}]}, "times": 2}'
+    REC='{"representation": {"type": "kmer", "k": [3, 4]}, "model": {"type": "logreg", "C": 1.0}}'
+    cat > "$TMP/wf_script.json" <<EOF
+{"rules": [$R2, $PLAN_OK, $EXPLORE_OK,
+ {"match": {"step": "represent"}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"representation": {"type": "kmer", "k": [3, 4]}, "rationale": "r"}}]}},
+ {"match": {"step": "architect"}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"model": {"type": "logreg", "C": 1.0}, "rationale": "r"}}]}},
+ {"match": {"step": "code"}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"entry": "builtin", "recipe": $REC}}]}}]}
+EOF
+    start_server "$TMP/wf_script.json"
+    sed -e 's/^agent: builtin/agent: llm/' -e 's/^lineages: 2/lineages: 1/' "$ROOT/tests/workflow/test_config.yaml" > "$TMP/wf_config.yaml"
+    printf 'llm: {provider: openai, api_base: "%s", model: fake-model, max_llm_calls: 50}\n' "$BASE" >> "$TMP/wf_config.yaml"
+    mkdir -p "$TMP/wf/tests" && ln -s "$ROOT/tests/data" "$TMP/wf/tests/data"
+    if timeout -k 10 300 "$SMK" -s "$ROOT/workflows/Snakefile" --directory "$TMP/wf" --configfile "$TMP/wf_config.yaml" \
+        --config bin_dir="$BIN" --cores 2 >"$TMP/wf.log" 2>&1; then ok "snakemake with agent: llm"; else not_ok "snakemake with agent: llm"; tail -20 "$TMP/wf.log" | sed 's/^/#   /'; fi
+    H="$TMP/wf/results/gue_tata_sample/history.json"
+    [ "$(J "$H" "[i['steps']['code']['output'].get('agent', 'builtin') for i in d['iterations']]" 2>/dev/null)" = "['builtin', 'llm']" ] \
+        && ok "workflow: builtin baseline, then the LLM's iteration" || not_ok "workflow: builtin baseline, then the LLM's iteration"
+    [ "$(J "$H" "[('llm' in i['feedback']) for i in d['iterations']]" 2>/dev/null)" = "[True, True]" ] && ok "workflow: LLM reflection on both iterations" || not_ok "workflow: LLM reflection on both iterations"
+    [ -s "$TMP/wf/results/gue_tata_sample/test_metrics.json" ] && ok "workflow: held-out metrics" || not_ok "workflow: held-out metrics"
+    grep -q "no scripted reply" "$TMP/server.err" && not_ok "workflow: every request matched the script" || ok "workflow: every request matched the script"
+else
+    ok "Snakemake with agent: llm # SKIP no snakemake on PATH"
+fi
+
+done_testing
