@@ -32,7 +32,7 @@ A="$TMP/d/agent"
 STEPS=plan,explore,split,represent,architect,code
 
 # ---- the episode ------------------------------------------------------------------------
-if /usr/bin/python3 -c 'import sklearn' 2>/dev/null; then VARIANT=sklearn; else VARIANT=awk; fi
+if [ -n "${LLM_EPISODE_VARIANT:-}" ]; then VARIANT=$LLM_EPISODE_VARIANT; elif /usr/bin/python3 -c "import sklearn" 2>/dev/null; then VARIANT=sklearn; else VARIANT=awk; fi
 "$PY" "$ROOT/tests/llm/episode.py" "$VARIANT" > "$TMP/episode.json"
 start_server "$TMP/episode.json"
 LLM=(--agent llm --provider openai --api-base "$BASE" --model fake-model)
@@ -189,6 +189,25 @@ EOF
     grep -q "no scripted reply" "$TMP/server.err" && not_ok "workflow: every request matched the script" || ok "workflow: every request matched the script"
 else
     ok "Snakemake with agent: llm # SKIP no snakemake on PATH"
+fi
+
+# ---- the Nextflow pipeline with --agent llm (when Nextflow resolves from Maven) --------------
+NF="$ROOT/tests/workflow/nextflow.sh"
+if [ -f "$TMP/wf_script.json" ] && "$NF" resolve >/dev/null 2>&1; then
+    start_server "$TMP/wf_script.json"
+    mkdir -p "$TMP/nf"
+    if (cd "$TMP/nf" && timeout -k 10 300 "$NF" nf run "$ROOT/workflows/main.nf" -profile test --lineages 1 --agent llm --provider openai \
+            --api_base "$BASE" --model fake-model --max_llm_calls 50 --outdir "$TMP/nf/results" -ansi-log false) >"$TMP/nf.log" 2>&1; then
+        ok "nextflow with --agent llm"
+    else
+        not_ok "nextflow with --agent llm"; tail -20 "$TMP/nf.log" | sed 's/^/#   /'
+    fi
+    H="$TMP/nf/results/history.json"
+    [ "$(J "$H" "[(i['steps']['code']['output'].get('agent', 'builtin'), 'llm' in i['feedback']) for i in d['iterations']]" 2>/dev/null)" = "[('builtin', True), ('llm', True)]" ] \
+        && ok "nextflow: builtin baseline, then the LLM, LLM reflection on both" || not_ok "nextflow: builtin baseline, then the LLM, LLM reflection on both"
+    grep -q "$AGENTOMICS_API_KEY" -r "$TMP/nf/results" "$TMP/nf/work" "$TMP/nf/.nextflow.log" && not_ok "nextflow: the key is in no output, work file or log" || ok "nextflow: the key is in no output, work file or log"
+else
+    ok "Nextflow with --agent llm # SKIP Nextflow not resolvable here"
 fi
 
 done_testing

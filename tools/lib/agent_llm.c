@@ -1017,9 +1017,10 @@ int agent_llm_step(agent_ctx *c, const char *step, json_t **out, ao_err *err)
     }
     if (!strcmp(step, "plan")) {
         json_t *best = json_object_get(c->s->history, "best");
+        if (!c->info && !(c->info = ao_dataset_info_load(c->o->data, err))) { rc = err->code; goto DONE; }
         *out = json_pack("{s:I,s:O,s:s,s:I,s:O,s:s,s:O}", "iteration", (json_int_t)json_array_size(json_object_get(c->s->history, "iterations")),
                          "goal", json_object_get(cv.accepted, "goal"),
-                         "metric", ao_policy_metric(c->s->run, c->info ? c->info->n_classes : 2),
+                         "metric", ao_policy_metric(c->s->run, c->info->n_classes),
                          "iterations_budget", json_integer_value(json_object_get(json_object_get(c->s->run, "budgets"), "iterations")),
                          "best_so_far", best ? best : json_null(), "agent", "llm", "plan", cv.accepted);
     } else if (!strcmp(step, "explore")) {
