@@ -162,6 +162,14 @@ COSTLY='{"match": {"step": "plan"}, "reply": {"tool_calls": [{"name": "submit", 
 printf '{"fake-model": {"prompt": 1.0, "completion": 4.0}}\n' > "$TMP/prices.json"
 fault cost budget "[$COSTLY, $EXPLORE_OK]" --max-cost 0.05 --price-file "$TMP/prices.json"
 [ "$(J "$TMP/f_cost/usage.json" "round(d['cost'], 6), d['cost_known']")" = "(0.104, True)" ] && ok "cost: priced from the price file" || not_ok "cost: priced from the price file"
+LONG=$(/usr/bin/python3 -c '
+import json
+r = [{"match": {"step": "plan", "turn": t}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": "seq 1 30000"}}]}} for t in range(9)]
+r.append({"match": {"step": "plan", "turn": 9}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"goal": "g", "approach": "a"}}]}})
+print(json.dumps(r)[:-1] + ", ")')"$EXPLORE_OK]"
+fault long "None" "$LONG"
+tail -3 "$TMP/requests.jsonl" | head -1 | grep -q "tool output was elided" && ok "long: old tool outputs are elided to fit the context" || not_ok "long: old tool outputs are elided to fit the context"
+tail -3 "$TMP/requests.jsonl" | head -1 | grep -q "29999" && ok "long: recent outputs are kept (head and tail)" || not_ok "long: recent outputs are kept (head and tail)"
 fault turns max_turns '[{"match": {"step": "plan"}, "reply": {"tool_calls": [{"name": "list_files", "arguments": {}}]}, "times": -1}]' --max-turns 3
 
 # ---- the Snakemake workflow with agent: llm ----------------------------------------------

@@ -33,6 +33,7 @@
 
 #define TOOL_RESULT_MAX 20000     /* characters of one tool result kept in the conversation */
 #define PROMPT_PART_MAX 12000     /* characters of one filled-in prompt variable */
+#define KEEP_RECENT 6             /* messages at the end of a conversation never elided */
 
 struct agent_llm {
     ao_llm *llm;
@@ -60,12 +61,12 @@ static const char *env_or(const char *v, const char *name)
 json_t *agent_llm_run_config(const ao_agent_opts *o)
 {
     const char *model = env_or(o->model, "AGENTOMICS_MODEL"), *base = env_or(o->api_base, "AGENTOMICS_API_BASE");
-    return json_pack("{s:s,s:s?,s:s?,s:s?,s:i,s:f,s:i,s:i,s:f,s:f,s:f}", "provider", o->provider ? o->provider : "openai",
+    return json_pack("{s:s,s:s?,s:s?,s:s?,s:i,s:f,s:i,s:i,s:f,s:f,s:f,s:i}", "provider", o->provider ? o->provider : "openai",
                      "model", model, "api_base", base, "price_file", o->price_file, "max_calls", o->max_llm_calls,
                      "max_cost", o->max_cost > 0 ? o->max_cost : 0.0, "max_turns", o->max_turns > 0 ? o->max_turns : 40,
                      "submit_retries", o->submit_retries > 0 ? o->submit_retries : 3,
                      "request_timeout", o->llm_timeout > 0 ? o->llm_timeout : 300.0, "bash_timeout", o->bash_timeout > 0 ? o->bash_timeout : 120.0,
-                     "mem_limit_mb", o->mem_limit_mb > 0 ? o->mem_limit_mb : 8192.0);
+                     "mem_limit_mb", o->mem_limit_mb > 0 ? o->mem_limit_mb : 8192.0, "context_chars", 120000);
 }
 
 /* run.json's settings, overridden by what this call's options give. */
@@ -620,6 +621,39 @@ static char *run_tool(agent_ctx *c, conv *cv, const char *name, const json_t *ar
 
 /* ---- the conversation --------------------------------------------------------- */
 
+static size_t message_chars(const json_t *m)
+{
+    const char *c = json_string_value(json_object_get(m, "content"));
+    size_t n = c ? strlen(c) : 0, i;
+    json_t *call;
+    json_array_foreach(json_object_get(m, "tool_calls"), i, call) {
+        const char *a = json_string_value(json_object_get(json_object_get(call, "function"), "arguments"));
+        n += a ? strlen(a) : 0;
+    }
+    return n;
+}
+
+/* Keeps a long conversation within `budget` characters: the oldest tool
+ * results (never the prompts or the last KEEP_RECENT messages) are
+ * replaced by a note, so a step with many commands does not overflow the
+ * model's context. Returns the number of results elided. */
+static int elide_old_results(json_t *messages, size_t budget)
+{
+    static const char note[] = "[this earlier tool output was elided to keep the conversation short; run the tool again if you need it]";
+    size_t total = 0, i, n = json_array_size(messages);
+    int elided = 0;
+    for (i = 0; i < n; i++) total += message_chars(json_array_get(messages, i));
+    for (i = 2; i + KEEP_RECENT < n && total > budget; i++) {
+        json_t *m = json_array_get(messages, i);
+        size_t len = message_chars(m);
+        if (strcmp(jstr(m, "role"), "tool") != 0 || len <= sizeof note) continue;
+        json_object_set_new(m, "content", json_string(note));
+        total -= len - (sizeof note - 1);
+        elided++;
+    }
+    return elided;
+}
+
 static void record_failure(agent_ctx *c, const char *step, const char *kind, const char *message)
 {
     json_t *it = ao_state_iteration(c->s);
@@ -678,6 +712,8 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
         ao_err ce;
         ao_err_init(&ce);
         ao_llm_reply_clear(&r);
+        if (elide_old_results(messages, (size_t)cfg_num(a->cfg, "context_chars", 120000)) > 0)
+            ao_debug("step %s: older tool results elided to fit the context budget", cv->step);
         rc = ao_llm_chat(a->llm, messages, tools, "required", NULL, &r, &ce);
         if (rc == AO_EBUDGET || rc == AO_ELLM) {
             *fail_kind = rc == AO_EBUDGET ? "budget" : "provider";
