@@ -170,6 +170,22 @@ print(json.dumps(r)[:-1] + ", ")')"$EXPLORE_OK]"
 fault long "None" "$LONG"
 tail -3 "$TMP/requests.jsonl" | head -1 | grep -q "tool output was elided" && ok "long: old tool outputs are elided to fit the context" || not_ok "long: old tool outputs are elided to fit the context"
 tail -3 "$TMP/requests.jsonl" | head -1 | grep -q "29999" && ok "long: recent outputs are kept (head and tail)" || not_ok "long: recent outputs are kept (head and tail)"
+# an agent-written split without class 1 in validation is rejected, then fixed
+SPLITS=$(/usr/bin/python3 -c '
+import json
+bad = r"""awk -F"\t" -v a=/workspace/a.tsv -v b=/workspace/b.tsv "NR == 1 { print > a; print > b; next } { if (\$3 == 1 || NR % 2) print > a; else print > b }" /data/train.tsv"""
+sub = lambda args: {"tool_calls": [{"name": "submit", "arguments": args}]}
+print(json.dumps([
+    {"match": {"step": "plan"}, "reply": sub({"goal": "g", "approach": "a"})},
+    {"match": {"step": "explore"}, "reply": sub({"findings": ["f"]})},
+    {"match": {"step": "split", "turn": 0}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": bad}}]}},
+    {"match": {"step": "split", "turn": 1}, "reply": sub({"method": "files", "train_file": "/workspace/a.tsv", "valid_file": "/workspace/b.tsv", "rationale": "r"})},
+    {"match": {"step": "split", "turn": 2}, "reply": sub({"method": "builtin", "valid_fraction": 0.25, "rationale": "r"})}]))')
+printf '{"rules": %s}\n' "$SPLITS" > "$TMP/f_split.json"
+start_server "$TMP/f_split.json"
+check "split: runs" "$S" --steps plan,explore,split --data "$A" --out "$TMP/f_split" --agent llm --provider openai --api-base "$BASE" --model fake-model --baseline none
+grep -q "class '1' has no rows in the validation file" "$TMP/requests.jsonl" && ok "split: a split with a class missing from validation is rejected" || not_ok "split: a split with a class missing from validation is rejected"
+[ "$(J "$TMP/f_split/steps/split.json" "d['source'], d['report']['n_valid']")" = "('agent', 100)" ] && ok "split: then the builtin stratified split with the model's fraction" || not_ok "split: then the builtin stratified split with the model's fraction"
 fault turns max_turns '[{"match": {"step": "plan"}, "reply": {"tool_calls": [{"name": "list_files", "arguments": {}}]}, "times": -1}]' --max-turns 3
 
 # ---- the Snakemake workflow with agent: llm ----------------------------------------------

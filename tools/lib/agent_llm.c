@@ -845,6 +845,27 @@ static json_t *class_report(const ao_seqset *s, const int64_t *idx, int64_t n, c
     return r;
 }
 
+/* A class with at least two rows must have rows on both sides, else the
+ * validation metrics of every later iteration are undefined or meaningless. */
+static int every_class_on_both_sides(const ao_seqset *s, const int64_t *ti, int64_t nt, const int64_t *vi, int64_t nv,
+                                     const ao_dataset_info *info, char *msg, size_t n)
+{
+    int64_t *ct = calloc((size_t)info->n_classes, sizeof *ct), *cv = calloc((size_t)info->n_classes, sizeof *cv), i;
+    int k, ok = 1;
+    if (!ct || !cv) { free(ct); free(cv); return 1; }   /* the check is advisory under memory pressure */
+    for (i = 0; i < nt; i++) ct[s->y[ti[i]]]++;
+    for (i = 0; i < nv; i++) cv[s->y[vi[i]]]++;
+    for (k = 0; k < info->n_classes && ok; k++) {
+        if (ct[k] + cv[k] < 2 || (ct[k] && cv[k])) continue;
+        snprintf(msg, n, "class '%s' has no rows in the %s file (%lld in the other): stratify so that every class is on both sides",
+                 info->classes[k], ct[k] ? "validation" : "training", (long long)(ct[k] + cv[k]));
+        ok = 0;
+    }
+    free(ct);
+    free(cv);
+    return ok;
+}
+
 static int validate_split(agent_ctx *c, conv *cv, const json_t *sub, json_t **out, char *msg, size_t n, ao_err *err)
 {
     struct agent_llm *a = c->llm;
@@ -891,6 +912,7 @@ static int validate_split(agent_ctx *c, conv *cv, const json_t *sub, json_t **ou
                  (long long)(pt->n + pv->n), (long long)c->train->n);
         goto DONE;
     }
+    if (!every_class_on_both_sides(c->train, ti, pt->n, vi, pv->n, c->info, msg, n)) goto DONE;
     /* the split in force is written by agentomics from the data's own rows */
     if (!(st = ao_state_path(c->s, "split/train.tsv", err)) || !(sv = ao_state_path(c->s, "split/valid.tsv", err))) { ok = err->code; goto DONE; }
     if ((rc = ao_split_write(c->train, ti, pt->n, c->info, st, err)) < 0 || (rc = ao_split_write(c->train, vi, pv->n, c->info, sv, err)) < 0) { ok = rc; goto DONE; }
