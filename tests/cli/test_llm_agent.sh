@@ -8,7 +8,7 @@ P="$BIN/agentomics-prepare-data"; S="$BIN/agentomics-agent-step"; T="$BIN/agento
 R="$BIN/agentomics-reflect"; K="$BIN/agentomics-package-model"; PR="$BIN/agentomics-predict"; E="$BIN/agentomics-evaluate"
 PY=$(command -v python3 || true)
 J() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
-if [ -z "$PY" ] || ! bwrap --unshare-all --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64 /lib64 true 2>/dev/null; then
+if [ -z "$PY" ] || ! bwrap --unshare-all --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64 /lib64 --proc /proc --dev /dev true 2>/dev/null; then
     echo "ok 1 # SKIP python3 or a working bubblewrap is missing"; echo "1..1"; exit 0
 fi
 
