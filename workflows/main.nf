@@ -8,6 +8,7 @@
 //
 //   nextflow run workflows/main.nf -profile test            (bundled slice, builtin agent)
 //   nextflow run workflows/main.nf --train t.csv --valid v.csv --test h.csv --outdir results/x
+//   nextflow run workflows/main.nf --class 'enhancer=pos.fa,non_enhancer=neg.fa' --test_class 'enhancer=p2.fa,non_enhancer=n2.fa'
 // Parameters: workflows/nextflow.config and nextflow_schema.json.
 // Outputs under --outdir: model.tar.gz, test_metrics.json, test_predictions.tsv,
 // history.json, report.md, lineages.json, lineage<L>/summary.json, data/,
@@ -23,6 +24,30 @@ include { ITERATION as ITER1; ITERATION as ITER2; ITERATION as ITER3; ITERATION 
 
 def optFiles(v) { v ? v.toString().tokenize(',').collect { file(it.trim(), checkIfExists: true) } : [] }
 
+// Per-class inputs (--class, --valid_class, --test_class): 'NAME=FILE[,NAME=FILE...]'
+// (a name may repeat) or, from a -params-file, a map NAME: FILE or NAME: [FILE, ...].
+// Ordered by class name (stable), as the Snakemake rule orders them. Returns
+// [[option, name], file] pairs; the files are staged by PREPARE_DATA.
+def classInputs(key, opt) {
+    def v = params[key]
+    if (v == null || v == '' || v == false) return []
+    def pairs = []
+    if (v instanceof Map) {
+        v.each { name, files -> [files].flatten().findAll { it }.each { f -> pairs << [name.toString(), f.toString()] } }
+    } else {
+        v.toString().tokenize(',').each { item ->
+            def spec = item.trim()
+            def i = spec.indexOf('=')
+            if (i < 1 || i == spec.length() - 1) error "agentomics: --${key} expects NAME=FILE[,NAME=FILE...], got '${spec}'"
+            pairs << [spec.substring(0, i).trim(), spec.substring(i + 1).trim()]
+        }
+    }
+    pairs.sort { a, b -> a[0] <=> b[0] }.collect { name, f -> [[opt, name], file(f, checkIfExists: true)] }
+}
+
+// The CRAM reference and whichever of its indexes (.fai, .gzi) exist beside it.
+def referenceIndex(v) { v ? ['.fai', '.gzi'].collect { file("${v}${it}") }.findAll { it.exists() } : [] }
+
 def bestValue(rec) {
     def v = rec.best instanceof Map ? rec.best.value : null
     (v instanceof Number && !(v as double).isNaN() && !(v as double).isInfinite()) ? (v as double) : null
@@ -37,13 +62,17 @@ def choose(recs) {
 }
 
 workflow {
-    if (!params.train) error "agentomics: --train is required (or -profile test)"
+    def classes = classInputs('class', '--class') + classInputs('valid_class', '--valid-class') + classInputs('test_class', '--test-class')
+    if (!params.train && !params['class']) error "agentomics: --train or --class is required (or -profile test)"
     if ((params.iterations as int) < 1 || (params.lineages as int) < 1) error "agentomics: --iterations and --lineages must be at least 1"
     if ((params.iterations as int) > 10) error "agentomics: --iterations is at most 10 in this pipeline (the loop is unrolled)"
 
     def meta = [id: params.dataset]
     def outdir = params.outdir ?: "results/${params.dataset}"
-    PREPARE_DATA(Channel.value([meta, optFiles(params.train), optFiles(params.valid), optFiles(params.test), optFiles(params.description)]))
+    def hasTest = params.test || params.test_class
+    PREPARE_DATA(Channel.value([meta, optFiles(params.train), optFiles(params.valid), optFiles(params.test),
+                                optFiles(params.description), optFiles(params.labels), optFiles(params.reference), referenceIndex(params.reference),
+                                classes.collect { it[0] }, classes.collect { it[1] }]))
 
     lineages = PREPARE_DATA.out.agent.flatMap { m, agent -> (1..(params.lineages as int)).collect { l -> [l, 1, agent, [], [], false] } }
     versions = PREPARE_DATA.out.versions
@@ -78,7 +107,7 @@ workflow {
 
     PACKAGE_MODEL(chosen.map { r -> [r.lineage, r.state, r.runs] })
     versions = versions.mix(PACKAGE_MODEL.out.versions)
-    if (params.test) {
+    if (hasTest) {
         PREDICT(PACKAGE_MODEL.out.model, PREPARE_DATA.out.heldout)
         EVALUATE(PREDICT.out.predictions.join(PREPARE_DATA.out.heldout))
         versions = versions.mix(PREDICT.out.versions, EVALUATE.out.versions)

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # tests/cli/test_workflow_nextflow.sh — the Nextflow pipeline (workflows/main.nf):
-# every .nf file lints, the config parses under every profile, the schema
-# names every parameter, a -stub-run, and a contract run: a real run with
-# tiny budgets whose rendered task scripts (.command.sh) may pass only flags
-# that the tools' --help lists, and whose declared outputs the tools write.
+# every .nf file lints, the config parses under every profile (with the
+# max_* resource caps), the schema names every parameter, a -stub-run, and
+# contract runs: real runs with tiny budgets (the bundled slice; per-class
+# FASTA inputs; CRAM + reference + a side label table, with every task capped
+# by --max_cpus/--max_memory/--max_time) whose rendered task scripts
+# (.command.sh) may pass only flags that the tools' --help lists, and whose
+# declared outputs the tools write.
 # Nextflow comes from Maven Central via tests/workflow/nextflow.sh; when it
 # cannot be resolved every test is reported as skipped.
 . "$(dirname "$0")/lib.sh"
@@ -12,7 +15,7 @@ cd "$TMP" || exit 1   # .nextflow/ and .nextflow.log stay out of the checkout
 
 if ! "$NF" resolve >"$TMP/resolve.out" 2>"$TMP/resolve.err"; then
     reason=$(tail -1 "$TMP/resolve.err")
-    for d in "nextflow lint" "nextflow config" "schema" "stub-run" "contract run"; do ok "$d # SKIP ${reason:-Nextflow not resolvable}"; done
+    for d in "nextflow lint" "nextflow config" "schema" "stub-run" "contract run" "per-class inputs" "CRAM, reference and side table" "resource caps"; do ok "$d # SKIP ${reason:-Nextflow not resolvable}"; done
     done_testing; exit $?
 fi
 
@@ -26,6 +29,9 @@ done
 # 2. the config under every profile
 for p in test docker singularity apptainer gpu slurm; do
     check "nextflow config -profile $p" "$NF" nf config -flat -profile "$p" "$ROOT/workflows"
+    # the max_* caps reach every task as process.resourceLimits (nf-core style)
+    if grep -qxF "process.resourceLimits = [cpus:16, memory:'128.GB', time:'240.h']" "$TMP/.out"; then ok "resourceLimits from max_* under -profile $p"
+    else not_ok "resourceLimits from max_* under -profile $p"; grep -i resourcelimits "$TMP/.out" | sed 's/^/#   /'; fi
 done
 "$NF" nf config -flat -profile test,gpu "$ROOT/workflows" >"$TMP/gpu.cfg" 2>&1
 if grep -q "accelerator = 1" "$TMP/gpu.cfg"; then ok "gpu profile sets accelerator for process_gpu"; else not_ok "gpu profile sets accelerator"; fi
@@ -52,11 +58,68 @@ check "nextflow run -profile test (1 lineage, 1 iteration)" sh -c "cd '$TMP/real
 for f in model.tar.gz test_metrics.json test_predictions.tsv history.json report.md lineages.json lineage1/summary.json; do
     if [ -s "$TMP/real/out/$f" ]; then ok "contract: output $f"; else not_ok "contract: output $f"; fi
 done
-check "contract: rendered commands pass only flags the tools know" python3 - "$TMP/real/work" "$BIN" <<'PY'
+
+# 6. per-class FASTA inputs (iEnhancer slice): --class as 'NAME=FILE,...' on the
+#    command line, --test_class as a map in a -params-file (train/valid/test of
+#    the test profile cleared there); every file staged under in/class/<n>/.
+mkdir -p "$TMP/cls"
+cat > "$TMP/cls/params.yaml" <<EOF
+dataset: ienhancer
+train: null
+valid: null
+test: null
+test_class:
+  non_enhancer: $DATA/ienhancer_non_enhancer_ind.fa
+  enhancer: [$DATA/ienhancer_enhancer_ind.fa]
+EOF
+check "nextflow run --class NAME=FILE,... -params-file {test_class: map}" sh -c "cd '$TMP/cls' && '$NF' nf run '$ROOT/workflows/main.nf' -profile test --iterations 1 --lineages 1 -params-file params.yaml --class 'enhancer=$DATA/ienhancer_enhancer.fa,non_enhancer=$DATA/ienhancer_non_enhancer.fa' --outdir '$TMP/cls/out' -ansi-log false"
+cmd=$(cat "$TMP"/cls/work/*/*/.command.sh 2>/dev/null | grep 'agentomics-prepare-data --' | head -1)
+want="--class 'enhancer=in/class/1/ienhancer_enhancer.fa' --class 'non_enhancer=in/class/2/ienhancer_non_enhancer.fa' --test-class 'enhancer=in/class/3/ienhancer_enhancer_ind.fa' --test-class 'non_enhancer=in/class/4/ienhancer_non_enhancer_ind.fa'"
+case "$cmd" in *"$want"*) ok "per-class inputs: staged files passed as --class/--test-class NAME=in/class/N/FILE, by class name" ;;
+    *) not_ok "per-class inputs: rendered prepare-data command"; echo "#   $cmd" ;; esac
+check "per-class inputs: 60+60 training and 20+20 held-out records" sh -c "[ \$(tail -n +2 '$TMP/cls/out/data/agent/train.tsv' | wc -l) = 120 ] && [ \$(tail -n +2 '$TMP/cls/out/data/heldout/test.tsv' | wc -l) = 40 ]"
+check "per-class inputs: held-out AUROC above chance" python3 -c "import json, sys; m = json.load(open('$TMP/cls/out/test_metrics.json')); print(m['auroc']); sys.exit(0 if m['auroc'] > 0.6 and m['n'] == 40 else 1)"
+(cd "$TMP/cls" && "$NF" nf run "$ROOT/workflows/main.nf" -profile test --class 'enhancer' -ansi-log false) >"$TMP/cls/bad.log" 2>&1
+if grep -q "expects NAME=FILE" "$TMP/cls/bad.log"; then ok "per-class inputs: --class without NAME=FILE is an error"; else not_ok "per-class inputs: --class without NAME=FILE is an error"; tail -5 "$TMP/cls/bad.log" | sed 's/^/#   /'; fi
+
+# 7. CRAM + --reference (its .fai staged beside it) + a side label table from a
+#    -params-file, every task capped at 1 cpu, 1 GB and 30 min although
+#    --threads 2 and the labels ask more: the records equal prepare-data's on the BAM.
+mkdir -p "$TMP/cram"
+cat > "$TMP/cram/params.yaml" <<EOF
+dataset: ex1
+train: $DATA/ex1.cram
+valid: null
+test: null
+reference: $DATA/ex1.fa
+labels: $DATA/ex1_labels.tsv
+label_col: label_locus
+EOF
+check "nextflow run -params-file {train: CRAM, reference, labels} --max_cpus 1 --max_memory 1.GB --max_time 30.m" sh -c "cd '$TMP/cram' && '$NF' nf run '$ROOT/workflows/main.nf' -profile test --iterations 1 --lineages 1 -params-file params.yaml --threads 2 --max_cpus 1 --max_memory 1.GB --max_time 30.m --outdir '$TMP/cram/out' -ansi-log false"
+cmd=$(cat "$TMP"/cram/work/*/*/.command.sh 2>/dev/null | grep 'agentomics-prepare-data --' | head -1)
+case "$cmd" in *"--train 'in/train/1/ex1.cram' --labels 'in/labels/ex1_labels.tsv' --reference 'in/reference/ex1.fa' --label-col 'label_locus'"*)
+        ok "CRAM, reference and side table: staged and passed to prepare-data" ;;
+    *) not_ok "CRAM, reference and side table: rendered prepare-data command"; echo "#   $cmd" ;; esac
+if ls "$TMP"/cram/work/*/*/in/reference/ex1.fa.fai >/dev/null 2>&1; then ok "CRAM, reference and side table: the .fai staged with the reference"; else not_ok "CRAM, reference and side table: the .fai staged with the reference"; fi
+"$BIN/agentomics-prepare-data" --train "$DATA/ex1.bam" --labels "$DATA/ex1_labels.tsv" --label-col label_locus --out "$TMP/cram/bam" -q
+if [ -s "$TMP/cram/out/data/agent/train.tsv" ] && cmp -s <(sort "$TMP/cram/bam/agent/train.tsv") <(sort "$TMP/cram/out/data/agent/train.tsv"); then
+    ok "CRAM, reference and side table: records equal prepare-data on the BAM"
+else not_ok "CRAM, reference and side table: records equal prepare-data on the BAM"; fi
+for f in model.tar.gz history.json lineages.json report.md; do
+    if [ -s "$TMP/cram/out/$f" ]; then ok "CRAM run: output $f"; else not_ok "CRAM run: output $f"; fi
+done
+check "resource caps: every task ran with 1 cpu, 1 GB and at most 30 min (trace)" awk -F'\t' '
+    NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+    { n++; if ($col["cpus"] != 1 || $col["memory"] != "1 GB" || $col["time"] !~ /^[0-9]+m$/ || $col["time"] + 0 > 30) { print; bad = 1 } }
+    END { exit (bad || n < 6) }' "$TMP/cram/out/pipeline_info/trace.txt"
+case "$cmd" in *"--threads 1 "*|*"--threads 1") ok "resource caps: prepare-data got --threads 1 (task.cpus capped from 2)" ;;
+    *) not_ok "resource caps: prepare-data --threads"; echo "#   $cmd" ;; esac
+
+check "contract: rendered commands pass only flags the tools know" python3 - "$BIN" "$TMP/real/work" "$TMP/cls/work" "$TMP/cram/work" <<'PY'
 import glob, os, re, subprocess, sys
-work, bindir = sys.argv[1], sys.argv[2]
+bindir, works = sys.argv[1], sys.argv[2:]
 helps, bad, seen = {}, [], set()
-for script in glob.glob(os.path.join(work, "*", "*", ".command.sh")):
+for script in [s for w in works for s in glob.glob(os.path.join(w, "*", "*", ".command.sh"))]:
     text = open(script).read().replace("\\\n", " ")
     for m in re.finditer(r"(\S*agentomics-([a-z-]+))\s([^\n]*)", text):
         exe, name, rest = m.group(1), m.group(2), m.group(3)
@@ -74,5 +137,5 @@ if want - seen:
 if bad:
     sys.exit("\n".join(bad))
 PY
-check "contract: every task's versions.yml names its tool" sh -c "for v in '$TMP'/real/work/*/*/versions.yml; do grep -q 'agentomics-' \"\$v\" || { echo \"\$v\"; exit 1; }; done"
+check "contract: every task's versions.yml names its tool" sh -c "for v in '$TMP'/real/work/*/*/versions.yml '$TMP'/cls/work/*/*/versions.yml '$TMP'/cram/work/*/*/versions.yml; do grep -q 'agentomics-' \"\$v\" || { echo \"\$v\"; exit 1; }; done"
 done_testing

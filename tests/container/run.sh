@@ -7,8 +7,13 @@
 #   3. inside the image: every tool's --version, samtools, bwrap, the Python
 #      stack, and a small real run (prepare-data, train-run, predict, evaluate)
 #      on tests/data/gue_tata_*.csv with held-out AUROC above chance
-#   4. the project's test suite (make test; AO_CONTAINER_SUITE=0 skips it) in the
-#      build stage, which has the sources and every test dependency
+#   4. the Nextflow pipeline with -profile test,docker, podman standing in for
+#      docker (AO_CONTAINER_NEXTFLOW=0 skips it): every output, every task in the
+#      image, held-out AUROC above chance, the same predictions as the host's
+#      tools, and -resume recomputing nothing
+#   5. the project's test suite (make test; AO_CONTAINER_SUITE=0 skips it) in the
+#      build stage, which has the sources and every test dependency (run with
+#      --security-opt unmask=ALL, so that bubblewrap's sandbox works inside)
 # Needs root, podman, runc and debootstrap (apt-get install podman runc debootstrap).
 # Environment: AO_IMAGE (default localhost/agentomics:test), AO_BASE_IMAGE
 # (localhost/debian:12-slim), AO_OCI_RUNTIME (runc when installed, else crun),
@@ -110,11 +115,83 @@ for m in logreg gbdt; do
     fi
 done
 
-# ---- 4. the project's test suite in the build stage ----------------------------------
+# ---- 4. the Nextflow pipeline in the image: -profile test,docker ----------------------
+# Nextflow's docker executor with podman standing in for docker (a `docker`
+# script on PATH that execs podman), the image built above, the tools from the
+# image's PATH (bin_dir '') and the runtime options this host needs ($OPTS,
+# --network host); Nextflow from Maven Central (tests/workflow/nextflow.sh).
+NF="$ROOT/tests/workflow/nextflow.sh"
+if [ "${AO_CONTAINER_NEXTFLOW:-1}" != 1 ]; then
+    :
+elif ! "$NF" resolve > "$TMP/nf-resolve.log" 2>&1; then
+    ok "nextflow run -profile test,docker # SKIP Nextflow not resolvable: $(tail -1 "$TMP/nf-resolve.log")"
+else
+    N="$TMP/nf"; mkdir -p "$N/bin"
+    printf '#!/bin/sh\nexec %s "$@"\n' "$(command -v "$PODMAN")" > "$N/bin/docker"; chmod +x "$N/bin/docker"
+    cat > "$N/podman.config" <<EOF
+params.container  = '$IMAGE'
+params.bin_dir    = ''
+params.bin_prefix = ''
+docker.runOptions = '-u \$(id -u):\$(id -g) $OPTS --network host'
+EOF
+    nfrun() { (cd "$N" && PATH="$N/bin:$PATH" "$NF" nf run "$ROOT/workflows/main.nf" -profile test,docker -c podman.config --outdir "$N/out" -ansi-log false "$@"); }
+    start=$(date +%s)
+    if nfrun > "$N/run1.log" 2>&1; then
+        ok "nextflow run workflows/main.nf -profile test,docker (podman as docker, $IMAGE): $(( $(date +%s) - start )) s"
+        missing=""
+        for f in model.tar.gz test_metrics.json test_predictions.tsv history.json report.md lineages.json \
+                 lineage1/summary.json lineage2/summary.json data/agent/train.tsv data/heldout/test.tsv \
+                 lineage1/runs/iter1/metrics.json lineage1/iter1/reflected/history.json pipeline_info/versions.yml; do
+            [ -s "$N/out/$f" ] || missing="$missing $f"
+        done
+        [ -z "$missing" ] && ok "test,docker: every output under --outdir" || not_ok "test,docker: outputs missing:$missing"
+        # every task ran in the image, with the image's tools (no host path in any task script)
+        tasks=$(ls "$N"/work/*/*/.command.run 2>/dev/null | wc -l)
+        incont=$(grep -l "docker run .* $IMAGE " "$N"/work/*/*/.command.run 2>/dev/null | wc -l)
+        hostpath=$(grep -l "$ROOT/bin" "$N"/work/*/*/.command.sh 2>/dev/null | wc -l)
+        [ "$tasks" -ge 10 ] && [ "$incont" -eq "$tasks" ] && [ "$hostpath" -eq 0 ] \
+            && ok "test,docker: all $tasks tasks ran in $IMAGE with its own tools" \
+            || not_ok "test,docker: tasks in the image ($incont of $tasks; $hostpath use host tools)"
+        grep -q "agentomics-prepare-data: $(cat VERSION)" "$N/out/pipeline_info/versions.yml" \
+            && ok "test,docker: versions.yml records the image's tools ($(cat VERSION))" || not_ok "test,docker: versions.yml"
+        if [ -s "$N/out/test_metrics.json" ]; then
+            auc=$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["auroc"], 4))' "$N/out/test_metrics.json")
+            python3 -c "import sys; sys.exit(0 if $auc > 0.6 else 1)" && ok "test,docker: held-out AUROC $auc above chance" || not_ok "test,docker: held-out AUROC $auc above chance"
+        else
+            not_ok "test,docker: held-out metrics written"
+        fi
+        # the same pipeline with the host's tools (when built) predicts byte-identically
+        if [ -x "$ROOT/bin/agentomics-prepare-data" ]; then
+            mkdir -p "$N/host"
+            if (cd "$N/host" && "$NF" nf run "$ROOT/workflows/main.nf" -profile test --outdir "$N/host/out" -ansi-log false) > "$N/host.log" 2>&1 \
+                    && cmp -s "$N/host/out/test_predictions.tsv" "$N/out/test_predictions.tsv" && cmp -s "$N/host/out/test_metrics.json" "$N/out/test_metrics.json"; then
+                ok "test,docker: predictions and metrics identical to -profile test with the host's tools"
+            else
+                not_ok "test,docker: predictions and metrics identical to -profile test with the host's tools"; tail -5 "$N/host.log" | sed 's/^/#   /'
+            fi
+        fi
+        if nfrun -resume > "$N/run2.log" 2>&1; then
+            total=$(awk -F'\t' 'NR > 1' "$N/out/pipeline_info/trace.txt" | wc -l)
+            cached=$(awk -F'\t' 'NR > 1 && $4 == "CACHED"' "$N/out/pipeline_info/trace.txt" | wc -l)
+            [ "$total" -gt 0 ] && [ "$cached" -eq "$total" ] && ok "test,docker: -resume recomputes nothing ($cached/$total cached)" \
+                || not_ok "test,docker: -resume: $cached of $total tasks cached"
+        else
+            not_ok "test,docker: -resume"; tail -20 "$N/run2.log" | sed 's/^/#   /'
+        fi
+    else
+        not_ok "nextflow run workflows/main.nf -profile test,docker (podman as docker, $IMAGE)"; tail -30 "$N/run1.log" | sed 's/^/#   /'
+    fi
+fi
+
+# ---- 5. the project's test suite in the build stage ----------------------------------
 if [ "${AO_CONTAINER_SUITE:-1}" = 1 ]; then
     if $PODMAN build $OPTS --network host -f containers/Dockerfile --build-arg BASE="$BASE" --target build \
             -t "$IMAGE-build" . > "$TMP/build2.log" 2>&1; then
-        check "make test inside the build stage ($IMAGE-build)" run "$IMAGE-build" make --no-print-directory test
+        # unmask=ALL: podman masks parts of /proc, and bubblewrap (the agent's
+        # sandbox) cannot mount a fresh /proc under a masked one ("Can't mount
+        # proc on /newroot/proc: Operation not permitted"); unmasked, the
+        # sandbox tests (script models, the LLM agent) run as on the host.
+        check "make test inside the build stage ($IMAGE-build)" run --security-opt unmask=ALL "$IMAGE-build" make --no-print-directory test
         tail -1 "$TMP/.out" | sed 's/^/#   /'
     else
         not_ok "podman build --target build"; tail -20 "$TMP/build2.log" | sed 's/^/#   /'

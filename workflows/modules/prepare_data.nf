@@ -1,8 +1,16 @@
 // agentomics-prepare-data: normalised agent data (data/agent) and the held-out
-// test (data/heldout, only when a test set is given). Inputs are staged under
-// in/<kind>/; optional kinds are empty lists.
+// test (data/heldout, only when a test set is given). Every input file is a
+// staged path (never a host path), so the module works in containers and on
+// clusters: train/valid/test files under in/<kind>/<n>/ (n numbers the files,
+// so equal names cannot collide), description and labels under in/<kind>/,
+// the CRAM reference and its index (.fai/.gzi, when present) together under
+// in/reference/, per-class files under in/class/<n>/. class_opts holds one
+// [option, class name] pair per per-class file, in the order of class_files
+// (option: --class, --valid-class or --test-class). Options in the order of the
+// Snakemake rule (workflows/rules/common.smk). Optional inputs are empty lists.
 def shq(v) { "'" + v.toString().replace("'", "'\\''") + "'" }
-def fileOpts(opt, v) { [v].flatten().findAll { it }.collect { f -> "${opt} ${shq(f)}" } }
+def fileList(v) { [v].flatten().findAll { it } }
+def fileOpts(opt, v) { fileList(v).collect { f -> "${opt} ${shq(f)}" } }
 def listOf(v) { v == null || v == '' || v == false ? [] : (v instanceof List ? v : v.toString().tokenize(',')) }
 
 process PREPARE_DATA {
@@ -11,7 +19,10 @@ process PREPARE_DATA {
     container "${params.container}"
 
     input:
-    tuple val(meta), path(train, stageAs: 'in/train/*'), path(valid, stageAs: 'in/valid/*'), path(test, stageAs: 'in/test/*'), path(description, stageAs: 'in/description/*')
+    tuple val(meta), path(train, stageAs: 'in/train/?/*'), path(valid, stageAs: 'in/valid/?/*'), path(test, stageAs: 'in/test/?/*'),
+          path(description, stageAs: 'in/description/*'), path(labels, stageAs: 'in/labels/*'),
+          path(reference, stageAs: 'in/reference/*'), path(reference_index, stageAs: 'in/reference/*'),
+          val(class_opts), path(class_files, stageAs: 'in/class/?/*')
 
     output:
     tuple val(meta), path('data/agent'),   emit: agent
@@ -20,7 +31,9 @@ process PREPARE_DATA {
 
     script:
     def args = task.ext.args ?: ''
-    def opts = fileOpts('--train', train) + fileOpts('--valid', valid) + fileOpts('--test', test) + fileOpts('--description', description)
+    def opts = fileOpts('--train', train) + fileOpts('--valid', valid) + fileOpts('--test', test)
+    opts += fileOpts('--labels', labels) + fileOpts('--description', description) + fileOpts('--reference', reference)
+    [class_opts, fileList(class_files)].transpose().each { o, f -> opts << "${o[0]} ${shq("${o[1]}=${f}")}" }
     [['label_col', '--label-col'], ['label_from', '--label-from'], ['id_col', '--id-col'], ['classes', '--classes'], ['positive', '--positive']].each { key, opt ->
         if (params[key] != null && params[key] != '') opts << "${opt} ${shq(params[key])}"
     }
