@@ -13,14 +13,20 @@
 // Outputs under --outdir: model.tar.gz, test_metrics.json, test_predictions.tsv,
 // history.json, report.md, lineages.json, lineage<L>/summary.json, data/,
 // lineage<L>/iter<I>/{agent,analyzed,reflected}/, lineage<L>/runs/iter<I>/.
+// The loop: one recursion per lineage (LINEAGE<L>.recurse(...).until {...}), so
+// the iteration count has no limit but --lineages is at most 16 (the number
+// of LINEAGE<L> aliases below; Nextflow cannot create them at run time).
 nextflow.enable.dsl = 2
+nextflow.preview.recursion = true   // the iteration loop (modules/iteration.nf)
 
 include { PREPARE_DATA  } from './modules/prepare_data'
 include { PACKAGE_MODEL } from './modules/package_model'
 include { PREDICT       } from './modules/predict'
 include { EVALUATE      } from './modules/evaluate'
-include { ITERATION as ITER1; ITERATION as ITER2; ITERATION as ITER3; ITERATION as ITER4; ITERATION as ITER5;
-          ITERATION as ITER6; ITERATION as ITER7; ITERATION as ITER8; ITERATION as ITER9; ITERATION as ITER10 } from './modules/iteration'
+include { LINEAGE as LINEAGE1; LINEAGE as LINEAGE2; LINEAGE as LINEAGE3; LINEAGE as LINEAGE4;
+          LINEAGE as LINEAGE5; LINEAGE as LINEAGE6; LINEAGE as LINEAGE7; LINEAGE as LINEAGE8;
+          LINEAGE as LINEAGE9; LINEAGE as LINEAGE10; LINEAGE as LINEAGE11; LINEAGE as LINEAGE12;
+          LINEAGE as LINEAGE13; LINEAGE as LINEAGE14; LINEAGE as LINEAGE15; LINEAGE as LINEAGE16 } from './modules/iteration'
 
 def optFiles(v) { v ? v.toString().tokenize(',').collect { file(it.trim(), checkIfExists: true) } : [] }
 
@@ -48,6 +54,9 @@ def classInputs(key, opt) {
 // The CRAM reference and whichever of its indexes (.fai, .gzi) exist beside it.
 def referenceIndex(v) { v ? ['.fai', '.gzi'].collect { file("${v}${it}") }.findAll { it.exists() } : [] }
 
+// A lineage's first item for the recursion (shape: modules/iteration.nf).
+def first(data, l) { data.map { d -> [l, 1, d, [], [], false, []] } }
+
 def bestValue(rec) {
     def v = rec.best instanceof Map ? rec.best.value : null
     (v instanceof Number && !(v as double).isNaN() && !(v as double).isInfinite()) ? (v as double) : null
@@ -65,7 +74,7 @@ workflow {
     def classes = classInputs('class', '--class') + classInputs('valid_class', '--valid-class') + classInputs('test_class', '--test-class')
     if (!params.train && !params['class']) error "agentomics: --train or --class is required (or -profile test)"
     if ((params.iterations as int) < 1 || (params.lineages as int) < 1) error "agentomics: --iterations and --lineages must be at least 1"
-    if ((params.iterations as int) > 10) error "agentomics: --iterations is at most 10 in this pipeline (the loop is unrolled)"
+    if ((params.lineages as int) > 16) error "agentomics: --lineages is at most 16 in this pipeline (one recursion per lineage)"
 
     def meta = [id: params.dataset]
     def outdir = params.outdir ?: "results/${params.dataset}"
@@ -74,22 +83,33 @@ workflow {
                                 optFiles(params.description), optFiles(params.labels), optFiles(params.reference), referenceIndex(params.reference),
                                 classes.collect { it[0] }, classes.collect { it[1] }]))
 
-    lineages = PREPARE_DATA.out.agent.flatMap { m, agent -> (1..(params.lineages as int)).collect { l -> [l, 1, agent, [], [], false] } }
+    // One recursion per lineage: each feeds its reflect output back until the
+    // stop decision or the budget; its last item is the finished lineage.
+    // Lineages run in parallel, each at its own pace.
+    data = PREPARE_DATA.out.agent.map { m, agent -> agent }   // a value channel, as recurse requires
+    def nl = params.lineages as int
+    def stopped = { it[5] }
+    lineages = Channel.empty()
     versions = PREPARE_DATA.out.versions
-    def n = params.iterations as int  // unrolled loop: ITERk runs only within the budget; stopped lineages pass through
-    if (n >= 1) { ITER1(lineages); lineages = ITER1.out.lineages; versions = versions.mix(ITER1.out.versions) }
-    if (n >= 2) { ITER2(lineages); lineages = ITER2.out.lineages; versions = versions.mix(ITER2.out.versions) }
-    if (n >= 3) { ITER3(lineages); lineages = ITER3.out.lineages; versions = versions.mix(ITER3.out.versions) }
-    if (n >= 4) { ITER4(lineages); lineages = ITER4.out.lineages; versions = versions.mix(ITER4.out.versions) }
-    if (n >= 5) { ITER5(lineages); lineages = ITER5.out.lineages; versions = versions.mix(ITER5.out.versions) }
-    if (n >= 6) { ITER6(lineages); lineages = ITER6.out.lineages; versions = versions.mix(ITER6.out.versions) }
-    if (n >= 7) { ITER7(lineages); lineages = ITER7.out.lineages; versions = versions.mix(ITER7.out.versions) }
-    if (n >= 8) { ITER8(lineages); lineages = ITER8.out.lineages; versions = versions.mix(ITER8.out.versions) }
-    if (n >= 9) { ITER9(lineages); lineages = ITER9.out.lineages; versions = versions.mix(ITER9.out.versions) }
-    if (n >= 10) { ITER10(lineages); lineages = ITER10.out.lineages; versions = versions.mix(ITER10.out.versions) }
+    if (nl >= 1) { LINEAGE1.recurse(first(data, 1)).until(stopped); lineages = lineages.mix(LINEAGE1.out.lineage.last()); versions = versions.mix(LINEAGE1.out.lineage.flatMap { it[6] }) }
+    if (nl >= 2) { LINEAGE2.recurse(first(data, 2)).until(stopped); lineages = lineages.mix(LINEAGE2.out.lineage.last()); versions = versions.mix(LINEAGE2.out.lineage.flatMap { it[6] }) }
+    if (nl >= 3) { LINEAGE3.recurse(first(data, 3)).until(stopped); lineages = lineages.mix(LINEAGE3.out.lineage.last()); versions = versions.mix(LINEAGE3.out.lineage.flatMap { it[6] }) }
+    if (nl >= 4) { LINEAGE4.recurse(first(data, 4)).until(stopped); lineages = lineages.mix(LINEAGE4.out.lineage.last()); versions = versions.mix(LINEAGE4.out.lineage.flatMap { it[6] }) }
+    if (nl >= 5) { LINEAGE5.recurse(first(data, 5)).until(stopped); lineages = lineages.mix(LINEAGE5.out.lineage.last()); versions = versions.mix(LINEAGE5.out.lineage.flatMap { it[6] }) }
+    if (nl >= 6) { LINEAGE6.recurse(first(data, 6)).until(stopped); lineages = lineages.mix(LINEAGE6.out.lineage.last()); versions = versions.mix(LINEAGE6.out.lineage.flatMap { it[6] }) }
+    if (nl >= 7) { LINEAGE7.recurse(first(data, 7)).until(stopped); lineages = lineages.mix(LINEAGE7.out.lineage.last()); versions = versions.mix(LINEAGE7.out.lineage.flatMap { it[6] }) }
+    if (nl >= 8) { LINEAGE8.recurse(first(data, 8)).until(stopped); lineages = lineages.mix(LINEAGE8.out.lineage.last()); versions = versions.mix(LINEAGE8.out.lineage.flatMap { it[6] }) }
+    if (nl >= 9) { LINEAGE9.recurse(first(data, 9)).until(stopped); lineages = lineages.mix(LINEAGE9.out.lineage.last()); versions = versions.mix(LINEAGE9.out.lineage.flatMap { it[6] }) }
+    if (nl >= 10) { LINEAGE10.recurse(first(data, 10)).until(stopped); lineages = lineages.mix(LINEAGE10.out.lineage.last()); versions = versions.mix(LINEAGE10.out.lineage.flatMap { it[6] }) }
+    if (nl >= 11) { LINEAGE11.recurse(first(data, 11)).until(stopped); lineages = lineages.mix(LINEAGE11.out.lineage.last()); versions = versions.mix(LINEAGE11.out.lineage.flatMap { it[6] }) }
+    if (nl >= 12) { LINEAGE12.recurse(first(data, 12)).until(stopped); lineages = lineages.mix(LINEAGE12.out.lineage.last()); versions = versions.mix(LINEAGE12.out.lineage.flatMap { it[6] }) }
+    if (nl >= 13) { LINEAGE13.recurse(first(data, 13)).until(stopped); lineages = lineages.mix(LINEAGE13.out.lineage.last()); versions = versions.mix(LINEAGE13.out.lineage.flatMap { it[6] }) }
+    if (nl >= 14) { LINEAGE14.recurse(first(data, 14)).until(stopped); lineages = lineages.mix(LINEAGE14.out.lineage.last()); versions = versions.mix(LINEAGE14.out.lineage.flatMap { it[6] }) }
+    if (nl >= 15) { LINEAGE15.recurse(first(data, 15)).until(stopped); lineages = lineages.mix(LINEAGE15.out.lineage.last()); versions = versions.mix(LINEAGE15.out.lineage.flatMap { it[6] }) }
+    if (nl >= 16) { LINEAGE16.recurse(first(data, 16)).until(stopped); lineages = lineages.mix(LINEAGE16.out.lineage.last()); versions = versions.mix(LINEAGE16.out.lineage.flatMap { it[6] }) }
 
     // Finished lineages: a summary each; the best by validation (ties: lowest lineage).
-    records = lineages.map { l, next, d, state, runs, stop ->
+    records = lineages.map { l, next, d, state, runs, stop, v ->
         def history = new groovy.json.JsonSlurper().parse(state.resolve('history.json').toFile())
         def decision = new groovy.json.JsonSlurper().parse(state.resolve('decision.json').toFile())
         [lineage: l, iterations: next - 1, best: history.best, decision: decision, state: state, runs: runs]

@@ -2,7 +2,8 @@
 # tests/cli/test_workflow_nextflow.sh — the Nextflow pipeline (workflows/main.nf):
 # every .nf file lints, the config parses under every profile (with the
 # max_* resource caps), the schema names every parameter, a -stub-run, and
-# contract runs: real runs with tiny budgets (the bundled slice; per-class
+# contract runs: real runs with tiny budgets (the bundled slice; the
+# recursive iteration loop stopping on reflect's decision; per-class
 # FASTA inputs; CRAM + reference + a side label table, with every task capped
 # by --max_cpus/--max_memory/--max_time) whose rendered task scripts
 # (.command.sh) may pass only flags that the tools' --help lists, and whose
@@ -15,7 +16,7 @@ cd "$TMP" || exit 1   # .nextflow/ and .nextflow.log stay out of the checkout
 
 if ! "$NF" resolve >"$TMP/resolve.out" 2>"$TMP/resolve.err"; then
     reason=$(tail -1 "$TMP/resolve.err")
-    for d in "nextflow lint" "nextflow config" "schema" "stub-run" "contract run" "per-class inputs" "CRAM, reference and side table" "resource caps"; do ok "$d # SKIP ${reason:-Nextflow not resolvable}"; done
+    for d in "nextflow lint" "nextflow config" "schema" "stub-run" "contract run" "recursion" "per-class inputs" "CRAM, reference and side table" "resource caps"; do ok "$d # SKIP ${reason:-Nextflow not resolvable}"; done
     done_testing; exit $?
 fi
 
@@ -58,6 +59,32 @@ check "nextflow run -profile test (1 lineage, 1 iteration)" sh -c "cd '$TMP/real
 for f in model.tar.gz test_metrics.json test_predictions.tsv history.json report.md lineages.json lineage1/summary.json; do
     if [ -s "$TMP/real/out/$f" ]; then ok "contract: output $f"; else not_ok "contract: output $f"; fi
 done
+
+# 5b. the iteration loop is one recursion per lineage (nextflow.preview.recursion):
+#     with a budget of 12 and --plateau 1 every lineage stops on reflect's
+#     decision after 2..11 iterations, each at its own count, every iteration
+#     published (lineage<L>/iter<I>/, lineage<L>/runs/iter<I>/); more than 16
+#     lineages is an error (one LINEAGE<L> alias each).
+mkdir -p "$TMP/rec"
+check "recursion: nextflow run --iterations 12 --lineages 2 --plateau 1" sh -c "cd '$TMP/rec' && '$NF' nf run '$ROOT/workflows/main.nf' -profile test --iterations 12 --lineages 2 --plateau 1 --outdir '$TMP/rec/out' -ansi-log false"
+check "recursion: each lineage stopped by reflect's decision (plateau) before the budget, all iterations published" python3 - "$TMP/rec/out" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+recs = json.load(open(os.path.join(out, "lineages.json")))["lineages"]
+assert [r["lineage"] for r in recs] == [1, 2], recs
+for r in recs:
+    l, n, d = r["lineage"], r["iterations"], r["decision"]
+    print(f"# lineage {l}: {n} iterations, {d['decision']} ({d.get('reason')})")
+    assert 2 <= n < 12 and d["decision"] == "stop" and "plateau" in str(d.get("reason")), r
+    for i in range(1, n + 1):
+        for sub in (f"iter{i}/agent/run.json", f"iter{i}/analyzed/run.json", f"iter{i}/reflected/decision.json", f"runs/iter{i}/metrics.json"):
+            assert os.path.exists(os.path.join(out, f"lineage{l}", sub)), (l, sub)
+    assert not os.path.exists(os.path.join(out, f"lineage{l}", f"iter{n + 1}")), (l, n + 1)
+    s = json.load(open(os.path.join(out, f"lineage{l}", "summary.json")))
+    assert s["iterations"] == n and s["final_state"] == f"lineage{l}/iter{n}/reflected" and len(s["runs"]) == n, s
+PY
+(cd "$TMP/rec" && "$NF" nf run "$ROOT/workflows/main.nf" -profile test --lineages 17 -ansi-log false) >"$TMP/rec/bad.log" 2>&1
+if grep -q "lineages is at most 16" "$TMP/rec/bad.log"; then ok "recursion: --lineages 17 is an error (at most 16)"; else not_ok "recursion: --lineages 17 is an error"; tail -5 "$TMP/rec/bad.log" | sed 's/^/#   /'; fi
 
 # 6. per-class FASTA inputs (iEnhancer slice): --class as 'NAME=FILE,...' on the
 #    command line, --test_class as a map in a -params-file (train/valid/test of
@@ -115,7 +142,7 @@ check "resource caps: every task ran with 1 cpu, 1 GB and at most 30 min (trace)
 case "$cmd" in *"--threads 1 "*|*"--threads 1") ok "resource caps: prepare-data got --threads 1 (task.cpus capped from 2)" ;;
     *) not_ok "resource caps: prepare-data --threads"; echo "#   $cmd" ;; esac
 
-check "contract: rendered commands pass only flags the tools know" python3 - "$BIN" "$TMP/real/work" "$TMP/cls/work" "$TMP/cram/work" <<'PY'
+check "contract: rendered commands pass only flags the tools know" python3 - "$BIN" "$TMP/real/work" "$TMP/rec/work" "$TMP/cls/work" "$TMP/cram/work" <<'PY'
 import glob, os, re, subprocess, sys
 bindir, works = sys.argv[1], sys.argv[2:]
 helps, bad, seen = {}, [], set()

@@ -69,7 +69,8 @@ e2e() {
     (cd "$work" && nf run "$ROOT/workflows/main.nf" -profile test --outdir "$out" -ansi-log false) >"$work/run1.log" 2>&1 \
         || { tail -40 "$work/run1.log" >&2; echo "not ok - nextflow run -profile test" ; return 1; }
     for f in model.tar.gz test_metrics.json history.json report.md test_predictions.tsv lineages.json \
-             lineage1/summary.json lineage2/summary.json data/agent/train.tsv lineage1/runs/iter1/metrics.json; do
+             lineage1/summary.json lineage2/summary.json data/agent/train.tsv lineage1/runs/iter1/metrics.json \
+             lineage2/iter2/agent/run.json lineage2/iter2/reflected/decision.json lineage2/runs/iter2/metrics.json; do
         if [ -s "$out/$f" ]; then echo "ok - output $f"; else echo "not ok - output $f missing"; rc=1; fi
     done
     if python3 - "$out/test_metrics.json" <<'PY'
@@ -81,6 +82,15 @@ print("# held-out auroc", auroc, "accuracy", acc)
 sys.exit(0 if auroc is not None and auroc > 0.6 else 1)
 PY
     then echo "ok - held-out metrics above chance"; else echo "not ok - held-out metrics"; rc=1; fi
+    # the recursion ran each lineage to the budget (-profile test: 2 iterations, 2 lineages)
+    if python3 - "$out/lineages.json" <<'PY'
+import json, sys
+recs = json.load(open(sys.argv[1]))["lineages"]
+got = [(r["lineage"], r["iterations"], r["decision"]["decision"]) for r in recs]
+print("# lineages", got)
+sys.exit(0 if got == [(1, 2, "stop"), (2, 2, "stop")] else 1)
+PY
+    then echo "ok - every lineage ran to the iteration budget"; else echo "not ok - lineages.json iterations"; rc=1; fi
     cp "$out/pipeline_info/trace.txt" "$work/trace1.txt" 2>/dev/null || true
     (cd "$work" && nf run "$ROOT/workflows/main.nf" -profile test --outdir "$out" -ansi-log false -resume) >"$work/run2.log" 2>&1 \
         || { tail -40 "$work/run2.log" >&2; echo "not ok - nextflow run -resume"; return 1; }
