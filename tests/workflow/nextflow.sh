@@ -4,6 +4,7 @@
 #
 #   tests/workflow/nextflow.sh resolve        resolve the pinned release (cached); prints its lib dir
 #   tests/workflow/nextflow.sh nf ARGS...     run `nextflow ARGS...` with it
+#   tests/workflow/nextflow.sh parse FILES... parse .nf/.config files with its Groovy (nfparse.groovy)
 #   tests/workflow/nextflow.sh [test]         nextflow run workflows/main.nf -profile test, twice
 #                                             (the second with -resume must recompute nothing)
 #
@@ -59,6 +60,11 @@ nf() {
         java -Xms256m ${NXF_JVM_OPTS:-} $JAVA_OPENS -cp "$CACHE/lib/*" nextflow.cli.Launcher "$@"
 }
 
+parse() {
+    resolve || return $?
+    java -cp "$CACHE/lib/*" groovy.ui.GroovyMain "$ROOT/tests/workflow/nfparse.groovy" "$@"
+}
+
 e2e() {
     resolve || return $?
     local work=${1:-} out rc=0 keep=1
@@ -107,6 +113,7 @@ PY
 case "${1:-test}" in
     resolve) resolve && echo "$CACHE/lib" ;;
     nf) shift; nf "$@" ;;
+    parse) shift; parse "$@" ;;
     test) shift || true; e2e "$@" ;;
-    *) echo "usage: $0 [resolve|nf ARGS...|test [WORKDIR]]" >&2; exit 2 ;;
+    *) echo "usage: $0 [resolve|nf ARGS...|parse FILES...|test [WORKDIR]]" >&2; exit 2 ;;
 esac
