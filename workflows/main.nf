@@ -132,5 +132,6 @@ workflow {
         EVALUATE(PREDICT.out.predictions.join(PREPARE_DATA.out.heldout))
         versions = versions.mix(PREDICT.out.versions, EVALUATE.out.versions)
     }
-    versions.unique().collectFile(name: 'versions.yml', storeDir: "${outdir}/pipeline_info", sort: true)
+    // one entry per distinct process and version: the same task of every iteration writes the same text
+    versions.map { it.text.endsWith('\n') ? it.text : it.text + '\n' }.unique().collectFile(name: 'versions.yml', storeDir: "${outdir}/pipeline_info", sort: true)
 }

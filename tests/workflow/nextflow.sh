@@ -97,6 +97,8 @@ print("# lineages", got)
 sys.exit(0 if got == [(1, 2, "stop"), (2, 2, "stop")] else 1)
 PY
     then echo "ok - every lineage ran to the iteration budget"; else echo "not ok - lineages.json iterations"; rc=1; fi
+    if [ -s "$out/pipeline_info/versions.yml" ] && [ -z "$(grep '^"' "$out/pipeline_info/versions.yml" | sort | uniq -d)" ]; then
+        echo "ok - versions.yml: one entry per process"; else echo "not ok - versions.yml missing or with duplicate keys"; rc=1; fi
     cp "$out/pipeline_info/trace.txt" "$work/trace1.txt" 2>/dev/null || true
     (cd "$work" && nf run "$ROOT/workflows/main.nf" -profile test --outdir "$out" -ansi-log false -resume) >"$work/run2.log" 2>&1 \
         || { tail -40 "$work/run2.log" >&2; echo "not ok - nextflow run -resume"; return 1; }
