@@ -471,7 +471,7 @@ static json_t *prompt_vars(agent_ctx *c, const char *step, const json_t *submit_
     free(desc);
     free(path);
     {
-        json_t *h = history_digest(c->s->history, !strcmp(step, "plan") ? n_iter - 1 : n_iter - 1);
+        json_t *h = history_digest(c->s->history, n_iter - 1);   /* the iterations before the current one */
         set_text(vars, "history", json_array_size(h) ? compact(h, PROMPT_PART_MAX) : strdup("(no earlier iterations)"));
         json_decref(h);
     }
