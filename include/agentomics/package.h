@@ -27,6 +27,9 @@
 #include "agentomics/error.h"
 
 #define AO_PACKAGE_FORMAT_VERSION 1
+/* Extraction stops with AO_EDATA once the members written exceed this many
+ * MB (a decompression bomb); $AGENTOMICS_MAX_EXTRACT_MB overrides it. */
+#define AO_PACKAGE_MAX_EXTRACT_MB 16384
 
 typedef struct ao_package_opts {
     const char *state_dir;        /* agent state: run.json, history.json */

@@ -381,6 +381,29 @@ static void test_refusals(void)
     refuse("tampered member", p, "tampered member 'model/model.aom'");
     free(p);
     {
+        /* a decompression bomb: 3 MB of zeros (a few KB compressed) against a 1 MB cap */
+        char *zeros = malloc(3u << 20), *bman;
+        if (zeros) {
+            memset(zeros, '0', (3u << 20) - 1);
+            zeros[(3u << 20) - 1] = '\0';
+            {
+                const centry bomb[] = {{"model/model.aom", AE_IFREG, zeros}, {"report.md", AE_IFREG, "# r\n"}};
+                bman = manifest_for(bomb, 2, 1, NULL);
+                p = craft("bomb.tar.gz", bman, bomb, 2, -1, 1);
+                setenv("AGENTOMICS_MAX_EXTRACT_MB", "1", 1);
+                refuse("a package that unpacks past the extraction cap", p, "unpacks to more than 1 MB");
+                unsetenv("AGENTOMICS_MAX_EXTRACT_MB");
+                ao_err_init(&e);
+                t = ao_package_open(p, &e);
+                CHECK(t != NULL, "the same package opens under the default cap (%s)", e.msg);
+                ao_pkg_tmp_destroy(t);
+                free(p);
+                free(bman);
+            }
+            free(zeros);
+        }
+    }
+    {
         const centry ents[] = {{"model/model.aom", AE_IFREG, "weights"}, {"report.md", AE_IFREG, "# r\n"}, {"/tmp/agentomics-evil", AE_IFREG, "x"}};
         p = craft("abs.tar.gz", man, ents, 3, -1, 1);
         refuse("absolute path", p, "absolute path");

@@ -953,6 +953,7 @@ typedef struct reader {
     json_t *files;    /* manifest "files" (borrowed from the manifest) */
     json_t *seen;     /* member path -> true */
     char *buf;
+    uint64_t extracted, max_extract;   /* bytes written so far, and the cap (a decompression bomb stops there) */
 } reader;
 
 static int corrupt(reader *r, ao_err *err)
@@ -1058,6 +1059,11 @@ static int extract_member(reader *r, const char *name, ao_err *err)
         la_ssize_t got = archive_read_data(r->a, r->buf, PKG_BUF), off = 0;
         if (got < 0) { corrupt(r, err); goto ERROR; }
         if (got == 0) break;
+        if ((r->extracted += (uint64_t)got) > r->max_extract) {
+            ao_err_set(err, AO_EDATA, "%s: the package unpacks to more than %llu MB (refused at member '%s'; raise AGENTOMICS_MAX_EXTRACT_MB if it is genuine)",
+                       r->archive, (unsigned long long)(r->max_extract >> 20), name);
+            goto ERROR;
+        }
         ao_sha256_update(&h, r->buf, (size_t)got);
         while (off < got) {
             ssize_t w = write(fd, r->buf + off, (size_t)(got - off));
@@ -1211,6 +1217,13 @@ ao_pkg_tmp *ao_package_open(const char *archive, ao_err *err)
     memset(&r, 0, sizeof r);
     r.archive = archive;
     r.rootfd = -1;
+    r.max_extract = (uint64_t)AO_PACKAGE_MAX_EXTRACT_MB << 20;
+    {
+        const char *cap = getenv("AGENTOMICS_MAX_EXTRACT_MB");
+        char *end = NULL;
+        unsigned long long mb = cap && *cap ? strtoull(cap, &end, 10) : 0;
+        if (cap && *cap && end && !*end && mb > 0) r.max_extract = (uint64_t)mb << 20;
+    }
     if (!t) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
     if (stat(archive, &st) != 0) { ao_err_set(err, AO_EIO, "%s: cannot open: %s", archive, strerror(errno)); goto ERROR; }
     if (!S_ISREG(st.st_mode)) { ao_err_set(err, AO_EDATA, "%s: not a model package (a regular file)", archive); goto ERROR; }
