@@ -2,6 +2,9 @@
 # make bench: every benchmark measured against a named peer in the same run,
 # results collected in tests/bench/results.md. Sizes can be scaled down for
 # a quick look: BENCH_FASTQ_READS, BENCH_BAM_READS, BENCH_CSV_ROWS.
+# Every tests/bench/*_bench.py is run below and gets its own section (cnn, gbdt,
+# jsonschema (ao_jsonschema_validate vs python3-jsonschema), kmer, logreg,
+# sandbox (ao_sandbox_run vs the bwrap CLI and a bare fork/exec)).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
