@@ -575,7 +575,7 @@ int ao_sandbox_run(const ao_sandbox_opts *o, const char *const *argv, ao_sandbox
     strvec args = {0}, env = {0};
     capture cap = {0};
     char *bwrap = NULL;
-    int pfd[2] = {-1, -1}, status = 0, rc = AO_OK, exited = 0, term_sent = 0, killed = 0;
+    int pfd[2] = {-1, -1}, status = 0, rc = AO_OK, exited = 0, term_sent = 0, killed = 0, idle_ms = 1;
     pid_t pid = -1;
     pidcg cg = { NULL, -1 };
     double t0, deadline, kill_at = 0, drain_until = 0;
@@ -624,6 +624,7 @@ int ao_sandbox_run(const ao_sandbox_opts *o, const char *const *argv, ao_sandbox
     /* Read until bwrap is gone and the pipe is drained. A process that
      * escaped the namespace teardown could keep the pipe open forever, so
      * after bwrap is reaped reading stops within SANDBOX_DRAIN_MAX. */
+    idle_ms = 1;
     for (;;) {
         double now = now_sec();
         int wait_ms = 50;
@@ -667,7 +668,11 @@ int ao_sandbox_run(const ao_sandbox_opts *o, const char *const *argv, ao_sandbox
                 }
             }
         } else {
-            poll(NULL, 0, wait_ms);
+            /* the pipe closed: bwrap is usually about to exit, so look again
+             * soon, backing off (1, 2, 4 ... 50 ms) for a command that
+             * closed its output early and keeps running */
+            poll(NULL, 0, idle_ms);
+            idle_ms = idle_ms * 2 > wait_ms ? wait_ms : idle_ms * 2;
         }
     }
     r->seconds = now_sec() - t0;
