@@ -23,7 +23,8 @@ LIB_SRC   := $(sort $(wildcard tools/lib/*.c))
 LIB_OBJ   := $(LIB_SRC:tools/lib/%.c=$(BUILD)/lib/%.o)
 LIB       := $(BUILD)/libagentomics.a
 TOOLS     := $(sort $(notdir $(patsubst %/main.c,%,$(wildcard tools/*/main.c))))
-BINS      := $(TOOLS:%=bin/agentomics-%)
+BINDIR    ?= bin
+BINS      := $(TOOLS:%=$(BINDIR)/agentomics-%)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HEADERS   := $(wildcard include/agentomics/*.h)
@@ -39,8 +40,8 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-bin/agentomics-%: tools/%/main.c $(LIB) $(HEADERS)
-	@mkdir -p bin
+$(BINDIR)/agentomics-%: tools/%/main.c $(LIB) $(HEADERS)
+	@mkdir -p $(BINDIR)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIB) $(HEADERS)
@@ -56,10 +57,16 @@ test-unit: $(UNIT_BINS)
 test-cli: $(BINS)
 	@sh tests/cli/run.sh
 
-# Sanitizer build of the library and unit tests in a separate tree.
+# Sanitizer build in a separate tree: the unit tests, then the tools and the
+# CLI tests of the paths that handle untrusted input from a model (the LLM
+# agent against the scripted server, script models in the sandbox).
+ASAN_FLAGS := CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
+  LDFLAGS='-fsanitize=address,undefined'
+ASAN_CLI   := tests/cli/test_llm_agent.sh tests/cli/test_script_model.sh
 test-asan:
-	$(MAKE) BUILD=build-asan CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
-	  LDFLAGS='-fsanitize=address,undefined' test-unit
+	$(MAKE) BUILD=build-asan BINDIR=build-asan/bin $(ASAN_FLAGS) test-unit all
+	@AO_TEST_BIN=$(CURDIR)/build-asan/bin AGENTOMICS_PROMPTS=$(CURDIR)/prompts AGENTOMICS_SCHEMAS=$(CURDIR)/schemas \
+	  ASAN_OPTIONS=detect_leaks=1 sh tests/cli/run.sh $(ASAN_CLI)
 
 bench: $(BINS)
 	@sh tests/bench/run.sh

@@ -85,6 +85,11 @@ def main():
             with open(argfile, "rb") as fh:
                 bw_args = [a.decode() for a in fh.read().split(b"\0")[:-1]]
             assert bw_args[-len(cmd):] == cmd and "--unshare-all" in bw_args and ws in bw_args, bw_args
+            # --json-status-fd is the library's own channel (the sandbox's pid 1,
+            # to wait for the namespace to empty); the bare CLI has no such fd
+            if "--json-status-fd" in bw_args:
+                i = bw_args.index("--json-status-fd")
+                del bw_args[i:i + 2]
             prog = shutil.which(cmd[0], path=BASE_ENV["PATH"])
             methods = {
                 "ours": ["ao", None, ws] + cmd,

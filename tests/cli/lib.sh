@@ -2,7 +2,7 @@
 # BIN: built tools; DATA: tests/data; TMP: a scratch dir removed at exit.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN="$ROOT/bin"
+BIN="${AO_TEST_BIN:-$ROOT/bin}"   # AO_TEST_BIN: another build of the tools (make test-asan)
 DATA="$ROOT/tests/data"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/agentomics-cli.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT

@@ -1,8 +1,10 @@
 #!/bin/sh
-# Runs every tests/cli/test_*.sh (TAP) and prints "cli: N passed, N failed".
+# Runs the given tests/cli/test_*.sh files (default: all of them; TAP each)
+# and prints "cli: N passed, N failed".
 cd "$(dirname "$0")/../.." || exit 2
 pass=0; fail=0
-for t in tests/cli/test_*.sh; do
+[ "$#" -gt 0 ] || set -- tests/cli/test_*.sh
+for t in "$@"; do
     out=$(bash "$t" 2>&1); rc=$?
     printf '%s\n' "$out" | grep -E '^(not ok|#)' | sed "s|^|$(basename "$t"): |"
     p=$(printf '%s\n' "$out" | grep -c '^ok ')

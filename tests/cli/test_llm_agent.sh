@@ -220,7 +220,7 @@ NF="$ROOT/tests/workflow/nextflow.sh"
 if [ -f "$TMP/wf_script.json" ] && "$NF" resolve >/dev/null 2>&1; then
     start_server "$TMP/wf_script.json"
     mkdir -p "$TMP/nf"
-    if (cd "$TMP/nf" && timeout -k 10 300 "$NF" nf run "$ROOT/workflows/main.nf" -profile test --lineages 1 --agent llm --provider openai \
+    if (cd "$TMP/nf" && timeout -k 10 300 "$NF" nf run "$ROOT/workflows/main.nf" -profile test --bin_dir "$BIN" --lineages 1 --agent llm --provider openai \
             --api_base "$BASE" --model fake-model --max_llm_calls 50 --outdir "$TMP/nf/results" -ansi-log false) >"$TMP/nf.log" 2>&1; then
         ok "nextflow with --agent llm"
     else

@@ -29,6 +29,9 @@
 #define SANDBOX_OUTPUT_DEFAULT 16384
 #define SANDBOX_KILL_GRACE 2.0      /* seconds between SIGTERM and SIGKILL */
 #define SANDBOX_DRAIN_MAX 0.5       /* seconds to keep reading once bwrap is gone */
+#define SANDBOX_NS_WAIT 2.0         /* seconds to wait for the pid namespace to empty */
+#define STATUS_FD 3                 /* bwrap --json-status-fd in the child */
+#define STATUS_FD_STR "3"
 #define SANDBOX_PATH "/usr/local/bin:/usr/bin:/bin"
 
 static const char bwrap_missing[] =
@@ -238,6 +241,9 @@ static int build_args(const char *bwrap, const ao_sandbox_opts *o, const char *c
      * user namespace, and --cap-drop ALL then has to drop real host caps. */
     if (strvec_add3(a, "--unshare-all", "--unshare-user", "--die-with-parent") < 0) goto ERROR_MEM;
     if (strvec_add3(a, "--new-session", "--cap-drop", "ALL") < 0) goto ERROR_MEM;
+    /* fd 3 in the child: bwrap reports the sandbox's pid 1 there (see
+     * wait_namespace_gone); it is not inherited by the command */
+    if (strvec_add(a, "--json-status-fd") < 0 || strvec_add(a, STATUS_FD_STR) < 0) goto ERROR_MEM;
     if (add_system(a) < 0) goto ERROR_MEM;
     for (k = 0; k < o->n_mounts; k++) {
         const ao_sandbox_mount *m = &o->mounts[k];
@@ -510,7 +516,7 @@ static void set_limit(int res, rlim_t v)
 }
 
 /* After fork: async-signal-safe calls only. Never returns. */
-static void child_exec(const ao_sandbox_opts *o, int out_fd, int cg_fd, char **args, char **envp)
+static void child_exec(const ao_sandbox_opts *o, int out_fd, int status_fd, int cg_fd, char **args, char **envp)
 {
     static const char msg[] = "agentomics: cannot execute bubblewrap\n";
     int devnull = open("/dev/null", O_RDONLY);
@@ -521,12 +527,16 @@ static void child_exec(const ao_sandbox_opts *o, int out_fd, int cg_fd, char **a
     /* Join the pids cgroup before exec, so bwrap and all it starts count. */
     if (cg_fd >= 0 && write(cg_fd, "0", 1) != 1) { /* best effort: the rlimit still applies */ }
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0) _exit(127);
-    /* No descriptor of the caller (sockets, logs, the API connection)
-     * leaks into the sandbox. */
-    if (close_range(3, ~0U, 0) != 0) {
+    /* bwrap's status pipe on fd 3 (dup2 clears close-on-exec; a pipe that
+     * already is fd 3 needs it cleared by hand) */
+    if (status_fd == STATUS_FD) { if (fcntl(STATUS_FD, F_SETFD, 0) != 0) _exit(127); }
+    else if (dup2(status_fd, STATUS_FD) < 0) _exit(127);
+    /* No other descriptor of the caller (sockets, logs, the API
+     * connection) leaks into the sandbox. */
+    if (close_range(STATUS_FD + 1, ~0U, 0) != 0) {
         maxfd = sysconf(_SC_OPEN_MAX);
         if (maxfd < 0 || maxfd > 65536) maxfd = 65536;
-        for (long fd = 3; fd < maxfd; fd++) close((int)fd);
+        for (long fd = STATUS_FD + 1; fd < maxfd; fd++) close((int)fd);
     }
     set_limit(RLIMIT_CORE, 0);
     if (o->cpu_seconds > 0) set_limit(RLIMIT_CPU, (rlim_t)o->cpu_seconds);
@@ -547,6 +557,38 @@ static void child_exec(const ao_sandbox_opts *o, int out_fd, int cg_fd, char **a
     execve(args[0], args, envp);
     if (write(2, msg, sizeof msg - 1) < 0) { /* nothing more to do */ }
     _exit(127);
+}
+
+/* bwrap's exit does not mean the sandbox is empty: its pid 1 is killed
+ * (--die-with-parent) and the kernel then kills the rest of the pid
+ * namespace, asynchronously. Pid 1 finishes exiting only after every other
+ * process of its namespace is gone, so waiting for it (gone, or a zombie
+ * waiting for its new parent) means nothing started in the sandbox still
+ * runs when ao_sandbox_run returns. Its pid comes from bwrap's
+ * --json-status-fd; bounded by SANDBOX_NS_WAIT. */
+static void wait_namespace_gone(int status_fd)
+{
+    char buf[1024], path[64], stat[256];
+    const char *p;
+    ssize_t n;
+    long child;
+    double until = now_sec() + SANDBOX_NS_WAIT;
+    if (status_fd < 0 || (n = read(status_fd, buf, sizeof buf - 1)) <= 0) return;
+    buf[n] = '\0';
+    if (!(p = strstr(buf, "\"child-pid\":")) || (child = strtol(p + 12, NULL, 10)) <= 1) return;
+    snprintf(path, sizeof path, "/proc/%ld/stat", child);
+    while (now_sec() < until) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        const char *close_paren;
+        if (fd < 0) return;
+        n = read(fd, stat, sizeof stat - 1);
+        close(fd);
+        if (n <= 0) return;
+        stat[n] = '\0';
+        /* "pid (comm) S ...": the state follows the last ')' */
+        if (!(close_paren = strrchr(stat, ')')) || close_paren[1] != ' ' || close_paren[2] == 'Z' || close_paren[2] == 'X') return;
+        poll(NULL, 0, 2);
+    }
 }
 
 /* ---- public ---- */
@@ -575,7 +617,7 @@ int ao_sandbox_run(const ao_sandbox_opts *o, const char *const *argv, ao_sandbox
     strvec args = {0}, env = {0};
     capture cap = {0};
     char *bwrap = NULL;
-    int pfd[2] = {-1, -1}, status = 0, rc = AO_OK, exited = 0, term_sent = 0, killed = 0, idle_ms = 1;
+    int pfd[2] = {-1, -1}, spfd[2] = {-1, -1}, status = 0, rc = AO_OK, exited = 0, term_sent = 0, killed = 0, idle_ms = 1;
     pid_t pid = -1;
     pidcg cg = { NULL, -1 };
     double t0, deadline, kill_at = 0, drain_until = 0;
@@ -605,6 +647,10 @@ int ao_sandbox_run(const ao_sandbox_opts *o, const char *const *argv, ao_sandbox
         rc = ao_err_set(err, AO_EIO, "%s: cannot open for appending: %s", o->log_path, strerror(errno));
         goto ERROR;
     }
+    if (pipe2(spfd, O_CLOEXEC | O_NONBLOCK) != 0) {
+        rc = ao_err_set(err, AO_EIO, "sandbox: cannot create a pipe: %s", strerror(errno));
+        goto ERROR;
+    }
     if (pipe2(pfd, O_CLOEXEC) != 0) {
         rc = ao_err_set(err, AO_EIO, "sandbox: cannot create a pipe: %s", strerror(errno));
         goto ERROR;
@@ -617,9 +663,11 @@ int ao_sandbox_run(const ao_sandbox_opts *o, const char *const *argv, ao_sandbox
         rc = ao_err_set(err, AO_EIO, "sandbox: cannot fork: %s", strerror(errno));
         goto ERROR;
     }
-    if (pid == 0) child_exec(o, pfd[1], cg.procs_fd, args.v, env.v);
+    if (pid == 0) child_exec(o, pfd[1], spfd[1], cg.procs_fd, args.v, env.v);
     close(pfd[1]);
     pfd[1] = -1;
+    close(spfd[1]);
+    spfd[1] = -1;
 
     /* Read until bwrap is gone and the pipe is drained. A process that
      * escaped the namespace teardown could keep the pipe open forever, so
@@ -675,6 +723,7 @@ int ao_sandbox_run(const ao_sandbox_opts *o, const char *const *argv, ao_sandbox
             idle_ms = idle_ms * 2 > wait_ms ? wait_ms : idle_ms * 2;
         }
     }
+    wait_namespace_gone(spfd[0]);
     r->seconds = now_sec() - t0;
     r->timeout = o->timeout > 0 ? o->timeout : 0;
     if (WIFSIGNALED(status)) {
@@ -698,6 +747,8 @@ DONE:
     pidcg_destroy(&cg);
     if (pfd[0] >= 0) close(pfd[0]);
     if (pfd[1] >= 0) close(pfd[1]);
+    if (spfd[0] >= 0) close(spfd[0]);
+    if (spfd[1] >= 0) close(spfd[1]);
     if (cap.log_fd >= 0) close(cap.log_fd);
     free(cap.head);
     free(cap.tail);
