@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <htslib/hts.h>
 #include "agentomics/agent.h"
 #include "agentomics/cli.h"
 #include "agentomics/log.h"
@@ -58,7 +57,7 @@ static void usage(FILE *fp)
 int main(int argc, char **argv)
 {
     enum { O_STEP = 256, O_STEPS, O_STATE, O_OUT, O_DATA, O_RUN, O_AGENT, O_SEED, O_LINEAGE, O_METRIC, O_ITER, O_TBUDGET,
-           O_TLIMIT, O_PLATEAU, O_TARGET, O_VFRAC, O_THREADS, O_FORCE, O_VERSION };
+           O_TLIMIT, O_PLATEAU, O_TARGET, O_VFRAC, O_THREADS, O_FORCE };
     static const struct option lopts[] = {
         {"step", required_argument, 0, O_STEP}, {"steps", required_argument, 0, O_STEPS}, {"state", required_argument, 0, O_STATE},
         {"out", required_argument, 0, O_OUT}, {"data", required_argument, 0, O_DATA}, {"run", required_argument, 0, O_RUN},
@@ -67,19 +66,19 @@ int main(int argc, char **argv)
         {"time-budget", required_argument, 0, O_TBUDGET}, {"train-time-limit", required_argument, 0, O_TLIMIT},
         {"plateau", required_argument, 0, O_PLATEAU}, {"target", required_argument, 0, O_TARGET},
         {"valid-fraction", required_argument, 0, O_VFRAC}, {"threads", required_argument, 0, O_THREADS},
-        {"force", no_argument, 0, O_FORCE}, {"verbose", no_argument, 0, 'v'}, {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, AO_AGENT_LLM_LONGOPTS, {0, 0, 0, 0}};
+        {"force", no_argument, 0, O_FORCE}, AO_CLI_LONGOPTS, AO_AGENT_LLM_LONGOPTS, {0, 0, 0, 0}};
     ao_agent_opts o;
+    ao_cli cli;
     ao_err err;
     char *steps_buf = NULL;
-    int c, level = AO_LOG_WARN, rc;
+    int c, rc, st;
     long v;
     double d;
 
-    ao_log_setup(argv[0], level);
+    ao_cli_init(&cli, argv[0], usage);
     ao_agent_opts_init(&o);
     ao_err_init(&err);
-    while ((c = getopt_long(argc, argv, "vqh", lopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, AO_CLI_SHORTOPTS, lopts, NULL)) != -1) {
         switch (c) {
         case O_STEP: case O_STEPS: {
             char *save = NULL, *t;
@@ -139,28 +138,20 @@ int main(int argc, char **argv)
             o.threads = (int)v;
             break;
         case O_FORCE: o.force = 1; break;
-        case 'v': level++; break;
-        case 'q': level = AO_LOG_ERROR; break;
-        case 'h': usage(stdout); free(steps_buf); return 0;
-        case O_VERSION: puts(AO_VERSION); free(steps_buf); return 0;
-        default: {
-            char msg[256];
-            if (c >= AO_AGENT_LLM_OPT_BASE && ao_agent_llm_option(&o, c, optarg, msg, sizeof msg) == 0) break;
-            free(steps_buf);
-            return ao_cli_usage_error("%s", c >= AO_AGENT_LLM_OPT_BASE ? msg : "invalid option");
-        }
+        default:
+            if (c >= AO_AGENT_LLM_OPT_BASE) {
+                char msg[256];
+                if (ao_agent_llm_option(&o, c, optarg, msg, sizeof msg) == 0) break;
+                free(steps_buf);
+                return ao_cli_usage_error("%s", msg);
+            }
+            if ((st = ao_cli_option(&cli, c)) != AO_CLI_GO_ON) { free(steps_buf); return st; }
         }
     }
     if (optind < argc) { free(steps_buf); return ao_cli_usage_error("unexpected argument '%s'", argv[optind]); }
     if (!o.n_steps || !o.out || !o.data) { free(steps_buf); return ao_cli_usage_error("--step (or --steps), --out and --data are required"); }
-    ao_log_setup(argv[0], level);
-    hts_set_log_level(HTS_LOG_OFF);
+    ao_cli_start(&cli);
     rc = ao_agent_run_steps(&o, &err);
     free(steps_buf);
-    if (rc < 0) {
-        if (rc == AO_EUSAGE) return ao_cli_usage_error("%s", err.msg);
-        ao_error("%s", err.msg);
-        return ao_exit_code(rc);
-    }
-    return 0;
+    return ao_cli_finish(&cli, rc, &err);
 }

@@ -6,23 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
-#include <htslib/hts.h>
 #include "agentomics/cli.h"
 #include "agentomics/error.h"
 #include "agentomics/fileio.h"
 #include "agentomics/log.h"
 #include "agentomics/metrics.h"
 
-#ifndef AO_VERSION
-#define AO_VERSION "unknown"
-#endif
-
-static const char *PROG = "agentomics-evaluate";
 
 static void usage(FILE *fp)
 {
     fprintf(fp,
-        "Usage: %s --predictions PRED.tsv --labels TEST.tsv [options]\n"
+        "Usage: agentomics-evaluate --predictions PRED.tsv --labels TEST.tsv [options]\n"
         "\n"
         "Scores a prediction file against the true labels (the trusted scorer).\n"
         "\n"
@@ -34,9 +28,10 @@ static void usage(FILE *fp)
         "  -f, --format FMT        json (default) or text\n"
         "  -t, --threads N         accepted for uniformity with the other tools (scoring\n"
         "                          is single-threaded)\n"
-        "  -v, --verbose           log progress and resource use to stderr\n"
+        "  -v, --verbose           log progress and resource use to stderr (repeatable)\n"
+        "  -q, --quiet             errors only\n"
         "  -h, --help              show this help and exit\n"
-        "  -V, --version           print the version and exit\n"
+        "      --version           print the version and exit (also -V)\n"
         "\n"
         "Every label id needs exactly one prediction row and vice versa. Classes are the\n"
         "probability_<class> columns in file order; with two classes the second is the\n"
@@ -46,36 +41,27 @@ static void usage(FILE *fp)
         "balanced_accuracy_score, roc_auc_score, average_precision_score, f1_score\n"
         "(macro), matthews_corrcoef and log_loss; undefined values are null.\n"
         "\n"
-        "Exit status: 0 ok, 2 usage, 65 bad data (FILE:LINE: message), 74 I/O error.\n",
-        PROG);
+        "Exit status: 0 ok, 2 usage, 65 bad data (FILE:LINE: message), 74 I/O error.\n");
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"predictions", required_argument, NULL, 'p'},
-        {"labels", required_argument, NULL, 'l'},
-        {"out", required_argument, NULL, 'o'},
-        {"format", required_argument, NULL, 'f'},
-        {"threads", required_argument, NULL, 't'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0}
-    };
+    static const struct option lopts[] = {
+        {"predictions", required_argument, NULL, 'p'}, {"labels", required_argument, NULL, 'l'},
+        {"out", required_argument, NULL, 'o'}, {"format", required_argument, NULL, 'f'},
+        {"threads", required_argument, NULL, 't'}, AO_CLI_LONGOPTS, {NULL, 0, NULL, 0}};
     const char *pred = NULL, *labels = NULL, *out = "-", *format = "json";
-    int c, verbose = 0, rc = AO_OK;
+    int c, st, rc = AO_OK;
     long threads = 1;   /* accepted for uniformity; scoring is single-threaded */
-    double t0 = ao_now();
+    ao_cli cli;
     ao_err err;
     ao_metrics *m = NULL;
     ao_outfile *of = NULL;
     json_t *js = NULL;
 
+    ao_cli_init(&cli, argv[0], usage);
     ao_err_init(&err);
-    ao_log_setup(PROG, AO_LOG_WARN);
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":p:l:o:f:t:vhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:l:o:f:t:V" AO_CLI_SHORTOPTS, lopts, NULL)) != -1) {
         switch (c) {
         case 'p': pred = optarg; break;
         case 'l': labels = optarg; break;
@@ -85,11 +71,9 @@ int main(int argc, char **argv)
             if (ao_cli_int(optarg, 1, 4096, &threads) < 0)
                 return ao_cli_usage_error("--threads expects an integer >= 1, got '%s'", optarg);
             break;
-        case 'v': verbose++; break;
-        case 'h': usage(stdout); return fflush(stdout) == 0 ? AO_EXIT_OK : AO_EXIT_IO;
-        case 'V': puts(AO_VERSION); return fflush(stdout) == 0 ? AO_EXIT_OK : AO_EXIT_IO;
-        case ':': return ao_cli_usage_error("option '%s' needs an argument", argv[optind - 1]);
-        default: return ao_cli_usage_error("invalid option '%s'", argv[optind - 1]);
+        default:
+            /* -V: the older spelling of --version */
+            if ((st = ao_cli_option(&cli, c == 'V' ? AO_CLI_OPT_VERSION : c)) != AO_CLI_GO_ON) return st;
         }
     }
     if (optind < argc) return ao_cli_usage_error("unexpected argument '%s'", argv[optind]);
@@ -98,46 +82,32 @@ int main(int argc, char **argv)
     if (!*out) return ao_cli_usage_error("--out needs a file name");
     if (strcmp(format, "json") != 0 && strcmp(format, "text") != 0)
         return ao_cli_usage_error("--format must be json or text, got '%s'", format);
-    ao_log_setup(PROG, verbose >= 2 ? AO_LOG_DEBUG : verbose ? AO_LOG_INFO : AO_LOG_WARN);
-    hts_set_log_level(verbose >= 2 ? HTS_LOG_WARNING : HTS_LOG_OFF);
+    ao_cli_start(&cli);
 
-    if (!(m = ao_metrics_from_files(pred, labels, &err))) { rc = err.code; goto ERROR; }
+    if (!(m = ao_metrics_from_files(pred, labels, &err))) { rc = err.code; goto DONE; }
     ao_debug("threads: %ld (unused: scoring is single-threaded)", threads);
     ao_info("scored %zu rows, %d classes: accuracy %.4f, AUROC %.4f, AUPRC %.4f, MCC %.4f",
             m->n, m->n_classes, m->accuracy, m->auroc, m->auprc, m->mcc);
-    if (!(js = ao_metrics_json(m))) { rc = ao_err_set(&err, AO_EMEM, "out of memory"); goto ERROR; }
+    if (!(js = ao_metrics_json(m))) { rc = ao_err_set(&err, AO_EMEM, "out of memory"); goto DONE; }
     {
         size_t i;
         json_t *w;
         json_array_foreach(json_object_get(js, "warnings"), i, w) ao_warn("%s", json_string_value(w));
     }
-
-    if (!(of = ao_outfile_open(out, &err))) { rc = err.code; goto ERROR; }
+    if (!(of = ao_outfile_open(out, &err))) { rc = err.code; goto DONE; }
     if (strcmp(format, "json") == 0) {
         if (json_dumpf(js, of->fp, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0 || fputc('\n', of->fp) == EOF) {
             rc = ao_err_set(&err, AO_EIO, "%s: write error", strcmp(out, "-") ? out : "standard output");
-            goto ERROR;
+            goto DONE;
         }
     } else if (ao_metrics_print(of->fp, m) < 0) {
         rc = ao_err_set(&err, AO_EIO, "%s: write error", strcmp(out, "-") ? out : "standard output");
-        goto ERROR;
+        goto DONE;
     }
-    if ((rc = ao_outfile_commit(of, &err)) < 0) goto ERROR;
+    rc = ao_outfile_commit(of, &err);
+DONE:
     ao_outfile_destroy(of);
     json_decref(js);
     ao_metrics_destroy(m);
-    ao_log_resources(t0);
-    return AO_EXIT_OK;
-
-ERROR:
-    ao_outfile_destroy(of);
-    if (rc == AO_EUSAGE) {
-        ao_cli_usage_error("%s", err.msg);
-    } else {
-        /* the contract's "agentomics-evaluate: FILE:LINE: message" */
-        fprintf(stderr, "%s: %s\n", PROG, err.msg[0] ? err.msg : "internal error");
-    }
-    json_decref(js);
-    ao_metrics_destroy(m);
-    return ao_exit_code(rc);
+    return ao_cli_finish(&cli, rc, &err);
 }

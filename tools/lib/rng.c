@@ -1,3 +1,4 @@
+/* rng.c — xoshiro256** and seed derivation (rng.h). */
 #include <math.h>
 #include "agentomics/rng.h"
 
@@ -7,6 +8,13 @@ static uint64_t splitmix64(uint64_t *x)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
+}
+
+uint64_t ao_seed_derive(uint64_t base, enum ao_seed_purpose purpose, uint64_t index)
+{
+    uint64_t x = base, h = splitmix64(&x);
+    x = h ^ ((uint64_t)purpose << 56) ^ (index * 0xd1b54a32d192ed03ULL);
+    return splitmix64(&x) & ((1ULL << 53) - 1);
 }
 
 void ao_rng_seed(ao_rng *r, uint64_t seed)

@@ -36,19 +36,17 @@ static void usage(FILE *fp)
 
 int main(int argc, char **argv)
 {
-    enum { O_STATE = 256, O_RUNS, O_OUT, O_FORCE, O_VERSION };
+    enum { O_STATE = 256, O_RUNS, O_OUT, O_FORCE };
     static const struct option lopts[] = {
         {"state", required_argument, 0, O_STATE}, {"runs", required_argument, 0, O_RUNS},
-        {"out", required_argument, 0, O_OUT}, {"force", no_argument, 0, O_FORCE},
-        {"verbose", no_argument, 0, 'v'}, {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+        {"out", required_argument, 0, O_OUT}, {"force", no_argument, 0, O_FORCE}, AO_CLI_LONGOPTS, {0, 0, 0, 0}};
     ao_package_opts o;
+    ao_cli cli;
     ao_err err;
     const char **runs = NULL;
-    int c, level = AO_LOG_WARN, rc, n_runs = 0, in_runs = 0, status;
-    double t0 = ao_now();
+    int c, n_runs = 0, in_runs = 0, status;
 
-    ao_log_setup(argv[0], level);
+    ao_cli_init(&cli, argv[0], usage);
     memset(&o, 0, sizeof o);
     ao_err_init(&err);
     /* argc bounds the number of run directories. */
@@ -58,7 +56,7 @@ int main(int argc, char **argv)
     }
     /* "-" first: non-options come back in order as code 1, so the ones
      * right after --runs DIR are more run directories. */
-    while ((c = getopt_long(argc, argv, "-vqh", lopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "-" AO_CLI_SHORTOPTS, lopts, NULL)) != -1) {
         if (c != 1) in_runs = (c == O_RUNS);
         switch (c) {
         case 1:
@@ -72,11 +70,8 @@ int main(int argc, char **argv)
         case O_RUNS: runs[n_runs++] = optarg; break;
         case O_OUT: o.out = optarg; break;
         case O_FORCE: o.force = 1; break;
-        case 'v': level++; break;
-        case 'q': level = AO_LOG_ERROR; break;
-        case 'h': usage(stdout); free(runs); return 0;
-        case O_VERSION: puts(AO_VERSION); free(runs); return 0;
-        default: free(runs); return ao_cli_usage_error("invalid option");
+        default:
+            if ((status = ao_cli_option(&cli, c)) != AO_CLI_GO_ON) goto DONE;
         }
     }
     if (optind < argc) { /* after "--" */
@@ -86,21 +81,10 @@ int main(int argc, char **argv)
     if (!o.state_dir) { status = ao_cli_usage_error("no state directory: give --state DIR"); goto DONE; }
     if (n_runs == 0) { status = ao_cli_usage_error("no run directories: give --runs RUNDIR..."); goto DONE; }
     if (!o.out) { status = ao_cli_usage_error("no output: give --out MODEL.tar.gz"); goto DONE; }
-    ao_log_setup(argv[0], level);
+    ao_cli_start(&cli);
     o.run_dirs = runs;
     o.n_runs = n_runs;
-
-    rc = ao_package_write(&o, &err);
-    if (rc < 0) {
-        if (rc == AO_EUSAGE) status = ao_cli_usage_error("%s", err.msg);
-        else {
-            ao_error("%s", err.msg);
-            status = ao_exit_code(rc);
-        }
-        goto DONE;
-    }
-    ao_log_resources(t0);
-    status = 0;
+    status = ao_cli_finish(&cli, ao_package_write(&o, &err), &err);
 DONE:
     free(runs);
     return status;

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <htslib/hts.h>
 #include "agentomics/cli.h"
 #include "agentomics/log.h"
 #include "agentomics/model.h"
@@ -38,21 +37,20 @@ static void usage(FILE *fp)
 
 int main(int argc, char **argv)
 {
-    enum { O_MODEL = 256, O_INPUT, O_OUTPUT, O_THREADS, O_VERSION };
+    enum { O_MODEL = 256, O_INPUT, O_OUTPUT, O_THREADS };
     static const struct option lopts[] = {
         {"model", required_argument, 0, O_MODEL}, {"input", required_argument, 0, O_INPUT},
         {"output", required_argument, 0, O_OUTPUT}, {"threads", required_argument, 0, O_THREADS},
-        {"verbose", no_argument, 0, 'v'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+        AO_CLI_LONGOPTS, {0, 0, 0, 0}};
     const char *model = NULL, *input = NULL, *output = NULL;
     long threads = 1;
-    int c, level = AO_LOG_WARN, rc;
-    double t0 = ao_now();
+    int c, st, rc;
+    ao_cli cli;
     ao_err err;
 
-    ao_log_setup(argv[0], level);
+    ao_cli_init(&cli, argv[0], usage);
     ao_err_init(&err);
-    while ((c = getopt_long(argc, argv, "vqh", lopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, AO_CLI_SHORTOPTS, lopts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model = optarg; break;
         case O_INPUT: input = optarg; break;
@@ -60,17 +58,12 @@ int main(int argc, char **argv)
         case O_THREADS:
             if (ao_cli_int(optarg, 1, 1024, &threads) < 0) return ao_cli_usage_error("--threads expects an integer >= 1, got '%s'", optarg);
             break;
-        case 'v': level++; break;
-        case 'q': level = AO_LOG_ERROR; break;
-        case 'h': usage(stdout); return 0;
-        case O_VERSION: puts(AO_VERSION); return 0;
-        default: return ao_cli_usage_error("invalid option");
+        default: if ((st = ao_cli_option(&cli, c)) != AO_CLI_GO_ON) return st;
         }
     }
     if (optind < argc) return ao_cli_usage_error("unexpected argument '%s'", argv[optind]);
     if (!model || !input || !output) return ao_cli_usage_error("--model, --input and --output are required");
-    ao_log_setup(argv[0], level);
-    hts_set_log_level(HTS_LOG_OFF);
+    ao_cli_start(&cli);
     {
         /* a package is verified and unpacked into a private directory first */
         char *model_dir = NULL;
@@ -80,10 +73,5 @@ int main(int argc, char **argv)
         free(model_dir);
         ao_pkg_tmp_destroy(pkg);
     }
-    if (rc < 0) {
-        ao_error("%s", err.msg);
-        return ao_exit_code(rc);
-    }
-    ao_log_resources(t0);
-    return 0;
+    return ao_cli_finish(&cli, rc, &err);
 }

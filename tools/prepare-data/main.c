@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 {
     enum { O_TRAIN = 256, O_VALID, O_TEST, O_CLASS, O_VCLASS, O_TCLASS, O_OUT, O_LABELCOL, O_LABELFROM, O_LABELTAG,
            O_LABELS, O_CLASSES, O_POSITIVE, O_SEQCOL, O_IDCOL, O_KEEPCOL, O_DESC, O_REF, O_UTOT, O_STRICT, O_FORCE,
-           O_THREADS, O_VERSION };
+           O_THREADS };
     static const struct option lopts[] = {
         {"train", required_argument, 0, O_TRAIN}, {"valid", required_argument, 0, O_VALID},
         {"test", required_argument, 0, O_TEST}, {"class", required_argument, 0, O_CLASS},
@@ -88,18 +88,17 @@ int main(int argc, char **argv)
         {"id-col", required_argument, 0, O_IDCOL}, {"keep-col", required_argument, 0, O_KEEPCOL},
         {"description", required_argument, 0, O_DESC}, {"reference", required_argument, 0, O_REF},
         {"u-to-t", no_argument, 0, O_UTOT}, {"strict", no_argument, 0, O_STRICT}, {"force", no_argument, 0, O_FORCE},
-        {"threads", required_argument, 0, O_THREADS}, {"verbose", no_argument, 0, 'v'}, {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+        {"threads", required_argument, 0, O_THREADS}, AO_CLI_LONGOPTS, {0, 0, 0, 0}};
     ao_prepare_opts o;
+    ao_cli cli;
     ao_err err;
-    int c, level = AO_LOG_WARN, rc;
+    int c, st;
     long v;
-    double t0 = ao_now();
 
-    ao_log_setup(argv[0], level);
+    ao_cli_init(&cli, argv[0], usage);
     ao_prepare_opts_init(&o);
     ao_err_init(&err);
-    while ((c = getopt_long(argc, argv, "vqh", lopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, AO_CLI_SHORTOPTS, lopts, NULL)) != -1) {
         switch (c) {
         case O_TRAIN: case O_VALID: case O_TEST:
             if (add_input(&o, c - O_TRAIN, optarg, NULL) < 0) return ao_cli_usage_error("too many input files");
@@ -147,25 +146,12 @@ int main(int argc, char **argv)
             if (ao_cli_int(optarg, 1, 1024, &v) < 0) return ao_cli_usage_error("--threads expects an integer >= 1, got '%s'", optarg);
             o.reader.threads = (int)v;
             break;
-        case 'v': level++; break;
-        case 'q': level = AO_LOG_ERROR; break;
-        case 'h': usage(stdout); return 0;
-        case O_VERSION: puts(AO_VERSION); return 0;
-        default: return ao_cli_usage_error("invalid option");
+        default: if ((st = ao_cli_option(&cli, c)) != AO_CLI_GO_ON) return st;
         }
     }
     if (optind < argc) return ao_cli_usage_error("unexpected argument '%s'", argv[optind]);
     if (o.n_inputs[0] == 0) return ao_cli_usage_error("no training input: give --train FILE or --class NAME=FILE");
     if (!o.out) return ao_cli_usage_error("no output directory: give --out DIR");
-    ao_log_setup(argv[0], level);
-    hts_set_log_level(level >= AO_LOG_DEBUG ? HTS_LOG_WARNING : HTS_LOG_OFF);
-
-    rc = ao_prepare_run(&o, &err);
-    if (rc < 0) {
-        if (rc == AO_EUSAGE) return ao_cli_usage_error("%s", err.msg);
-        ao_error("%s", err.msg);
-        return ao_exit_code(rc);
-    }
-    ao_log_resources(t0);
-    return 0;
+    ao_cli_start(&cli);
+    return ao_cli_finish(&cli, ao_prepare_run(&o, &err), &err);
 }

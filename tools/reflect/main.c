@@ -40,20 +40,20 @@ static void usage(FILE *fp)
 
 int main(int argc, char **argv)
 {
-    enum { O_STATE = 256, O_RUN, O_OUT, O_DATA, O_AGENT, O_METRIC, O_FORCE, O_VERSION };
+    enum { O_STATE = 256, O_RUN, O_OUT, O_DATA, O_AGENT, O_METRIC, O_FORCE };
     static const struct option lopts[] = {
         {"state", required_argument, 0, O_STATE}, {"run", required_argument, 0, O_RUN}, {"out", required_argument, 0, O_OUT},
         {"data", required_argument, 0, O_DATA}, {"agent", required_argument, 0, O_AGENT}, {"metric", required_argument, 0, O_METRIC},
-        {"force", no_argument, 0, O_FORCE}, {"verbose", no_argument, 0, 'v'}, {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, AO_AGENT_LLM_LONGOPTS, {0, 0, 0, 0}};
+        {"force", no_argument, 0, O_FORCE}, AO_CLI_LONGOPTS, AO_AGENT_LLM_LONGOPTS, {0, 0, 0, 0}};
     ao_agent_opts o;
+    ao_cli cli;
     ao_err err;
-    int c, level = AO_LOG_WARN, rc;
+    int c, st;
 
-    ao_log_setup(argv[0], level);
+    ao_cli_init(&cli, argv[0], usage);
     ao_agent_opts_init(&o);
     ao_err_init(&err);
-    while ((c = getopt_long(argc, argv, "vqh", lopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, AO_CLI_SHORTOPTS, lopts, NULL)) != -1) {
         switch (c) {
         case O_STATE: o.state_in = optarg; break;
         case O_RUN: o.run_dir = optarg; break;
@@ -69,24 +69,17 @@ int main(int argc, char **argv)
             o.metric = optarg;
             break;
         case O_FORCE: o.force = 1; break;
-        case 'v': level++; break;
-        case 'q': level = AO_LOG_ERROR; break;
-        case 'h': usage(stdout); return 0;
-        case O_VERSION: puts(AO_VERSION); return 0;
-        default: {
-            char msg[256];
-            if (c >= AO_AGENT_LLM_OPT_BASE && ao_agent_llm_option(&o, c, optarg, msg, sizeof msg) == 0) break;
-            return ao_cli_usage_error("%s", c >= AO_AGENT_LLM_OPT_BASE ? msg : "invalid option");
-        }
+        default:
+            if (c >= AO_AGENT_LLM_OPT_BASE) {
+                char msg[256];
+                if (ao_agent_llm_option(&o, c, optarg, msg, sizeof msg) < 0) return ao_cli_usage_error("%s", msg);
+                break;
+            }
+            if ((st = ao_cli_option(&cli, c)) != AO_CLI_GO_ON) return st;
         }
     }
     if (optind < argc) return ao_cli_usage_error("unexpected argument '%s'", argv[optind]);
     if (!o.state_in || !o.run_dir || !o.out) return ao_cli_usage_error("--state, --run and --out are required");
-    ao_log_setup(argv[0], level);
-    if ((rc = ao_agent_reflect(&o, &err)) < 0) {
-        if (rc == AO_EUSAGE) return ao_cli_usage_error("%s", err.msg);
-        ao_error("%s", err.msg);
-        return ao_exit_code(rc);
-    }
-    return 0;
+    ao_cli_start(&cli);
+    return ao_cli_finish(&cli, ao_agent_reflect(&o, &err), &err);
 }
