@@ -11,13 +11,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "agentomics/error.h"
-
-enum ao_agent_kind { AO_AGENT_BUILTIN = 0, AO_AGENT_LLM = 1 };
+#include "agentomics/runstate.h"
 
 #define AO_AGENT_MAX_STEPS 16
 
 typedef struct ao_agent_opts {
-    const char *steps[AO_AGENT_MAX_STEPS];   /* plan explore split represent architect code analyze */
+    const char *steps[AO_AGENT_MAX_STEPS];   /* step names (ao_agent_parse_steps) */
     int n_steps;
     const char *state_in;      /* NULL: start a new run */
     const char *out;           /* the new state directory */
@@ -27,7 +26,9 @@ typedef struct ao_agent_opts {
     /* configuration of a new run (ignored when continuing a state) */
     uint64_t seed;
     int lineage;
-    const char *metric;        /* NULL or "auto": auroc (binary) / f1_macro (multiclass) */
+    const char *metric;        /* NULL or "auto": auroc (binary) / f1_macro (multiclass),
+                                * resolved once when the run starts; for reflect: a new
+                                * ranking metric for this and later iterations */
     int iterations;            /* iteration budget */
     double time_budget;        /* wall seconds for the whole run; <= 0: none */
     double train_time_limit;   /* seconds per train-run; <= 0: none */
@@ -72,12 +73,24 @@ int ao_agent_llm_option(ao_agent_opts *o, int code, const char *arg, char *msg, 
 void ao_agent_llm_usage(FILE *fp);
 /* Whether name is a step this build knows. */
 int ao_agent_step_known(const char *name);
-/* Whether name is a validation metric that can rank iterations ("auto"
- * included). */
-int ao_agent_metric_known(const char *name);
+/* "plan, explore, ...": every step, in iteration order (for help texts). */
+void ao_agent_step_names(char *buf, size_t n);
+/* Fills o->steps from a comma-separated list (modified in place; the
+ * names point into it). "iteration" stands for every step of an
+ * iteration before analyze (plan..code). AO_EUSAGE for an unknown step
+ * (the message lists the known ones) or more than AO_AGENT_MAX_STEPS. */
+int ao_agent_parse_steps(char *list, ao_agent_opts *o, ao_err *err) AO_WUR;
+/* The whole of agentomics-agent-step: reads o->state_in (or starts a new
+ * run from the options and o->data), runs o->steps in order and writes
+ * the new state o->out. An LLM step that fails in a way that is the
+ * agent's is recorded in the iteration, not returned. AO_OK, AO_EUSAGE,
+ * AO_EDATA (invalid state or data; a state continued on other data),
+ * AO_EIO, AO_EMEM. */
 int ao_agent_run_steps(const ao_agent_opts *o, ao_err *err) AO_WUR;
-/* Records the run of the current iteration, moves the best pointer,
- * writes feedback and decision.json (continue/stop). */
+/* The whole of agentomics-reflect: records the run of the current
+ * iteration (o->run_dir's metrics.json), diagnoses it, moves the best
+ * pointer on strict improvement on the split in force, and writes
+ * feedback and decision.json (continue/stop) into the new state o->out. */
 int ao_agent_reflect(const ao_agent_opts *o, ao_err *err) AO_WUR;
 
 #endif

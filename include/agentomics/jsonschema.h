@@ -28,4 +28,9 @@ int ao_jsonschema_validate(const json_t *schema, const json_t *instance, const c
 int ao_jsonschema_validate_file(const char *schema_dir, const char *name, const json_t *instance,
                                 char *msg, size_t msg_size, ao_err *err) AO_WUR;
 
+/* The text of a schema compiled into the library (the Makefile embeds
+ * schemas/run.schema.json and schemas/history.schema.json, so reading a
+ * state never depends on an installed share directory), or NULL. */
+const char *ao_embedded_schema(const char *name);
+
 #endif

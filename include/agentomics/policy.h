@@ -20,23 +20,27 @@
 #define AGENTOMICS_POLICY_H
 
 #include <jansson.h>
+#include "agentomics/error.h"
+#include "agentomics/runstate.h"
 
-/* The plan step's output for the iteration about to start. */
-json_t *ao_policy_plan(const json_t *run, const json_t *history, const json_t *profile);
-/* The next recipe (a complete recipe.json) and, in *why, the reasoning:
- * {"family", "basis", "changes": [...], "representation_rationale", "model_rationale"}. */
-json_t *ao_policy_next_recipe(const json_t *run, const json_t *history, const json_t *profile, json_t **why);
+/* Every function returns AO_OK with its outputs set, or AO_EMEM (out of
+ * memory is an error, never a decision). Recipes are complete recipe.json
+ * documents (recipe.h); their seed is ao_seed_derive(run->seed,
+ * AO_SEED_TRAIN, iteration) for the current iteration of h. */
+
+/* The plan step's output for the current iteration (plan appended it):
+ * {"iteration", "goal", "metric", "iterations_budget", "best_so_far", "tried"}. */
+int ao_policy_plan(const ao_run_config *run, const ao_history *h, json_t **out, ao_err *err) AO_WUR;
+/* The next recipe and, in *why, the reasoning: {"family", "basis",
+ * "changes": [...], "metric", "cnn_considered", "evidence", ...}. */
+int ao_policy_next_recipe(const ao_run_config *run, const ao_history *h, json_t **recipe, json_t **why, ao_err *err) AO_WUR;
 /* A safe fallback recipe (k-mer logistic regression) for when a proposal
  * fails its smoke run. */
-json_t *ao_policy_fallback_recipe(const json_t *run, const json_t *profile);
+int ao_policy_fallback_recipe(const ao_run_config *run, const ao_history *h, json_t **recipe, ao_err *err) AO_WUR;
 
 /* Diagnosis of one run from its metrics.json and analysis:
  * {"diagnosis": "ok"|"overfitting"|"underfitting"|"failed"|"diverged"|"time_limit",
  *  "evidence": {...numbers...}, "suggestions": {"represent": ..., "architect": ..., "code": ...}}. */
-json_t *ao_policy_diagnose(const json_t *run, const json_t *metrics, const json_t *analysis);
-
-/* The metric that ranks iterations: run.json "metric", else auroc for
- * binary and f1_macro for multiclass tasks. */
-const char *ao_policy_metric(const json_t *run, int n_classes);
+int ao_policy_diagnose(const ao_run_config *run, const json_t *metrics, const json_t *analysis, json_t **out, ao_err *err) AO_WUR;
 
 #endif

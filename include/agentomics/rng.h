@@ -22,10 +22,11 @@ enum ao_seed_purpose {
 };
 
 /* A seed for `purpose` number `index` under `base`: two rounds of
- * splitmix64 over (base, purpose, index), kept to 53 bits so it is exact
- * in any JSON reader. Distinct (purpose, index) pairs give independent
- * streams; the values are stable across versions (tests/unit/test_core.c
- * checks documented ones). */
+ * splitmix64 over (base, purpose, index), kept to 31 bits: every RNG an
+ * agent-written script may seed takes it (numpy and scikit-learn want
+ * < 2^32, R an int32) and every JSON reader holds it exactly. Distinct
+ * (purpose, index) pairs give independent streams; the values are stable
+ * across versions (tests/unit/test_core.c checks documented ones). */
 uint64_t ao_seed_derive(uint64_t base, enum ao_seed_purpose purpose, uint64_t index);
 
 void ao_rng_seed(ao_rng *r, uint64_t seed);

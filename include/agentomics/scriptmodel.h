@@ -49,6 +49,9 @@ typedef struct ao_script_spec {
  * ".."-containing entry paths, a relative interpreter, missing fields. */
 int ao_script_spec_parse(const json_t *code_output, ao_script_spec *s, ao_err *err) AO_WUR;
 void ao_script_spec_free(ao_script_spec *s);   /* NULL-safe; zeroes */
+/* {"entry": "script", "interpreter", "train_entry", "inference_entry"};
+ * NULL when out of memory. */
+json_t *ao_script_spec_json(const ao_script_spec *s);
 
 /* Static leakage check of the inference entry (and the workspace files it
  * could import): 1 clean; 0 with msg naming the file, line and the
@@ -104,34 +107,5 @@ ao_dataset_info *ao_script_model_info(const char *model_dir, ao_err *err) AO_WUR
  * and AO_OK. */
 int ao_script_predict(const char *model_dir, const ao_seqset *s, const ao_script_limits *lim,
                       double *proba, ao_script_report *rep, ao_err *err) AO_WUR;
-
-/* ---- train-run's side ---------------------------------------------------- */
-
-/* What the last iteration of history.json asks train-run to do. */
-enum ao_iteration_kind {
-    AO_ITERATION_BUILTIN = 0,  /* a builtin recipe (also: no history, no iteration, no code output) */
-    AO_ITERATION_SCRIPT = 1,   /* the code step's output has "entry": "script" */
-    AO_ITERATION_FAILED = 2    /* the iteration carries "failure": its agent steps failed */
-};
-/* Returns an enum ao_iteration_kind. SCRIPT: *code_output is the code
- * step's output (borrowed from history). FAILED: msg gets "the agent's
- * STEP step failed (KIND): MESSAGE" and *code_output the failure object. */
-int ao_script_iteration(const json_t *history, const json_t **code_output, char *msg, size_t msg_size);
-
-/* train-run for a script iteration, inside run_dir (an existing, new
- * directory): trains into run_dir/model, predicts the validation and
- * training splits (read with labels as valid and train) with the
- * inference entry into predictions.valid.tsv and predictions.train.tsv,
- * scores them, and sets in metrics: "status" ("ok"; "time_limit" when
- * training was killed by the time limit; "failed" for a crash, a missing
- * entry or a bad prediction file: no model is kept then), "message",
- * "model": "script", "entry" (the spec), "exit_code", "timed_out",
- * "train_seconds", "log_tail" (the end of the entry's output: training's,
- * or the failing inference run's), and "train"/"valid" scores when ok.
- * The entries' output is appended to lim->log_path. Returns AO_OK
- * whatever the agent's code did; < -1 on caller-side failures. */
-int ao_script_run(const ao_script_spec *s, const char *workspace, const char *data_dir,
-                  const char *train_tsv, const char *valid_tsv, const ao_seqset *train, const ao_seqset *valid,
-                  const char *run_dir, const ao_script_limits *lim, json_t *metrics, ao_err *err) AO_WUR;
 
 #endif

@@ -10,6 +10,7 @@ STEPS=plan,explore,split,represent,architect,code
 for t in --help --version; do expect_exit 0 "agent-step $t" "$S" $t; expect_exit 0 "reflect $t" "$R" $t; done
 expect_exit 2 "agent-step without arguments" "$S"
 expect_exit 2 "unknown step" "$S" --step dream --data x --out y
+stderr_has "unknown step 'dream' \\(the steps: plan, explore, split, represent, architect, code, analyze" "the usage error lists the known steps"
 expect_exit 2 "reflect without arguments" "$R"
 
 # ---- one iteration with the user's validation set ------------------------------------
@@ -66,4 +67,37 @@ n_tr=$(($(wc -l < "$TMP/t1/split/train.tsv") - 1)); n_va=$(($(wc -l < "$TMP/t1/s
 check "iteration 2 steps" "$S" --steps $STEPS --state "$TMP/tr1" --data "$B" --out "$TMP/t2"
 [ "$(J "$TMP/t2/steps/split.json" "d['skipped'], d['version']")" = "(True, 1)" ] && ok "the split is kept" || not_ok "the split is kept"
 [ "$(J "$TMP/t1/workspace/recipe.json" "d['model']['type']")" != "$(J "$TMP/t2/workspace/recipe.json" "d['model']['type']")" ] && ok "iteration 2 tries another model family" || not_ok "iteration 2 tries another model family"
+[ "$(J "$TMP/t1/steps/plan.json" "d['iteration']")/$(J "$TMP/t2/steps/plan.json" "d['iteration']")" = 1/2 ] && ok "the plan names its own iteration" || not_ok "the plan names its own iteration"
+[ "$(J "$TMP/t1/workspace/recipe.json" "d['seed']")" != "$(J "$TMP/t2/workspace/recipe.json" "d['seed']")" ] && ok "each iteration trains with its own seed" || not_ok "each iteration trains with its own seed"
+
+# ---- the typed run state: schemas, the 'iteration' group, refusals --------------------------
+/usr/bin/python3 - "$ROOT/schemas" "$TMP/r1" "$TMP/t2" <<'PY' && ok "run.json and history.json validate against their schemas (Python jsonschema)" || not_ok "run.json and history.json validate against their schemas"
+import json, sys, pathlib, jsonschema
+sd = pathlib.Path(sys.argv[1])
+for st in map(pathlib.Path, sys.argv[2:]):
+    jsonschema.validate(json.load(open(st / 'run.json')), json.load(open(sd / 'run.schema.json')))
+    jsonschema.validate(json.load(open(st / 'history.json')), json.load(open(sd / 'history.schema.json')))
+PY
+[ "$(J "$TMP/t1/run.json" "d['metric'], d['format_version']")" = "('auroc', 2)" ] && ok "the metric is resolved when the run starts (auto: auroc)" || not_ok "the metric is resolved when the run starts"
+check "--steps iteration: every step before train-run" "$S" --steps iteration --data "$B" --out "$TMP/g1" --seed 5
+[ "$(J "$TMP/g1/history.json" "sorted(d['iterations'][0]['steps'])")" = "['architect', 'code', 'explore', 'plan', 'represent', 'split']" ] && ok "--steps iteration ran plan..code" || not_ok "--steps iteration ran plan..code"
+cmp -s "$TMP/g1/workspace/recipe.json" "$TMP/t1/workspace/recipe.json" && ok "--steps iteration equals the listed steps" || not_ok "--steps iteration equals the listed steps"
+expect_exit 2 "a plan before the last iteration is reflected on" "$S" --step plan --state "$TMP/t1" --data "$B" --out "$TMP/x1"
+stderr_has "iteration 1 has not been reflected on" "the message says what is missing"
+expect_exit 65 "a state continued on another dataset" "$S" --steps iteration --state "$TMP/tr1" --data "$A" --out "$TMP/x2"
+stderr_has "dataset.json: content hash .* is not the run's .*run.json [$][.]data[.]content_hash" "the message names both datasets"
+expect_exit 65 "train-run on another dataset" "$T" --state "$TMP/t1" --data "$A" --out "$TMP/x3"
+corrupt() {   # DESC FILE PYTHON-EDIT PATH TOOL...
+    d=$1; f=$2; edit=$3; path=$4; shift 4
+    rm -rf "$TMP/bad" && cp -r "$TMP/tr1" "$TMP/bad"
+    /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); $edit; json.dump(d, open(sys.argv[1], 'w'))" "$TMP/bad/$f"
+    expect_exit 65 "corrupted state ($d): exit 65" "$@"
+    stderr_has "bad/$f: [$]$path" "corrupted state ($d): names $f and \$$path"
+}
+corrupt "unknown format version" run.json "d['format_version'] = 7" '[.]format_version' "$S" --steps iteration --state "$TMP/bad" --data "$B" --out "$TMP/x4"
+corrupt "metric bogus" run.json "d['metric'] = 'bogus'" '[.]metric' "$T" --state "$TMP/bad" --data "$B" --out "$TMP/x5"
+corrupt "iterations -3" run.json "d['budgets']['iterations'] = -3" '[.]budgets[.]iterations' "$S" --steps iteration --state "$TMP/bad" --data "$B" --out "$TMP/x6"
+corrupt "split_version a string" history.json "d['iterations'][0]['split_version'] = '1'" '[.]iterations\[0\][.]split_version' "$BIN/agentomics-package-model" --state "$TMP/bad" --runs "$TMP/u1" --out "$TMP/x7.tar.gz"
+corrupt "best at a missing iteration" history.json "d['best']['iteration'] = 4" '[.]best[.]iteration' "$R" --state "$TMP/bad" --run "$TMP/u1" --data "$B" --out "$TMP/x8"
+[ -e "$TMP/x4" ] || [ -e "$TMP/x5" ] || [ -e "$TMP/x6" ] || [ -e "$TMP/x7.tar.gz" ] || [ -e "$TMP/x8" ] && not_ok "no output after a refused state" || ok "no output after a refused state"
 done_testing

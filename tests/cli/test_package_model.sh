@@ -10,25 +10,23 @@ F="$TMP/fx"
 mkdir -p "$F/data" "$F/state" "$F/runs/iter1/model" "$F/runs/iter2/model/sub" "$F/runs/iter3"
 cat > "$F/data/dataset.json" <<'EOF'
 {"format_version": 1, "task": "binary", "classes": ["neg", "pos"], "positive_class": "pos",
- "sequence_columns": ["sequence"], "content_hash": "feed"}
+ "sequence_columns": ["sequence"], "content_hash": "c0ffee"}
 EOF
-cat > "$F/state/run.json" <<EOF
-{"format_version": 1, "agent": "builtin", "seed": 1, "metric": "auroc",
- "data": {"dir": "$F/data", "content_hash": "c0ffee"}, "budgets": {"iterations": 3}}
-EOF
+# run.json as a run on this data starts it (the seeds are the tool's to derive)
+"$BIN/agentomics-agent-step" --step plan --data "$F/data" --out "$F/start" --metric auroc --iterations 3 -q && cp "$F/start/run.json" "$F/state/run.json"
 cat > "$F/state/history.json" <<'EOF'
-{"format_version": 1, "iterations": [
- {"iteration": 1, "split_version": 1, "steps": {"plan": {"seconds": 0.2}},
+{"format_version": 2, "split": {"version": 1, "source": "agent"}, "iterations": [
+ {"iteration": 1, "split_version": 1, "steps": {"plan": {"output": {"goal": "a baseline"}, "seconds": 0.2}},
   "run": {"run_id": "iter1", "status": "ok", "metrics": {"valid": {"auroc": 0.7, "mcc": 0.3}}, "wall_seconds": 5.5},
   "feedback": {"diagnosis": "underfitting", "suggestions": {"architect": "more capacity"}}, "decision": "continue"},
  {"iteration": 2, "split_version": 1, "steps": {},
   "run": {"run_id": "iter2", "status": "ok", "metrics": {"valid": {"auroc": 0.8, "mcc": 0.5}}, "wall_seconds": 7.25},
   "feedback": {"diagnosis": "slight overfitting", "suggestions": {}}, "decision": "continue"},
  {"iteration": 3, "split_version": 1, "steps": {},
-  "run": {"run_id": "iter3", "status": "failed", "metrics": null, "wall_seconds": 0.5},
+  "run": {"run_id": "iter3", "status": "failed", "metrics": {}, "wall_seconds": 0.5},
   "feedback": {"diagnosis": "the run crashed", "suggestions": {}}, "decision": "stop"}],
- "best": {"iteration": 2, "run_id": "iter2", "metric": "auroc", "value": 0.8},
- "stop": {"reason": "plateau"}}
+ "best": {"iteration": 2, "run_id": "iter2", "metric": "auroc", "value": 0.8, "split_version": 1},
+ "stop": {"reason": "plateau", "iteration": 3}}
 EOF
 echo '{"status": "ok", "model": "logreg", "valid": {"auroc": 0.7}}' > "$F/runs/iter1/metrics.json"
 echo 'model one' > "$F/runs/iter1/model/model.aom"
@@ -115,7 +113,7 @@ cp -r "$F/state" "$F/state_nobest"
 sed -i 's/"best": {[^}]*}/"best": null/' "$F/state_nobest/history.json"
 refuse "no best iteration" ".*history.json: no best iteration" --state "$F/state_nobest" --runs "${RUNS[@]}"
 cp -r "$F/state" "$F/state_failed"
-sed -i 's/"best": {[^}]*}/"best": {"iteration": 3, "run_id": "iter3", "metric": "auroc"}/' "$F/state_failed/history.json"
+sed -i 's/"best": {[^}]*}/"best": {"iteration": 3, "run_id": "iter3", "metric": "auroc", "value": 0.9, "split_version": 1}/' "$F/state_failed/history.json"
 refuse "failed best run" ".*iter3/metrics.json: the best run has status 'failed'" --state "$F/state_failed" --runs "${RUNS[@]}"
 cp -r "$F/state" "$F/state_badjson"
 echo '{"iterations": [' > "$F/state_badjson/history.json"
@@ -129,6 +127,10 @@ ln -s /etc/hostname "$F/runs/iter2/model/link"
 refuse "symlink in the model directory" ".*model/link: not a regular file" --state "$F/state" --runs "${RUNS[@]}"
 rm -f "$F/runs/iter2/model/link"
 expect_exit 74 "missing state directory: I/O error" "$PM" --state "$F/nostate" --runs "${RUNS[@]}" --out "$TMP/r.tar.gz"
-stderr_has "nostate/run.json: cannot open" "I/O message names the file"
+stderr_has "nostate/run.json: no such file" "I/O message names the file"
+# a state that fails its schema is a data error naming the JSON path
+cp -r "$F/state" "$F/state_badbudget"
+sed -i 's/"iterations": 3/"iterations": "3"/' "$F/state_badbudget/run.json"
+refuse "an invalid run.json" '.*run.json: [$][.]budgets[.]iterations: expected integer, got string' --state "$F/state_badbudget" --runs "${RUNS[@]}"
 
 done_testing

@@ -73,7 +73,9 @@ ok "awk: model (script-model.json, code/, artifacts/), predictions, metrics and 
     && ok "awk: metrics.json status ok, model script, the entry spec" || not_ok "awk: metrics.json status ok, model script, the entry spec"
 [ "$(wc -l < "$TMP/run_sa/predictions.valid.tsv")" = 101 ] && [ "$(wc -l < "$TMP/run_sa/predictions.train.tsv")" = 401 ] \
     && ok "awk: one prediction per validation and training row" || not_ok "awk: one prediction per validation and training row"
-grep -q "trained on 400 rows with 2 thread(s), seed 5" "$TMP/run_sa/train.log" && ok "awk: the entry's output (AO_THREADS, AO_SEED) is in train.log" || not_ok "awk: the entry's output is in train.log"
+# AO_SEED is the iteration's training seed, the one a builtin recipe of the same iteration gets
+seed=$(J "$TMP/s0/history.json" "d['iterations'][-1]['steps']['code']['output']['recipe']['seed']")
+grep -q "trained on 400 rows with 2 thread(s), seed $seed\$" "$TMP/run_sa/train.log" && ok "awk: the entry's output (AO_THREADS, AO_SEED $seed: the builtin recipe's) is in train.log" || not_ok "awk: the entry's output is in train.log"
 J "$TMP/run_sa/metrics.json" "d['log_tail']" | grep "trained on 400 rows" >/dev/null && ok "awk: log_tail in metrics.json" || not_ok "awk: log_tail in metrics.json"
 "$E" --predictions "$TMP/run_sa/predictions.valid.tsv" --labels "$A/valid.tsv" --out "$TMP/ev_sa.json"
 [ "$(J "$TMP/ev_sa.json" "round(d['auroc'], 12)")" = "$(J "$TMP/run_sa/metrics.json" "round(d['valid']['auroc'], 12)")" ] \

@@ -7,8 +7,8 @@ P="$BIN/agentomics-prepare-data"; T="$BIN/agentomics-train-run"; PR="$BIN/agento
 J() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 "$P" --train "$DATA/gue_tata_train.csv" --valid "$DATA/gue_tata_dev.csv" --test "$DATA/gue_tata_test.csv" --out "$TMP/d" -q || exit 1
 A="$TMP/d/agent"
-state() {   # state DIR RECIPE_JSON
-    mkdir -p "$1/workspace" && echo '{"format_version": 1}' > "$1/run.json" && printf '%s\n' "$2" > "$1/workspace/recipe.json"
+state() {   # state DIR RECIPE_JSON: a run's first iteration (plan) with a hand-written recipe
+    "$BIN/agentomics-agent-step" --step plan --data "$A" --out "$1" -q && mkdir -p "$1/workspace" && printf '%s\n' "$2" > "$1/workspace/recipe.json"
 }
 
 for t in --help --version; do expect_exit 0 "train-run $t" "$T" $t; expect_exit 0 "predict $t" "$PR" $t; done

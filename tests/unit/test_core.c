@@ -126,19 +126,19 @@ static void test_seed_derive(void)
 {
     uint64_t seen[6 * 8];
     int n = 0, i, j, distinct = 1, small = 1;
-    CHECK(ao_seed_derive(1, AO_SEED_LINEAGE, 0) == 3790844821349338ULL, "lineage 0 of seed 1");
-    CHECK(ao_seed_derive(1, AO_SEED_LINEAGE, 1) == 5141094120178764ULL, "lineage 1 of seed 1");
-    CHECK(ao_seed_derive(7, AO_SEED_SPLIT, 1) == 1007624157318730ULL, "split version 1 of seed 7");
-    CHECK(ao_seed_derive(7, AO_SEED_TRAIN, 3) == 2522901071690082ULL, "training seed of iteration 3 under seed 7");
-    CHECK(ao_seed_derive(0, AO_SEED_LLM, 0) == 1507325365781147ULL, "LLM jitter seed under seed 0");
+    CHECK(ao_seed_derive(1, AO_SEED_LINEAGE, 0) == 2120661984ULL, "lineage 0 of seed 1");
+    CHECK(ao_seed_derive(1, AO_SEED_LINEAGE, 1) == 249111014ULL, "lineage 1 of seed 1");
+    CHECK(ao_seed_derive(7, AO_SEED_SPLIT, 1) == 994167350ULL, "split version 1 of seed 7");
+    CHECK(ao_seed_derive(7, AO_SEED_TRAIN, 3) == 981760840ULL, "training seed of iteration 3 under seed 7");
+    CHECK(ao_seed_derive(0, AO_SEED_LLM, 0) == 1198697843ULL, "LLM jitter seed under seed 0");
     for (i = AO_SEED_LINEAGE; i <= AO_SEED_LLM; i++)
         for (j = 0; j < 8; j++) seen[n++] = ao_seed_derive(42, (enum ao_seed_purpose)i, (uint64_t)j);
     for (i = 0; i < n; i++) {
-        small &= seen[i] < (1ULL << 53);
+        small &= seen[i] < (1ULL << 31);
         for (j = 0; j < i; j++) distinct &= seen[i] != seen[j];
     }
     CHECK(distinct, "48 (purpose, index) pairs under one base give 48 different seeds");
-    CHECK(small, "derived seeds fit in 53 bits (exact in JSON)");
+    CHECK(small, "derived seeds fit in 31 bits (any RNG's seed, exact in JSON)");
 }
 
 static int read_all(const char *path, ao_reader_opts *o, ao_record *rec, int *n, ao_err *err)

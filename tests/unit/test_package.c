@@ -16,6 +16,7 @@
 #include "agentomics/fileio.h"
 #include "agentomics/hash.h"
 #include "agentomics/package.h"
+#include "agentomics/rng.h"
 #include "unit.h"
 
 static char *root;     /* scratch directory of this test */
@@ -74,21 +75,34 @@ static char *slurp(const char *path, size_t *len)
 
 /* ---- the fake state -------------------------------------------------- */
 
-static const char *HISTORY =
-    "{\"format_version\": 1, \"iterations\": ["
-    " {\"iteration\": 1, \"split_version\": 1, \"steps\": {\"plan\": {\"seconds\": 0.5, \"text\": \"start simple\"}},"
-    "  \"run\": {\"run_id\": \"iter1\", \"status\": \"ok\", \"metrics\": {\"valid\": {\"accuracy\": 0.7, \"auroc\": 0.75}},"
-    "           \"wall_seconds\": 12.3, \"peak_rss_mb\": 100},"
-    "  \"feedback\": {\"diagnosis\": \"underfitting\", \"suggestions\": {\"architect\": \"more capacity\"}}, \"decision\": \"continue\","
-    "  \"started\": \"2024-01-01T00:00:00Z\"},"
-    " {\"iteration\": 2, \"split_version\": 1, \"steps\": {},"
-    "  \"run\": {\"run_id\": \"iter2\", \"status\": \"ok\", \"metrics\": {\"valid\": {\"accuracy\": 0.8, \"auroc\": 0.83}}, \"wall_seconds\": 20.1},"
-    "  \"feedback\": {\"diagnosis\": \"good fit | small gap\", \"suggestions\": {}}, \"decision\": \"continue\"},"
-    " {\"iteration\": 3, \"split_version\": 1, \"steps\": {},"
-    "  \"run\": {\"run_id\": \"iter3\", \"status\": \"failed\", \"metrics\": null, \"wall_seconds\": 1.0},"
-    "  \"feedback\": {\"diagnosis\": \"the run crashed\", \"suggestions\": {}}, \"decision\": \"stop\"}],"
-    " \"best\": {\"iteration\": 2, \"run_id\": \"iter2\", \"metric\": \"auroc\", \"value\": 0.83},"
-    " \"stop\": {\"reason\": \"plateau\"}}\n";
+/* Three iterations with runs iter1..iter3; BEST is the best pointer. */
+#define HISTORY_WITH(BEST, STOP) \
+    "{\"format_version\": 2, \"split\": {\"version\": 1, \"source\": \"agent\"}, \"iterations\": [" \
+    " {\"iteration\": 1, \"split_version\": 1, \"steps\": {\"plan\": {\"seconds\": 0.5, \"output\": {\"text\": \"start simple\", \"started\": \"2024-01-01T00:00:00Z\"}}}," \
+    "  \"run\": {\"run_id\": \"iter1\", \"status\": \"ok\", \"metrics\": {\"valid\": {\"accuracy\": 0.7, \"auroc\": 0.75}}," \
+    "           \"wall_seconds\": 12.3, \"peak_rss_mb\": 100}," \
+    "  \"feedback\": {\"diagnosis\": \"underfitting\", \"suggestions\": {\"architect\": \"more capacity\"}}, \"decision\": \"continue\"}," \
+    " {\"iteration\": 2, \"split_version\": 1, \"steps\": {}," \
+    "  \"run\": {\"run_id\": \"iter2\", \"status\": \"ok\", \"metrics\": {\"valid\": {\"accuracy\": 0.8, \"auroc\": 0.83}}, \"wall_seconds\": 20.1}," \
+    "  \"feedback\": {\"diagnosis\": \"good fit | small gap\", \"suggestions\": {}}, \"decision\": \"continue\"}," \
+    " {\"iteration\": 3, \"split_version\": 1, \"steps\": {}," \
+    "  \"run\": {\"run_id\": \"iter3\", \"status\": \"failed\", \"metrics\": {}, \"wall_seconds\": 1.0}," \
+    "  \"feedback\": {\"diagnosis\": \"the run crashed\", \"suggestions\": {}}, \"decision\": \"stop\"}]," \
+    " \"best\": " BEST "," \
+    " \"stop\": " STOP "}\n"
+static const char *HISTORY = HISTORY_WITH("{\"iteration\": 2, \"run_id\": \"iter2\", \"metric\": \"auroc\", \"value\": 0.83, \"split_version\": 1}",
+                                          "{\"reason\": \"plateau\", \"iteration\": 3}");
+
+/* run.json (format 2) of a builtin run on data directory `data` with content hash `hash`. */
+static char *run_json(const char *data, const char *hash)
+{
+    char *run = NULL;
+    if (asprintf(&run, "{\"format_version\": 2, \"agent\": \"builtin\", \"seed\": 7, \"lineage\": 0, \"lineage_seed\": %llu, "
+                 "\"metric\": \"auroc\", \"n_classes\": 2, \"data\": {\"dir\": \"%s\", \"content_hash\": \"%s\"}, "
+                 "\"budgets\": {\"iterations\": 3, \"wall_seconds\": 0, \"train_time_limit\": 600, \"plateau\": 3, \"target\": null}, "
+                 "\"valid_fraction\": 0}\n", (unsigned long long)ao_seed_derive(7, AO_SEED_LINEAGE, 0), data, hash) < 0) abort();
+    return run;
+}
 
 static void make_state(void)
 {
@@ -96,8 +110,12 @@ static void make_state(void)
     dataset = pathf("%s/data%s", "");
     put("data/dataset.json", "{\"format_version\": 1, \"task\": \"binary\", \"classes\": [\"neg\", \"pos\"], "
         "\"positive_class\": \"pos\", \"sequence_columns\": [\"sequence\"], \"content_hash\": \"ab12\"}\n");
-    if (asprintf(&run, "{\"format_version\": 1, \"agent\": \"builtin\", \"seed\": 7, \"metric\": \"auroc\", "
-                 "\"data\": {\"dir\": \"%s\", \"content_hash\": \"%064d\"}, \"budgets\": {\"iterations\": 3}}\n", dataset, 0) < 0) abort();
+    {
+        char zeros[65];
+        memset(zeros, '0', 64);
+        zeros[64] = '\0';
+        run = run_json(dataset, zeros);
+    }
     put("state/run.json", run);
     put("state/history.json", HISTORY);
     put("runs/iter1/metrics.json", "{\"status\": \"ok\", \"model\": \"logreg\", \"valid\": {\"auroc\": 0.75}}\n");
@@ -240,14 +258,18 @@ static void test_write_errors(void)
 {
     char *out = pathf("%s/%s", "err.tar.gz");
     ao_err e;
-    put("state2/run.json", "{\"format_version\": 1, \"metric\": \"auroc\", \"data\": {\"dir\": \"/nonexistent\", \"content_hash\": \"x\"}}");
-    put("state2/history.json", "{\"format_version\": 1, \"iterations\": [], \"best\": null}");
+    char *run = run_json("/nonexistent", "abcd");
+    put("state2/run.json", run);
+    free(run);
+    put("state2/history.json", "{\"format_version\": 2, \"split\": null, \"iterations\": [], \"best\": null}");
     CHECK(write_pkg(out, "state2", 0, &e) == AO_EDATA && strstr(e.msg, "no best iteration"), "no best: data error (%s)", e.msg);
-    put("state2/history.json", "{\"iterations\": [], \"best\": {\"iteration\": 9, \"run_id\": \"iter9\"}}");
-    CHECK(write_pkg(out, "state2", 0, &e) == AO_EDATA && strstr(e.msg, "not among --runs"), "best run not given: data error");
-    put("state2/history.json", "{\"iterations\": [], \"best\": {\"iteration\": 3, \"run_id\": \"iter3\"}}");
-    CHECK(write_pkg(out, "state2", 0, &e) == AO_EDATA && strstr(e.msg, "status 'failed'"), "failed best run: data error");
-    put("state2/history.json", "{\"iterations\": [], \"best\": {\"iteration\": 1, \"run_id\": \"iter1\"}}");
+    put("state2/history.json", "{\"format_version\": 2, \"split\": null, \"best\": {\"iteration\": 1, \"run_id\": \"iter9\", \"metric\": \"auroc\", "
+        "\"value\": 0.5, \"split_version\": 0}, \"iterations\": [{\"iteration\": 1, \"split_version\": 0, \"steps\": {}, "
+        "\"run\": {\"run_id\": \"iter9\", \"status\": \"ok\", \"metrics\": {}}}]}");
+    CHECK(write_pkg(out, "state2", 0, &e) == AO_EDATA && strstr(e.msg, "not among --runs"), "best run not given: data error (%s)", e.msg);
+    put("state2/history.json", HISTORY_WITH("{\"iteration\": 3, \"run_id\": \"iter3\", \"metric\": \"auroc\", \"value\": 0.5, \"split_version\": 1}", "{\"reason\": \"plateau\", \"iteration\": 3}"));
+    CHECK(write_pkg(out, "state2", 0, &e) == AO_EDATA && strstr(e.msg, "status 'failed'"), "failed best run: data error (%s)", e.msg);
+    put("state2/history.json", HISTORY_WITH("{\"iteration\": 1, \"run_id\": \"iter1\", \"metric\": \"auroc\", \"value\": 0.75, \"split_version\": 1}", "{\"reason\": \"plateau\", \"iteration\": 3}"));
     CHECK(write_pkg(out, "state2", 0, &e) == AO_EDATA && strstr(e.msg, "no class list"), "no class list: data error (%s)", e.msg);
     put("state2/history.json", "{\"iterations\": [");
     CHECK(write_pkg(out, "state2", 0, &e) == AO_EDATA, "malformed history: data error");

@@ -69,23 +69,6 @@ static void test_spec(void)
     CHECK(parse("[1]", &s, &e) == AO_EDATA, "spec: not an object");
 }
 
-static void test_iteration(void)
-{
-    const json_t *co;
-    char msg[256];
-    json_t *h = json_loads("{\"iterations\": [{\"steps\": {\"code\": {\"output\": {\"entry\": \"builtin\"}}}},"
-                           " {\"steps\": {\"code\": {\"output\": {\"entry\": \"script\", \"train_entry\": \"t\", \"inference_entry\": \"p\"}}}}]}", 0, NULL);
-    CHECK(ao_script_iteration(h, &co, msg, sizeof msg) == AO_ITERATION_SCRIPT && co && json_object_get(co, "train_entry"), "iteration: the last one is a script");
-    json_object_set_new(json_array_get(json_object_get(h, "iterations"), 1), "failure",
-                        json_pack("{s:s,s:s,s:s}", "step", "code", "kind", "budget", "message", "the cost limit was reached"));
-    CHECK(ao_script_iteration(h, &co, msg, sizeof msg) == AO_ITERATION_FAILED && !strcmp(msg, "the agent's code step failed (budget): the cost limit was reached"),
-          "iteration: a failure is named (%s)", msg);
-    json_array_remove(json_object_get(h, "iterations"), 1);
-    CHECK(ao_script_iteration(h, &co, msg, sizeof msg) == AO_ITERATION_BUILTIN, "iteration: a builtin one");
-    CHECK(ao_script_iteration(NULL, &co, msg, sizeof msg) == AO_ITERATION_BUILTIN, "iteration: no history is builtin");
-    json_decref(h);
-}
-
 static void test_static_check(void)
 {
     char dir[] = "/tmp/agentomics-unit-script.XXXXXX", msg[512];
@@ -125,7 +108,6 @@ static void test_static_check(void)
 int main(void)
 {
     test_spec();
-    test_iteration();
     test_static_check();
     return UNIT_DONE();
 }

@@ -10,16 +10,19 @@
 
 static void usage(FILE *fp)
 {
+    char steps[256];
+    ao_agent_step_names(steps, sizeof steps);
     fprintf(fp,
 "Usage: agentomics-agent-step --step STEP|--steps A,B,... --out OUT --data AGENTDIR [--state IN] [options]\n"
 "\n"
 "Runs agent steps on the state IN (none: start a new run) and writes the new\n"
-"state OUT; IN is never modified. Steps: plan (starts an iteration), explore,\n"
-"split, represent, architect, code, analyze (needs --run RUNDIR). Each writes its\n"
+"state OUT; IN is never modified. Steps: %s\n"
+"(plan starts an iteration; analyze needs --run RUNDIR). Each writes its\n"
 "structured output to OUT/steps/STEP.json and OUT/history.json (schemas/).\n"
 "\n"
 "  --step STEP            one step\n"
-"  --steps A,B,...        several steps in order, in one process\n"
+"  --steps A,B,...        several steps in order, in one process; 'iteration' is\n"
+"                         every step before train-run (plan up to code)\n"
 "  --state IN             the state to continue (omit to start a new run)\n"
 "  --out OUT              the new state directory (created whole, or not at all)\n"
 "  --data AGENTDIR        the agent/ directory of agentomics-prepare-data\n"
@@ -27,7 +30,8 @@ static void usage(FILE *fp)
 "  --agent builtin|llm    the agent [builtin]\n"
 "New run configuration (stored in run.json; ignored with --state):\n"
 "  --seed N               base seed [1]\n"
-"  --lineage N            lineage number; its seed is seed + N * 1000003 [0]\n"
+"  --lineage N            lineage number; every seed of the lineage derives from\n"
+"                         (seed, N) (README: Seeds) [0]\n"
 "  --metric NAME          validation metric ranking iterations: auroc, auprc, mcc,\n"
 "                         f1_macro, accuracy, balanced_accuracy [auto: auroc for\n"
 "                         binary, f1_macro for multiclass tasks]\n"
@@ -43,7 +47,7 @@ static void usage(FILE *fp)
 "  --force                replace an existing OUT\n"
 "  -v, --verbose          more log output; -q, --quiet: errors only\n"
 "  -h, --help             this help;  --version: print the version\n"
-"\n");
+"\n", steps);
     ao_agent_llm_usage(fp);
     fprintf(fp,
 "\n"
@@ -51,7 +55,8 @@ static void usage(FILE *fp)
 "valid submit) is recorded in history.json (the iteration's \"failure\") and the\n"
 "state is written: the run goes on to a failed iteration, not a lost one.\n"
 "\n"
-"Exit status: 0 ok, 2 usage, 65 invalid state or data, 74 I/O.\n");
+"Exit status: 0 ok, 2 usage, 65 invalid state or data (or a state continued on\n"
+"another dataset), 74 I/O.\n");
 }
 
 int main(int argc, char **argv)
@@ -80,18 +85,11 @@ int main(int argc, char **argv)
     ao_err_init(&err);
     while ((c = getopt_long(argc, argv, AO_CLI_SHORTOPTS, lopts, NULL)) != -1) {
         switch (c) {
-        case O_STEP: case O_STEPS: {
-            char *save = NULL, *t;
+        case O_STEP: case O_STEPS:
             free(steps_buf);
             if (!(steps_buf = strdup(optarg))) return AO_EXIT_OSERR;
-            o.n_steps = 0;
-            for (t = strtok_r(steps_buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                if (!ao_agent_step_known(t)) { free(steps_buf); return ao_cli_usage_error("unknown step '%s'", t); }
-                if (o.n_steps == AO_AGENT_MAX_STEPS) { free(steps_buf); return ao_cli_usage_error("too many steps"); }
-                o.steps[o.n_steps++] = t;
-            }
+            if (ao_agent_parse_steps(steps_buf, &o, &err) < 0) { free(steps_buf); return ao_cli_usage_error("%s", err.msg); }
             break;
-        }
         case O_STATE: o.state_in = optarg; break;
         case O_OUT: o.out = optarg; break;
         case O_DATA: o.data = optarg; break;
@@ -110,7 +108,7 @@ int main(int argc, char **argv)
             o.lineage = (int)v;
             break;
         case O_METRIC:
-            if (!ao_agent_metric_known(optarg)) return ao_cli_usage_error("--metric: unknown metric '%s'", optarg);
+            if (!ao_metric_known(optarg, 1)) return ao_cli_usage_error("--metric: unknown metric '%s'", optarg);
             o.metric = optarg;
             break;
         case O_ITER:

@@ -1,3 +1,7 @@
+/* agent.c — the agent's steps and its reflection over a state directory
+ * (agent.h): the step table, the builtin agent's version of every step,
+ * the loop of agentomics-agent-step and the whole of agentomics-reflect.
+ * The LLM agent's hooks live in agent_llm.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
@@ -13,11 +17,10 @@
 #include "agentomics/policy.h"
 #include "agentomics/profile.h"
 #include "agentomics/recipe.h"
+#include "agentomics/rng.h"
 #include "agentomics/split.h"
 #include "agentomics/state.h"
 #include "agent_impl.h"
-
-static const char *const known_steps[] = {"plan", "explore", "split", "represent", "architect", "code", "analyze", NULL};
 
 void ao_agent_opts_init(ao_agent_opts *o)
 {
@@ -95,21 +98,6 @@ void ao_agent_llm_usage(FILE *fp)
 "  --sandbox-mem MB       address-space limit of sandboxed commands [8192]\n", fp);
 }
 
-int ao_agent_metric_known(const char *name)
-{
-    static const char *const metrics[] = {"auto", "auroc", "auprc", "mcc", "f1_macro", "accuracy", "balanced_accuracy", NULL};
-    int i;
-    for (i = 0; metrics[i]; i++) if (!strcmp(metrics[i], name)) return 1;
-    return 0;
-}
-
-int ao_agent_step_known(const char *name)
-{
-    int i;
-    for (i = 0; known_steps[i]; i++) if (!strcmp(known_steps[i], name)) return 1;
-    return 0;
-}
-
 static void ctx_free(agent_ctx *c)
 {
     agent_llm_close(c);
@@ -118,150 +106,155 @@ static void ctx_free(agent_ctx *c)
     ao_seqset_destroy(c->valid);
 }
 
-static const char *data_dir(agent_ctx *c) { return c->o->data; }
+/* ---- what the steps share ---------------------------------------------------- */
 
-/* The split in force: the agent's (in the new state) or the user's. */
 int agent_load_split(agent_ctx *c, ao_err *err)
 {
-    char *st = NULL, *sv = NULL, *dt = NULL, *dv = NULL;
+    char *tr = NULL, *va = NULL, *uv = NULL;
     int rc = AO_OK;
     if (c->train) return AO_OK;
-    if (!c->info && !(c->info = ao_dataset_info_load(data_dir(c), err))) return err->code;
-    st = ao_path_join(c->s->dir, "split/train.tsv");
-    sv = ao_path_join(c->s->dir, "split/valid.tsv");
-    dt = ao_path_join(data_dir(c), "train.tsv");
-    dv = ao_path_join(data_dir(c), "valid.tsv");
-    if (!st || !sv || !dt || !dv) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-    c->user_valid = ao_file_exists(dv);
-    if (ao_file_exists(st) && ao_file_exists(sv)) {
-        if (!(c->train = ao_seqset_read(st, c->info, 1, c->o->threads, err)) || !(c->valid = ao_seqset_read(sv, c->info, 1, c->o->threads, err))) rc = err->code;
-    } else {
-        if (!(c->train = ao_seqset_read(dt, c->info, 1, c->o->threads, err))) rc = err->code;
-        else if (c->user_valid && !(c->valid = ao_seqset_read(dv, c->info, 1, c->o->threads, err))) rc = err->code;
-    }
+    if (!c->info && !(c->info = ao_dataset_info_load(c->o->data, err))) return err->code;
+    if ((rc = ao_state_split_paths(c->s->dir, c->o->data, &tr, &va, err)) < 0) return rc;
+    if (!(uv = ao_path_join(c->o->data, "valid.tsv"))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    c->user_valid = ao_file_exists(uv);
+    if (!(c->train = ao_seqset_read(tr, c->info, 1, c->o->threads, err))) rc = err->code;
+    else if (va && !(c->valid = ao_seqset_read(va, c->info, 1, c->o->threads, err))) rc = err->code;
 DONE:
-    free(st); free(sv); free(dt); free(dv);
+    free(tr); free(va); free(uv);
     return rc;
 }
 
-json_t *agent_profile(agent_ctx *c) { return json_object_get(c->s->history, "profile"); }
+static void drop_split(agent_ctx *c)
+{
+    ao_seqset_destroy(c->train);
+    ao_seqset_destroy(c->valid);
+    c->train = c->valid = NULL;
+}
 
-/* ---- steps ---------------------------------------------------------------- */
+int agent_install_split(agent_ctx *c, const int64_t *ti, int64_t nt, const int64_t *vi, int64_t nv, json_t *report, int *version, ao_err *err)
+{
+    ao_history *h = &c->s->hist;
+    char *pt = NULL, *pv = NULL;
+    int rc, v = h->split_version + 1;
+    if (!(pt = ao_state_path(c->s, "split/train.tsv", err)) || !(pv = ao_state_path(c->s, "split/valid.tsv", err))) { rc = err->code; goto DONE; }
+    if ((rc = ao_split_write(c->train, ti, nt, c->info, pt, err)) < 0 || (rc = ao_split_write(c->train, vi, nv, c->info, pv, err)) < 0) goto DONE;
+    if (json_object_set_new(report, "version", json_integer(v)) != 0 || json_object_set_new(report, "source", json_string("agent")) != 0) {
+        rc = ao_err_set(err, AO_EMEM, "out of memory");
+        goto DONE;
+    }
+    if ((rc = ao_state_write_json(c->s, "split/split.json", report, err)) < 0) goto DONE;
+    h->split_version = v;
+    snprintf(h->split_source, sizeof h->split_source, "agent");
+    ao_history_current(h)->split_version = v;
+    *version = v;
+    /* later steps of this call read the new split */
+    drop_split(c);
+DONE:
+    free(pt);
+    free(pv);
+    return rc;
+}
+
+static uint64_t iteration_seed(const agent_ctx *c, enum ao_seed_purpose purpose)
+{
+    const ao_iteration *it = ao_history_current(&c->s->hist);
+    return ao_seed_derive(c->s->run.seed, purpose, (uint64_t)(it ? it->number : 0));
+}
+
+/* ---- the builtin steps ---------------------------------------------------------- */
 
 static int step_plan(agent_ctx *c, json_t **out, ao_err *err)
 {
-    (void)err;
-    ao_state_new_iteration(c->s);
-    *out = ao_policy_plan(c->s->run, c->s->history, agent_profile(c));
-    return AO_OK;
+    return ao_policy_plan(&c->s->run, &c->s->hist, out, err);
 }
 
 static int step_explore(agent_ctx *c, json_t **out, ao_err *err)
 {
-    json_t *p = agent_profile(c);
+    ao_history *h = &c->s->hist;
+    json_t *p;
     int rc;
-    if (p) {   /* the data do not change within a run: profile once */
-        *out = json_pack("{s:b,s:O}", "cached", 1, "profile", p);
-        return AO_OK;
+    if (h->profile) {   /* the data do not change within a run: profile once */
+        *out = json_pack("{s:b,s:O}", "cached", 1, "profile", h->profile);
+        return *out ? AO_OK : ao_err_set(err, AO_EMEM, "out of memory");
     }
     if ((rc = agent_load_split(c, err)) < 0) return rc;
-    if (!(p = ao_profile_compute(c->train, c->valid, c->info, (uint64_t)json_integer_value(json_object_get(c->s->run, "seed")), c->o->threads, err)))
-        return err->code ? err->code : AO_EINTERNAL;
-    json_object_set_new(c->s->history, "profile", json_incref(p));
+    if (!(p = ao_profile_compute(c->train, c->valid, c->info, c->s->run.seed, c->o->threads, err))) return err->code ? err->code : AO_EINTERNAL;
+    h->profile = json_incref(p);
     *out = json_pack("{s:b,s:o}", "cached", 0, "profile", p);
-    return AO_OK;
+    return *out ? AO_OK : ao_err_set(err, AO_EMEM, "out of memory");
 }
 
 static double choose_valid_fraction(const agent_ctx *c, int64_t n)
 {
     if (c->valid_fraction > 0) return c->valid_fraction;
-    if (c->o->valid_fraction > 0) return c->o->valid_fraction;
+    if (c->s->run.valid_fraction > 0) return c->s->run.valid_fraction;
     return n < 5000 ? 0.2 : n < 50000 ? 0.15 : 0.1;
-}
-
-/* The iteration is evaluated on the split in force after the split step. */
-static void stamp_split(agent_ctx *c)
-{
-    json_t *it = ao_state_iteration(c->s);
-    json_t *v = json_object_get(json_object_get(c->s->history, "split"), "version");
-    if (it && v) json_object_set(it, "split_version", v);
 }
 
 static int step_split(agent_ctx *c, json_t **out, ao_err *err)
 {
-    json_t *split = json_object_get(c->s->history, "split");
+    ao_history *h = &c->s->hist;
+    ao_iteration *it = ao_history_current(h);
     int64_t *ti = NULL, *vi = NULL, nt = 0, nv = 0;
     json_t *report = NULL;
-    char *pt = NULL, *pv = NULL;
-    int rc, version = (int)json_integer_value(json_object_get(split, "version"));
-    uint64_t seed = (uint64_t)json_integer_value(json_object_get(c->s->run, "seed"));
-    double frac;
+    int rc, version = 0;
     if ((rc = agent_load_split(c, err)) < 0) return rc;
-    if (c->user_valid) {
-        if (!version) json_object_set_new(c->s->history, "split", json_pack("{s:i,s:s}", "version", 1, "source", "user"));
-        stamp_split(c);
-        *out = json_pack("{s:b,s:s,s:i,s:s,s:I,s:I}", "skipped", 1, "source", "user", "version", 1,
-                         "reason", "the user supplied a validation set", "n_train", (json_int_t)c->train->n, "n_valid", (json_int_t)c->valid->n);
-        return AO_OK;
+    if (c->user_valid || (h->split_version && c->valid)) {
+        /* the split in force is kept: iterations stay comparable */
+        if (!h->split_version) { h->split_version = 1; snprintf(h->split_source, sizeof h->split_source, "user"); }
+        it->split_version = h->split_version;
+        *out = json_pack("{s:b,s:s,s:i,s:s,s:I,s:I}", "skipped", 1, "source", h->split_source, "version", h->split_version,
+                         "reason", c->user_valid ? "the user supplied a validation set" : "the current split is kept",
+                         "n_train", (json_int_t)c->train->n, "n_valid", (json_int_t)c->valid->n);
+        return *out ? AO_OK : ao_err_set(err, AO_EMEM, "out of memory");
     }
-    if (version && c->valid) {
-        stamp_split(c);
-        *out = json_pack("{s:b,s:s,s:i,s:s,s:I,s:I}", "skipped", 1, "source", "agent", "version", version,
-                         "reason", "the current split is kept", "n_train", (json_int_t)c->train->n, "n_valid", (json_int_t)c->valid->n);
-        return AO_OK;
-    }
-    frac = choose_valid_fraction(c, c->train->n);
-    if ((rc = ao_split_stratified(c->train, frac, seed + (uint64_t)version, &ti, &nt, &vi, &nv, &report, err)) < 0) goto DONE;
-    if (!(pt = ao_state_path(c->s, "split/train.tsv", err)) || !(pv = ao_state_path(c->s, "split/valid.tsv", err))) { rc = err->code; goto DONE; }
-    if ((rc = ao_split_write(c->train, ti, nt, c->info, pt, err)) < 0 || (rc = ao_split_write(c->train, vi, nv, c->info, pv, err)) < 0) goto DONE;
-    if ((rc = ao_split_report_name_classes(report, c->info)) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-    json_object_set_new(report, "version", json_integer(version + 1));
-    json_object_set_new(report, "source", json_string("agent"));
-    if ((rc = ao_state_write_json(c->s, "split/split.json", report, err)) < 0) goto DONE;
-    json_object_set_new(c->s->history, "split", json_pack("{s:i,s:s}", "version", version + 1, "source", "agent"));
-    stamp_split(c);
-    /* later steps of this call use the new split */
-    ao_seqset_destroy(c->train);
-    ao_seqset_destroy(c->valid);
-    c->train = c->valid = NULL;
-    *out = json_pack("{s:b,s:s,s:i,s:o}", "skipped", 0, "source", "agent", "version", version + 1, "report", report);
-    report = NULL;
+    if ((rc = ao_split_stratified(c->train, choose_valid_fraction(c, c->train->n), ao_seed_derive(c->s->run.seed, AO_SEED_SPLIT, (uint64_t)h->split_version + 1),
+                                  &ti, &nt, &vi, &nv, &report, err)) < 0) goto DONE;
+    if (ao_split_report_name_classes(report, c->info) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    if ((rc = agent_install_split(c, ti, nt, vi, nv, report, &version, err)) < 0) goto DONE;
+    *out = json_pack("{s:b,s:s,s:i,s:O}", "skipped", 0, "source", "agent", "version", version, "report", report);
+    if (!*out) rc = ao_err_set(err, AO_EMEM, "out of memory");
 DONE:
     json_decref(report);
-    free(ti); free(vi); free(pt); free(pv);
+    free(ti);
+    free(vi);
     return rc;
 }
 
-/* The proposal of this iteration: computed by represent, reused by architect and code. */
 json_t *agent_current_output(agent_ctx *c, const char *step)
 {
-    return json_object_get(json_object_get(json_object_get(ao_state_iteration(c->s), "steps"), step), "output");
+    return ao_iteration_output(ao_history_current(&c->s->hist), step);
 }
 
-static json_t *proposal(agent_ctx *c)
+/* The proposal of this iteration: computed by represent, reused by architect and code. */
+static int proposal(agent_ctx *c, json_t **out, ao_err *err)
 {
-    json_t *rep = agent_current_output(c, "represent"), *why = NULL, *r;
-    if (rep && json_object_get(rep, "proposal")) return json_incref(json_object_get(rep, "proposal"));
-    r = ao_policy_next_recipe(c->s->run, c->s->history, agent_profile(c), &why);
-    return json_pack("{s:o,s:o}", "recipe", r, "why", why);
+    json_t *rep = agent_current_output(c, "represent"), *why = NULL, *r = NULL;
+    int rc;
+    if (rep && json_object_get(rep, "proposal")) { *out = json_incref(json_object_get(rep, "proposal")); return AO_OK; }
+    if ((rc = ao_policy_next_recipe(&c->s->run, &c->s->hist, &r, &why, err)) < 0) return rc;
+    *out = json_pack("{s:o,s:o}", "recipe", r, "why", why);
+    return *out ? AO_OK : ao_err_set(err, AO_EMEM, "out of memory");
 }
 
 static int step_represent(agent_ctx *c, json_t **out, ao_err *err)
 {
-    json_t *p = proposal(c), *r = json_object_get(p, "recipe");
-    (void)err;
-    *out = json_pack("{s:O,s:O,s:o}", "representation", json_object_get(r, "representation"),
+    json_t *p = NULL;
+    int rc;
+    if ((rc = proposal(c, &p, err)) < 0) return rc;
+    *out = json_pack("{s:O,s:O,s:o}", "representation", json_object_get(json_object_get(p, "recipe"), "representation"),
                      "rationale", json_object_get(p, "why"), "proposal", p);
-    return AO_OK;
+    return *out ? AO_OK : ao_err_set(err, AO_EMEM, "out of memory");
 }
 
 static int step_architect(agent_ctx *c, json_t **out, ao_err *err)
 {
-    json_t *p = proposal(c), *r = json_object_get(p, "recipe");
-    (void)err;
-    *out = json_pack("{s:O,s:O}", "model", json_object_get(r, "model"), "rationale", json_object_get(p, "why"));
+    json_t *p = NULL;
+    int rc;
+    if ((rc = proposal(c, &p, err)) < 0) return rc;
+    *out = json_pack("{s:O,s:O}", "model", json_object_get(json_object_get(p, "recipe"), "model"), "rationale", json_object_get(p, "why"));
     json_decref(p);
-    return AO_OK;
+    return *out ? AO_OK : ao_err_set(err, AO_EMEM, "out of memory");
 }
 
 /* Trains the recipe on a stratified mini split and checks its predictions. */
@@ -274,6 +267,7 @@ int agent_smoke_recipe(agent_ctx *c, const json_t *recipe_json, json_t **report,
     ao_err e2;
     int64_t *ti = NULL, *vi = NULL, nt = 0, nv = 0, i;
     double *proba = NULL, t0 = ao_now();
+    uint64_t seed = iteration_seed(c, AO_SEED_SMOKE);
     int rc, ok = 0, k;
     const char *problem = NULL;
     char msg[AO_ERRMSG_MAX + 64] = "";
@@ -284,9 +278,9 @@ int agent_smoke_recipe(agent_ctx *c, const json_t *recipe_json, json_t **report,
     r.logreg.max_iter = r.logreg.max_iter < 20 ? r.logreg.max_iter : 20;
     r.gbdt.n_estimators = r.gbdt.n_estimators < 10 ? r.gbdt.n_estimators : 10;
     r.cnn_train.max_epochs = 1;
-    if ((rc = ao_split_mini(c->train, 100, r.seed, &ti, &nt)) < 0 || (rc = ao_split_mini(c->valid, 100, r.seed, &vi, &nv)) < 0) {
-        ao_recipe_free(&r);
-        return ao_err_set(err, AO_EMEM, "out of memory");
+    if ((rc = ao_split_mini(c->train, 100, seed, &ti, &nt)) < 0 || (rc = ao_split_mini(c->valid, 100, seed, &vi, &nv)) < 0) {
+        rc = ao_err_set(err, AO_EMEM, "out of memory");
+        goto DONE;
     }
     if (!(mt = ao_seqset_subset(c->train, ti, nt, err)) || !(mv = ao_seqset_subset(c->valid, vi, nv, err))) { rc = err->code; goto DONE; }
     {
@@ -310,7 +304,7 @@ int agent_smoke_recipe(agent_ctx *c, const json_t *recipe_json, json_t **report,
 REPORT:
     *report = json_pack("{s:s,s:s,s:I,s:I,s:f}", "status", ok ? "ok" : "failed", "message", ok ? "trained and predicted on the mini split" : msg,
                         "n_train", (json_int_t)nt, "n_valid", (json_int_t)nv, "seconds", ao_now() - t0);
-    rc = AO_OK;
+    rc = *report ? AO_OK : ao_err_set(err, AO_EMEM, "out of memory");
 DONE:
     free(proba);
     free(ti);
@@ -322,35 +316,37 @@ DONE:
     return rc;
 }
 
+static int smoke_ok(const json_t *smoke) { return !strcmp(json_string_value(json_object_get(smoke, "status")), "ok"); }
+
 static int step_code(agent_ctx *c, json_t **out, ao_err *err)
 {
     json_t *p = NULL, *recipe = NULL, *smoke = NULL, *attempts = json_array();
-    const char *status;
     int rc;
+    if (!attempts) return ao_err_set(err, AO_EMEM, "out of memory");
     if ((rc = agent_load_split(c, err)) < 0) goto DONE;
     if (!c->valid) { rc = ao_err_set(err, AO_EDATA, "no validation split: run the split step first"); goto DONE; }
-    p = proposal(c);
+    if ((rc = proposal(c, &p, err)) < 0) goto DONE;
     recipe = json_incref(json_object_get(p, "recipe"));
     /* the architect step's model and the represent step's representation are what is coded */
     if (agent_current_output(c, "architect")) json_object_set(recipe, "model", json_object_get(agent_current_output(c, "architect"), "model"));
     if ((rc = agent_smoke_recipe(c, recipe, &smoke, err)) < 0) goto DONE;
     json_array_append_new(attempts, json_pack("{s:O,s:O}", "recipe", recipe, "smoke", smoke));
-    status = json_string_value(json_object_get(smoke, "status"));
-    if (strcmp(status, "ok") != 0) {
+    if (!smoke_ok(smoke)) {
         ao_warn("the proposed recipe failed its smoke run (%s); falling back to the baseline", json_string_value(json_object_get(smoke, "message")));
         json_decref(recipe);
         json_decref(smoke);
-        smoke = NULL;
-        recipe = ao_policy_fallback_recipe(c->s->run, agent_profile(c));
+        recipe = smoke = NULL;
+        if ((rc = ao_policy_fallback_recipe(&c->s->run, &c->s->hist, &recipe, err)) < 0) goto DONE;
         if ((rc = agent_smoke_recipe(c, recipe, &smoke, err)) < 0) goto DONE;
         json_array_append_new(attempts, json_pack("{s:O,s:O}", "recipe", recipe, "smoke", smoke));
-        if (strcmp(json_string_value(json_object_get(smoke, "status")), "ok") != 0) {
+        if (!smoke_ok(smoke)) {
             rc = ao_err_set(err, AO_EDATA, "even the fallback recipe failed its smoke run: %s", json_string_value(json_object_get(smoke, "message")));
             goto DONE;
         }
     }
     if ((rc = ao_state_write_json(c->s, "workspace/recipe.json", recipe, err)) < 0) goto DONE;
     *out = json_pack("{s:s,s:s,s:O,s:O,s:O}", "entry", "builtin", "recipe_path", "workspace/recipe.json", "recipe", recipe, "smoke", smoke, "attempts", attempts);
+    if (!*out) rc = ao_err_set(err, AO_EMEM, "out of memory");
 DONE:
     json_decref(p);
     json_decref(recipe);
@@ -361,78 +357,146 @@ DONE:
 
 static int step_analyze(agent_ctx *c, json_t **out, ao_err *err)
 {
-    char *mp = NULL, *pv = NULL, *pt = NULL;
+    char *pv = NULL, *pt = NULL;
     json_t *metrics = NULL, *an = NULL;
+    const char *status;
     int rc = AO_OK;
-    if (!c->o->run_dir) return ao_err_set(err, AO_EUSAGE, "the analyze step needs --run RUNDIR");
-    if (!(mp = ao_path_join(c->o->run_dir, "metrics.json")) || !(pv = ao_path_join(c->o->run_dir, "predictions.valid.tsv")) ||
-        !(pt = ao_path_join(c->o->run_dir, "predictions.train.tsv"))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    if (!(pv = ao_path_join(c->o->run_dir, "predictions.valid.tsv")) || !(pt = ao_path_join(c->o->run_dir, "predictions.train.tsv"))) {
+        rc = ao_err_set(err, AO_EMEM, "out of memory");
+        goto DONE;
+    }
     if (!(metrics = ao_state_read_json(c->o->run_dir, "metrics.json", err))) { rc = err->code; goto DONE; }
+    status = json_string_value(json_object_get(metrics, "status"));
     if (!ao_file_exists(pv)) {
-        *out = json_pack("{s:s,s:O*}", "run_status", json_string_value(json_object_get(metrics, "status")) ? json_string_value(json_object_get(metrics, "status")) : "failed",
-                         "message", json_object_get(metrics, "message"));
+        *out = json_pack("{s:s,s:O*}", "run_status", status ? status : "failed", "message", json_object_get(metrics, "message"));
+        if (!*out) rc = ao_err_set(err, AO_EMEM, "out of memory");
         goto DONE;
     }
     if ((rc = agent_load_split(c, err)) < 0) goto DONE;
-    if (!(an = ao_analysis_compute(c->valid, c->info, pv, ao_file_exists(pt) ? c->train : NULL, ao_file_exists(pt) ? pt : NULL, err))) { rc = err->code ? err->code : AO_EINTERNAL; goto DONE; }
-    json_object_set_new(an, "run_status", json_incref(json_object_get(metrics, "status")));
+    if (!(an = ao_analysis_compute(c->valid, c->info, pv, ao_file_exists(pt) ? c->train : NULL, ao_file_exists(pt) ? pt : NULL, err))) {
+        rc = err->code ? err->code : AO_EINTERNAL;
+        goto DONE;
+    }
+    json_object_set_new(an, "run_status", json_string(status ? status : "failed"));
     *out = an;
 DONE:
     json_decref(metrics);
-    free(mp); free(pv); free(pt);
+    free(pv);
+    free(pt);
     return rc;
 }
 
-typedef int (*step_fn)(agent_ctx *, json_t **, ao_err *);
+/* ---- the step table ----------------------------------------------------------- */
 
-static step_fn step_by_name(const char *n)
+/* One row per step, in the order of an iteration. To add a step: a row
+ * here, its builtin function, prompts/STEP.md, schemas/STEP.schema.json
+ * and schemas/submit-STEP.schema.json (and LLM hooks in agent_llm.c when
+ * the defaults do not fit). */
+static const agent_step step_table[] = {
+    {"plan", AGENT_STEP_STARTS_ITERATION | AGENT_STEP_ITERATION | AGENT_STEP_LLM, step_plan, NULL, NULL, agent_llm_post_plan},
+    {"explore", AGENT_STEP_ITERATION | AGENT_STEP_LLM, step_explore, agent_llm_prefill_explore, NULL, agent_llm_post_explore},
+    {"split", AGENT_STEP_ITERATION | AGENT_STEP_LLM, step_split, agent_llm_prefill_split, agent_llm_validate_split, agent_llm_post_validated},
+    {"represent", AGENT_STEP_ITERATION | AGENT_STEP_LLM, step_represent, NULL, NULL, NULL},
+    {"architect", AGENT_STEP_ITERATION | AGENT_STEP_LLM, step_architect, NULL, NULL, NULL},
+    {"code", AGENT_STEP_ITERATION | AGENT_STEP_LLM, step_code, NULL, agent_llm_validate_code, agent_llm_post_validated},
+    {"analyze", AGENT_STEP_NEEDS_RUN | AGENT_STEP_AFTER_FAILURE, step_analyze, NULL, NULL, NULL},
+};
+#define N_STEPS ((int)(sizeof step_table / sizeof step_table[0]))
+
+const agent_step *agent_step_find(const char *name)
 {
-    if (!strcmp(n, "plan")) return step_plan;
-    if (!strcmp(n, "explore")) return step_explore;
-    if (!strcmp(n, "split")) return step_split;
-    if (!strcmp(n, "represent")) return step_represent;
-    if (!strcmp(n, "architect")) return step_architect;
-    if (!strcmp(n, "code")) return step_code;
-    if (!strcmp(n, "analyze")) return step_analyze;
+    int i;
+    for (i = 0; i < N_STEPS; i++) if (!strcmp(step_table[i].name, name)) return &step_table[i];
     return NULL;
+}
+
+int ao_agent_step_known(const char *name) { return agent_step_find(name) != NULL; }
+
+void ao_agent_step_names(char *buf, size_t n)
+{
+    size_t len = 0;
+    int i;
+    if (n) buf[0] = '\0';
+    for (i = 0; i < N_STEPS && len < n; i++) len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? ", " : "", step_table[i].name);
+}
+
+int ao_agent_parse_steps(char *list, ao_agent_opts *o, ao_err *err)
+{
+    char *save = NULL, *t;
+    o->n_steps = 0;
+    for (t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        int i, group = !strcmp(t, "iteration");
+        if (!group && !agent_step_find(t)) {
+            char names[256];
+            ao_agent_step_names(names, sizeof names);
+            return ao_err_set(err, AO_EUSAGE, "unknown step '%s' (the steps: %s; 'iteration' for every step up to analyze)", t, names);
+        }
+        for (i = 0; i < N_STEPS; i++) {
+            if (group ? !(step_table[i].flags & AGENT_STEP_ITERATION) : strcmp(step_table[i].name, t) != 0) continue;
+            if (o->n_steps == AO_AGENT_MAX_STEPS) return ao_err_set(err, AO_EUSAGE, "more than %d steps", AO_AGENT_MAX_STEPS);
+            o->steps[o->n_steps++] = step_table[i].name;
+        }
+    }
+    return o->n_steps ? AO_OK : ao_err_set(err, AO_EUSAGE, "no step given");
 }
 
 int agent_builtin_step(agent_ctx *c, const char *step, json_t **out, ao_err *err)
 {
-    step_fn f = step_by_name(step);
-    if (!f) return ao_err_set(err, AO_EUSAGE, "unknown step '%s'", step);
-    return f(c, out, err);
+    const agent_step *st = agent_step_find(step);
+    if (!st) return ao_err_set(err, AO_EINTERNAL, "no step '%s'", step);
+    return st->builtin(c, out, err);
 }
 
-/* run.json of a new run */
+/* ---- agentomics-agent-step ------------------------------------------------------ */
+
+/* run.json of a new run: the options, resolved against the dataset. */
 static int new_run(agent_ctx *c, ao_err *err)
 {
     const ao_agent_opts *o = c->o;
+    ao_run_config *rc = &c->s->run;
     json_t *ds = ao_state_read_json(o->data, "dataset.json", err);
-    json_t *run;
+    const char *hash;
+    int ret = AO_OK;
     if (!ds) return err->code;
-    run = json_pack("{s:i,s:s,s:I,s:i,s:s,s:{s:s,s:O*},s:{s:i,s:f,s:f,s:i,s:o},s:f}", "format_version", 1,
-                    "agent", o->agent == AO_AGENT_LLM ? "llm" : "builtin",
-                    "seed", (json_int_t)(o->seed + (uint64_t)o->lineage * 1000003u), "lineage", o->lineage, "metric", o->metric ? o->metric : "auto",
-                    "data", "dir", o->data, "content_hash", json_object_get(ds, "content_hash"),
-                    "budgets", "iterations", o->iterations, "wall_seconds", o->time_budget, "train_time_limit", o->train_time_limit,
-                    "plateau", o->plateau, "target", isnan(o->target) ? json_null() : json_real(o->target), "valid_fraction", o->valid_fraction);
-    json_decref(ds);
-    if (!run) return ao_err_set(err, AO_EMEM, "out of memory");
+    hash = json_string_value(json_object_get(ds, "content_hash"));
+    memset(rc, 0, sizeof *rc);
+    rc->agent = o->agent;
+    rc->base_seed = o->seed;
+    rc->lineage = o->lineage;
+    rc->seed = ao_seed_derive(o->seed, AO_SEED_LINEAGE, (uint64_t)o->lineage);
+    rc->n_classes = (int)json_array_size(json_object_get(ds, "classes"));
+    if (rc->n_classes < 2 || !hash) { ret = ao_err_set(err, AO_EDATA, "%s/dataset.json: no class list or content hash (not written by agentomics-prepare-data?)", o->data); goto DONE; }
+    snprintf(rc->metric, sizeof rc->metric, "%s", ao_metric_resolve(o->metric, rc->n_classes));
+    if (!(rc->data_dir = strdup(o->data)) || !(rc->content_hash = strdup(hash))) { ret = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    rc->budgets.iterations = o->iterations;
+    rc->budgets.wall_seconds = o->time_budget > 0 ? o->time_budget : 0;
+    rc->budgets.train_time_limit = o->train_time_limit > 0 ? o->train_time_limit : 0;
+    rc->budgets.plateau = o->plateau;
+    rc->budgets.target = o->target;
+    rc->valid_fraction = o->valid_fraction;
     if (o->agent == AO_AGENT_LLM) {
-        json_object_set_new(run, "baseline", json_string(o->baseline == 0 ? "none" : "builtin"));
-        json_object_set_new(run, "llm", agent_llm_run_config(o));
+        rc->baseline = o->baseline != 0;
+        rc->has_llm = 1;
+        if ((ret = agent_llm_run_settings(o, &rc->llm, err)) < 0) goto DONE;
     }
-    json_decref(c->s->run);
-    c->s->run = run;
-    return AO_OK;
+DONE:
+    json_decref(ds);
+    return ret;
 }
 
-/* Whether the iteration already failed in an earlier step (LLM mode). */
-static const char *iteration_failed(agent_ctx *c)
+/* plan: a new iteration, once the last one is reflected on. */
+static int start_iteration(agent_ctx *c, ao_err *err)
 {
-    json_t *f = json_object_get(ao_state_iteration(c->s), "failure");
-    return f ? json_string_value(json_object_get(f, "step")) : NULL;
+    ao_history *h = &c->s->hist;
+    const ao_iteration *cur = ao_history_current(h);
+    if (cur && !cur->has_run)
+        return ao_err_set(err, AO_EUSAGE, "iteration %d has not been reflected on: run train-run and reflect before the next plan", cur->number);
+    if (!ao_history_new_iteration(h)) return ao_err_set(err, AO_EMEM, "out of memory");
+    /* a stopped run that is continued is no longer stopped */
+    free(h->stop_reason);
+    h->stop_reason = NULL;
+    h->stop_iteration = 0;
+    return AO_OK;
 }
 
 int ao_agent_run_steps(const ao_agent_opts *o, ao_err *err)
@@ -442,24 +506,27 @@ int ao_agent_run_steps(const ao_agent_opts *o, ao_err *err)
     double t0 = ao_now();
     memset(&c, 0, sizeof c);
     c.o = o;
-    if (!(c.s = ao_state_begin(o->state_in, o->out, o->force, err))) return err->code;
+    if (!(c.s = ao_state_begin(o->state_in, o->data, o->out, o->force, err))) return err->code;
     if (!o->state_in && (rc = new_run(&c, err)) < 0) goto DONE;
     for (i = 0; i < o->n_steps; i++) {
-        const char *step = o->steps[i], *failed;
+        const agent_step *st = agent_step_find(o->steps[i]);
+        const ao_iteration *it;
         json_t *out = NULL;
         double ts = ao_now();
-        if (!ao_agent_step_known(step)) { rc = ao_err_set(err, AO_EUSAGE, "unknown step '%s'", step); goto DONE; }
-        if (strcmp(step, "plan") != 0 && !ao_state_iteration(c.s)) { rc = ao_err_set(err, AO_EUSAGE, "step '%s' before any plan step: an iteration starts with plan", step); goto DONE; }
-        if (strcmp(step, "plan") != 0 && strcmp(step, "analyze") != 0 && (failed = iteration_failed(&c))) {
-            ao_warn("step %s skipped: the iteration failed at step %s", step, failed);
+        if (!st) { rc = ao_err_set(err, AO_EUSAGE, "unknown step '%s'", o->steps[i]); goto DONE; }
+        if ((st->flags & AGENT_STEP_NEEDS_RUN) && !o->run_dir) { rc = ao_err_set(err, AO_EUSAGE, "the %s step needs --run RUNDIR", st->name); goto DONE; }
+        if ((st->flags & AGENT_STEP_STARTS_ITERATION) && (rc = start_iteration(&c, err)) < 0) goto DONE;
+        if (!(it = ao_history_current(&c.s->hist))) { rc = ao_err_set(err, AO_EUSAGE, "step '%s' before any plan step: an iteration starts with plan", st->name); goto DONE; }
+        if (it->failure && !(st->flags & (AGENT_STEP_AFTER_FAILURE | AGENT_STEP_STARTS_ITERATION))) {
+            ao_warn("step %s skipped: the iteration failed at step %s", st->name, json_string_value(json_object_get(it->failure, "step")));
             continue;
         }
-        if (agent_llm_drives(&c, step)) rc = agent_llm_step(&c, step, &out, err);
-        else rc = agent_builtin_step(&c, step, &out, err);
+        if (agent_llm_drives(&c, st)) rc = agent_llm_step(&c, st, &out, err);
+        else rc = st->builtin(&c, &out, err);
         if (rc < 0) goto DONE;
         if (!out) continue;   /* an LLM step failed: recorded in the iteration */
-        if ((rc = ao_state_record_step(c.s, step, out, ao_now() - ts, err)) < 0) goto DONE;
-        ao_info("step %s done in %.2f s", step, ao_now() - ts);
+        if ((rc = ao_state_record_step(c.s, st->name, out, ao_now() - ts, err)) < 0) goto DONE;
+        ao_info("step %s done in %.2f s", st->name, ao_now() - ts);
     }
     if ((rc = agent_usage_write(&c, ao_now() - t0, err)) < 0) goto DONE;
     rc = ao_state_commit(c.s, err);
@@ -469,36 +536,13 @@ DONE:
     return rc;
 }
 
-/* ---- reflect ---------------------------------------------------------------- */
-
-static double run_elapsed(const json_t *history)
-{
-    json_t *its = json_object_get(history, "iterations");
-    double t = 0;
-    size_t i;
-    for (i = 0; i < json_array_size(its); i++) {
-        json_t *it = json_array_get(its, i), *steps = json_object_get(it, "steps");
-        const char *k;
-        json_t *v;
-        json_object_foreach(steps, k, v) t += json_number_value(json_object_get(v, "seconds"));
-        t += json_number_value(json_object_get(json_object_get(it, "run"), "wall_seconds"));
-    }
-    return t;
-}
-
-/* An iteration that failed because the LLM cannot be used any more (its
- * budget is spent or the provider refuses) gets no LLM reflection. */
-static int llm_unusable(const json_t *it)
-{
-    const char *kind = json_string_value(json_object_get(json_object_get(it, "failure"), "kind"));
-    return kind && (!strcmp(kind, "budget") || !strcmp(kind, "provider"));
-}
+/* ---- agentomics-reflect -------------------------------------------------------- */
 
 /* Stop reasons of the LLM agent: its budget is used up or the provider
  * failed for good; NULL otherwise. */
-static const char *llm_stop_reason(const json_t *it, const json_t *reflect_failure)
+static const char *llm_stop_reason(const ao_iteration *it, const json_t *reflect_failure)
 {
-    const json_t *f[2] = {json_object_get(it, "failure"), reflect_failure};
+    const json_t *f[2] = {it->failure, reflect_failure};
     int i;
     for (i = 0; i < 2; i++) {
         const char *kind = json_string_value(json_object_get(f[i], "kind"));
@@ -509,47 +553,84 @@ static const char *llm_stop_reason(const json_t *it, const json_t *reflect_failu
     return NULL;
 }
 
+/* The run record of a train-run's metrics.json (run_id: the run
+ * directory's name). Its shape is checked: the file is an input. */
+static int run_record(const json_t *m, const char *file, const char *run_dir, ao_run_record *r, ao_err *err)
+{
+    static const char *const statuses[] = {"ok", "time_limit", "diverged", "failed", NULL};
+    const char *status = json_string_value(json_object_get(m, "status")), *msg = json_string_value(json_object_get(m, "message")), *slash;
+    const json_t *tr = json_object_get(m, "train"), *va = json_object_get(m, "valid"), *e = json_object_get(m, "epochs");
+    size_t l = strlen(run_dir);
+    int i, known = 0;
+    memset(r, 0, sizeof *r);
+    for (i = 0; status && statuses[i]; i++) known |= !strcmp(status, statuses[i]);
+    if (!json_is_object(m)) return ao_err_set(err, AO_EDATA, "%s: not a JSON object", file);
+    if (status && !known) return ao_err_set(err, AO_EDATA, "%s: $.status: '%.40s' is not ok, time_limit, diverged or failed", file, status);
+    if ((tr && !json_is_object(tr) && !json_is_null(tr)) || (va && !json_is_object(va) && !json_is_null(va)))
+        return ao_err_set(err, AO_EDATA, "%s: $.train and $.valid must be metric objects", file);
+    while (l > 1 && run_dir[l - 1] == '/') l--;
+    for (slash = run_dir + l; slash > run_dir && slash[-1] != '/'; slash--) {}
+    if (!(r->run_id = strndup(slash, (size_t)(run_dir + l - slash))) || (msg && !(r->message = strdup(msg)))) goto NOMEM;
+    snprintf(r->status, sizeof r->status, "%s", status ? status : "failed");
+    if (json_is_object(tr) && !(r->train = json_deep_copy(tr))) goto NOMEM;
+    if (json_is_object(va) && !(r->valid = json_deep_copy(va))) goto NOMEM;
+    r->wall_seconds = json_is_number(json_object_get(m, "wall_seconds")) ? json_number_value(json_object_get(m, "wall_seconds")) : NAN;
+    r->peak_rss_mb = json_is_number(json_object_get(m, "peak_rss_mb")) ? json_number_value(json_object_get(m, "peak_rss_mb")) : NAN;
+    r->epochs = json_is_integer(e) && json_integer_value(e) >= 0 ? (int)json_integer_value(e) : -1;
+    return AO_OK;
+NOMEM:
+    free(r->run_id); free(r->message); json_decref(r->train);
+    memset(r, 0, sizeof *r);
+    return ao_err_set(err, AO_EMEM, "out of memory");
+}
+
+/* The decision after iteration it: a stop reason, or NULL to go on. */
+static const char *stop_reason(const ao_run_config *run, const ao_history *h, const ao_iteration *it, const json_t *llm_failure)
+{
+    const ao_budgets *b = &run->budgets;
+    int since_best = h->best.iteration ? h->n_iters - h->best.iteration : h->n_iters;
+    const char *llm = llm_stop_reason(it, llm_failure);
+    if (llm) return llm;
+    if (h->n_iters >= b->iterations) return "iteration budget used";
+    if (b->wall_seconds > 0 && ao_history_elapsed(h) >= b->wall_seconds) return "wall-time budget used";
+    if (!isnan(b->target) && h->best.iteration && h->best.value >= b->target) return "target metric reached";
+    if (b->plateau > 0 && since_best >= b->plateau) return "plateau: no improvement";
+    return NULL;
+}
+
 int ao_agent_reflect(const ao_agent_opts *o, ao_err *err)
 {
     ao_state *s = NULL;
-    json_t *metrics = NULL, *it, *fb, *best, *run, *budgets, *analysis, *decision = NULL, *ds = NULL;
-    const char *status, *metric, *slash, *reason = NULL;
-    char run_id[256];
-    int rc = AO_OK, n_iter, K;
+    ao_history *h;
+    ao_iteration *it;
+    json_t *metrics = NULL, *fb = NULL, *decision = NULL, *best = NULL, *llm_failure = NULL;
+    char *mpath = NULL;
+    const char *reason;
+    int rc = AO_OK;
     double v, t0 = ao_now();
     agent_ctx c;
-    json_t *llm_failure = NULL;
     memset(&c, 0, sizeof c);
     c.o = o;
     if (!o->state_in || !o->run_dir) return ao_err_set(err, AO_EUSAGE, "reflect needs --state and --run");
-    if (!(metrics = ao_state_read_json(o->run_dir, "metrics.json", err))) return err->code;
-    if (!(s = ao_state_begin(o->state_in, o->out, o->force, err))) { rc = err->code; goto DONE; }
-    if (o->metric) json_object_set_new(s->run, "metric", json_string(o->metric));
-    if (!(it = ao_state_iteration(s))) { rc = ao_err_set(err, AO_EDATA, "%s: the state has no iteration to reflect on", o->state_in); goto DONE; }
-    if (json_object_get(it, "run")) { rc = ao_err_set(err, AO_EDATA, "%s: iteration %d was already reflected on", o->state_in, (int)json_integer_value(json_object_get(it, "iteration"))); goto DONE; }
-    status = json_string_value(json_object_get(metrics, "status"));
-    if (!status) status = "failed";
-    K = (int)json_array_size(json_object_get(json_object_get(metrics, "valid"), "classes"));
-    if (!K && (ds = o->data ? ao_state_read_json(o->data, "dataset.json", err) : NULL)) K = (int)json_array_size(json_object_get(ds, "classes"));
-    ao_err_init(err);
-    metric = ao_policy_metric(s->run, K ? K : 2);
-    {
-        /* run id: the run directory's name */
-        size_t l = strlen(o->run_dir);
-        while (l > 1 && o->run_dir[l - 1] == '/') l--;
-        for (slash = o->run_dir + l; slash > o->run_dir && slash[-1] != '/'; slash--) {}
-        snprintf(run_id, sizeof run_id, "%.*s", (int)(o->run_dir + l - slash), slash);
-    }
-    run = json_pack("{s:s,s:s,s:{s:O*,s:O*},s:O*,s:O*,s:O*,s:O*}", "run_id", run_id, "status", status,
-                    "metrics", "train", json_object_get(metrics, "train"), "valid", json_object_get(metrics, "valid"),
-                    "message", json_object_get(metrics, "message"), "wall_seconds", json_object_get(metrics, "wall_seconds"),
-                    "peak_rss_mb", json_object_get(metrics, "peak_rss_mb"), "epochs", json_object_get(metrics, "epochs"));
-    json_object_set_new(it, "run", run);
-    analysis = json_object_get(json_object_get(json_object_get(it, "steps"), "analyze"), "output");
-    fb = ao_policy_diagnose(s->run, metrics, analysis);
-    json_object_set_new(it, "feedback", fb);
+    if (!(mpath = ao_path_join(o->run_dir, "metrics.json"))) return ao_err_set(err, AO_EMEM, "out of memory");
+    if (!(metrics = ao_state_read_json(o->run_dir, "metrics.json", err))) { rc = err->code; goto DONE; }
+    if (!(s = ao_state_begin(o->state_in, o->data, o->out, o->force, err))) { rc = err->code; goto DONE; }
     c.s = s;
-    if (o->agent == AO_AGENT_LLM && !llm_unusable(it)) {
+    h = &s->hist;
+    if (o->metric) {
+        /* a new ranking metric: the best pointer is recomputed under it */
+        const char *m = ao_metric_resolve(o->metric, s->run.n_classes);
+        if (strcmp(m, s->run.metric) != 0) {
+            snprintf(s->run.metric, sizeof s->run.metric, "%s", m);
+            if (ao_history_rebest(h, m) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+        }
+    }
+    if (!(it = ao_history_current(h))) { rc = ao_err_set(err, AO_EDATA, "%s: the state has no iteration to reflect on", o->state_in); goto DONE; }
+    if (it->has_run) { rc = ao_err_set(err, AO_EDATA, "%s: iteration %d was already reflected on", o->state_in, it->number); goto DONE; }
+    if ((rc = run_record(metrics, mpath, o->run_dir, &it->run, err)) < 0) goto DONE;
+    it->has_run = 1;
+    if ((rc = ao_policy_diagnose(&s->run, metrics, ao_iteration_output(it, "analyze"), &fb, err)) < 0) goto DONE;
+    if (o->agent == AO_AGENT_LLM && !llm_stop_reason(it, NULL)) {
         /* the LLM's verbal feedback goes beside the builtin diagnosis,
          * which stays as the trusted, structured part */
         json_t *llm_fb = NULL;
@@ -557,53 +638,36 @@ int ao_agent_reflect(const ao_agent_opts *o, ao_err *err)
         if (llm_fb) json_object_set_new(fb, "llm", llm_fb);
         if (llm_failure) json_object_set(fb, "llm_error", llm_failure);
     }
-    /* the best pointer: strict improvement, on the current split only */
-    v = json_number_value(json_object_get(json_object_get(metrics, "valid"), metric));
-    best = json_object_get(s->history, "best");
-    {
-        int split_now = (int)json_integer_value(json_object_get(json_object_get(s->history, "split"), "version"));
-        int split_it = (int)json_integer_value(json_object_get(it, "split_version"));
-        int has_model = json_object_get(metrics, "valid") != NULL;
-        int best_current = json_is_object(best) && json_integer_value(json_object_get(best, "split_version")) == split_now;
-        if (has_model && split_it == split_now && isfinite(v) && (!best_current || v > json_number_value(json_object_get(best, "value")))) {
-            json_object_set_new(s->history, "best", json_pack("{s:O,s:O,s:s,s:f,s:i}", "iteration", json_object_get(it, "iteration"),
-                                                              "run_id", json_object_get(run, "run_id"), "metric", metric, "value", v, "split_version", split_now));
-            json_object_set_new(it, "improved", json_true());
-        } else {
-            json_object_set_new(it, "improved", json_false());
-        }
+    it->feedback = json_incref(fb);
+    /* the best pointer: strict improvement, on the split in force only */
+    v = ao_iteration_valid_value(it, s->run.metric);
+    it->improved = it->run.valid && it->split_version == h->split_version && isfinite(v) &&
+                   (!h->best.iteration || h->best.split_version != h->split_version || v > h->best.value);
+    if (it->improved && ao_history_set_best(h, it, s->run.metric, v) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    reason = stop_reason(&s->run, h, it, llm_failure);
+    it->decision = reason ? AO_DECISION_STOP : AO_DECISION_CONTINUE;
+    if (reason) {
+        free(h->stop_reason);
+        if (!(h->stop_reason = strdup(reason))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+        h->stop_iteration = it->number;
     }
-    best = json_object_get(s->history, "best");
-    /* decision */
-    budgets = json_object_get(s->run, "budgets");
-    n_iter = (int)json_array_size(json_object_get(s->history, "iterations"));
-    {
-        int max_it = (int)json_integer_value(json_object_get(budgets, "iterations"));
-        double wall = json_number_value(json_object_get(budgets, "wall_seconds"));
-        int plateau = (int)json_integer_value(json_object_get(budgets, "plateau"));
-        json_t *target = json_object_get(budgets, "target");
-        int since_best = json_is_object(best) ? n_iter - (int)json_integer_value(json_object_get(best, "iteration")) : n_iter;
-        const char *llm_stop = llm_stop_reason(it, llm_failure);
-        if (llm_stop) reason = llm_stop;
-        else if (max_it > 0 && n_iter >= max_it) reason = "iteration budget used";
-        else if (wall > 0 && run_elapsed(s->history) >= wall) reason = "wall-time budget used";
-        else if (json_is_number(target) && json_is_object(best) && json_number_value(json_object_get(best, "value")) >= json_number_value(target)) reason = "target metric reached";
-        else if (plateau > 0 && since_best >= plateau) reason = "plateau: no improvement";
-    }
+    best = h->best.iteration ? json_pack("{s:i,s:s,s:s,s:f,s:i}", "iteration", h->best.iteration, "run_id", h->best.run_id, "metric", h->best.metric,
+                                         "value", h->best.value, "split_version", h->best.split_version) : json_null();
     decision = json_pack("{s:s,s:s,s:i,s:O}", "decision", reason ? "stop" : "continue", "reason", reason ? reason : "budget left and room to improve",
-                         "iteration", n_iter, "best", best);
-    json_object_set_new(it, "decision", json_string(reason ? "stop" : "continue"));
-    if (reason) json_object_set_new(s->history, "stop", json_pack("{s:s,s:i}", "reason", reason, "iteration", n_iter));
+                         "iteration", h->n_iters, "best", best);
+    if (!decision || !best) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
     if ((rc = ao_state_write_json(s, "decision.json", decision, err)) < 0) goto DONE;
     if ((rc = ao_state_write_json(s, "steps/reflect.json", fb, err)) < 0) goto DONE;
     if ((rc = agent_usage_write(&c, ao_now() - t0, err)) < 0) goto DONE;
-    rc = ao_state_commit(s, err);
-    if (rc == AO_OK) ao_info("iteration %d: %s %s = %.4f; %s (%s)", n_iter, status, metric, v, reason ? "stop" : "continue", reason ? reason : "");
+    if ((rc = ao_state_commit(s, err)) == AO_OK)
+        ao_info("iteration %d: %s %s = %.4f; %s (%s)", h->n_iters, it->run.status, s->run.metric, v, reason ? "stop" : "continue", reason ? reason : "");
 DONE:
     json_decref(metrics);
+    json_decref(fb);
     json_decref(decision);
-    json_decref(ds);
+    json_decref(best);
     json_decref(llm_failure);
+    free(mpath);
     agent_llm_close(&c);
     ao_state_destroy(s);
     return rc;

@@ -25,6 +25,7 @@
 #include "agentomics/modelfile.h"
 #include "agentomics/policy.h"
 #include "agentomics/recipe.h"
+#include "agentomics/rng.h"
 #include "agentomics/sandbox.h"
 #include "agentomics/scriptmodel.h"
 #include "agentomics/split.h"
@@ -35,9 +36,20 @@
 #define PROMPT_PART_MAX 12000     /* characters of one filled-in prompt variable */
 #define KEEP_RECENT 6             /* messages at the end of a conversation never elided */
 
+/* The effective LLM settings: run.json's, overridden by this call's
+ * options (strings borrowed from the run config or the options). */
+typedef struct llm_cfg {
+    const char *provider, *model, *api_base, *price_file;
+    int max_calls;
+    double max_cost;
+    int max_turns, submit_retries;
+    double request_timeout, bash_timeout, mem_limit_mb;
+    long context_chars;
+} llm_cfg;
+
 struct agent_llm {
     ao_llm *llm;
-    json_t *cfg;            /* the effective "llm" settings */
+    llm_cfg cfg;
     char *prompts, *schemas;
     char *ws_dir, *split_dir, *transcript;
     json_t *tools;          /* prompts/tools.json */
@@ -58,37 +70,74 @@ static const char *env_or(const char *v, const char *name)
     return e && *e ? e : NULL;
 }
 
-json_t *agent_llm_run_config(const ao_agent_opts *o)
+/* The settings of a run started with options o and no run.json yet. */
+static void cfg_from_options(const ao_agent_opts *o, llm_cfg *c)
 {
-    const char *model = env_or(o->model, "AGENTOMICS_MODEL"), *base = env_or(o->api_base, "AGENTOMICS_API_BASE");
-    return json_pack("{s:s,s:s?,s:s?,s:s?,s:i,s:f,s:i,s:i,s:f,s:f,s:f,s:i}", "provider", o->provider ? o->provider : "openai",
-                     "model", model, "api_base", base, "price_file", o->price_file, "max_calls", o->max_llm_calls,
-                     "max_cost", o->max_cost > 0 ? o->max_cost : 0.0, "max_turns", o->max_turns > 0 ? o->max_turns : 40,
-                     "submit_retries", o->submit_retries > 0 ? o->submit_retries : 3,
-                     "request_timeout", o->llm_timeout > 0 ? o->llm_timeout : 300.0, "bash_timeout", o->bash_timeout > 0 ? o->bash_timeout : 120.0,
-                     "mem_limit_mb", o->mem_limit_mb > 0 ? o->mem_limit_mb : 8192.0, "context_chars", 120000);
+    memset(c, 0, sizeof *c);
+    c->provider = o->provider ? o->provider : "openai";
+    c->model = env_or(o->model, "AGENTOMICS_MODEL");
+    c->api_base = env_or(o->api_base, "AGENTOMICS_API_BASE");
+    c->price_file = o->price_file;
+    c->max_calls = o->max_llm_calls;
+    c->max_cost = o->max_cost > 0 ? o->max_cost : 0;
+    c->max_turns = o->max_turns > 0 ? o->max_turns : 40;
+    c->submit_retries = o->submit_retries > 0 ? o->submit_retries : 3;
+    c->request_timeout = o->llm_timeout > 0 ? o->llm_timeout : 300;
+    c->bash_timeout = o->bash_timeout > 0 ? o->bash_timeout : 120;
+    c->mem_limit_mb = o->mem_limit_mb > 0 ? o->mem_limit_mb : 8192;
+    c->context_chars = 120000;
 }
 
-/* run.json's settings, overridden by what this call's options give. */
-static json_t *effective_config(agent_ctx *c)
+int agent_llm_run_settings(const ao_agent_opts *o, ao_llm_settings *s, ao_err *err)
+{
+    llm_cfg c;
+    cfg_from_options(o, &c);
+    memset(s, 0, sizeof *s);
+    if (!(s->provider = strdup(c.provider)) || (c.model && !(s->model = strdup(c.model))) ||
+        (c.api_base && !(s->api_base = strdup(c.api_base))) || (c.price_file && !(s->price_file = strdup(c.price_file))))
+        return ao_err_set(err, AO_EMEM, "out of memory");
+    s->max_calls = c.max_calls;
+    s->max_cost = c.max_cost;
+    s->max_turns = c.max_turns;
+    s->submit_retries = c.submit_retries;
+    s->request_timeout = c.request_timeout;
+    s->bash_timeout = c.bash_timeout;
+    s->mem_limit_mb = c.mem_limit_mb;
+    s->context_chars = c.context_chars;
+    return AO_OK;
+}
+
+/* run.json's settings (or, for a run started without them, the options'
+ * defaults), overridden by what this call's options give. */
+static void effective_config(const agent_ctx *c, llm_cfg *cfg)
 {
     const ao_agent_opts *o = c->o;
-    json_t *cfg = json_deep_copy(json_object_get(c->s->run, "llm"));
+    const ao_llm_settings *r = &c->s->run.llm;
     const char *m, *b;
-    if (!cfg) cfg = agent_llm_run_config(o);
-    if (!cfg) return NULL;
-    if (o->provider) json_object_set_new(cfg, "provider", json_string(o->provider));
-    if ((m = env_or(o->model, "AGENTOMICS_MODEL"))) json_object_set_new(cfg, "model", json_string(m));
-    if ((b = env_or(o->api_base, "AGENTOMICS_API_BASE"))) json_object_set_new(cfg, "api_base", json_string(b));
-    if (o->price_file) json_object_set_new(cfg, "price_file", json_string(o->price_file));
-    if (o->max_llm_calls > 0) json_object_set_new(cfg, "max_calls", json_integer(o->max_llm_calls));
-    if (o->max_cost > 0) json_object_set_new(cfg, "max_cost", json_real(o->max_cost));
-    if (o->max_turns > 0) json_object_set_new(cfg, "max_turns", json_integer(o->max_turns));
-    if (o->submit_retries > 0) json_object_set_new(cfg, "submit_retries", json_integer(o->submit_retries));
-    if (o->llm_timeout > 0) json_object_set_new(cfg, "request_timeout", json_real(o->llm_timeout));
-    if (o->bash_timeout > 0) json_object_set_new(cfg, "bash_timeout", json_real(o->bash_timeout));
-    if (o->mem_limit_mb > 0) json_object_set_new(cfg, "mem_limit_mb", json_real(o->mem_limit_mb));
-    return cfg;
+    if (!c->s->run.has_llm) { cfg_from_options(o, cfg); return; }
+    cfg->provider = r->provider;
+    cfg->model = r->model;
+    cfg->api_base = r->api_base;
+    cfg->price_file = r->price_file;
+    cfg->max_calls = r->max_calls;
+    cfg->max_cost = r->max_cost;
+    cfg->max_turns = r->max_turns;
+    cfg->submit_retries = r->submit_retries;
+    cfg->request_timeout = r->request_timeout;
+    cfg->bash_timeout = r->bash_timeout;
+    cfg->mem_limit_mb = r->mem_limit_mb;
+    cfg->context_chars = r->context_chars;
+    if (o->provider) cfg->provider = o->provider;
+    if ((m = env_or(o->model, "AGENTOMICS_MODEL"))) cfg->model = m;
+    if ((b = env_or(o->api_base, "AGENTOMICS_API_BASE"))) cfg->api_base = b;
+    if (o->price_file) cfg->price_file = o->price_file;
+    if (o->max_llm_calls > 0) cfg->max_calls = o->max_llm_calls;
+    if (o->max_cost > 0) cfg->max_cost = o->max_cost;
+    if (o->max_turns > 0) cfg->max_turns = o->max_turns;
+    if (o->submit_retries > 0) cfg->submit_retries = o->submit_retries;
+    if (o->llm_timeout > 0) cfg->request_timeout = o->llm_timeout;
+    if (o->bash_timeout > 0) cfg->bash_timeout = o->bash_timeout;
+    if (o->mem_limit_mb > 0) cfg->mem_limit_mb = o->mem_limit_mb;
 }
 
 static double cfg_num(const json_t *cfg, const char *k, double dflt)
@@ -97,16 +146,12 @@ static double cfg_num(const json_t *cfg, const char *k, double dflt)
     return json_is_number(v) ? json_number_value(v) : dflt;
 }
 
-int agent_llm_drives(agent_ctx *c, const char *step)
+int agent_llm_drives(agent_ctx *c, const agent_step *st)
 {
-    const char *baseline;
-    size_t n;
-    if (c->o->agent != AO_AGENT_LLM || !strcmp(step, "analyze")) return 0;
-    baseline = json_string_value(json_object_get(c->s->run, "baseline"));
-    if (c->o->baseline >= 0) baseline = c->o->baseline ? "builtin" : "none";
-    n = json_array_size(json_object_get(c->s->history, "iterations"));
-    if (!strcmp(step, "plan")) n++;
-    return !(n == 1 && (!baseline || !strcmp(baseline, "builtin")));
+    const ao_iteration *it = ao_history_current(&c->s->hist);
+    int baseline = c->o->baseline >= 0 ? c->o->baseline : c->s->run.baseline;
+    if (c->o->agent != AO_AGENT_LLM || !(st->flags & AGENT_STEP_LLM)) return 0;
+    return !(it && it->number == 1 && baseline);
 }
 
 /* Interpreters and Python packages the sandbox can use, for the prompt. */
@@ -152,9 +197,8 @@ static int llm_open(agent_ctx *c, ao_err *err)
     if (c->llm) return AO_OK;
     if (!(a = calloc(1, sizeof *a))) return ao_err_set(err, AO_EMEM, "out of memory");
     c->llm = a;
-    if (!(a->cfg = effective_config(c))) return ao_err_set(err, AO_EMEM, "out of memory");
-    if (!json_string_value(json_object_get(a->cfg, "model")))
-        return ao_err_set(err, AO_EUSAGE, "--agent llm needs a model: --model NAME or AGENTOMICS_MODEL");
+    effective_config(c, &a->cfg);
+    if (!a->cfg.model) return ao_err_set(err, AO_EUSAGE, "--agent llm needs a model: --model NAME or AGENTOMICS_MODEL");
     if (!(a->prompts = ao_share_dir("prompts", err)) || !(a->schemas = ao_share_dir("schemas", err))) return err->code;
     if (!(p = ao_path_join(a->prompts, "tools.json"))) return ao_err_set(err, AO_EMEM, "out of memory");
     {
@@ -164,7 +208,7 @@ static int llm_open(agent_ctx *c, ao_err *err)
     }
     free(p);
     if (rc < 0) return rc;
-    if ((pf = json_string_value(json_object_get(a->cfg, "price_file")))) {
+    if ((pf = a->cfg.price_file)) {
         json_error_t je;
         if (!(a->prices = json_load_file(pf, 0, &je)) || !json_is_object(a->prices))
             return ao_err_set(err, AO_EDATA, "%s:%d: not a JSON price table: %s", pf, je.line, je.text);
@@ -184,16 +228,16 @@ static int llm_open(agent_ctx *c, ao_err *err)
 
     key = ao_llm_key_from_env(&which);
     ao_llm_config_init(&lc);
-    lc.provider = json_string_value(json_object_get(a->cfg, "provider"));
-    lc.api_base = json_string_value(json_object_get(a->cfg, "api_base"));
-    lc.model = json_string_value(json_object_get(a->cfg, "model"));
+    lc.provider = a->cfg.provider;
+    lc.api_base = a->cfg.api_base;
+    lc.model = a->cfg.model;
     lc.api_key = key;
-    lc.request_timeout = cfg_num(a->cfg, "request_timeout", 300);
-    lc.max_calls = (int)cfg_num(a->cfg, "max_calls", 0);
-    lc.max_cost = cfg_num(a->cfg, "max_cost", 0);
+    lc.request_timeout = a->cfg.request_timeout;
+    lc.max_calls = a->cfg.max_calls;
+    lc.max_cost = a->cfg.max_cost;
     lc.prices = a->prices;
     lc.transcript = a->transcript;
-    lc.seed = (uint64_t)json_integer_value(json_object_get(c->s->run, "seed"));
+    lc.seed = ao_seed_derive(c->s->run.seed, AO_SEED_LLM, 0);
     {
         const char *e = getenv("AGENTOMICS_LLM_RETRIES"), *b = getenv("AGENTOMICS_LLM_BACKOFF");
         if (e && *e) lc.max_retries = atoi(e);
@@ -221,7 +265,6 @@ void agent_llm_close(agent_ctx *c)
     struct agent_llm *a = c->llm;
     if (!a) return;
     ao_llm_destroy(a->llm);
-    json_decref(a->cfg);
     json_decref(a->tools);
     json_decref(a->prices);
     json_decref(a->usage0);
@@ -291,39 +334,47 @@ static int set_text(json_t *vars, const char *k, char *text /* freed */)
 }
 
 /* The previous iterations, reduced to what the next decision needs. */
-static json_t *history_digest(const json_t *history, int upto)
+static json_t *history_digest(const ao_history *h, int upto)
 {
-    json_t *its = json_object_get(history, "iterations"), *out = json_array();
-    size_t i;
-    for (i = 0; i < json_array_size(its) && (int)i < upto; i++) {
-        json_t *it = json_array_get(its, i), *steps = json_object_get(it, "steps"), *run = json_object_get(it, "run");
-        json_t *code = json_object_get(json_object_get(steps, "code"), "output"), *d = json_object();
-        json_object_set(d, "iteration", json_object_get(it, "iteration"));
-        if (json_object_get(json_object_get(json_object_get(steps, "plan"), "output"), "goal"))
-            json_object_set(d, "goal", json_object_get(json_object_get(json_object_get(steps, "plan"), "output"), "goal"));
+    json_t *out = json_array();
+    int i;
+    for (i = 0; out && i < h->n_iters && i < upto; i++) {
+        const ao_iteration *it = &h->iters[i];
+        json_t *code = ao_iteration_output(it, "code"), *goal = json_object_get(ao_iteration_output(it, "plan"), "goal");
+        json_t *d = json_pack("{s:i}", "iteration", it->number);
+        if (!d) { json_decref(out); return NULL; }
+        if (goal) json_object_set(d, "goal", goal);
         if (code) {
             json_object_set(d, "entry", json_object_get(code, "entry"));
             if (json_object_get(code, "recipe")) json_object_set(d, "recipe", json_object_get(code, "recipe"));
             if (json_object_get(code, "train_entry")) json_object_set(d, "train_entry", json_object_get(code, "train_entry"));
         }
-        if (json_object_get(it, "failure")) json_object_set(d, "failure", json_object_get(it, "failure"));
-        if (run) {
-            json_object_set(d, "status", json_object_get(run, "status"));
-            json_object_set(d, "valid", json_object_get(json_object_get(run, "metrics"), "valid"));
-            json_object_set(d, "train", json_object_get(json_object_get(run, "metrics"), "train"));
+        if (it->failure) json_object_set(d, "failure", it->failure);
+        if (it->has_run) {
+            json_object_set_new(d, "status", json_string(it->run.status));
+            json_object_set_new(d, "valid", it->run.valid ? json_incref(it->run.valid) : json_null());
+            json_object_set_new(d, "train", it->run.train ? json_incref(it->run.train) : json_null());
         }
-        if (json_object_get(it, "feedback")) json_object_set(d, "feedback", json_object_get(it, "feedback"));
+        if (it->feedback) json_object_set(d, "feedback", it->feedback);
         json_array_append_new(out, d);
     }
     return out;
 }
 
+/* history.json's best pointer as JSON (null before the first). */
+static json_t *best_json(const ao_history *h)
+{
+    if (!h->best.iteration) return json_null();
+    return json_pack("{s:i,s:s,s:s,s:f,s:i}", "iteration", h->best.iteration, "run_id", h->best.run_id, "metric", h->best.metric,
+                     "value", h->best.value, "split_version", h->best.split_version);
+}
+
 /* The outputs of this iteration's steps so far (without the bulky profile). */
-static json_t *iteration_digest(const json_t *it)
+static json_t *iteration_digest(const ao_iteration *it)
 {
     json_t *d = json_object(), *v;
     const char *k;
-    json_object_foreach(json_object_get(it, "steps"), k, v) {
+    json_object_foreach(it->steps, k, v) {
         json_t *o = json_deep_copy(json_object_get(v, "output"));
         json_object_del(o, "profile");
         json_object_del(o, "proposal");
@@ -436,12 +487,13 @@ static json_t *inline_refs(const json_t *schema, const char *dir, int depth, ao_
 static json_t *prompt_vars(agent_ctx *c, const char *step, const json_t *submit_schema, const json_t *extra)
 {
     struct agent_llm *a = c->llm;
-    json_t *vars = json_object(), *ds, *it = ao_state_iteration(c->s), *v;
-    json_t *budgets = json_object_get(c->s->run, "budgets");
+    const ao_history *h = &c->s->hist;
+    const ao_iteration *it = ao_history_current(h);
+    json_t *vars = json_object(), *ds, *v;
     ao_err e;
     char buf[512], *desc, *path;
     const char *k;
-    int n_iter = (int)json_array_size(json_object_get(c->s->history, "iterations"));
+    int n_iter = h->n_iters;
     size_t len;
     ao_err_init(&e);
     snprintf(buf, sizeof buf, "[agentomics-step: %s]", step);
@@ -449,21 +501,17 @@ static json_t *prompt_vars(agent_ctx *c, const char *step, const json_t *submit_
     json_object_set_new(vars, "step", json_string(step));
     snprintf(buf, sizeof buf, "%d", n_iter);
     json_object_set_new(vars, "iteration", json_string(buf));
-    snprintf(buf, sizeof buf, "%d", (int)json_integer_value(json_object_get(budgets, "iterations")));
+    snprintf(buf, sizeof buf, "%d", c->s->run.budgets.iterations);
     json_object_set_new(vars, "iterations_budget", json_string(buf));
-    {
-        const char *m = json_string_value(json_object_get(c->s->run, "metric"));
-        json_object_set_new(vars, "metric", json_string(m && strcmp(m, "auto") ? m : "auroc for binary tasks, macro F1 for multiclass tasks"));
-    }
+    json_object_set_new(vars, "metric", json_string(c->s->run.metric));
     json_object_set_new(vars, "software", json_string(a->software));
     snprintf(buf, sizeof buf, "%d thread(s), %.0f s of training time, an address-space limit of %.0f MB, %s",
-             c->o->threads, json_number_value(json_object_get(budgets, "train_time_limit")), cfg_num(a->cfg, "mem_limit_mb", 8192),
-             "no GPU unless the run was given --gpus");
+             c->o->threads, c->s->run.budgets.train_time_limit, a->cfg.mem_limit_mb, "no GPU unless the run was given --gpus");
     json_object_set_new(vars, "resources", json_string(buf));
     ds = ao_state_read_json(c->o->data, "dataset.json", &e);
     set_text(vars, "dataset", compact(ds, PROMPT_PART_MAX));
     json_decref(ds);
-    set_text(vars, "profile", compact(agent_profile(c), PROMPT_PART_MAX));
+    set_text(vars, "profile", compact(h->profile, PROMPT_PART_MAX));
     path = ao_path_join(c->o->data, "description.md");
     desc = path && ao_file_exists(path) ? ao_read_file(path, &len, &e) : NULL;
     if (desc && strlen(desc) > PROMPT_PART_MAX) desc[PROMPT_PART_MAX] = '\0';
@@ -471,15 +519,14 @@ static json_t *prompt_vars(agent_ctx *c, const char *step, const json_t *submit_
     free(desc);
     free(path);
     {
-        json_t *h = history_digest(c->s->history, n_iter - 1);   /* the iterations before the current one */
-        set_text(vars, "history", json_array_size(h) ? compact(h, PROMPT_PART_MAX) : strdup("(no earlier iterations)"));
-        json_decref(h);
+        json_t *d = history_digest(h, n_iter - 1);   /* the iterations before the current one */
+        set_text(vars, "history", json_array_size(d) ? compact(d, PROMPT_PART_MAX) : strdup("(no earlier iterations)"));
+        json_decref(d);
     }
     {
-        json_t *its = json_object_get(c->s->history, "iterations"), *prev = NULL;
-        size_t i;
-        for (i = json_array_size(its); i > 0 && !prev; i--)
-            if (json_object_get(json_array_get(its, i - 1), "feedback")) prev = json_object_get(json_array_get(its, i - 1), "feedback");
+        const json_t *prev = NULL;
+        int i;
+        for (i = h->n_iters; i > 0 && !prev; i--) prev = h->iters[i - 1].feedback;
         set_text(vars, "feedback", prev ? compact(prev, PROMPT_PART_MAX) : strdup("(none yet)"));
     }
     {
@@ -493,26 +540,30 @@ static json_t *prompt_vars(agent_ctx *c, const char *step, const json_t *submit_
     }
     json_object_set_new(vars, "recipe_schema_hint", json_string("the `recipe` property of the submit schema below"));
     json_object_set_new(vars, "run", json_string("(none)"));
-    set_text(vars, "best", compact(json_object_get(c->s->history, "best"), 2000));
+    {
+        json_t *b = best_json(h);
+        set_text(vars, "best", compact(b, 2000));
+        json_decref(b);
+    }
     json_object_foreach((json_t *)extra, k, v) json_object_set(vars, k, v);
     return vars;
 }
 
 /* ---- tools ------------------------------------------------------------------ */
 
-typedef struct conv conv;
 /* A step's validator: 1 accepted (*out set), 0 rejected (msg for the
- * model), < -1 error. */
-typedef int (*validate_fn)(agent_ctx *c, conv *cv, const json_t *submitted, json_t **out, char *msg, size_t n, ao_err *err);
+ * model), < -1 error (agent_step's llm_validate). */
+typedef int (*validate_fn)(agent_ctx *c, const json_t *submitted, json_t **out, char *msg, size_t n, ao_err *err);
 
-struct conv {
+/* One step's conversation. */
+typedef struct conv {
     const char *step;
-    const char *schema_file;    /* submit-STEP.schema.json */
+    char schema_file[64];       /* submit-STEP.schema.json */
     validate_fn validate;
     int read_only;              /* only read_file, list_files, submit */
     json_t *accepted;           /* the validator's output */
     json_t *attempts;           /* every submit and its verdict */
-};
+} conv;
 
 static const char *jstr(const json_t *o, const char *k)
 {
@@ -529,7 +580,7 @@ static char *tool_bash(agent_ctx *c, const json_t *args, ao_err *err)
     char threads[32], *text = NULL;
     const char *env[3] = {threads, "AO_SANDBOX=1", NULL};
     const char *argv[4] = {"bash", "-c", cmd, NULL};
-    double limit = cfg_num(a->cfg, "bash_timeout", 120), t = cfg_num(args, "timeout", limit);
+    double limit = a->cfg.bash_timeout, t = cfg_num(args, "timeout", limit);
     int nm = 0, rc;
     if (!cmd) return strdup("error: bash needs a \"command\" string");
     memset(&r, 0, sizeof r);
@@ -543,7 +594,7 @@ static char *tool_bash(agent_ctx *c, const json_t *args, ao_err *err)
     so.cwd = "/workspace";
     so.env = env;
     so.timeout = t > 0 && t < limit ? t : limit;
-    so.mem_mb = (long)cfg_num(a->cfg, "mem_limit_mb", 8192);
+    so.mem_mb = (long)a->cfg.mem_limit_mb;
     if ((rc = ao_sandbox_run(&so, argv, &r, err)) < 0) return NULL;
     text = ao_sandbox_describe(&r);
     ao_sandbox_result_clear(&r);
@@ -570,7 +621,7 @@ static char *run_tool(agent_ctx *c, conv *cv, const char *name, const json_t *ar
             if (asprintf(&text, "submit rejected: %s. Fix it and call submit again.", msg) < 0) text = NULL;
             return text ? text : (ao_err_set(err, AO_EMEM, "out of memory"), NULL);
         }
-        if ((ok = cv->validate(c, cv, args, &out, msg, sizeof msg, err)) < 0) return NULL;
+        if ((ok = cv->validate(c, args, &out, msg, sizeof msg, err)) < 0) return NULL;
         json_array_append_new(cv->attempts, json_pack("{s:O,s:s,s:s}", "submitted", args, "verdict", ok ? "accepted" : "rejected", "reason", ok ? "" : msg));
         if (!ok) {
             if (asprintf(&text, "submit rejected: %s. Fix it and call submit again.", msg) < 0) text = NULL;
@@ -654,11 +705,13 @@ static int elide_old_results(json_t *messages, size_t budget)
     return elided;
 }
 
-static void record_failure(agent_ctx *c, const char *step, const char *kind, const char *message)
+static int record_failure(agent_ctx *c, const conv *cv, const char *kind, const char *message, ao_err *err)
 {
-    json_t *it = ao_state_iteration(c->s);
-    ao_error("the LLM %s step failed (%s): %s", step, kind, message);
-    if (it) json_object_set_new(it, "failure", json_pack("{s:s,s:s,s:s}", "step", step, "kind", kind, "message", message));
+    ao_iteration *it = ao_history_current(&c->s->hist);
+    ao_error("the LLM %s step failed (%s): %s", cv->step, kind, message);
+    if (ao_iteration_set_failure(it, cv->step, kind, message) < 0 || json_object_set(it->failure, "attempts", cv->attempts) != 0)
+        return ao_err_set(err, AO_EMEM, "out of memory");
+    return AO_OK;
 }
 
 /* The tools offered in this step: every tool, or the read-only ones, with
@@ -686,8 +739,8 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
     struct agent_llm *a = c->llm;
     json_t *schema_file = NULL, *schema = NULL, *vars = NULL, *messages = NULL, *tools = NULL, *u0 = NULL;
     char *sys = NULL, *user = NULL, *path = NULL;
-    int rc = AO_OK, turn, max_turns = (int)cfg_num(a->cfg, "max_turns", 40), rejects = 0, nudges = 0, lengths = 0;
-    int max_rejects = (int)cfg_num(a->cfg, "submit_retries", 3);
+    int rc = AO_OK, turn, max_turns = a->cfg.max_turns, rejects = 0, nudges = 0, lengths = 0;
+    int max_rejects = a->cfg.submit_retries, iteration = c->s->hist.n_iters;
     double t0 = ao_now();
     ao_llm_reply r;
     memset(&r, 0, sizeof r);
@@ -704,15 +757,14 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
     tools = step_tools(a, cv, schema);
     cv->attempts = json_array();
     u0 = ao_llm_usage(a->llm);
-    if ((rc = ao_llm_transcript(a->llm, "step_start", json_pack("{s:s,s:I}", "step", cv->step, "iteration",
-                                (json_int_t)json_array_size(json_object_get(c->s->history, "iterations"))), err)) < 0) goto DONE;
+    if ((rc = ao_llm_transcript(a->llm, "step_start", json_pack("{s:s,s:i}", "step", cv->step, "iteration", iteration), err)) < 0) goto DONE;
     for (turn = 0; turn < max_turns && !cv->accepted && !*fail_kind; turn++) {
         json_t *calls, *msg, *call;
         size_t i;
         ao_err ce;
         ao_err_init(&ce);
         ao_llm_reply_clear(&r);
-        if (elide_old_results(messages, (size_t)cfg_num(a->cfg, "context_chars", 120000)) > 0)
+        if (elide_old_results(messages, (size_t)a->cfg.context_chars) > 0)
             ao_debug("step %s: older tool results elided to fit the context budget", cv->step);
         rc = ao_llm_chat(a->llm, messages, tools, "required", NULL, &r, &ce);
         if (rc == AO_EBUDGET || rc == AO_ELLM) {
@@ -780,7 +832,7 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
     {
         json_t *u1 = ao_llm_usage(a->llm), *d = usage_diff(u0, u1);
         json_object_set_new(d, "step", json_string(cv->step));
-        json_object_set_new(d, "iteration", json_integer((json_int_t)json_array_size(json_object_get(c->s->history, "iterations"))));
+        json_object_set_new(d, "iteration", json_integer(iteration));
         json_object_set_new(d, "seconds", json_real(ao_now() - t0));
         json_array_append_new(a->steps_usage, d);
         json_decref(u1);
@@ -801,11 +853,10 @@ DONE:
 
 /* ---- validators --------------------------------------------------------------- */
 
-static int accept_as_is(agent_ctx *c, conv *cv, const json_t *submitted, json_t **out, char *msg, size_t n, ao_err *err)
+static int accept_as_is(agent_ctx *c, const json_t *submitted, json_t **out, char *msg, size_t n, ao_err *err)
 {
-    (void)c; (void)cv; (void)msg; (void)n; (void)err;
-    *out = json_deep_copy(submitted);
-    return 1;
+    (void)c; (void)msg; (void)n;
+    return (*out = json_deep_copy(submitted)) ? 1 : ao_err_set(err, AO_EMEM, "out of memory");
 }
 
 typedef struct id_row { const char *id; int64_t row; } id_row;
@@ -866,7 +917,7 @@ static int every_class_on_both_sides(const ao_seqset *s, const int64_t *ti, int6
     return ok;
 }
 
-static int validate_split(agent_ctx *c, conv *cv, const json_t *sub, json_t **out, char *msg, size_t n, ao_err *err)
+int agent_llm_validate_split(agent_ctx *c, const json_t *sub, json_t **out, char *msg, size_t n, ao_err *err)
 {
     struct agent_llm *a = c->llm;
     const char *method = jstr(sub, "method");
@@ -874,11 +925,10 @@ static int validate_split(agent_ctx *c, conv *cv, const json_t *sub, json_t **ou
     id_row *index = NULL;
     unsigned char *seen = NULL;
     int64_t *ti = NULL, *vi = NULL, i;
-    char *ht = NULL, *hv = NULL, *st = NULL, *sv = NULL;
-    int ok = 0, rc, w1, w2;
+    char *ht = NULL, *hv = NULL;
+    int ok = 0, rc, w1, w2, version;
     json_t *report = NULL;
     ao_err de;
-    (void)cv;
     if (!strcmp(method, "builtin")) {
         json_t *b = NULL;
         c->valid_fraction = cfg_num(sub, "valid_fraction", 0);
@@ -914,30 +964,21 @@ static int validate_split(agent_ctx *c, conv *cv, const json_t *sub, json_t **ou
     }
     if (!every_class_on_both_sides(c->train, ti, pt->n, vi, pv->n, c->info, msg, n)) goto DONE;
     /* the split in force is written by agentomics from the data's own rows */
-    if (!(st = ao_state_path(c->s, "split/train.tsv", err)) || !(sv = ao_state_path(c->s, "split/valid.tsv", err))) { ok = err->code; goto DONE; }
-    if ((rc = ao_split_write(c->train, ti, pt->n, c->info, st, err)) < 0 || (rc = ao_split_write(c->train, vi, pv->n, c->info, sv, err)) < 0) { ok = rc; goto DONE; }
-    {
-        int version = (int)json_integer_value(json_object_get(json_object_get(c->s->history, "split"), "version")) + 1;
-        report = json_pack("{s:s,s:I,s:I,s:o,s:o,s:i,s:s}", "method", "files", "n_train", (json_int_t)pt->n, "n_valid", (json_int_t)pv->n,
-                           "train_classes", class_report(c->train, ti, pt->n, c->info), "valid_classes", class_report(c->train, vi, pv->n, c->info),
-                           "version", version, "source", "agent");
-        if ((rc = ao_state_write_json(c->s, "split/split.json", report, err)) < 0) { ok = rc; goto DONE; }
-        json_object_set_new(c->s->history, "split", json_pack("{s:i,s:s}", "version", version, "source", "agent"));
-        json_object_set(ao_state_iteration(c->s), "split_version", json_object_get(report, "version"));
-        *out = json_pack("{s:b,s:s,s:i,s:O,s:s,s:O}", "skipped", 0, "source", "agent", "version", version, "report", report, "agent", "llm", "submitted", sub);
-    }
+    report = json_pack("{s:s,s:I,s:I,s:o,s:o}", "method", "files", "n_train", (json_int_t)pt->n, "n_valid", (json_int_t)pv->n,
+                       "train_classes", class_report(c->train, ti, pt->n, c->info), "valid_classes", class_report(c->train, vi, pv->n, c->info));
+    if (!report) { ok = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    if ((rc = agent_install_split(c, ti, pt->n, vi, pv->n, report, &version, err)) < 0) { ok = rc; goto DONE; }
+    *out = json_pack("{s:b,s:s,s:i,s:O,s:s,s:O}", "skipped", 0, "source", "agent", "version", version, "report", report, "agent", "llm", "submitted", sub);
+    if (!*out) { ok = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
     /* the copies in the workspace would otherwise travel into the model */
     unlink(ht);
     unlink(hv);
-    ao_seqset_destroy(c->train);
-    ao_seqset_destroy(c->valid);
-    c->train = c->valid = NULL;
     ok = 1;
 DONE:
     json_decref(report);
     ao_seqset_destroy(pt);
     ao_seqset_destroy(pv);
-    free(index); free(seen); free(ti); free(vi); free(ht); free(hv); free(st); free(sv);
+    free(index); free(seen); free(ti); free(vi); free(ht); free(hv);
     return ok;
 }
 
@@ -958,14 +999,15 @@ static int smoke_script(agent_ctx *c, const ao_script_spec *spec, json_t **repor
     ao_script_limits lim;
     ao_script_report rep;
     double *proba = NULL, t0 = ao_now();
-    uint64_t seed = (uint64_t)json_integer_value(json_object_get(c->s->run, "seed"));
-    int rc = AO_OK, ok = 0;
+    int number = c->s->hist.n_iters, rc = AO_OK, ok = 0;
+    uint64_t seed = ao_seed_derive(c->s->run.seed, AO_SEED_SMOKE, (uint64_t)number);
     memset(&rep, 0, sizeof rep);
     memset(&lim, 0, sizeof lim);
-    lim.time_limit = cfg_num(a->cfg, "bash_timeout", 120) * 2;
-    lim.mem_mb = (long)cfg_num(a->cfg, "mem_limit_mb", 8192);
+    lim.time_limit = a->cfg.bash_timeout * 2;
+    lim.mem_mb = (long)a->cfg.mem_limit_mb;
     lim.threads = c->o->threads;
-    lim.seed = seed;
+    /* the entry's AO_SEED: the one train-run will give it */
+    lim.seed = ao_seed_derive(c->s->run.seed, AO_SEED_TRAIN, (uint64_t)number);
     if (!mkdtemp(tmpl)) return ao_err_set(err, AO_EIO, "cannot create a temporary directory: %s", strerror(errno));
     if (!(tr = ao_path_join(tmpl, "train.tsv")) || !(va = ao_path_join(tmpl, "valid.tsv")) || !(md = ao_path_join(tmpl, "model"))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
     if (ao_split_mini(c->train, 50, seed, &ti, &nt) < 0 || ao_split_mini(c->valid, 50, seed, &vi, &nv) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
@@ -995,12 +1037,11 @@ DONE:
     return rc < 0 ? rc : ok;
 }
 
-static int validate_code(agent_ctx *c, conv *cv, const json_t *sub, json_t **out, char *msg, size_t n, ao_err *err)
+int agent_llm_validate_code(agent_ctx *c, const json_t *sub, json_t **out, char *msg, size_t n, ao_err *err)
 {
     const char *entry = jstr(sub, "entry");
     json_t *smoke = NULL;
     int rc;
-    (void)cv;
     if ((rc = agent_load_split(c, err)) < 0) return rc;
     if (!c->valid) return ao_err_set(err, AO_EDATA, "no validation split: run the split step first");
     if (!strcmp(entry, "builtin")) {
@@ -1038,61 +1079,86 @@ static int validate_code(agent_ctx *c, conv *cv, const json_t *sub, json_t **out
     }
 }
 
-/* ---- steps ------------------------------------------------------------------ */
+/* ---- the step table's hooks and the step driver ---------------------------------- */
 
-int agent_llm_step(agent_ctx *c, const char *step, json_t **out, ao_err *err)
+int agent_llm_prefill_explore(agent_ctx *c, json_t **base, json_t **out, ao_err *err)
+{
+    /* the trusted profile first (once per run); the model explores on top */
+    (void)out;
+    return agent_builtin_step(c, "explore", base, err);
+}
+
+int agent_llm_prefill_split(agent_ctx *c, json_t **base, json_t **out, ao_err *err)
+{
+    int rc;
+    (void)base;
+    if ((rc = agent_load_split(c, err)) < 0) return rc;
+    /* a split in force is kept: iterations must stay comparable */
+    if (c->user_valid || c->s->hist.split_version > 0) return agent_builtin_step(c, "split", out, err);
+    return AO_OK;
+}
+
+int agent_llm_post_plan(agent_ctx *c, const json_t *accepted, json_t *base, const json_t *attempts, json_t **out, ao_err *err)
+{
+    json_t *plan = NULL;
+    int rc;
+    (void)base; (void)attempts;
+    /* the builtin plan's numbers, with the model's plan beside them */
+    if ((rc = ao_policy_plan(&c->s->run, &c->s->hist, &plan, err)) < 0) return rc;
+    if (json_object_set(plan, "goal", json_object_get(accepted, "goal")) != 0 || json_object_set_new(plan, "agent", json_string("llm")) != 0 ||
+        json_object_set(plan, "plan", (json_t *)accepted) != 0) {
+        json_decref(plan);
+        return ao_err_set(err, AO_EMEM, "out of memory");
+    }
+    *out = plan;
+    return AO_OK;
+}
+
+int agent_llm_post_explore(agent_ctx *c, const json_t *accepted, json_t *base, const json_t *attempts, json_t **out, ao_err *err)
+{
+    (void)c; (void)attempts;
+    if (json_object_set_new(base, "agent", json_string("llm")) != 0 || json_object_set(base, "findings", (json_t *)accepted) != 0)
+        return ao_err_set(err, AO_EMEM, "out of memory");
+    *out = json_incref(base);
+    return AO_OK;
+}
+
+int agent_llm_post_validated(agent_ctx *c, const json_t *accepted, json_t *base, const json_t *attempts, json_t **out, ao_err *err)
+{
+    (void)c; (void)base;
+    *out = json_deep_copy(accepted);
+    if (!*out || json_object_set(*out, "attempts", (json_t *)attempts) != 0) { json_decref(*out); *out = NULL; return ao_err_set(err, AO_EMEM, "out of memory"); }
+    return AO_OK;
+}
+
+/* The default post hook: the accepted submit, marked as the LLM's. */
+static int post_copy(const json_t *accepted, json_t **out, ao_err *err)
+{
+    *out = json_deep_copy(accepted);
+    if (!*out || json_object_set_new(*out, "agent", json_string("llm")) != 0) { json_decref(*out); *out = NULL; return ao_err_set(err, AO_EMEM, "out of memory"); }
+    return AO_OK;
+}
+
+int agent_llm_step(agent_ctx *c, const agent_step *st, json_t **out, ao_err *err)
 {
     conv cv;
     const char *fail_kind = NULL;
-    char fail_msg[1024] = "", schema_file[64];
+    char fail_msg[1024] = "";
     json_t *base = NULL;
     int rc;
     *out = NULL;
     memset(&cv, 0, sizeof cv);
-    cv.step = step;
-    snprintf(schema_file, sizeof schema_file, "submit-%s.schema.json", step);
-    cv.schema_file = schema_file;
-    cv.validate = accept_as_is;
-    if (!strcmp(step, "plan")) ao_state_new_iteration(c->s);
-    if (!strcmp(step, "explore")) {
-        /* the trusted profile first (once per run); the model explores on top */
-        if ((rc = agent_builtin_step(c, "explore", &base, err)) < 0) return rc;
+    cv.step = st->name;
+    snprintf(cv.schema_file, sizeof cv.schema_file, "submit-%s.schema.json", st->name);
+    cv.validate = st->llm_validate ? st->llm_validate : accept_as_is;
+    if (st->llm_prefill) {
+        if ((rc = st->llm_prefill(c, &base, out, err)) < 0 || *out) goto DONE;
     }
-    if (!strcmp(step, "split")) {
-        json_t *sp = json_object_get(c->s->history, "split");
-        if ((rc = agent_load_split(c, err)) < 0) return rc;
-        /* a split in force is kept: iterations must stay comparable */
-        if (c->user_valid || json_integer_value(json_object_get(sp, "version")) > 0) return agent_builtin_step(c, "split", out, err);
-        cv.validate = validate_split;
-    }
-    if (!strcmp(step, "code")) cv.validate = validate_code;
     if ((rc = llm_open(c, err)) < 0) goto DONE;
     if ((rc = converse(c, &cv, NULL, &fail_kind, fail_msg, sizeof fail_msg, err)) < 0) goto DONE;
-    if (fail_kind) {
-        record_failure(c, step, fail_kind, fail_msg);
-        json_object_set(json_object_get(ao_state_iteration(c->s), "failure"), "attempts", cv.attempts);
-        goto DONE;
-    }
-    if (!strcmp(step, "plan")) {
-        json_t *best = json_object_get(c->s->history, "best");
-        if (!c->info && !(c->info = ao_dataset_info_load(c->o->data, err))) { rc = err->code; goto DONE; }
-        *out = json_pack("{s:I,s:O,s:s,s:I,s:O,s:s,s:O}", "iteration", (json_int_t)json_array_size(json_object_get(c->s->history, "iterations")),
-                         "goal", json_object_get(cv.accepted, "goal"),
-                         "metric", ao_policy_metric(c->s->run, c->info->n_classes),
-                         "iterations_budget", json_integer_value(json_object_get(json_object_get(c->s->run, "budgets"), "iterations")),
-                         "best_so_far", best ? best : json_null(), "agent", "llm", "plan", cv.accepted);
-    } else if (!strcmp(step, "explore")) {
-        *out = base;
-        base = NULL;
-        json_object_set_new(*out, "agent", json_string("llm"));
-        json_object_set(*out, "findings", cv.accepted);
-    } else if (!strcmp(step, "represent") || !strcmp(step, "architect")) {
-        *out = json_deep_copy(cv.accepted);
-        json_object_set_new(*out, "agent", json_string("llm"));
-    } else {   /* split, code: the validator built the output */
-        *out = json_incref(cv.accepted);
-        json_object_set(*out, "attempts", cv.attempts);
-    }
+    if (fail_kind) rc = record_failure(c, &cv, fail_kind, fail_msg, err);
+    else if (st->llm_post) rc = st->llm_post(c, cv.accepted, base, cv.attempts, out, err);
+    else rc = post_copy(cv.accepted, out, err);
 DONE:
     json_decref(base);
     json_decref(cv.accepted);
@@ -1105,22 +1171,23 @@ int agent_llm_reflect(agent_ctx *c, const json_t *metrics, json_t **feedback, js
     conv cv;
     const char *fail_kind = NULL;
     char fail_msg[1024] = "";
-    json_t *run = NULL, *extra = NULL, *it = ao_state_iteration(c->s);
+    json_t *run = NULL, *extra = NULL;
+    const ao_iteration *it = ao_history_current(&c->s->hist);
     int rc;
     *feedback = NULL;
     *failure = NULL;
     memset(&cv, 0, sizeof cv);
     cv.step = "reflect";
-    cv.schema_file = "submit-reflect.schema.json";
+    snprintf(cv.schema_file, sizeof cv.schema_file, "submit-reflect.schema.json");
     cv.validate = accept_as_is;
     cv.read_only = 1;
     if (!c->o->data) return ao_err_set(err, AO_EUSAGE, "LLM reflection needs --data AGENTDIR");
     if ((rc = llm_open(c, err)) < 0) return rc;
     run = json_pack("{s:O*,s:O*,s:O*,s:O*,s:O*,s:O*}", "status", json_object_get(metrics, "status"), "message", json_object_get(metrics, "message"),
                     "valid", json_object_get(metrics, "valid"), "train", json_object_get(metrics, "train"),
-                    "analysis", json_object_get(json_object_get(json_object_get(it, "steps"), "analyze"), "output"),
-                    "log_tail", json_object_get(metrics, "log_tail"));
-    if (json_object_get(it, "failure")) json_object_set(run, "agent_failure", json_object_get(it, "failure"));
+                    "analysis", ao_iteration_output(it, "analyze"), "log_tail", json_object_get(metrics, "log_tail"));
+    if (!run) return ao_err_set(err, AO_EMEM, "out of memory");
+    if (it->failure) json_object_set(run, "agent_failure", it->failure);
     extra = json_object();
     set_text(extra, "run", compact(run, PROMPT_PART_MAX));
     rc = converse(c, &cv, extra, &fail_kind, fail_msg, sizeof fail_msg, err);

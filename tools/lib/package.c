@@ -18,6 +18,7 @@
 #include "agentomics/hash.h"
 #include "agentomics/log.h"
 #include "agentomics/package.h"
+#include "agentomics/runstate.h"
 
 #define PKG_MANIFEST "manifest.json"
 #define PKG_MODEL_ENTRY "model/"
@@ -53,19 +54,6 @@ void ao_package_strip_clock(json_t *j)
         size_t i;
         for (i = 0; i < json_array_size(j); i++) ao_package_strip_clock(json_array_get(j, i));
     }
-}
-
-/* Loads a JSON file: AO_EIO when it cannot be read, AO_EDATA when it is
- * not JSON. */
-static json_t *load_json(const char *path, ao_err *err)
-{
-    json_error_t je;
-    json_t *j = json_load_file(path, 0, &je);
-    if (!j) {
-        if (!ao_file_exists(path)) ao_err_set(err, AO_EIO, "%s: cannot open: %s", path, strerror(ENOENT));
-        else ao_err_set(err, AO_EDATA, "%s:%d: %s", path, je.line, je.text);
-    }
-    return j;
 }
 
 /* Sorted keys, two-space indent, trailing newline; *len gets the size. */
@@ -346,7 +334,9 @@ ERROR:
 /* Everything ao_package_write gathers, freed in one place. */
 typedef struct pkg {
     const ao_package_opts *o;
-    json_t *run, *history, *best, *metrics, *dataset, *recipe;
+    ao_run_config run;
+    ao_history hist;
+    json_t *metrics, *dataset, *recipe;
     json_t **run_metrics;     /* metrics.json of each --runs directory (or NULL) */
     const char *best_dir;     /* one of o->run_dirs */
     const char *run_id;
@@ -362,8 +352,8 @@ typedef struct pkg {
 static void pkg_free(pkg *p)
 {
     int i;
-    json_decref(p->run);
-    json_decref(p->history);
+    ao_run_config_clear(&p->run);
+    ao_history_clear(&p->hist);
     json_decref(p->metrics);
     json_decref(p->dataset);
     json_decref(p->recipe);
@@ -426,18 +416,12 @@ static int find_best(pkg *p, ao_err *err)
 {
     const char *status;
     char *mpath = NULL;
-    json_t *iter;
     int idx;
-    p->best = json_object_get(p->history, "best");
-    if (!json_is_object(p->best))
+    if (!p->hist.best.iteration)
         return ao_err_set(err, AO_EDATA, "%s: no best iteration (no run has succeeded yet): nothing to package", p->history_path);
-    p->run_id = jstr(p->best, "run_id");
-    iter = json_object_get(p->best, "iteration");
-    if (!p->run_id || !*p->run_id || !json_is_integer(iter))
-        return ao_err_set(err, AO_EDATA, "%s: 'best' needs a run_id string and an iteration number", p->history_path);
-    p->best_iter = (long long)json_integer_value(iter);
-    p->metric = jstr(p->best, "metric");
-    if (!p->metric) p->metric = jstr(p->run, "metric");
+    p->run_id = p->hist.best.run_id;
+    p->best_iter = p->hist.best.iteration;
+    p->metric = p->hist.best.metric;
     if ((idx = run_index(p, p->run_id)) < 0)
         return ao_err_set(err, AO_EDATA, "%s: the best run '%s' (iteration %lld) is not among --runs", p->history_path,
                           p->run_id, p->best_iter);
@@ -473,8 +457,7 @@ ERROR:
  * metrics.json valid.classes, else the model's recipe.json. */
 static int find_classes(pkg *p, ao_err *err)
 {
-    json_t *data = json_object_get(p->run, "data");
-    const char *dir = jstr(data, "dir");
+    const char *dir = p->run.data_dir;
     size_t i;
     if (dir) {
         char *path = ao_path_join(dir, "dataset.json");
@@ -500,10 +483,7 @@ static int find_classes(pkg *p, ao_err *err)
             return ao_err_set(err, AO_EDATA, "%s: the class list holds a non-string", p->run_path);
     p->task = jstr(p->dataset, "task");
     if (!p->task) p->task = json_array_size(p->classes) == 2 ? "binary" : "multiclass";
-    p->dataset_hash = jstr(data, "content_hash");
-    if (!p->dataset_hash) p->dataset_hash = jstr(p->dataset, "content_hash");
-    if (!p->dataset_hash)
-        return ao_err_set(err, AO_EDATA, "%s: no dataset hash (data.content_hash)", p->run_path);
+    p->dataset_hash = p->run.content_hash;
     return AO_OK;
 }
 
@@ -550,35 +530,24 @@ static void md_number(FILE *fp, const json_t *v)
     else fputs("-", fp);
 }
 
-/* The validation metrics an iteration recorded ({"valid": {...}} or flat). */
-static json_t *iter_valid_metrics(json_t *it)
+/* The model kind of an iteration's run, from its run directory's metrics.json. */
+static const char *iter_model(const pkg *p, const ao_iteration *it)
 {
-    json_t *m = json_object_get(json_object_get(it, "run"), "metrics");
-    json_t *v = json_object_get(m, "valid");
-    return json_is_object(v) ? v : m;
-}
-
-static const char *iter_model(const pkg *p, json_t *it)
-{
-    json_t *run = json_object_get(it, "run");
-    int idx = run_index(p, jstr(run, "run_id"));
+    int idx = it->has_run ? run_index(p, it->run.run_id) : -1;
     const char *m = idx >= 0 ? jstr(p->run_metrics[idx], "model") : NULL;
-    if (!m) m = jstr(run, "model");
-    if (!m) m = jstr(json_object_get(run, "metrics"), "model");
-    if (!m) m = jstr(it, "model");
     return m ? m : "-";
 }
 
 static char *report_md(const pkg *p, size_t *len, ao_err *err)
 {
     static const char *cols[] = {"accuracy", "auroc", "auprc", "f1_macro", "mcc", "log_loss", NULL};
-    json_t *iters = json_object_get(p->history, "iterations"), *valid = json_object_get(p->metrics, "valid");
-    json_t *it, *last = NULL, *stop = json_object_get(p->history, "stop");
+    json_t *valid = json_object_get(p->metrics, "valid");
+    const ao_iteration *last = NULL;
     const char *k, *model = jstr(p->metrics, "model");
     json_t *v;
     char *buf = NULL;
     size_t i, n = 0;
-    int c;
+    int c, j;
     FILE *fp = open_memstream(&buf, &n);
     if (!fp) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
     fprintf(fp, "# agentomics model report\n\n");
@@ -601,9 +570,9 @@ static char *report_md(const pkg *p, size_t *len, ao_err *err)
     fputs("`, model ", fp);
     md_cell(fp, model ? model : "-");
     fputs(")\n", fp);
-    if (json_is_object(stop)) {
+    if (p->hist.stop_reason) {
         fputs("- Stopped: ", fp);
-        md_cell(fp, jstr(stop, "reason") ? jstr(stop, "reason") : "-");
+        md_cell(fp, p->hist.stop_reason);
         fputc('\n', fp);
     }
 
@@ -612,32 +581,27 @@ static char *report_md(const pkg *p, size_t *len, ao_err *err)
     fputs(" decision |\n|---:|---|---|---|", fp);
     for (c = 0; cols[c]; c++) fputs("---:|", fp);
     fputs("---|\n", fp);
-    json_array_foreach(iters, i, it) {
-        json_t *run = json_object_get(it, "run"), *m = iter_valid_metrics(it), *num = json_object_get(it, "iteration");
-        if (json_is_integer(num)) {
-            long long k2 = (long long)json_integer_value(num);
-            fprintf(fp, k2 == p->best_iter ? "| **%lld** |" : "| %lld |", k2);
-        } else {
-            fputs("| - |", fp);
-        }
+    for (j = 0; j < p->hist.n_iters; j++) {
+        const ao_iteration *it = &p->hist.iters[j];
+        fprintf(fp, it->number == p->best_iter ? "| **%d** |" : "| %d |", it->number);
         fputc(' ', fp);
-        md_cell(fp, jstr(run, "run_id") ? jstr(run, "run_id") : "-");
+        md_cell(fp, it->has_run ? it->run.run_id : "-");
         fputs(" | ", fp);
         md_cell(fp, iter_model(p, it));
         fputs(" | ", fp);
-        md_cell(fp, jstr(run, "status") ? jstr(run, "status") : "-");
+        md_cell(fp, it->has_run ? it->run.status : "-");
         fputs(" |", fp);
         for (c = 0; cols[c]; c++) {
             fputc(' ', fp);
-            md_number(fp, json_object_get(m, cols[c]));
+            md_number(fp, it->has_run ? json_object_get(it->run.valid, cols[c]) : NULL);
             fputs(" |", fp);
         }
         fputc(' ', fp);
-        md_cell(fp, jstr(it, "decision") ? jstr(it, "decision") : "-");
+        md_cell(fp, it->decision == AO_DECISION_STOP ? "stop" : it->decision == AO_DECISION_CONTINUE ? "continue" : "-");
         fputs(" |\n", fp);
-        if (json_is_object(json_object_get(it, "feedback"))) last = it;
+        if (it->feedback) last = it;
     }
-    if (json_array_size(iters) == 0) fputs("\n(no iterations recorded)\n", fp);
+    if (p->hist.n_iters == 0) fputs("\n(no iterations recorded)\n", fp);
 
     fprintf(fp, "\n## Best iteration: %lld\n\nValidation metrics of run `", p->best_iter);
     md_cell(fp, p->run_id);
@@ -662,8 +626,8 @@ static char *report_md(const pkg *p, size_t *len, ao_err *err)
     }
 
     if (last) {
-        json_t *fb = json_object_get(last, "feedback"), *d = json_object_get(fb, "diagnosis"), *sug = json_object_get(fb, "suggestions");
-        fprintf(fp, "\n## Last feedback (iteration %lld)\n\n", (long long)json_integer_value(json_object_get(last, "iteration")));
+        json_t *d = json_object_get(last->feedback, "diagnosis"), *sug = json_object_get(last->feedback, "suggestions");
+        fprintf(fp, "\n## Last feedback (iteration %d)\n\n", last->number);
         if (json_is_string(d)) {
             fprintf(fp, "%s\n", json_string_value(d));
         } else if (d) {
@@ -839,12 +803,7 @@ int ao_package_write(const ao_package_opts *o, ao_err *err)
         ao_err_set(err, AO_EMEM, "out of memory");
         goto ERROR;
     }
-    if (!(p.run = load_json(p.run_path, err)) || !(p.history = load_json(p.history_path, err))) goto ERROR;
-    if (!json_is_object(p.run)) { ao_err_set(err, AO_EDATA, "%s: not a JSON object", p.run_path); goto ERROR; }
-    if (!json_is_object(p.history) || !json_is_array(json_object_get(p.history, "iterations"))) {
-        ao_err_set(err, AO_EDATA, "%s: not a history (an object with an 'iterations' array)", p.history_path);
-        goto ERROR;
-    }
+    if (ao_runstate_read(o->state_dir, &p.run, &p.hist, err) < 0) goto ERROR;
     if (load_run_metrics(&p, err) < 0 || find_best(&p, err) < 0) goto ERROR;
     if (load_recipe(&p, err) < 0 || find_classes(&p, err) < 0) goto ERROR;
     n_before = p.ml.n;
@@ -853,7 +812,7 @@ int ao_package_write(const ao_package_opts *o, ao_err *err)
         ao_err_set(err, AO_EDATA, "%s: the model directory is empty", p.model_dir);
         goto ERROR;
     }
-    if (!(hist = json_deep_copy(p.history))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
+    if (!(hist = ao_history_to_json(&p.hist))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
     ao_package_strip_clock(hist);
     if (member_add_json(&p.ml, "history.json", hist, err) < 0) goto ERROR;
     qsort(p.ml.m, p.ml.n, sizeof *p.ml.m, member_cmp);

@@ -1,8 +1,12 @@
+/* policy.c — the builtin agent's decisions (policy.h): the family order
+ * from the dataset profile, default recipes per family, adjustments
+ * driven by the last diagnosis, the plan and the diagnosis of a run. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "agentomics/policy.h"
+#include "agentomics/rng.h"
 
 /* ---- reading the profile and history ------------------------------------ */
 
@@ -77,48 +81,44 @@ static const char *family_name(int f)
     return f >= 0 && f < N_FAMILIES ? n[f] : "unknown";
 }
 
-static past read_past(const json_t *history, const char *metric)
+static past read_past(const ao_history *h, const char *metric)
 {
     past p;
-    size_t i;
-    json_t *its = json_object_get(history, "iterations");
+    int i;
     memset(&p, 0, sizeof p);
     p.last_family = -1;
     for (i = 0; i < N_FAMILIES; i++) p.best_value[i] = -INFINITY;
-    for (i = 0; i < json_array_size(its); i++) {
-        json_t *it = json_array_get(its, i), *run = json_object_get(it, "run");
-        json_t *code = json_object_get(json_object_get(json_object_get(it, "steps"), "code"), "output");
-        json_t *recipe = json_object_get(code, "recipe");
-        const char *status = json_string_value(json_object_get(run, "status"));
-        int f = family_of(recipe);
-        if (!run || f < 0) continue;
+    for (i = 0; i < h->n_iters; i++) {
+        const ao_iteration *it = &h->iters[i];
+        const json_t *recipe = json_object_get(ao_iteration_output(it, "code"), "recipe");
+        const char *status = it->has_run ? it->run.status : NULL;
+        int f = family_of(recipe), failed = status && strcmp(status, "ok") != 0;
+        double v;
+        if (!it->has_run || f < 0) continue;
         p.n++;
         p.tried[f]++;
         p.last_recipe = recipe;
-        p.last_diag = json_object_get(it, "feedback");
+        p.last_diag = it->feedback;
         p.last_status = status;
-        p.repairs_in_a_row = (p.last_family == f && status && strcmp(status, "ok") != 0) ? p.repairs_in_a_row + 1 : (status && strcmp(status, "ok") != 0);
+        p.repairs_in_a_row = (p.last_family == f && failed) ? p.repairs_in_a_row + 1 : failed;
         p.last_family = f;
-        {
-            double v = num(json_object_get(json_object_get(run, "metrics"), "valid"), metric, NAN);
-            if (!isnan(v) && v > p.best_value[f]) {
-                p.best_value[f] = v;
-                p.best_recipe[f] = recipe;
-                p.best_diag[f] = json_object_get(it, "feedback");
-            }
+        v = ao_iteration_valid_value(it, metric);
+        if (!isnan(v) && v > p.best_value[f]) {
+            p.best_value[f] = v;
+            p.best_recipe[f] = recipe;
+            p.best_diag[f] = it->feedback;
         }
     }
     return p;
 }
 
-const char *ao_policy_metric(const json_t *run, int n_classes)
+/* The seed of the recipe for the iteration being planned (the current
+ * one: plan has appended it). */
+static uint64_t recipe_seed(const ao_run_config *run, const ao_history *h)
 {
-    const char *m = json_string_value(json_object_get(run, "metric"));
-    if (m && *m && strcmp(m, "auto") != 0) return m;
-    return n_classes > 2 ? "f1_macro" : "auroc";
+    const ao_iteration *it = ao_history_current(h);
+    return ao_seed_derive(run->seed, AO_SEED_TRAIN, (uint64_t)(it ? it->number : 1));
 }
-
-static uint64_t run_seed(const json_t *run) { return (uint64_t)num(run, "seed", 1); }
 
 /* ---- default recipes per family ----------------------------------------- */
 
@@ -396,28 +396,29 @@ static void family_order(const facts *f, int order[N_FAMILIES], json_t *why)
                                                    "kmer_centroid_balanced_accuracy", f->kmer_bacc, "chance", f->chance));
 }
 
-json_t *ao_policy_fallback_recipe(const json_t *run, const json_t *profile)
+int ao_policy_fallback_recipe(const ao_run_config *run, const ao_history *h, json_t **recipe, ao_err *err)
 {
-    facts f = read_facts(profile);
-    return recipe_logreg(&f, run_seed(run));
+    facts f = read_facts(h->profile);
+    if (!(*recipe = recipe_logreg(&f, recipe_seed(run, h)))) return ao_err_set(err, AO_EMEM, "out of memory");
+    return AO_OK;
 }
 
-json_t *ao_policy_next_recipe(const json_t *run, const json_t *history, const json_t *profile, json_t **why)
+int ao_policy_next_recipe(const ao_run_config *run, const ao_history *h, json_t **recipe_out, json_t **why_out, ao_err *err)
 {
-    facts f = read_facts(profile);
-    const char *metric = ao_policy_metric(run, (int)f.n_classes);
-    past p = read_past(history, metric);
-    uint64_t seed = run_seed(run);
+    facts f = read_facts(h->profile);
+    past p = read_past(h, run->metric);
+    uint64_t seed = recipe_seed(run, h);
     int order[N_FAMILIES], i, fam = -1;
-    json_t *changes = json_array(), *recipe = NULL;
+    json_t *changes = json_array(), *recipe = NULL, *why = json_object();
     const char *basis = NULL;
-    *why = json_object();
-    family_order(&f, order, *why);
+    *recipe_out = *why_out = NULL;
+    if (!changes || !why) goto NOMEM;
+    family_order(&f, order, why);
     /* 1. a failed last run is repaired (twice at most), else abandoned */
     if (p.last_status && strcmp(p.last_status, "ok") != 0 && p.last_recipe && p.repairs_in_a_row <= 2) {
         const char *diag = !strcmp(p.last_status, "time_limit") ? "time_limit" : !strcmp(p.last_status, "diverged") ? "diverged" : "failed";
         if (strcmp(diag, "failed") != 0) {
-            recipe = adjust(p.last_recipe, diag, &f, changes);
+            if (!(recipe = adjust(p.last_recipe, diag, &f, changes))) goto NOMEM;
             basis = "repair of the last run";
             fam = family_of(recipe);
         }
@@ -426,56 +427,69 @@ json_t *ao_policy_next_recipe(const json_t *run, const json_t *history, const js
     for (i = 0; !recipe && i < N_FAMILIES; i++)
         if (order[i] >= 0 && !p.tried[order[i]]) {
             fam = order[i];
-            recipe = default_recipe(fam, &f, seed);
+            if (!(recipe = default_recipe(fam, &f, seed))) goto NOMEM;
             basis = i == 0 ? "baseline: cheap and strong" : "next family the data calls for";
         }
     /* 3. refine the best family according to its diagnosis */
     if (!recipe) {
         int best = -1;
-        const char *diag;
         for (i = 0; i < N_FAMILIES; i++) if (p.tried[i] && (best < 0 || p.best_value[i] > p.best_value[best])) best = i;
-        if (best < 0 || !p.best_recipe[best]) { best = 0; recipe = default_recipe(0, &f, seed + (uint64_t)p.n); basis = "fresh baseline"; }
-        else {
-            diag = json_string_value(json_object_get(p.best_diag[best], "diagnosis"));
+        if (best < 0 || !p.best_recipe[best]) {
+            best = 0;
+            if (!(recipe = default_recipe(0, &f, seed))) goto NOMEM;
+            basis = "fresh baseline";
+        } else {
+            const char *diag = json_string_value(json_object_get(p.best_diag[best], "diagnosis"));
             /* the best family's most recent variant may already be a refinement: refine the best one */
-            recipe = adjust(p.best_recipe[best], diag ? diag : "ok", &f, changes);
+            if (!(recipe = adjust(p.best_recipe[best], diag ? diag : "ok", &f, changes))) goto NOMEM;
             basis = "refinement of the best family";
         }
         fam = best;
     }
-    json_object_set_new(recipe, "seed", json_integer((json_int_t)(seed + (uint64_t)p.n)));
-    json_object_set_new(*why, "family", json_string(family_name(fam)));
-    json_object_set_new(*why, "basis", json_string(basis));
-    json_object_set_new(*why, "changes", changes);
-    json_object_set_new(*why, "metric", json_string(metric));
-    return recipe;
+    if (json_object_set_new(recipe, "seed", json_integer((json_int_t)seed)) != 0 ||
+        json_object_set_new(why, "family", json_string(family_name(fam))) != 0 ||
+        json_object_set_new(why, "basis", json_string(basis)) != 0 ||
+        json_object_set_new(why, "changes", changes) != 0) { changes = NULL; goto NOMEM; }
+    if (json_object_set_new(why, "metric", json_string(run->metric)) != 0) { changes = NULL; goto NOMEM; }
+    *recipe_out = recipe;
+    *why_out = why;
+    return AO_OK;
+NOMEM:
+    json_decref(changes);
+    json_decref(recipe);
+    json_decref(why);
+    return ao_err_set(err, AO_EMEM, "out of memory choosing the next recipe");
 }
 
-json_t *ao_policy_plan(const json_t *run, const json_t *history, const json_t *profile)
+int ao_policy_plan(const ao_run_config *run, const ao_history *h, json_t **out, ao_err *err)
 {
-    facts f = read_facts(profile);
-    const char *metric = ao_policy_metric(run, (int)f.n_classes);
-    past p = read_past(history, metric);
-    json_t *best = json_object_get(history, "best");
-    json_t *budgets = json_object_get(run, "budgets");
-    int iteration = (int)json_array_size(json_object_get(history, "iterations")) + 1;
+    past p = read_past(h, run->metric);
+    const ao_iteration *cur = ao_history_current(h);
+    int iteration = cur ? cur->number : 1;
+    json_t *best = NULL;
     char goal[256];
-    if (iteration == 1) snprintf(goal, sizeof goal, "establish a validated baseline on %s", metric);
-    else if (json_is_object(best))
-        snprintf(goal, sizeof goal, "beat the best validation %s of %.4f (iteration %d)", metric,
-                 num(best, "value", 0), (int)num(best, "iteration", 0));
-    else snprintf(goal, sizeof goal, "obtain a first working model (no successful iteration yet)");
-    return json_pack("{s:i,s:s,s:s,s:i,s:O*,s:{s:i,s:i,s:i,s:i}}", "iteration", iteration, "goal", goal, "metric", metric,
-                     "iterations_budget", (int)num(budgets, "iterations", 5), "best_so_far", best,
-                     "tried", "kmer-logreg", p.tried[0], "kmer-gbdt", p.tried[1], "cnn", p.tried[2], "positional-logreg", p.tried[3]);
+    if (h->best.iteration) {
+        snprintf(goal, sizeof goal, "beat the best validation %s of %.4f (iteration %d)", run->metric, h->best.value, h->best.iteration);
+        best = json_pack("{s:i,s:s,s:s,s:f,s:i}", "iteration", h->best.iteration, "run_id", h->best.run_id, "metric", h->best.metric,
+                         "value", h->best.value, "split_version", h->best.split_version);
+        if (!best) return ao_err_set(err, AO_EMEM, "out of memory");
+    } else if (iteration == 1) {
+        snprintf(goal, sizeof goal, "establish a validated baseline on %s", run->metric);
+    } else {
+        snprintf(goal, sizeof goal, "obtain a first working model (no successful iteration yet)");
+    }
+    *out = json_pack("{s:i,s:s,s:s,s:i,s:o,s:{s:i,s:i,s:i,s:i}}", "iteration", iteration, "goal", goal, "metric", run->metric,
+                     "iterations_budget", run->budgets.iterations, "best_so_far", best ? best : json_null(),
+                     "tried", "kmer-logreg", p.tried[FAM_KMER_LOGREG], "kmer-gbdt", p.tried[FAM_KMER_GBDT], "cnn", p.tried[FAM_CNN],
+                     "positional-logreg", p.tried[FAM_POS_LOGREG]);
+    return *out ? AO_OK : ao_err_set(err, AO_EMEM, "out of memory");
 }
 
-json_t *ao_policy_diagnose(const json_t *run, const json_t *metrics, const json_t *analysis)
+int ao_policy_diagnose(const ao_run_config *run, const json_t *metrics, const json_t *analysis, json_t **out, ao_err *err)
 {
     const char *status = json_string_value(json_object_get(metrics, "status"));
     json_t *tr = json_object_get(metrics, "train"), *va = json_object_get(metrics, "valid");
-    int K = (int)json_array_size(json_object_get(va, "classes"));
-    const char *metric = ao_policy_metric(run, K ? K : 2);
+    const char *metric = run->metric;
     double mt = num(tr, metric, NAN), mv = num(va, metric, NAN);
     double lt = num(tr, "log_loss", NAN), lv = num(va, "log_loss", NAN);
     double at = num(tr, "accuracy", NAN), av = num(va, "accuracy", NAN);
@@ -501,6 +515,7 @@ json_t *ao_policy_diagnose(const json_t *run, const json_t *metrics, const json_
                          "code", !strcmp(diag, "time_limit") ? "cheaper epochs or fewer rounds" : "lower learning rate");
     {
         json_t *ev = json_pack("{s:s}", "metric", metric);
+        if (!ev || !sugg) { json_decref(ev); json_decref(sugg); return ao_err_set(err, AO_EMEM, "out of memory"); }
         set_num_or_null(ev, "train", mt);
         set_num_or_null(ev, "valid", mv);
         set_num_or_null(ev, "gap", mt - mv);
@@ -508,6 +523,7 @@ json_t *ao_policy_diagnose(const json_t *run, const json_t *metrics, const json_
         set_num_or_null(ev, "valid_log_loss", lv);
         set_num_or_null(ev, "train_accuracy", at);
         set_num_or_null(ev, "valid_accuracy", av);
-        return json_pack("{s:s,s:o,s:o}", "diagnosis", diag, "evidence", ev, "suggestions", sugg);
+        *out = json_pack("{s:s,s:o,s:o}", "diagnosis", diag, "evidence", ev, "suggestions", sugg);
+        return *out ? AO_OK : ao_err_set(err, AO_EMEM, "out of memory");
     }
 }

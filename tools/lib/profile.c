@@ -281,7 +281,7 @@ static json_t *kmer_signal(const ao_seqset *s, int K, uint64_t seed)
     for (k = 0; k < K; k++) fitc[k] = start[k];   /* cursors */
     for (i = 0; i < s->n; i++) rows[fitc[s->y[i]]++] = i;
     memset(fitc, 0, sizeof *fitc * (size_t)K);
-    ao_rng_seed(&rng, seed ^ 0x4b4d4552ULL);
+    ao_rng_seed(&rng, ao_seed_derive(seed, AO_SEED_PROFILE, 0));
     for (k = 0; k < K; k++) {
         int64_t nc = start[k + 1] - start[k], ne, j;
         shuffle_i64(&rng, rows + start[k], nc);
@@ -411,7 +411,7 @@ static json_t *positional_signal(const ao_seqset *s, int K, const int64_t *ncls,
         !(buf = malloc((size_t)L)) || !(mi = malloc(sizeof *mi * (size_t)L)) || !(top = malloc(sizeof *top * (size_t)L)) ||
         !(ncl = malloc(sizeof *ncl * (size_t)K)))
         goto ERROR;
-    ao_rng_seed(&rng, seed ^ 0x504f534dULL);
+    ao_rng_seed(&rng, ao_seed_derive(seed, AO_SEED_PROFILE, 1));
     for (i = 0; i < s->n; i++) yperm[i] = s->y[i];
     ao_rng_shuffle_int(&rng, yperm, (size_t)s->n);
     /* pass 0: observed; 1: labels permuted; 2: symbols shuffled within each row. */

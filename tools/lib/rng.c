@@ -14,7 +14,7 @@ uint64_t ao_seed_derive(uint64_t base, enum ao_seed_purpose purpose, uint64_t in
 {
     uint64_t x = base, h = splitmix64(&x);
     x = h ^ ((uint64_t)purpose << 56) ^ (index * 0xd1b54a32d192ed03ULL);
-    return splitmix64(&x) & ((1ULL << 53) - 1);
+    return splitmix64(&x) >> 33;
 }
 
 void ao_rng_seed(ao_rng *r, uint64_t seed)

@@ -36,7 +36,6 @@
 #include "agentomics/fileio.h"
 #include "agentomics/hash.h"
 #include "agentomics/log.h"
-#include "agentomics/metrics.h"
 #include "agentomics/model.h"
 #include "agentomics/sandbox.h"
 #include "agentomics/scriptmodel.h"
@@ -132,7 +131,7 @@ MEM:
     return ao_err_set(err, AO_EMEM, "out of memory");
 }
 
-static json_t *spec_json(const ao_script_spec *s)
+json_t *ao_script_spec_json(const ao_script_spec *s)
 {
     return json_pack("{s:s,s:s?,s:s,s:s}", "entry", "script", "interpreter", s->interpreter,
                      "train_entry", s->train_entry, "inference_entry", s->inference_entry);
@@ -537,7 +536,7 @@ static int entry_runnable(const char *what, const ao_script_spec *s, const char 
 
 static int write_model_json(const ao_script_spec *s, const ao_dataset_info *info, uint64_t seed, const char *path, ao_err *err)
 {
-    json_t *j = spec_json(s), *cls = json_array();
+    json_t *j = ao_script_spec_json(s), *cls = json_array();
     int i, rc = AO_OK;
     if (!j || !cls) { json_decref(j); json_decref(cls); return ao_err_set(err, AO_EMEM, "out of memory"); }
     json_object_del(j, "entry");
@@ -881,167 +880,5 @@ DONE:
     ao_dataset_info_destroy(info);
     free(env.classes);
     free(mdir); free(tmp); free(in); free(out); free(inpath); free(outpath); free(entry); free(text);
-    return rc;
-}
-
-/* ====================================================================== */
-/* train-run                                                              */
-/* ====================================================================== */
-
-int ao_script_iteration(const json_t *history, const json_t **code_output, char *msg, size_t msg_size)
-{
-    const json_t *its = json_object_get(history, "iterations"), *it, *f, *code;
-    const char *entry;
-    *code_output = NULL;
-    if (msg_size) msg[0] = '\0';
-    if (!json_is_array(its) || json_array_size(its) == 0) return AO_ITERATION_BUILTIN;
-    it = json_array_get(its, json_array_size(its) - 1);
-    if (json_is_object(f = json_object_get(it, "failure"))) {
-        const char *step = json_string_value(json_object_get(f, "step")), *kind = json_string_value(json_object_get(f, "kind"));
-        const char *m = json_string_value(json_object_get(f, "message"));
-        snprintf(msg, msg_size, "the agent's %s step failed (%s): %s", step ? step : "(unknown)", kind ? kind : "unknown", m ? m : "no message");
-        *code_output = f;
-        return AO_ITERATION_FAILED;
-    }
-    code = json_object_get(json_object_get(json_object_get(it, "steps"), "code"), "output");
-    entry = json_string_value(json_object_get(code, "entry"));
-    if (entry && !strcmp(entry, "script")) { *code_output = code; return AO_ITERATION_SCRIPT; }
-    return AO_ITERATION_BUILTIN;
-}
-
-/* Appends a line to the training log (if any); the entries' own output
- * goes there too, in order, because every write is an append. */
-static void log_line(const char *path, const char *fmt, ...) AO_PRINTF(2, 3);
-static void log_line(const char *path, const char *fmt, ...)
-{
-    FILE *fp = path ? fopen(path, "a") : NULL;
-    va_list ap;
-    if (!fp) return;
-    va_start(ap, fmt);
-    vfprintf(fp, fmt, ap);
-    va_end(ap);
-    fputc('\n', fp);
-    fclose(fp);
-}
-
-/* A JSON string of text that may not be UTF-8 (an entry prints what it
- * likes): invalid bytes become '?'. */
-static json_t *text_json(const char *p)
-{
-    size_t n = strlen(p), i = 0, k;
-    char *b = malloc(n + 1);
-    json_t *j;
-    if (!b) return NULL;
-    while (i < n) {
-        unsigned char c = (unsigned char)p[i];
-        size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 && c >= 0xc2 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 && c <= 0xf4 ? 4 : 0;
-        for (k = 1; len && k < len; k++)
-            if (i + k >= n || ((unsigned char)p[i + k] & 0xc0) != 0x80) len = 0;
-        if (len) memcpy(b + i, p + i, len);
-        else { b[i] = '?'; len = 1; }
-        i += len;
-    }
-    b[n] = '\0';
-    j = json_string(b);   /* NULL only for the overlong or surrogate forms left: rare, and then no text */
-    free(b);
-    return j ? j : json_string("(output not valid UTF-8)");
-}
-
-/* The last LOG_TAIL_MAX bytes of an entry's output, from a line start. */
-static json_t *log_tail(const char *out)
-{
-    size_t n = out ? strlen(out) : 0;
-    const char *p = out;
-    if (!out) return json_null();
-    if (n > LOG_TAIL_MAX) {
-        const char *nl;
-        p = out + n - LOG_TAIL_MAX;
-        if ((nl = strchr(p, '\n')) && nl[1]) p = nl + 1;
-    }
-    return text_json(p);
-}
-
-static void set_outcome(json_t *metrics, const char *status, const ao_script_report *rep, const char *message)
-{
-    json_object_set_new(metrics, "status", json_string(status));
-    json_object_set_new(metrics, "message", text_json(message));
-    json_object_set_new(metrics, "exit_code", json_integer(rep->exit_code));
-    json_object_set_new(metrics, "timed_out", json_boolean(rep->timed_out));
-    json_object_set_new(metrics, "log_tail", log_tail(rep->output));
-}
-
-int ao_script_run(const ao_script_spec *s, const char *workspace, const char *data_dir,
-                  const char *train_tsv, const char *valid_tsv, const ao_seqset *train, const ao_seqset *valid,
-                  const char *run_dir, const ao_script_limits *lim, json_t *metrics, ao_err *err)
-{
-    static const char *const split_name[] = {"validation", "training"};
-    static const char *const pred_file[] = {"predictions.valid.tsv", "predictions.train.tsv"};
-    const ao_seqset *set[2];
-    const char *labels[2];
-    ao_script_report rep, prep;
-    ao_dataset_info *info = NULL;
-    char *model = ao_path_join(run_dir, "model"), *pred[2] = {NULL, NULL}, msg[1400], leak[512];
-    double *proba = NULL;
-    json_t *score[2] = {NULL, NULL};
-    int rc, k;
-    set[0] = valid; set[1] = train;
-    labels[0] = valid_tsv; labels[1] = train_tsv;
-    memset(&rep, 0, sizeof rep);
-    memset(&prep, 0, sizeof prep);
-    if (!model) return ao_err_set(err, AO_EMEM, "out of memory");
-    /* the keys in the order a reader wants them; the outcome replaces the placeholders */
-    json_object_set_new(metrics, "status", json_string("failed"));
-    json_object_set_new(metrics, "message", json_string(""));
-    json_object_set_new(metrics, "model", json_string("script"));
-    json_object_set_new(metrics, "entry", spec_json(s));
-    /* run-time isolation is the guarantee; the static check says early, by FILE:LINE, what would fail */
-    if ((rc = ao_script_static_check(s, workspace, leak, sizeof leak, err)) < 0) goto DONE;
-    json_object_set_new(metrics, "static_check", rc ? json_null() : text_json(leak));
-    log_line(lim->log_path, "# training entry: %s%s%s", s->interpreter ? s->interpreter : "", s->interpreter ? " " : "", s->train_entry);
-    if ((rc = ao_script_train(s, workspace, data_dir, train_tsv, valid_tsv, model, lim, &rep, err)) < 0) goto DONE;
-    json_object_set_new(metrics, "train_seconds", json_real(rep.seconds));
-    log_line(lim->log_path, "# %s", rep.message);
-    if (!rep.ok) {
-        set_outcome(metrics, rep.timed_out ? "time_limit" : "failed", &rep, rep.message);
-        goto DONE;
-    }
-    if (!(info = ao_script_model_info(model, err))) { rc = err->code; goto DONE; }
-    for (k = 0; k < 2; k++) {
-        free(proba);
-        if (!(proba = malloc(sizeof *proba * (size_t)(set[k]->n * info->n_classes + 1)))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-        log_line(lim->log_path, "# inference entry on the %s split (%lld rows): %s", split_name[k], (long long)set[k]->n, s->inference_entry);
-        if ((rc = ao_script_predict(model, set[k], lim, proba, &prep, err)) < 0) goto DONE;
-        log_line(lim->log_path, "# %s", prep.message);
-        if (!prep.ok) {
-            snprintf(msg, sizeof msg, "inference on the %s split: %s%s%s", split_name[k], prep.message,
-                     *leak ? "; the static check found: " : "", leak);
-            set_outcome(metrics, "failed", &prep, msg);
-            goto DONE;
-        }
-        if (!(pred[k] = ao_path_join(run_dir, pred_file[k]))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-        if ((rc = ao_write_predictions(pred[k], info, set[k], proba, err)) < 0) goto DONE;
-        if ((rc = ao_score_files(pred[k], labels[k], &score[k], err)) < 0) goto DONE;
-    }
-    snprintf(msg, sizeof msg, "trained in %.2f s; the inference entry predicted %lld validation and %lld training rows",
-             rep.seconds, (long long)valid->n, (long long)train->n);
-    set_outcome(metrics, "ok", &rep, msg);
-    json_object_set_new(metrics, "train", score[1]);
-    json_object_set_new(metrics, "valid", score[0]);
-    score[0] = score[1] = NULL;
-DONE:
-    /* a failed run keeps no model and no predictions: nothing to package or score */
-    if (rc >= 0 && strcmp(json_string_value(json_object_get(metrics, "status")) ? json_string_value(json_object_get(metrics, "status")) : "", "ok") != 0) {
-        ao_rm_rf(model);
-        for (k = 0; k < 2; k++) if (pred[k]) ao_rm_rf(pred[k]);
-    }
-    json_decref(score[0]);
-    json_decref(score[1]);
-    ao_script_report_clear(&rep);
-    ao_script_report_clear(&prep);
-    ao_dataset_info_destroy(info);
-    free(proba);
-    free(model);
-    free(pred[0]);
-    free(pred[1]);
     return rc;
 }

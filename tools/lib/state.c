@@ -1,3 +1,6 @@
+/* state.c — state directories: the hard-linked copy of the previous
+ * state, atomic writes inside it, and the commit that writes run.json and
+ * history.json and renames the whole into place (state.h). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -54,8 +57,8 @@ void ao_state_destroy(ao_state *s)
     if (!s) return;
     ao_outdir_destroy(s->od);
     free(s->dir);
-    json_decref(s->run);
-    json_decref(s->history);
+    ao_run_config_clear(&s->run);
+    ao_history_clear(&s->hist);
     free(s);
 }
 
@@ -71,25 +74,14 @@ json_t *ao_state_read_json(const char *dir, const char *rel, ao_err *err)
     return j;
 }
 
-ao_state *ao_state_begin(const char *in, const char *out, int force, ao_err *err)
+ao_state *ao_state_begin(const char *in, const char *data, const char *out, int force, ao_err *err)
 {
     ao_state *s = calloc(1, sizeof *s);
     if (!s) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
+    ao_history_init(&s->hist);
     if (in) {
-        char *hist;
-        if (!(s->run = ao_state_read_json(in, "run.json", err))) goto ERROR;
-        if (!(hist = ao_path_join(in, "history.json"))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
-        if (ao_file_exists(hist)) s->history = ao_state_read_json(in, "history.json", err);
-        else s->history = json_pack("{s:i,s:[],s:n}", "format_version", 1, "iterations", "best");
-        free(hist);
-        if (!s->history) goto ERROR;
-        if (!json_is_object(s->run) || !json_is_object(s->history) || !json_is_array(json_object_get(s->history, "iterations"))) {
-            ao_err_set(err, AO_EDATA, "%s: run.json or history.json is not a valid agent state", in);
-            goto ERROR;
-        }
-    } else {
-        s->run = json_object();
-        s->history = json_pack("{s:i,s:[],s:n}", "format_version", 1, "iterations", "best");
+        if (ao_runstate_read(in, &s->run, &s->hist, err) < 0) goto ERROR;
+        if (data && ao_run_config_check_data(&s->run, data, err) < 0) goto ERROR;
     }
     if (!(s->od = ao_outdir_create(out, force, err))) goto ERROR;
     if (!(s->dir = strdup(s->od->tmp))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
@@ -189,40 +181,44 @@ int ao_state_unshare(ao_state *s, const char *rel, ao_err *err)
     return rc;
 }
 
-json_t *ao_state_iteration(ao_state *s)
-{
-    json_t *it = json_object_get(s->history, "iterations");
-    size_t n = json_array_size(it);
-    return n ? json_array_get(it, n - 1) : NULL;
-}
-
-json_t *ao_state_new_iteration(ao_state *s)
-{
-    json_t *it = json_object_get(s->history, "iterations");
-    json_t *split = json_object_get(s->history, "split");
-    json_t *rec = json_pack("{s:I,s:I,s:{}}", "iteration", (json_int_t)json_array_size(it) + 1, "split_version",
-                            (json_int_t)json_integer_value(json_object_get(split, "version")), "steps");
-    json_array_append_new(it, rec);
-    return rec;
-}
-
 int ao_state_record_step(ao_state *s, const char *step, json_t *output, double seconds, ao_err *err)
 {
-    json_t *it = ao_state_iteration(s);
+    ao_iteration *it = ao_history_current(&s->hist);
     char rel[64];
     int rc;
     if (!it) { json_decref(output); return ao_err_set(err, AO_EINTERNAL, "no iteration to record step %s in", step); }
     snprintf(rel, sizeof rel, "steps/%s.json", step);
-    rc = ao_state_write_json(s, rel, output, err);
-    json_object_set_new(json_object_get(it, "steps"), step, json_pack("{s:o,s:f}", "output", output, "seconds", seconds));
-    return rc;
+    if ((rc = ao_state_write_json(s, rel, output, err)) < 0) { json_decref(output); return rc; }
+    return ao_iteration_set_step(it, step, output, seconds) < 0 ? ao_err_set(err, AO_EMEM, "out of memory") : AO_OK;
+}
+
+int ao_state_split_paths(const char *state_dir, const char *data_dir, char **train, char **valid, ao_err *err)
+{
+    char *st = ao_path_join(state_dir, "split/train.tsv"), *sv = ao_path_join(state_dir, "split/valid.tsv");
+    *train = *valid = NULL;
+    if (!st || !sv) goto NOMEM;
+    if (ao_file_exists(st) && ao_file_exists(sv)) { *train = st; *valid = sv; return AO_OK; }
+    free(st);
+    free(sv);
+    st = sv = NULL;
+    if (!(*train = ao_path_join(data_dir, "train.tsv")) || !(*valid = ao_path_join(data_dir, "valid.tsv"))) goto NOMEM;
+    if (!ao_file_exists(*valid)) { free(*valid); *valid = NULL; }
+    return AO_OK;
+NOMEM:
+    free(st); free(sv); free(*train); free(*valid);
+    *train = *valid = NULL;
+    return ao_err_set(err, AO_EMEM, "out of memory");
 }
 
 int ao_state_commit(ao_state *s, ao_err *err)
 {
+    json_t *run = ao_run_config_to_json(&s->run), *hist = ao_history_to_json(&s->hist);
     int rc;
-    if ((rc = ao_state_write_json(s, "run.json", s->run, err)) < 0) return rc;
-    if ((rc = ao_state_write_json(s, "history.json", s->history, err)) < 0) return rc;
+    if (!run || !hist) rc = ao_err_set(err, AO_EMEM, "out of memory");
+    else if ((rc = ao_state_write_json(s, "run.json", run, err)) >= 0) rc = ao_state_write_json(s, "history.json", hist, err);
+    json_decref(run);
+    json_decref(hist);
+    if (rc < 0) return rc;
     {
         /* files every state has, even when no step wrote them yet */
         static const char *touch[] = {"transcript.jsonl", NULL};

@@ -23,7 +23,8 @@ static void usage(FILE *fp)
 "  --out OUT              the new state directory\n"
 "  --data AGENTDIR        the agent/ directory (for the class list of a failed run)\n"
 "  --agent builtin|llm    the agent [builtin]\n"
-"  --metric NAME          override run.json's metric for this and later iterations\n"
+"  --metric NAME          rank iterations by NAME from now on (the best pointer is\n"
+"                         recomputed under it; auto: auroc or f1_macro)\n"
 "  --force                replace an existing OUT\n"
 "  -v, --verbose          more log output; -q, --quiet: errors only\n"
 "  -h, --help             this help;  --version: print the version\n"
@@ -65,7 +66,7 @@ int main(int argc, char **argv)
             else return ao_cli_usage_error("--agent expects builtin or llm, got '%s'", optarg);
             break;
         case O_METRIC:
-            if (!ao_agent_metric_known(optarg)) return ao_cli_usage_error("--metric: unknown metric '%s'", optarg);
+            if (!ao_metric_known(optarg, 1)) return ao_cli_usage_error("--metric: unknown metric '%s'", optarg);
             o.metric = optarg;
             break;
         case O_FORCE: o.force = 1; break;
