@@ -60,10 +60,4 @@ int ao_model_kind(const ao_model *m);   /* enum ao_model_type */
 /* proba: s->n x n_classes, row-major. */
 int ao_model_predict(const ao_model *m, const ao_seqset *s, int threads, double *proba, ao_err *err) AO_WUR;
 
-/* Writes a prediction TSV (id, prediction, probability_<class>...)
- * atomically; path "-" is stdout. */
-int ao_write_predictions(const char *path, const ao_dataset_info *info, const ao_seqset *s, const double *proba, ao_err *err) AO_WUR;
-/* The whole of agentomics-predict: load, read any input format, predict, write. */
-int ao_predict_file(const char *model_dir, const char *input, const char *output, int threads, ao_err *err) AO_WUR;
-
 #endif

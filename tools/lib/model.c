@@ -7,7 +7,6 @@
 #include "agentomics/matrix.h"
 #include "agentomics/model.h"
 #include "agentomics/modelfile.h"
-#include "agentomics/scriptmodel.h"
 
 struct ao_model {
     int kind;                  /* enum ao_model_type */
@@ -375,78 +374,6 @@ int ao_model_predict(const ao_model *m, const ao_seqset *s, int threads, double 
         }
         ao_csr_destroy(X);
     }
-    return rc;
-}
-
-int ao_write_predictions(const char *path, const ao_dataset_info *info, const ao_seqset *s, const double *proba, ao_err *err)
-{
-    ao_outfile *of = ao_outfile_open(path, err);
-    int64_t i;
-    int c, K = info->n_classes, rc;
-    if (!of) return err->code;
-    fputs("id\tprediction", of->fp);
-    for (c = 0; c < K; c++) fprintf(of->fp, "\tprobability_%s", info->classes[c]);
-    fputc('\n', of->fp);
-    for (i = 0; i < s->n; i++) {
-        const double *p = proba + i * K;
-        int best = 0;
-        for (c = 1; c < K; c++) if (p[c] > p[best]) best = c;
-        fprintf(of->fp, "%s\t%s", s->ids[i], info->classes[best]);
-        for (c = 0; c < K; c++) fprintf(of->fp, "\t%.9g", p[c]);
-        fputc('\n', of->fp);
-    }
-    rc = ao_outfile_commit(of, err);
-    ao_outfile_destroy(of);
-    return rc;
-}
-
-/* A script model (scriptmodel.h): its inference entry in the sandbox.
- * No time limit: this is the user's own run, on inputs of any size. A
- * failed or invalid run is a data error carrying the entry's message;
- * its output goes to the log. */
-static int predict_script(const char *model_dir, const char *input, const char *output, int threads, ao_err *err)
-{
-    ao_script_limits lim = {0, 0, threads, 0, 0, NULL};
-    ao_script_report rep;
-    ao_dataset_info *info = ao_script_model_info(model_dir, err);
-    ao_seqset *s = NULL;
-    double *proba = NULL;
-    int rc;
-    memset(&rep, 0, sizeof rep);
-    if (!info) return err->code;
-    if (!(s = ao_seqset_read(input, info, 0, threads, err))) { rc = err->code; goto DONE; }
-    if (!(proba = malloc(sizeof *proba * (size_t)(s->n * info->n_classes + 1)))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-    if ((rc = ao_script_predict(model_dir, s, &lim, proba, &rep, err)) < 0) goto DONE;
-    if (!rep.ok) {
-        if (rep.output) ao_warn("the inference entry's output:\n%s", rep.output);
-        rc = ao_err_set(err, AO_EDATA, "%s: %s", model_dir, rep.message);
-        goto DONE;
-    }
-    rc = ao_write_predictions(output, info, s, proba, err);
-DONE:
-    ao_script_report_clear(&rep);
-    free(proba);
-    ao_seqset_destroy(s);
-    ao_dataset_info_destroy(info);
-    return rc;
-}
-
-int ao_predict_file(const char *model_dir, const char *input, const char *output, int threads, ao_err *err)
-{
-    ao_model *m;
-    ao_seqset *s = NULL;
-    double *proba = NULL;
-    int rc;
-    if (ao_is_dir(model_dir) && ao_script_model_is(model_dir)) return predict_script(model_dir, input, output, threads, err);
-    if (!(m = ao_model_load(model_dir, err))) return err->code;
-    if (!(s = ao_seqset_read(input, m->info, 0, threads, err))) { rc = err->code; goto DONE; }
-    if (!(proba = malloc(sizeof *proba * (size_t)(s->n * m->info->n_classes)))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-    if ((rc = ao_model_predict(m, s, threads, proba, err)) < 0) goto DONE;
-    rc = ao_write_predictions(output, m->info, s, proba, err);
-DONE:
-    free(proba);
-    ao_seqset_destroy(s);
-    ao_model_destroy(m);
     return rc;
 }
 

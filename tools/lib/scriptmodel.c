@@ -37,7 +37,7 @@
 #include "agentomics/hash.h"
 #include "agentomics/log.h"
 #include "agentomics/metrics.h"
-#include "agentomics/model.h"
+#include "agentomics/predfile.h"
 #include "agentomics/sandbox.h"
 #include "agentomics/scriptmodel.h"
 #include "agentomics/tsv.h"
@@ -1019,7 +1019,7 @@ int ao_script_run(const ao_script_spec *s, const char *workspace, const char *da
             goto DONE;
         }
         if (!(pred[k] = ao_path_join(run_dir, pred_file[k]))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-        if ((rc = ao_write_predictions(pred[k], info, set[k], proba, err)) < 0) goto DONE;
+        if ((rc = ao_predfile_write(pred[k], info, set[k], proba, err)) < 0) goto DONE;
         if ((rc = ao_score_files(pred[k], labels[k], &score[k], err)) < 0) goto DONE;
     }
     snprintf(msg, sizeof msg, "trained in %.2f s; the inference entry predicted %lld validation and %lld training rows",

@@ -13,6 +13,7 @@
 #include "agentomics/log.h"
 #include "agentomics/metrics.h"
 #include "agentomics/model.h"
+#include "agentomics/predict.h"
 #include "agentomics/scriptmodel.h"
 
 static void usage(FILE *fp)
