@@ -1,36 +1,37 @@
-/* recipe.c — recipe.json: strict parsing into an ao_recipe (see recipe.h). */
-#include <math.h>
+/* recipe.c — recipe.json: strict parsing into an ao_recipe and the
+ * canonical recipe back (see recipe.h). The representation and the
+ * top-level keys are read here; the "model" object by its learner's row
+ * (learner.h). */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include "agentomics/jsonfield.h"
 #include "agentomics/recipe.h"
 
-static const char *const cw_names[] = {"none", "balanced", NULL};
-static const int cw_values[] = {0, 1};   /* the NONE/BALANCED values of every learner's enum */
+static const char *const repr_names[] = {"kmer", "onehot", NULL};
+static const int repr_values[] = {AO_REPR_KMER, AO_REPR_ONEHOT};
+static const char *const pad_names[] = {"left", "right", "centre", "center", NULL};
+static const int pad_values[] = {AO_PAD_LEFT, AO_PAD_RIGHT, AO_PAD_CENTRE, AO_PAD_CENTRE};
+static const char *const ambig_names[] = {"zero", "fractional", NULL};
+static const int ambig_values[] = {AO_AMBIG_ZERO, AO_AMBIG_FRACTIONAL};
+static const char *const es_names[] = {"valid", "none", NULL};
+static const int es_values[] = {AO_ES_VALID, AO_ES_NONE};
 
 /* ---- representation ------------------------------------------------ */
 
 static int parse_repr(const ao_jf *c, const json_t *o, ao_recipe *r)
 {
-    static const char *const types[] = {"kmer", "onehot", NULL};
-    static const int type_v[] = {AO_REPR_KMER, AO_REPR_ONEHOT};
     static const char *const kmer_keys[] = {"type", "k", "canonical", "frequencies", "gapped", "global", "pair", NULL};
     static const char *const oh_keys[] = {"type", "length", "pad", "ambiguity", NULL};
-    static const char *const pads[] = {"left", "right", "centre", "center", NULL};
-    static const int pad_v[] = {AO_PAD_LEFT, AO_PAD_RIGHT, AO_PAD_CENTRE, AO_PAD_CENTRE};
-    static const char *const ambs[] = {"zero", "fractional", NULL};
-    static const int amb_v[] = {AO_AMBIG_ZERO, AO_AMBIG_FRACTIONAL};
     const char *P = "$.representation";
     if (!json_object_get(o, "type")) return ao_jf_fail(c, P, "type", "required: \"kmer\" or \"onehot\"", NULL);
-    AO_JF_TRY(ao_jf_enum(c, o, P, "type", types, type_v, &r->repr));
+    AO_JF_TRY(ao_jf_enum(c, o, P, "type", repr_names, repr_values, &r->repr));
     if (r->repr == AO_REPR_ONEHOT) {
         json_t *len = json_object_get(o, "length");
         AO_JF_TRY(ao_jf_keys(c, o, P, oh_keys));
         if (len && !(json_is_string(len) && strcmp(json_string_value(len), "auto") == 0))
             AO_JF_TRY(ao_jf_int(c, o, P, "length", 1, AO_ONEHOT_MAX_LEN, &r->onehot.length));
-        AO_JF_TRY(ao_jf_enum(c, o, P, "pad", pads, pad_v, &r->onehot.pad));
-        AO_JF_TRY(ao_jf_enum(c, o, P, "ambiguity", ambs, amb_v, &r->onehot.ambig));
+        AO_JF_TRY(ao_jf_enum(c, o, P, "pad", pad_names, pad_values, &r->onehot.pad));
+        AO_JF_TRY(ao_jf_enum(c, o, P, "ambiguity", ambig_names, ambig_values, &r->onehot.ambig));
         return AO_OK;
     }
     AO_JF_TRY(ao_jf_keys(c, o, P, kmer_keys));
@@ -80,106 +81,24 @@ static int parse_repr(const ao_jf *c, const json_t *o, ao_recipe *r)
     return AO_OK;
 }
 
-/* ---- models ---------------------------------------------------------- */
+/* ---- the model: its learner's row ------------------------------------ */
 
-static int parse_logreg(const ao_jf *c, const json_t *o, ao_recipe *r)
+/* $.model.type names a row of the learner table. */
+static int parse_model_type(const ao_jf *c, const json_t *mod, const ao_learner **out)
 {
-    static const char *const keys[] = {"type", "C", "max_iter", "tol", "class_weight", NULL};
-    const char *P = "$.model";
-    AO_JF_TRY(ao_jf_keys(c, o, P, keys));
-    AO_JF_TRY(ao_jf_num(c, o, P, "C", 1e-8, 1e8, &r->logreg.C));
-    AO_JF_TRY(ao_jf_int(c, o, P, "max_iter", 1, 100000, &r->logreg.max_iter));
-    AO_JF_TRY(ao_jf_num(c, o, P, "tol", 0, 1, &r->logreg.tol));
-    AO_JF_TRY(ao_jf_enum(c, o, P, "class_weight", cw_names, cw_values, &r->logreg.class_weight));
-    return AO_OK;
-}
-
-static int parse_gbdt(const ao_jf *c, const json_t *o, ao_recipe *r)
-{
-    static const char *const keys[] = {"type", "n_estimators", "learning_rate", "max_depth", "max_leaves", "lambda",
-                                       "min_split_gain", "min_child_weight", "min_samples_leaf", "max_bins", "subsample",
-                                       "colsample", "early_stopping_rounds", "class_weight", NULL};
-    const char *P = "$.model";
-    ao_gbdt_params *g = &r->gbdt;
-    AO_JF_TRY(ao_jf_keys(c, o, P, keys));
-    AO_JF_TRY(ao_jf_int(c, o, P, "n_estimators", 1, 100000, &g->n_estimators));
-    AO_JF_TRY(ao_jf_num(c, o, P, "learning_rate", 1e-6, 10, &g->learning_rate));
-    AO_JF_TRY(ao_jf_int(c, o, P, "max_depth", 0, 64, &g->max_depth));
-    AO_JF_TRY(ao_jf_int(c, o, P, "max_leaves", 0, 65536, &g->max_leaves));
-    AO_JF_TRY(ao_jf_num(c, o, P, "lambda", 0, 1e6, &g->lambda));
-    AO_JF_TRY(ao_jf_num(c, o, P, "min_split_gain", 0, 1e6, &g->min_split_gain));
-    AO_JF_TRY(ao_jf_num(c, o, P, "min_child_weight", 0, 1e6, &g->min_child_weight));
-    AO_JF_TRY(ao_jf_int(c, o, P, "min_samples_leaf", 1, 1000000, &g->min_samples_leaf));
-    AO_JF_TRY(ao_jf_int(c, o, P, "max_bins", 2, 255, &g->max_bins));
-    AO_JF_TRY(ao_jf_num(c, o, P, "subsample", 1e-3, 1, &g->subsample));
-    AO_JF_TRY(ao_jf_num(c, o, P, "colsample", 1e-3, 1, &g->colsample));
-    AO_JF_TRY(ao_jf_int(c, o, P, "early_stopping_rounds", 0, 100000, &g->early_stopping_rounds));
-    AO_JF_TRY(ao_jf_enum(c, o, P, "class_weight", cw_names, cw_values, &g->class_weight_mode));
-    if (g->max_depth <= 0 && g->max_leaves <= 0) return ao_jf_fail(c, P, "max_depth", "max_depth and max_leaves cannot both be unlimited (0)", NULL);
-    return AO_OK;
-}
-
-static int parse_cnn(const ao_jf *c, const json_t *o, ao_recipe *r)
-{
-    static const char *const keys[] = {"type", "blocks", "global_pool", "dropout", "hidden", "hidden_dropout", "epochs",
-                                       "batch_size", "learning_rate", "weight_decay", "decoupled_weight_decay", "patience",
-                                       "lr_patience", "lr_factor", "rc_augment", "rc_average", "class_weight", NULL};
-    static const char *const block_keys[] = {"filters", "width", "dilation", "pool", "pool_size", NULL};
-    static const char *const pools[] = {"none", "max", "avg", NULL};
-    static const int pool_v[] = {AO_CNN_POOL_NONE, AO_CNN_POOL_MAX, AO_CNN_POOL_AVG};
-    static const char *const gpools[] = {"max", "avg", "maxavg", "flatten", NULL};
-    static const int gpool_v[] = {AO_CNN_GLOBAL_MAX, AO_CNN_GLOBAL_AVG, AO_CNN_GLOBAL_MAXAVG, AO_CNN_FLATTEN};
-    const char *P = "$.model";
-    ao_cnn_arch *a = &r->cnn_arch;
-    ao_cnn_train_params *t = &r->cnn_train;
-    json_t *blocks = json_object_get(o, "blocks");
-    double d;
-    AO_JF_TRY(ao_jf_keys(c, o, P, keys));
-    if (blocks) {
-        size_t i;
-        if (!json_is_array(blocks) || json_array_size(blocks) < 1 || json_array_size(blocks) > AO_CNN_MAX_BLOCKS)
-            return ao_jf_fail(c, P, "blocks", "expected an array of 1 to 8 conv blocks", ao_jf_kind(blocks));
-        a->n_blocks = (int)json_array_size(blocks);
-        for (i = 0; i < json_array_size(blocks); i++) {
-            json_t *b = json_array_get(blocks, i);
-            char path[64];
-            ao_cnn_block *bl = &a->blocks[i];
-            snprintf(path, sizeof path, "%s.blocks[%zu]", P, i);
-            if (!json_is_object(b)) return ao_jf_fail(c, path, NULL, "expected an object", ao_jf_kind(b));
-            bl->filters = 64; bl->width = 9; bl->dilation = 1; bl->pool = AO_CNN_POOL_NONE; bl->pool_size = 2;
-            AO_JF_TRY(ao_jf_keys(c, b, path, block_keys));
-            AO_JF_TRY(ao_jf_int(c, b, path, "filters", 1, 4096, &bl->filters));
-            AO_JF_TRY(ao_jf_int(c, b, path, "width", 1, 1024, &bl->width));
-            AO_JF_TRY(ao_jf_int(c, b, path, "dilation", 1, 1024, &bl->dilation));
-            AO_JF_TRY(ao_jf_enum(c, b, path, "pool", pools, pool_v, &bl->pool));
-            AO_JF_TRY(ao_jf_int(c, b, path, "pool_size", 1, 1024, &bl->pool_size));
-        }
+    json_t *t = json_object_get(mod, "type");
+    char names[256], what[300], got[96];
+    ao_learner_names(names, sizeof names, " or ");
+    if (!t) {
+        snprintf(what, sizeof what, "required: %s", names);
+        return ao_jf_fail(c, "$.model", "type", what, NULL);
     }
-    AO_JF_TRY(ao_jf_enum(c, o, P, "global_pool", gpools, gpool_v, &a->global_pool));
-    d = a->dropout;
-    AO_JF_TRY(ao_jf_num(c, o, P, "dropout", 0, 0.95, &d));
-    a->dropout = (float)d;
-    AO_JF_TRY(ao_jf_int(c, o, P, "hidden", 0, 65536, &a->hidden));
-    d = a->hidden_dropout;
-    AO_JF_TRY(ao_jf_num(c, o, P, "hidden_dropout", 0, 0.95, &d));
-    a->hidden_dropout = (float)d;
-    AO_JF_TRY(ao_jf_int(c, o, P, "epochs", 1, 100000, &t->max_epochs));
-    AO_JF_TRY(ao_jf_int(c, o, P, "batch_size", 1, 65536, &t->batch_size));
-    AO_JF_TRY(ao_jf_num(c, o, P, "learning_rate", 0, 1e9, &t->lr));
-    AO_JF_TRY(ao_jf_num(c, o, P, "weight_decay", 0, 10, &t->weight_decay));
-    AO_JF_TRY(ao_jf_bool(c, o, P, "decoupled_weight_decay", &t->decoupled_wd));
-    AO_JF_TRY(ao_jf_int(c, o, P, "patience", 0, 100000, &t->patience));
-    AO_JF_TRY(ao_jf_int(c, o, P, "lr_patience", 0, 100000, &t->lr_patience));
-    AO_JF_TRY(ao_jf_num(c, o, P, "lr_factor", 1e-6, 1, &t->lr_factor));
-    AO_JF_TRY(ao_jf_bool(c, o, P, "rc_augment", &t->rc_augment));
-    AO_JF_TRY(ao_jf_bool(c, o, P, "rc_average", &t->rc_average));
-    AO_JF_TRY(ao_jf_enum(c, o, P, "class_weight", cw_names, cw_values, &t->class_weight));
-    return AO_OK;
-}
-
-const char *ao_model_type_name(int model)
-{
-    return model == AO_MODEL_LOGREG ? "logreg" : model == AO_MODEL_GBDT ? "gbdt" : model == AO_MODEL_CNN ? "cnn" : "unknown";
+    if ((*out = ao_learner_find(json_string_value(t)))) return AO_OK;
+    ao_learner_names(names, sizeof names, ", ");
+    snprintf(what, sizeof what, "expected one of %s", names);
+    if (!json_is_string(t)) return ao_jf_fail(c, "$.model", "type", what, ao_jf_kind(t));
+    snprintf(got, sizeof got, "\"%.80s\"", json_string_value(t));
+    return ao_jf_fail(c, "$.model", "type", what, got);
 }
 
 void ao_recipe_free(ao_recipe *r)
@@ -189,31 +108,19 @@ void ao_recipe_free(ao_recipe *r)
     r->json = NULL;
 }
 
-static void recipe_defaults(ao_recipe *r)
+int ao_recipe_parse(const json_t *j, const char *file, ao_recipe *r, ao_err *err)
 {
+    static const char *const top[] = {"format_version", "name", "notes", "seed", "representation", "model", "early_stopping", NULL};
+    const ao_jf c = {file, err};
+    const ao_learner *l;
+    json_t *rep, *mod, *v;
+    int fv = 1;
     memset(r, 0, sizeof *r);
     ao_featspec_init(&r->feat);
     r->onehot.pad = AO_PAD_RIGHT;
     r->onehot.ambig = AO_AMBIG_FRACTIONAL;
-    ao_logreg_params_init(&r->logreg);
-    ao_gbdt_params_init(&r->gbdt);
-    ao_cnn_arch_default(&r->cnn_arch);
-    ao_cnn_train_params_default(&r->cnn_train);
     r->seed = 1;
     r->early_stopping = AO_ES_VALID;
-}
-
-int ao_recipe_parse(const json_t *j, const char *file, ao_recipe *r, ao_err *err)
-{
-    static const char *const top[] = {"format_version", "name", "notes", "seed", "representation", "model", "early_stopping", NULL};
-    static const char *const models[] = {"logreg", "gbdt", "cnn", NULL};
-    static const int model_v[] = {AO_MODEL_LOGREG, AO_MODEL_GBDT, AO_MODEL_CNN};
-    static const char *const es[] = {"valid", "none", NULL};
-    static const int es_v[] = {AO_ES_VALID, AO_ES_NONE};
-    ao_jf c = {file, err};
-    json_t *rep, *mod, *v;
-    int fv = 1;
-    recipe_defaults(r);
     if (!json_is_object(j)) return ao_jf_fail(&c, "$", NULL, "a recipe is a JSON object", ao_jf_kind(j));
     AO_JF_TRY(ao_jf_keys(&c, j, "$", top));
     AO_JF_TRY(ao_jf_int(&c, j, "$", "format_version", 1, 1, &fv));
@@ -223,23 +130,21 @@ int ao_recipe_parse(const json_t *j, const char *file, ao_recipe *r, ao_err *err
         if (!json_is_integer(v) || json_integer_value(v) < 0) return ao_jf_fail(&c, "$", "seed", "expected a non-negative integer", ao_jf_kind(v));
         r->seed = (uint64_t)json_integer_value(v);
     }
-    AO_JF_TRY(ao_jf_enum(&c, j, "$", "early_stopping", es, es_v, &r->early_stopping));
+    AO_JF_TRY(ao_jf_enum(&c, j, "$", "early_stopping", es_names, es_values, &r->early_stopping));
     AO_JF_TRY(ao_jf_object(&c, j, "$", "representation", 1, &rep));
     AO_JF_TRY(ao_jf_object(&c, j, "$", "model", 1, &mod));
     AO_JF_TRY(parse_repr(&c, rep, r));
-    if (!json_object_get(mod, "type")) return ao_jf_fail(&c, "$.model", "type", "required: \"logreg\", \"gbdt\" or \"cnn\"", NULL);
-    AO_JF_TRY(ao_jf_enum(&c, mod, "$.model", "type", models, model_v, &r->model));
-    /* logreg and gbdt read k-mer spectra or positional one-hot features
-     * (flattened); the CNN reads one-hot input only */
-    if (r->model == AO_MODEL_CNN && r->repr != AO_REPR_ONEHOT)
-        return ao_jf_fail(&c, "$.representation", "type", "the cnn model reads \"onehot\" input", NULL);
-    switch (r->model) {
-    case AO_MODEL_LOGREG: AO_JF_TRY(parse_logreg(&c, mod, r)); break;
-    case AO_MODEL_GBDT: AO_JF_TRY(parse_gbdt(&c, mod, r)); break;
-    default: AO_JF_TRY(parse_cnn(&c, mod, r)); break;
+    AO_JF_TRY(parse_model_type(&c, mod, &l));
+    /* feature-matrix learners read k-mer spectra or positional one-hot
+     * features (flattened); a one-hot tensor needs the one-hot representation */
+    if (l->input == AO_INPUT_ONEHOT && r->repr != AO_REPR_ONEHOT) {
+        char what[96];
+        snprintf(what, sizeof what, "the %s model reads \"onehot\" input", l->name);
+        return ao_jf_fail(&c, "$.representation", "type", what, NULL);
     }
-    r->gbdt.seed = r->seed;
-    r->cnn_train.seed = r->seed;
+    r->model = l->kind;
+    l->defaults(&r->params);
+    AO_JF_TRY(l->parse(mod, file, &r->params, err));
     r->json = json_deep_copy(j);
     return r->json ? AO_OK : ao_err_set(err, AO_EMEM, "out of memory");
 }
@@ -252,6 +157,7 @@ int ao_recipe_load(const char *path, ao_recipe *r, ao_err *err)
     const char *slash = strrchr(path, '/');
     if (!j) {
         FILE *fp = fopen(path, "r");
+        memset(r, 0, sizeof *r);   /* freeable, as after a failed parse */
         if (!fp) return ao_err_set(err, AO_EIO, "%s: cannot open", path);
         fclose(fp);
         return ao_err_set(err, AO_EDATA, "%s:%d: invalid JSON: %s", path, je.line, je.text);
@@ -261,30 +167,46 @@ int ao_recipe_load(const char *path, ao_recipe *r, ao_err *err)
     return rc;
 }
 
-int ao_recipe_check_memory(const ao_recipe *r, const char *file, int64_t n_rows, int n_seq_cols, int64_t onehot_len,
-                           int64_t n_feat_cols, long mem_limit_mb, ao_err *err)
+/* ---- the canonical recipe --------------------------------------------- */
+
+static json_t *repr_to_json(const ao_recipe *r)
 {
-    double bytes = 0;
-    const char *what = "";
-    (void)n_seq_cols;
-    if (mem_limit_mb <= 0) return AO_OK;
-    switch (r->model) {
-    case AO_MODEL_GBDT:
-        /* a dense float matrix plus its one-byte bin codes */
-        bytes = (double)n_rows * (double)n_feat_cols * 5.0;
-        what = "$.representation.k: the dense feature matrix for gradient-boosted trees";
-        break;
-    case AO_MODEL_LOGREG:
-        /* weights, gradient and L-BFGS history per class and feature (doubles) */
-        bytes = (double)n_feat_cols * (r->logreg.lbfgs_m * 2 + 4) * 8.0 * 2;
-        what = "$.representation.k: the logistic-regression weights and solver state";
-        break;
-    default:
-        bytes = (double)n_rows * 4.0 * (double)onehot_len * 4.0;
-        what = "$.representation.length: the one-hot input tensor";
-        break;
+    const char *type = ao_jf_enum_name(repr_names, repr_values, r->repr);
+    json_t *k, *gapped;
+    int i;
+    switch ((enum ao_repr_type)r->repr) {
+    case AO_REPR_ONEHOT:
+        return json_pack("{s:s,s:o,s:s,s:s}", "type", type,
+                         "length", r->onehot.length > 0 ? json_integer(r->onehot.length) : json_string("auto"),
+                         "pad", ao_jf_enum_name(pad_names, pad_values, r->onehot.pad),
+                         "ambiguity", ao_jf_enum_name(ambig_names, ambig_values, r->onehot.ambig));
+    case AO_REPR_KMER:
+        k = json_array();
+        gapped = json_array();
+        for (i = 0; k && i < r->feat.n_k; i++) json_array_append_new(k, json_integer(r->feat.k[i]));
+        for (i = 0; gapped && i < r->feat.n_masks; i++) json_array_append_new(gapped, json_string(r->feat.masks[i]));
+        return json_pack("{s:s,s:o,s:b,s:b,s:o,s:b,s:b}", "type", type, "k", k, "canonical", r->feat.canonical,
+                         "frequencies", r->feat.freq, "gapped", gapped, "global", r->feat.global, "pair", r->feat.pair);
     }
-    if (bytes > (double)mem_limit_mb * 1048576.0 * 0.8)
-        return ao_err_set(err, AO_EDATA, "%s: %s needs about %.0f MB, over 80%% of the %ld MB memory limit", file, what, bytes / 1048576.0, mem_limit_mb);
-    return AO_OK;
+    return NULL;
+}
+
+json_t *ao_recipe_to_json(const ao_recipe *r)
+{
+    const ao_learner *l = ao_learner_get(r->model);
+    json_t *j = json_pack("{s:i,s:I,s:o,s:o,s:s}", "format_version", 1, "seed", (json_int_t)r->seed,
+                          "representation", repr_to_json(r), "model", l ? l->to_json(&r->params) : NULL,
+                          "early_stopping", ao_jf_enum_name(es_names, es_values, r->early_stopping));
+    const char *keep[] = {"name", "notes"};
+    size_t i;
+    for (i = 0; j && i < sizeof keep / sizeof *keep; i++) {
+        json_t *v = json_object_get(r->json, keep[i]);
+        if (v && json_object_set(j, keep[i], v) < 0) { json_decref(j); return NULL; }
+    }
+    return j;
+}
+
+void ao_recipe_shrink(ao_recipe *r)
+{
+    ao_learner_get(r->model)->shrink(&r->params);
 }
