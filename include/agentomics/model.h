@@ -4,7 +4,15 @@
  *
  * Training and prediction both go through here, so the predictions that
  * train-run scores and those agentomics-predict writes come from the same
- * code path.
+ * code path. The learner is reached through its row of the learner table
+ * (learner.h); this module owns the representation and the file layout.
+ *
+ * Model file sections: META (JSON: format_version, tool, "model" = the
+ * learner's name, classes, sequence_columns, the recipe as given, and
+ * "onehot" = the resolved one-hot layout for one-hot representations),
+ * FEAT (the featurizer of a k-mer representation), SCAL (per-feature
+ * scales, for learners whose row says scaled), LRNR (the learner's own
+ * section, as its row saves it).
  */
 #ifndef AGENTOMICS_MODEL_H
 #define AGENTOMICS_MODEL_H
@@ -25,45 +33,25 @@ typedef struct ao_train_opts {
     FILE *log;             /* per-epoch / per-round progress lines; may be NULL */
 } ao_train_opts;
 
-/* How training ended. */
-enum ao_train_status {
-    AO_TRAIN_OK = 0,          /* converged, early-stopped or ran its budget of epochs/rounds */
-    AO_TRAIN_TIME_LIMIT = 1,  /* cut by the time limit; best checkpoint kept */
-    AO_TRAIN_DIVERGED = 2,    /* a NaN/inf loss; best checkpoint kept if there was one */
-    AO_TRAIN_FAILED = 3       /* no usable model */
-};
-
-typedef struct ao_train_report {
-    int status;               /* enum ao_train_status */
-    int epochs;               /* epochs (CNN), rounds (GBDT) or iterations (logreg) run */
-    int best;                 /* best epoch / round kept (0 when not applicable) */
-    double seconds;
-    int n_features;           /* representation width (k-mer models) */
-    int input_length;         /* one-hot length (CNN) */
-    char message[256];        /* why it stopped, in words */
-} ao_train_report;
-
-const char *ao_train_status_name(int status);
-
 /* Trains per the recipe. Returns AO_OK with *out set (or NULL with
  * rep->status == AO_TRAIN_FAILED when training ran but produced nothing
  * usable), or < -1 on bad input. */
 int ao_model_train(const ao_recipe *r, const ao_dataset_info *info, const ao_seqset *train, const ao_seqset *valid,
                    const ao_train_opts *o, ao_model **out, ao_train_report *rep, ao_err *err) AO_WUR;
-/* Writes dir/model.aom and dir/recipe.json (the directory must exist). */
+/* Writes dir/model.aom and dir/recipe.json (the recipe as given; the
+ * directory must exist). Returns AO_OK, or AO_EIO / AO_EMEM. */
 int ao_model_save(const ao_model *m, const char *dir, ao_err *err) AO_WUR;
-/* dir: a model directory (or the model file itself). */
+/* dir: a model directory (or the model file itself). NULL with err set:
+ * AO_EIO, or AO_EDATA for a corrupt file, a missing section or a META
+ * naming an unknown learner ("invalid model description: unknown learner
+ * 'x'"). */
 ao_model *ao_model_load(const char *dir, ao_err *err) AO_WUR;
-void ao_model_destroy(ao_model *m);
+void ao_model_destroy(ao_model *m);   /* NULL-safe */
+/* The dataset schema the model was trained on (class order, sequence columns). */
 const ao_dataset_info *ao_model_info(const ao_model *m);
-int ao_model_kind(const ao_model *m);   /* enum ao_model_type */
-/* proba: s->n x n_classes, row-major. */
+/* Class probabilities for every row of s into proba (s->n x n_classes,
+ * row-major). Returns AO_OK; AO_EDATA when s has another number of
+ * sequence columns than the model, AO_EMEM. */
 int ao_model_predict(const ao_model *m, const ao_seqset *s, int threads, double *proba, ao_err *err) AO_WUR;
-
-/* Writes a prediction TSV (id, prediction, probability_<class>...)
- * atomically; path "-" is stdout. */
-int ao_write_predictions(const char *path, const ao_dataset_info *info, const ao_seqset *s, const double *proba, ao_err *err) AO_WUR;
-/* The whole of agentomics-predict: load, read any input format, predict, write. */
-int ao_predict_file(const char *model_dir, const char *input, const char *output, int threads, ao_err *err) AO_WUR;
 
 #endif

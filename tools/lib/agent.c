@@ -275,9 +275,7 @@ int agent_smoke_recipe(agent_ctx *c, const json_t *recipe_json, json_t **report,
     memset(&r, 0, sizeof r);
     if (ao_recipe_parse(recipe_json, "recipe.json", &r, &e2) < 0) { snprintf(msg, sizeof msg, "%s", e2.msg); goto REPORT; }
     /* a quick version of the same recipe */
-    r.logreg.max_iter = r.logreg.max_iter < 20 ? r.logreg.max_iter : 20;
-    r.gbdt.n_estimators = r.gbdt.n_estimators < 10 ? r.gbdt.n_estimators : 10;
-    r.cnn_train.max_epochs = 1;
+    ao_recipe_shrink(&r);
     if ((rc = ao_split_mini(c->train, 100, seed, &ti, &nt)) < 0 || (rc = ao_split_mini(c->valid, 100, seed, &vi, &nv)) < 0) {
         rc = ao_err_set(err, AO_EMEM, "out of memory");
         goto DONE;

@@ -1,3 +1,8 @@
+/* model.c — a trained builtin model (see model.h): it owns the
+ * representation (featurizer or one-hot layout, feature scaling), turns
+ * sequences into the input its learner reads, and keeps the model file's
+ * layout; the learner itself is reached only through its row of the
+ * learner table (learner.h). */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdlib.h>
@@ -7,26 +12,17 @@
 #include "agentomics/matrix.h"
 #include "agentomics/model.h"
 #include "agentomics/modelfile.h"
-#include "agentomics/scriptmodel.h"
 
 struct ao_model {
-    int kind;                  /* enum ao_model_type */
+    const ao_learner *learner;
     ao_dataset_info *info;
     json_t *recipe;            /* as given */
-    ao_featurizer *feat;       /* k-mer models */
-    float *scale;              /* logreg: per-feature 1/sd from training (NULL: none) */
+    ao_featurizer *feat;       /* k-mer representation */
+    float *scale;              /* per-feature 1/sd from training when the learner is scaled (NULL: none) */
     int64_t n_scale;
-    ao_onehot_spec onehot;     /* CNN; length resolved */
-    ao_logreg *lr;
-    ao_gbdt *gb;
-    ao_cnn *cnn;
+    ao_onehot_spec onehot;     /* one-hot representation; length resolved */
+    void *state;               /* the fitted learner */
 };
-
-const char *ao_train_status_name(int status)
-{
-    static const char *n[] = {"ok", "time_limit", "diverged", "failed"};
-    return status >= 0 && status <= 3 ? n[status] : "unknown";
-}
 
 void ao_model_destroy(ao_model *m)
 {
@@ -35,14 +31,11 @@ void ao_model_destroy(ao_model *m)
     json_decref(m->recipe);
     ao_featurizer_destroy(m->feat);
     free(m->scale);
-    ao_logreg_destroy(m->lr);
-    ao_gbdt_destroy(m->gb);
-    ao_cnn_destroy(m->cnn);
+    if (m->learner) m->learner->destroy(m->state);
     free(m);
 }
 
 const ao_dataset_info *ao_model_info(const ao_model *m) { return m->info; }
-int ao_model_kind(const ao_model *m) { return m->kind; }
 
 /* ---- representations --------------------------------------------------- */
 
@@ -159,160 +152,102 @@ DONE:
     return rc;
 }
 
+/* A learner's input for s as its row says: the feature matrix (scaled
+ * once a scale is fitted) or the one-hot tensor. in owns what it holds. */
+typedef struct input {
+    ao_learner_data d;
+    ao_csr *X;
+    float *T;
+} input;
+
+static int input_build(const ao_model *m, const ao_seqset *s, int threads, input *in, ao_err *err)
+{
+    memset(in, 0, sizeof *in);
+    in->d.n = s->n;
+    switch (m->learner->input) {
+    case AO_INPUT_FEATURES:
+        if (!(in->X = featurize(m, s, threads, err))) return err->code;
+        in->d.X = in->X;
+        return AO_OK;
+    case AO_INPUT_ONEHOT:
+        if (!(in->T = encode_onehot(m, s, err))) return err->code;
+        in->d.onehot = in->T;
+        in->d.channels = 4 * s->n_seq;
+        in->d.length = m->onehot.length;
+        return AO_OK;
+    }
+    return ao_err_set(err, AO_EINTERNAL, "the %s learner reads an unknown input", m->learner->name);
+}
+
+static void input_free(input *in)
+{
+    ao_csr_destroy(in->X);
+    free(in->T);
+}
 
 /* ---- training -------------------------------------------------------- */
 
-typedef struct progress_ctx {
-    FILE *log;
-    double t0, limit;
-    int hit_limit;
-    int last;
-} progress_ctx;
-
-static int over_time(progress_ctx *p)
+/* Refuses (AO_EDATA, "recipe.json: $.path: ...") a recipe whose learner
+ * would need more than 80% of mem_limit_mb (<= 0: no limit) for input of
+ * shape s, e.g. a long k for a dense GBDT matrix. */
+static int check_memory(const ao_learner *l, const ao_recipe *r, const ao_learner_shape *s, long mem_limit_mb, ao_err *err)
 {
-    if (p->limit > 0 && ao_now() - p->t0 > p->limit) { p->hit_limit = 1; return 1; }
-    return 0;
-}
-
-static int logreg_progress(void *ctx, int iter, double loss, double gnorm)
-{
-    progress_ctx *p = ctx;
-    p->last = iter;
-    if (p->log) fprintf(p->log, "iter\t%d\tloss\t%.6g\tgrad_norm\t%.6g\telapsed\t%.2f\n", iter, loss, gnorm, ao_now() - p->t0);
-    return over_time(p);
-}
-
-static int gbdt_progress(void *ctx, int round, double train_loss, double valid_loss)
-{
-    progress_ctx *p = ctx;
-    p->last = round;
-    if (p->log) fprintf(p->log, "round\t%d\ttrain_loss\t%.6g\tvalid_loss\t%.6g\telapsed\t%.2f\n", round, train_loss, valid_loss, ao_now() - p->t0);
-    return over_time(p);
-}
-
-static int cnn_progress(void *ctx, const ao_cnn_epoch_info *e)
-{
-    progress_ctx *p = ctx;
-    p->last = e->epoch;
-    if (p->log)
-        fprintf(p->log, "epoch\t%d\ttrain_loss\t%.6g\tvalid_loss\t%.6g\tvalid_acc\t%.4f\tlr\t%.3g\tseconds\t%.2f%s\n", e->epoch,
-                e->train_loss, e->valid_loss, e->valid_acc, e->lr, e->seconds, e->improved ? "\tbest" : "");
-    if (p->log) fflush(p->log);
-    return 0;   /* the CNN enforces the time limit itself */
-}
-
-static int train_kmer(ao_model *m, const ao_recipe *r, const ao_seqset *tr, const ao_seqset *va, const ao_train_opts *o,
-                      ao_train_report *rep, ao_err *err)
-{
-    ao_csr *X = NULL, *Xv = NULL;
-    ao_dense *D = NULL, *Dv = NULL;
-    progress_ctx pc = {o->log, ao_now(), o->time_limit, 0, 0};
-    int rc = AO_OK;
-    if (r->repr == AO_REPR_ONEHOT) {
-        rep->input_length = (int)resolve_onehot(m, r, tr);
-        rep->n_features = 4 * rep->input_length * tr->n_seq;
-    } else {
-        if (!(m->feat = ao_featurizer_create(&r->feat, tr->n_seq, err))) return err->code ? err->code : AO_EDATA;
-        rep->n_features = (int)ao_featurizer_n_cols(m->feat);
-    }
-    if ((rc = ao_recipe_check_memory(r, "recipe.json", tr->n + (va ? va->n : 0), tr->n_seq, 0, rep->n_features, o->mem_limit_mb, err)) < 0) return rc;
-    if (!(X = featurize(m, tr, o->threads, err))) return err->code;
-    if (r->model == AO_MODEL_LOGREG) {
-        if ((rc = fit_scale(m, X, err)) < 0) goto DONE;
-        apply_scale(m, X);
-    }
-    if (va && r->early_stopping == AO_ES_VALID && !(Xv = featurize(m, va, o->threads, err))) { rc = err->code; goto DONE; }
-    if (o->log) fprintf(o->log, "# %s on %lld rows x %d features\n", ao_model_type_name(r->model), (long long)tr->n, rep->n_features);
-    if (r->model == AO_MODEL_LOGREG) {
-        ao_logreg_params p = r->logreg;
-        p.threads = o->threads;
-        p.progress = logreg_progress;
-        p.progress_ctx = &pc;
-        rc = ao_logreg_fit(&p, X, tr->y, m->info->n_classes, NULL, &m->lr, err);
-        if (rc == AO_LOGREG_EDIVERGED) {
-            rep->status = AO_TRAIN_DIVERGED;
-            snprintf(rep->message, sizeof rep->message, "the logistic-regression loss became NaN/inf: %.200s", err->msg);
-            ao_err_init(err);
-            rc = AO_OK;
-            goto DONE;
-        }
-        if (rc < 0) goto DONE;
-        rep->epochs = ao_logreg_n_iter(m->lr);
-        if (pc.hit_limit) rep->status = AO_TRAIN_TIME_LIMIT;
-        snprintf(rep->message, sizeof rep->message, "%s after %d L-BFGS iterations", pc.hit_limit ? "time limit" : ao_logreg_converged(m->lr) ? "converged" : "stopped", rep->epochs);
-    } else {
-        ao_gbdt_params p = r->gbdt;
-        p.threads = o->threads;
-        p.progress = gbdt_progress;
-        p.progress_ctx = &pc;
-        if (!(D = ao_csr_to_dense(X))) { rc = ao_err_set(err, AO_EMEM, "out of memory for the dense feature matrix"); goto DONE; }
-        if (Xv && !(Dv = ao_csr_to_dense(Xv))) { rc = ao_err_set(err, AO_EMEM, "out of memory for the dense feature matrix"); goto DONE; }
-        rc = ao_gbdt_fit(&p, D, tr->y, m->info->n_classes, NULL, Dv, Dv ? va->y : NULL, &m->gb, err);
-        if (rc == AO_GBDT_EDIVERGED) {
-            /* the rounds before the divergence are kept as the model */
-            ao_err_init(err);
-            rc = AO_OK;
-        }
-        if (rc < 0) goto DONE;
-        rep->epochs = ao_gbdt_n_history(m->gb);
-        rep->best = ao_gbdt_n_rounds(m->gb);
-        if (ao_gbdt_diverged(m->gb)) {
-            rep->status = ao_gbdt_n_rounds(m->gb) > 0 ? AO_TRAIN_DIVERGED : AO_TRAIN_FAILED;
-            snprintf(rep->message, sizeof rep->message, "a boosting round produced a NaN/inf loss; %d rounds kept", rep->best);
-        } else if (pc.hit_limit) {
-            rep->status = AO_TRAIN_TIME_LIMIT;
-            snprintf(rep->message, sizeof rep->message, "time limit after %d rounds; %d kept", rep->epochs, rep->best);
-        } else {
-            snprintf(rep->message, sizeof rep->message, "%d rounds run, %d kept", rep->epochs, rep->best);
-        }
-    }
-DONE:
-    ao_csr_destroy(X);
-    ao_csr_destroy(Xv);
-    ao_dense_destroy(D);
-    ao_dense_destroy(Dv);
-    return rc;
-}
-
-static int train_cnn(ao_model *m, const ao_recipe *r, const ao_seqset *tr, const ao_seqset *va, const ao_train_opts *o,
-                     ao_train_report *rep, ao_err *err)
-{
-    float *X = NULL, *Xv = NULL;
-    ao_cnn_train_params p = r->cnn_train;
-    ao_cnn_train_result res;
-    progress_ctx pc = {o->log, ao_now(), o->time_limit, 0, 0};
-    int rc, C = 4 * tr->n_seq;
-    int64_t L = resolve_onehot(m, r, tr);
-    rep->input_length = (int)L;
-    if ((rc = ao_recipe_check_memory(r, "recipe.json", tr->n + (va ? va->n : 0), tr->n_seq, L * C / 4, 0, o->mem_limit_mb, err)) < 0) return rc;
-    if (!(m->cnn = ao_cnn_create(&r->cnn_arch, C, (int)L, m->info->n_classes, r->seed, err))) return err->code ? err->code : AO_EDATA;
-    if (!(X = encode_onehot(m, tr, err))) return err->code;
-    if (va && r->early_stopping == AO_ES_VALID && !(Xv = encode_onehot(m, va, err))) { free(X); return err->code; }
-    p.threads = o->threads;
-    p.time_limit = o->time_limit;
-    p.progress = cnn_progress;
-    p.progress_ctx = &pc;
-    if (o->log) fprintf(o->log, "# cnn on %lld rows x %d channels x %lld positions\n", (long long)tr->n, C, (long long)L);
-    rc = ao_cnn_train(m->cnn, &p, X, tr->y, tr->n, Xv, Xv ? va->y : NULL, Xv ? va->n : 0, &res, err);
-    free(X);
-    free(Xv);
-    if (rc < 0) return rc;
-    rep->epochs = res.epochs;
-    rep->best = res.best_epoch;
-    switch (res.status) {
-    case AO_CNN_TIME_LIMIT: rep->status = AO_TRAIN_TIME_LIMIT; break;
-    case AO_CNN_DIVERGED: rep->status = res.best_epoch > 0 ? AO_TRAIN_DIVERGED : AO_TRAIN_FAILED; break;
-    default: rep->status = AO_TRAIN_OK; break;
-    }
-    snprintf(rep->message, sizeof rep->message, "%s after %d epochs; best epoch %d (validation loss %.4g)",
-             res.status == AO_CNN_EARLY_STOP ? "early stop" : res.status == AO_CNN_TIME_LIMIT ? "time limit"
-             : res.status == AO_CNN_DIVERGED ? "loss became NaN/inf" : "epoch budget used",
-             res.epochs, res.best_epoch, res.best_valid_loss);
+    const char *what = "";
+    double bytes;
+    if (mem_limit_mb <= 0) return AO_OK;
+    bytes = l->memory(&r->params, s, &what);
+    if (bytes > (double)mem_limit_mb * 1048576.0 * 0.8)
+        return ao_err_set(err, AO_EDATA, "recipe.json: %s needs about %.0f MB, over 80%% of the %ld MB memory limit", what, bytes / 1048576.0, mem_limit_mb);
     return AO_OK;
 }
 
-int ao_model_train(const ao_recipe *r, const ao_dataset_info *info, const ao_seqset *train, const ao_seqset *valid,
+/* The representation from the training rows, the learner's inputs, the fit. */
+static int train(ao_model *m, const ao_recipe *r, const ao_seqset *tr, const ao_seqset *va, const ao_train_opts *o,
+                 ao_train_report *rep, ao_err *err)
+{
+    const ao_learner *l = m->learner;
+    ao_fit_opts fo = {m->info->n_classes, r->seed, o->threads, ao_now(), o->time_limit, o->log};
+    ao_learner_shape shape = {tr->n + (va ? va->n : 0), 0, 0, 0};
+    input itr, iva;
+    int rc, use_valid = va && r->early_stopping == AO_ES_VALID;
+    memset(&itr, 0, sizeof itr);
+    memset(&iva, 0, sizeof iva);
+    if (r->repr == AO_REPR_ONEHOT) rep->input_length = (int)resolve_onehot(m, r, tr);
+    else if (!(m->feat = ao_featurizer_create(&r->feat, tr->n_seq, err))) return err->code ? err->code : AO_EDATA;
+    switch (l->input) {
+    case AO_INPUT_FEATURES:
+        rep->n_features = m->feat ? (int)ao_featurizer_n_cols(m->feat) : 4 * rep->input_length * tr->n_seq;
+        shape.n_features = rep->n_features;
+        break;
+    case AO_INPUT_ONEHOT:
+        shape.channels = 4 * tr->n_seq;
+        shape.length = m->onehot.length;
+        break;
+    }
+    if ((rc = check_memory(l, r, &shape, o->mem_limit_mb, err)) < 0) return rc;
+    if ((rc = input_build(m, tr, o->threads, &itr, err)) < 0) goto DONE;
+    itr.d.y = tr->y;
+    if (l->scaled && itr.X) {
+        /* fitted on the unscaled training rows; featurize() scales from now on */
+        if ((rc = fit_scale(m, itr.X, err)) < 0) goto DONE;
+        apply_scale(m, itr.X);
+    }
+    if (use_valid) {
+        if ((rc = input_build(m, va, o->threads, &iva, err)) < 0) goto DONE;
+        iva.d.y = va->y;
+    }
+    if (o->log) {
+        if (itr.X) fprintf(o->log, "# %s on %lld rows x %d features\n", l->name, (long long)tr->n, rep->n_features);
+        else fprintf(o->log, "# %s on %lld rows x %d channels x %lld positions\n", l->name, (long long)tr->n, itr.d.channels, (long long)itr.d.length);
+    }
+    rc = l->fit(&r->params, &itr.d, use_valid ? &iva.d : NULL, &fo, &m->state, rep, err);
+DONE:
+    input_free(&itr);
+    input_free(&iva);
+    return rc;
+}
+
+int ao_model_train(const ao_recipe *r, const ao_dataset_info *info, const ao_seqset *train_set, const ao_seqset *valid,
                    const ao_train_opts *o, ao_model **out, ao_train_report *rep, ao_err *err)
 {
     ao_model *m = calloc(1, sizeof *m);
@@ -321,13 +256,16 @@ int ao_model_train(const ao_recipe *r, const ao_dataset_info *info, const ao_seq
     *out = NULL;
     memset(rep, 0, sizeof *rep);
     if (!m) return ao_err_set(err, AO_EMEM, "out of memory");
-    m->kind = r->model;
+    if (!(m->learner = ao_learner_get(r->model))) {
+        ao_model_destroy(m);
+        return ao_err_set(err, AO_EINTERNAL, "the recipe names no learner");
+    }
     if (!(m->info = ao_dataset_info_create(info->n_classes, info->classes, info->n_seq_cols, info->seq_cols)) ||
         !(m->recipe = json_deep_copy(r->json))) {
         ao_model_destroy(m);
         return ao_err_set(err, AO_EMEM, "out of memory");
     }
-    rc = r->model == AO_MODEL_CNN ? train_cnn(m, r, train, valid, o, rep, err) : train_kmer(m, r, train, valid, o, rep, err);
+    rc = train(m, r, train_set, valid, o, rep, err);
     rep->seconds = ao_now() - t0;
     if (rc == AO_EUSAGE) {
         /* the learners call a bad hyperparameter or shape a usage error;
@@ -340,7 +278,7 @@ int ao_model_train(const ao_recipe *r, const ao_dataset_info *info, const ao_seq
         rc = ao_err_set(err, AO_EDATA, "recipe.json: $.%s: %.900s", where, msg);
     }
     if (rc < 0) { ao_model_destroy(m); return rc; }
-    if (rep->status == AO_TRAIN_FAILED || (!m->lr && !m->gb && !m->cnn)) {
+    if (rep->status == AO_TRAIN_FAILED || !m->state) {
         rep->status = AO_TRAIN_FAILED;
         ao_model_destroy(m);
         return AO_OK;
@@ -353,100 +291,12 @@ int ao_model_train(const ao_recipe *r, const ao_dataset_info *info, const ao_seq
 
 int ao_model_predict(const ao_model *m, const ao_seqset *s, int threads, double *proba, ao_err *err)
 {
-    int rc = AO_OK;
+    input in;
+    int rc;
     if (s->n_seq != m->info->n_seq_cols)
         return ao_err_set(err, AO_EDATA, "input has %d sequence columns, the model needs %d", s->n_seq, m->info->n_seq_cols);
-    if (m->kind == AO_MODEL_CNN) {
-        float *X = encode_onehot(m, s, err);
-        if (!X) return err->code;
-        if (ao_cnn_predict_proba(m->cnn, X, s->n, threads, proba) < 0) rc = ao_err_set(err, AO_EMEM, "out of memory predicting");
-        free(X);
-        return rc;
-    }
-    {
-        ao_csr *X = featurize(m, s, threads, err);
-        if (!X) return err->code;
-        if (m->kind == AO_MODEL_LOGREG) {
-            if (ao_logreg_predict_proba(m->lr, X, proba) < 0) rc = ao_err_set(err, AO_EMEM, "out of memory predicting");
-        } else {
-            ao_dense *D = ao_csr_to_dense(X);
-            if (!D || ao_gbdt_predict_proba(m->gb, D, proba) < 0) rc = ao_err_set(err, AO_EMEM, "out of memory predicting");
-            ao_dense_destroy(D);
-        }
-        ao_csr_destroy(X);
-    }
-    return rc;
-}
-
-int ao_write_predictions(const char *path, const ao_dataset_info *info, const ao_seqset *s, const double *proba, ao_err *err)
-{
-    ao_outfile *of = ao_outfile_open(path, err);
-    int64_t i;
-    int c, K = info->n_classes, rc;
-    if (!of) return err->code;
-    fputs("id\tprediction", of->fp);
-    for (c = 0; c < K; c++) fprintf(of->fp, "\tprobability_%s", info->classes[c]);
-    fputc('\n', of->fp);
-    for (i = 0; i < s->n; i++) {
-        const double *p = proba + i * K;
-        int best = 0;
-        for (c = 1; c < K; c++) if (p[c] > p[best]) best = c;
-        fprintf(of->fp, "%s\t%s", s->ids[i], info->classes[best]);
-        for (c = 0; c < K; c++) fprintf(of->fp, "\t%.9g", p[c]);
-        fputc('\n', of->fp);
-    }
-    rc = ao_outfile_commit(of, err);
-    ao_outfile_destroy(of);
-    return rc;
-}
-
-/* A script model (scriptmodel.h): its inference entry in the sandbox.
- * No time limit: this is the user's own run, on inputs of any size. A
- * failed or invalid run is a data error carrying the entry's message;
- * its output goes to the log. */
-static int predict_script(const char *model_dir, const char *input, const char *output, int threads, ao_err *err)
-{
-    ao_script_limits lim = {0, 0, threads, 0, 0, NULL};
-    ao_script_report rep;
-    ao_dataset_info *info = ao_script_model_info(model_dir, err);
-    ao_seqset *s = NULL;
-    double *proba = NULL;
-    int rc;
-    memset(&rep, 0, sizeof rep);
-    if (!info) return err->code;
-    if (!(s = ao_seqset_read(input, info, 0, threads, err))) { rc = err->code; goto DONE; }
-    if (!(proba = malloc(sizeof *proba * (size_t)(s->n * info->n_classes + 1)))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-    if ((rc = ao_script_predict(model_dir, s, &lim, proba, &rep, err)) < 0) goto DONE;
-    if (!rep.ok) {
-        if (rep.output) ao_warn("the inference entry's output:\n%s", rep.output);
-        rc = ao_err_set(err, AO_EDATA, "%s: %s", model_dir, rep.message);
-        goto DONE;
-    }
-    rc = ao_write_predictions(output, info, s, proba, err);
-DONE:
-    ao_script_report_clear(&rep);
-    free(proba);
-    ao_seqset_destroy(s);
-    ao_dataset_info_destroy(info);
-    return rc;
-}
-
-int ao_predict_file(const char *model_dir, const char *input, const char *output, int threads, ao_err *err)
-{
-    ao_model *m;
-    ao_seqset *s = NULL;
-    double *proba = NULL;
-    int rc;
-    if (ao_is_dir(model_dir) && ao_script_model_is(model_dir)) return predict_script(model_dir, input, output, threads, err);
-    if (!(m = ao_model_load(model_dir, err))) return err->code;
-    if (!(s = ao_seqset_read(input, m->info, 0, threads, err))) { rc = err->code; goto DONE; }
-    if (!(proba = malloc(sizeof *proba * (size_t)(s->n * m->info->n_classes)))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-    if ((rc = ao_model_predict(m, s, threads, proba, err)) < 0) goto DONE;
-    rc = ao_write_predictions(output, m->info, s, proba, err);
-DONE:
-    free(proba);
-    ao_seqset_destroy(s);
-    ao_model_destroy(m);
+    if ((rc = input_build(m, s, threads, &in, err)) == AO_OK) rc = m->learner->predict_proba(m->state, &in.d, threads, proba, err);
+    input_free(&in);
     return rc;
 }
 
@@ -469,7 +319,7 @@ int ao_model_save(const ao_model *m, const char *dir, ao_err *err)
     int rc = AO_OK;
     if (!mf) return ao_err_set(err, AO_EMEM, "out of memory");
     j = json_pack("{s:i,s:s,s:s,s:o,s:o,s:O}", "format_version", 1, "tool", "agentomics " AO_VERSION,
-                  "model", ao_model_type_name(m->kind), "classes", string_list(m->info->classes, m->info->n_classes),
+                  "model", m->learner->name, "classes", string_list(m->info->classes, m->info->n_classes),
                   "sequence_columns", string_list(m->info->seq_cols, m->info->n_seq_cols), "recipe", m->recipe);
     if (j && m->onehot.length > 0)
         json_object_set_new(j, "onehot", json_pack("{s:i,s:i,s:i}", "length", m->onehot.length, "pad", m->onehot.pad, "ambiguity", m->onehot.ambig));
@@ -487,12 +337,7 @@ int ao_model_save(const ao_model *m, const char *dir, ao_err *err)
         ao_buf_free(&sc);
         if (rc < 0) goto MEM;
     }
-    switch (m->kind) {
-    case AO_MODEL_LOGREG: rc = ao_logreg_save(m->lr, &learner); break;
-    case AO_MODEL_GBDT: rc = ao_gbdt_save(m->gb, &learner); break;
-    default: rc = ao_cnn_save(m->cnn, &learner); break;
-    }
-    if (rc < 0 || (rc = ao_modelfile_add(mf, "LRNR", &learner)) < 0) goto MEM;
+    if ((rc = m->learner->save(m->state, &learner)) < 0 || (rc = ao_modelfile_add(mf, "LRNR", &learner)) < 0) goto MEM;
     if (!(path = ao_path_join(dir, AO_MODEL_FILE)) || !(rpath = ao_path_join(dir, "recipe.json"))) goto MEM;
     if ((rc = ao_modelfile_write(mf, path, err)) < 0) goto DONE;
     if (json_dump_file(m->recipe, rpath, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) rc = ao_err_set(err, AO_EIO, "%s: cannot write", rpath);
@@ -545,10 +390,13 @@ ao_model *ao_model_load(const char *dir, ao_err *err)
     }
     if (!(m = calloc(1, sizeof *m))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
     kind = json_string_value(json_object_get(j, "model"));
-    m->kind = !kind ? -1 : !strcmp(kind, "logreg") ? AO_MODEL_LOGREG : !strcmp(kind, "gbdt") ? AO_MODEL_GBDT : !strcmp(kind, "cnn") ? AO_MODEL_CNN : -1;
     cls = json_strings(json_object_get(j, "classes"), &ncls);
     cols = json_strings(json_object_get(j, "sequence_columns"), &ncols);
-    if (m->kind < 0 || !cls || !cols || ncls < 2) { ao_err_set(err, AO_EDATA, "%s: invalid model description", path); goto ERROR; }
+    if (!kind || !cls || !cols || ncls < 2) { ao_err_set(err, AO_EDATA, "%s: invalid model description", path); goto ERROR; }
+    if (!(m->learner = ao_learner_find(kind))) {
+        ao_err_set(err, AO_EDATA, "%s: invalid model description: unknown learner '%.80s'", path, kind);
+        goto ERROR;
+    }
     if (!(m->info = ao_dataset_info_create(ncls, cls, ncols, cols))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
     m->recipe = json_incref(json_object_get(j, "recipe"));
     if (json_object_get(j, "onehot")) {
@@ -557,11 +405,11 @@ ao_model *ao_model_load(const char *dir, ao_err *err)
         m->onehot.pad = (int)json_integer_value(json_object_get(oh, "pad"));
         m->onehot.ambig = (int)json_integer_value(json_object_get(oh, "ambiguity"));
         if (m->onehot.length < 1 || m->onehot.length > AO_ONEHOT_MAX_LEN) { ao_err_set(err, AO_EDATA, "%s: invalid one-hot length", path); goto ERROR; }
-    } else if (m->kind == AO_MODEL_CNN) {
-        ao_err_set(err, AO_EDATA, "%s: a CNN model without its one-hot description", path);
+    } else if (m->learner->input == AO_INPUT_ONEHOT) {
+        ao_err_set(err, AO_EDATA, "%s: a %s model without its one-hot description", path, kind);
         goto ERROR;
     }
-    if (m->kind != AO_MODEL_CNN) {
+    if (m->learner->input == AO_INPUT_FEATURES) {
         int64_t width = 4 * (int64_t)m->onehot.length * ncols;
         if (!m->onehot.length && (ao_modelfile_section(mf, "FEAT", &c) < 0 || !(m->feat = ao_featurizer_load(&c, err)))) {
             ao_err_set(err, AO_EDATA, "%s: missing or invalid featurizer", path);
@@ -579,12 +427,7 @@ ao_model *ao_model_load(const char *dir, ao_err *err)
         }
     }
     if (ao_modelfile_section(mf, "LRNR", &c) < 0) { ao_err_set(err, AO_EDATA, "%s: no learner section", path); goto ERROR; }
-    switch (m->kind) {
-    case AO_MODEL_LOGREG: rc = ao_logreg_load(&c, &m->lr, err); break;
-    case AO_MODEL_GBDT: rc = ao_gbdt_load(&c, &m->gb, err); break;
-    default: rc = ao_cnn_load(&c, &m->cnn, err); break;
-    }
-    if (rc < 0) { ao_err_set(err, AO_EDATA, "%s: invalid %s learner", path, kind); goto ERROR; }
+    if ((rc = m->learner->load(&c, &m->state, err)) < 0) { ao_err_set(err, AO_EDATA, "%s: invalid %s learner", path, kind); goto ERROR; }
     free(cls);
     free(cols);
     free(text);

@@ -235,6 +235,20 @@ static json_t *default_recipe(int fam, const facts *f, uint64_t seed)
 static void set_num(json_t *o, const char *key, double v) { json_object_set_new(o, key, json_real(v)); }
 static void set_int(json_t *o, const char *key, long v) { json_object_set_new(o, key, json_integer(v)); }
 
+/* The adjustments multiply and divide; a long run of refinements of one
+ * family must still give a recipe the parser accepts, and values far
+ * outside these ranges never help. */
+static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
+#define C_MIN 1e-6
+#define C_MAX 1e4
+#define GBDT_LR_MIN 1e-4
+#define GBDT_LR_MAX 0.3
+#define GBDT_ROUNDS_MAX 20000
+#define LEAF_MAX 100000
+#define CNN_LR_MIN 1e-6
+#define CNN_EPOCHS_MAX 2000
+#define PATIENCE_MAX 100
+
 static void set_num_or_null(json_t *o, const char *key, double v)
 {
     json_object_set_new(o, key, isfinite(v) ? json_real(v) : json_null());
@@ -255,16 +269,16 @@ static json_t *adjust(const json_t *recipe, const char *diag, const facts *f, js
     if (fam == FAM_POS_LOGREG) fam = FAM_KMER_LOGREG;   /* the same knobs */
     if (!strcmp(diag, "overfitting")) {
         if (fam == 0) {
-            double C = num(m, "C", 1.0);
-            set_num(m, "C", C / 4);
-            note(changes, "stronger L2 regularisation: C %.4g -> %.4g", C, C / 4);
+            double C = num(m, "C", 1.0), nC = clampd(C / 4, C_MIN, C_MAX);
+            set_num(m, "C", nC);
+            note(changes, "stronger L2 regularisation: C %.4g -> %.4g", C, nC);
         } else if (fam == 1) {
-            double lr = num(m, "learning_rate", 0.05), msl = num(m, "min_samples_leaf", 20);
-            set_num(m, "learning_rate", lr / 2);
-            set_int(m, "min_samples_leaf", (long)(msl * 2));
+            double lr = num(m, "learning_rate", 0.05), msl = num(m, "min_samples_leaf", 20), nlr = clampd(lr / 2, GBDT_LR_MIN, GBDT_LR_MAX);
+            set_num(m, "learning_rate", nlr);
+            set_int(m, "min_samples_leaf", (long)clampd(msl * 2, 1, LEAF_MAX));
             set_num(m, "subsample", 0.7);
             set_num(m, "colsample", 0.35);
-            note(changes, "slower, more conservative boosting: learning rate %.4g -> %.4g, larger leaves, more subsampling", lr, lr / 2);
+            note(changes, "slower, more conservative boosting: learning rate %.4g -> %.4g, larger leaves, more subsampling", lr, nlr);
         } else {
             double d = num(m, "dropout", 0.3), wd = num(m, "weight_decay", 0);
             double nd = d + 0.15 > 0.6 ? 0.6 : d + 0.15, nwd = wd > 0 ? (wd * 10 > 1e-2 ? 1e-2 : wd * 10) : 1e-4;
@@ -279,10 +293,10 @@ static json_t *adjust(const json_t *recipe, const char *diag, const facts *f, js
         }
     } else if (!strcmp(diag, "underfitting")) {
         if (fam == 0) {
-            double C = num(m, "C", 1.0);
+            double C = num(m, "C", 1.0), nC = clampd(C * 4, C_MIN, C_MAX);
             json_t *k = json_object_get(rep, "k");
-            set_num(m, "C", C * 4);
-            note(changes, "weaker regularisation: C %.4g -> %.4g", C, C * 4);
+            set_num(m, "C", nC);
+            note(changes, "weaker regularisation: C %.4g -> %.4g", C, nC);
             if (json_is_array(k) && json_array_size(k) < 8) {
                 long kmax = 0;
                 size_t i;
@@ -295,12 +309,12 @@ static json_t *adjust(const json_t *recipe, const char *diag, const facts *f, js
         } else if (fam == 1) {
             double leaves = num(m, "max_leaves", 31), n = num(m, "n_estimators", 1000);
             set_int(m, "max_leaves", (long)(leaves * 2 > 255 ? 255 : leaves * 2));
-            set_int(m, "n_estimators", (long)(n * 2 > 5000 ? 5000 : n * 2));
+            set_int(m, "n_estimators", (long)clampd(n * 2, 1, 5000));
             note(changes, "more capacity: max leaves %.0f -> %.0f, twice the rounds", leaves, leaves * 2 > 255 ? 255 : leaves * 2);
         } else {
             json_t *blocks = json_object_get(m, "blocks");
             double ep = num(m, "epochs", 40);
-            set_int(m, "epochs", (long)(ep * 1.5));
+            set_int(m, "epochs", (long)clampd(ep * 1.5, 1, CNN_EPOCHS_MAX));
             if (json_is_array(blocks)) {
                 size_t i;
                 for (i = 0; i < json_array_size(blocks); i++) {
@@ -325,8 +339,8 @@ static json_t *adjust(const json_t *recipe, const char *diag, const facts *f, js
             (void)ep;
         } else if (fam == 1) {
             double lr = num(m, "learning_rate", 0.05);
-            set_num(m, "learning_rate", lr * 2 > 0.3 ? 0.3 : lr * 2);
-            note(changes, "fewer rounds needed for the time limit: learning rate %.4g -> %.4g", lr, lr * 2 > 0.3 ? 0.3 : lr * 2);
+            set_num(m, "learning_rate", clampd(lr * 2, GBDT_LR_MIN, GBDT_LR_MAX));
+            note(changes, "fewer rounds needed for the time limit: learning rate %.4g -> %.4g", lr, clampd(lr * 2, GBDT_LR_MIN, GBDT_LR_MAX));
         } else {
             double it = num(m, "max_iter", 500);
             set_int(m, "max_iter", (long)(it / 2 < 20 ? 20 : it / 2));
@@ -334,35 +348,35 @@ static json_t *adjust(const json_t *recipe, const char *diag, const facts *f, js
         }
     } else if (!strcmp(diag, "diverged")) {
         if (fam == 2) {
-            double lr = num(m, "learning_rate", 1e-3);
-            set_num(m, "learning_rate", lr / 10);
-            note(changes, "the loss diverged: learning rate %.3g -> %.3g", lr, lr / 10);
+            double lr = num(m, "learning_rate", 1e-3), nlr = clampd(lr / 10, CNN_LR_MIN, 1);
+            set_num(m, "learning_rate", nlr);
+            note(changes, "the loss diverged: learning rate %.3g -> %.3g", lr, nlr);
         } else if (fam == 1) {
-            double lr = num(m, "learning_rate", 0.05);
-            set_num(m, "learning_rate", lr / 5);
-            note(changes, "the loss diverged: learning rate %.3g -> %.3g", lr, lr / 5);
+            double lr = num(m, "learning_rate", 0.05), nlr = clampd(lr / 5, GBDT_LR_MIN, GBDT_LR_MAX);
+            set_num(m, "learning_rate", nlr);
+            note(changes, "the loss diverged: learning rate %.3g -> %.3g", lr, nlr);
         } else {
-            double C = num(m, "C", 1.0);
-            set_num(m, "C", C / 10);
-            note(changes, "the loss diverged: C %.3g -> %.3g", C, C / 10);
+            double C = num(m, "C", 1.0), nC = clampd(C / 10, C_MIN, C_MAX);
+            set_num(m, "C", nC);
+            note(changes, "the loss diverged: C %.3g -> %.3g", C, nC);
         }
     } else {
         /* a good fit: explore a neighbour that usually helps this family */
         if (fam == 2) {
-            double lr = num(m, "learning_rate", 1e-3), pat = num(m, "patience", 8);
-            set_num(m, "learning_rate", lr / 2);
-            set_int(m, "patience", (long)pat + 4);
+            double lr = num(m, "learning_rate", 1e-3), pat = num(m, "patience", 8), nlr = clampd(lr / 2, CNN_LR_MIN, 1);
+            set_num(m, "learning_rate", nlr);
+            set_int(m, "patience", (long)clampd(pat + 4, 0, PATIENCE_MAX));
             set_int(m, "lr_patience", 3);
-            note(changes, "finer optimisation: learning rate %.3g -> %.3g with reduce-on-plateau", lr, lr / 2);
+            note(changes, "finer optimisation: learning rate %.3g -> %.3g with reduce-on-plateau", lr, nlr);
         } else if (fam == 1) {
-            double lr = num(m, "learning_rate", 0.05);
-            set_num(m, "learning_rate", lr / 2);
-            set_int(m, "n_estimators", (long)(num(m, "n_estimators", 1000) * 2));
-            note(changes, "finer boosting: learning rate %.4g -> %.4g, twice the rounds", lr, lr / 2);
+            double lr = num(m, "learning_rate", 0.05), nlr = clampd(lr / 2, GBDT_LR_MIN, GBDT_LR_MAX);
+            set_num(m, "learning_rate", nlr);
+            set_int(m, "n_estimators", (long)clampd(num(m, "n_estimators", 1000) * 2, 1, GBDT_ROUNDS_MAX));
+            note(changes, "finer boosting: learning rate %.4g -> %.4g, twice the rounds", lr, nlr);
         } else if (family_of(r) == FAM_POS_LOGREG) {
-            double C = num(m, "C", 0.01);
-            set_num(m, "C", C / 3);
-            note(changes, "a smoother positional model: C %.4g -> %.4g", C, C / 3);
+            double C = num(m, "C", 0.01), nC = clampd(C / 3, C_MIN, C_MAX);
+            set_num(m, "C", nC);
+            note(changes, "a smoother positional model: C %.4g -> %.4g", C, nC);
         } else {
             json_object_set_new(rep, "canonical", json_boolean(!json_is_true(json_object_get(rep, "canonical"))));
             note(changes, "strand handling flipped: canonical k-mers %.0f (1 = on, was %.0f)", json_is_true(json_object_get(rep, "canonical")), !json_is_true(json_object_get(rep, "canonical")));

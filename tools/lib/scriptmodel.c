@@ -36,7 +36,7 @@
 #include "agentomics/fileio.h"
 #include "agentomics/hash.h"
 #include "agentomics/log.h"
-#include "agentomics/model.h"
+#include "agentomics/predfile.h"
 #include "agentomics/sandbox.h"
 #include "agentomics/scriptmodel.h"
 #include "agentomics/tsv.h"

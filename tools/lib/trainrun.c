@@ -14,6 +14,8 @@
 #include "agentomics/log.h"
 #include "agentomics/metrics.h"
 #include "agentomics/model.h"
+#include "agentomics/predfile.h"
+#include "agentomics/predict.h"
 #include "agentomics/recipe.h"
 #include "agentomics/rng.h"
 #include "agentomics/runstate.h"
@@ -258,7 +260,7 @@ static int backend_script(trainrun *t, const ao_script_spec *s, ao_err *err)
             goto DONE;
         }
         if (!(pred[k] = ao_path_join(t->od->tmp, pred_file[k]))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-        if ((rc = ao_write_predictions(pred[k], info, sets[k], proba, err)) < 0) goto DONE;
+        if ((rc = ao_predfile_write(pred[k], info, sets[k], proba, err)) < 0) goto DONE;
         if ((rc = ao_score_files(pred[k], labels[k], &score[k], err)) < 0) goto DONE;
         ao_script_report_clear(&prep);
     }

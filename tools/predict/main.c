@@ -5,8 +5,8 @@
 #include <string.h>
 #include "agentomics/cli.h"
 #include "agentomics/log.h"
-#include "agentomics/model.h"
 #include "agentomics/package.h"
+#include "agentomics/predict.h"
 
 static void usage(FILE *fp)
 {

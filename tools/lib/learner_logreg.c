@@ -1,0 +1,123 @@
+/* learner_logreg.c — the logistic-regression row of the learner table
+ * (learner.h): its recipe parameters and its adapter to logreg.h. */
+#include <stdio.h>
+#include "agentomics/jsonfield.h"
+#include "agentomics/learner.h"
+#include "agentomics/log.h"
+
+static const char *const cw_names[] = {"none", "balanced", NULL};
+static const int cw_values[] = {AO_LOGREG_CW_NONE, AO_LOGREG_CW_BALANCED};
+
+static void defaults(ao_learner_params *p) { ao_logreg_params_init(&p->logreg); }
+
+static int parse(const json_t *o, const char *file, ao_learner_params *lp, ao_err *err)
+{
+    static const char *const keys[] = {"type", "C", "max_iter", "tol", "class_weight", NULL};
+    const char *P = "$.model";
+    const ao_jf c = {file, err};
+    ao_logreg_params *p = &lp->logreg;
+    AO_JF_TRY(ao_jf_keys(&c, o, P, keys));
+    AO_JF_TRY(ao_jf_num(&c, o, P, "C", 1e-8, 1e8, &p->C));
+    AO_JF_TRY(ao_jf_int(&c, o, P, "max_iter", 1, 100000, &p->max_iter));
+    AO_JF_TRY(ao_jf_num(&c, o, P, "tol", 0, 1, &p->tol));
+    AO_JF_TRY(ao_jf_enum(&c, o, P, "class_weight", cw_names, cw_values, &p->class_weight));
+    return AO_OK;
+}
+
+static json_t *to_json(const ao_learner_params *lp)
+{
+    const ao_logreg_params *p = &lp->logreg;
+    return json_pack("{s:s,s:f,s:i,s:f,s:s}", "type", "logreg", "C", p->C, "max_iter", p->max_iter, "tol", p->tol,
+                     "class_weight", ao_jf_enum_name(cw_names, cw_values, p->class_weight));
+}
+
+static void shrink(ao_learner_params *p)
+{
+    if (p->logreg.max_iter > 20) p->logreg.max_iter = 20;
+}
+
+static double memory(const ao_learner_params *p, const ao_learner_shape *s, const char **what)
+{
+    /* weights, gradient and L-BFGS history per class and feature (doubles) */
+    *what = "$.representation.k: the logistic-regression weights and solver state";
+    return (double)s->n_features * (p->logreg.lbfgs_m * 2 + 4) * 8.0 * 2;
+}
+
+typedef struct progress_ctx { const ao_fit_opts *o; int hit_limit; } progress_ctx;
+
+static int progress(void *ctx, int iter, double loss, double gnorm)
+{
+    progress_ctx *p = ctx;
+    if (p->o->log) fprintf(p->o->log, "iter\t%d\tloss\t%.6g\tgrad_norm\t%.6g\telapsed\t%.2f\n", iter, loss, gnorm, ao_now() - p->o->t0);
+    if (ao_fit_over_time(p->o)) p->hit_limit = 1;
+    return p->hit_limit;
+}
+
+/* L-BFGS has no early stopping: valid is not used. */
+static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_learner_data *va, const ao_fit_opts *o,
+               void **model, ao_train_report *rep, ao_err *err)
+{
+    ao_logreg_params p = lp->logreg;
+    progress_ctx pc = {o, 0};
+    ao_logreg *m = NULL;
+    int rc;
+    (void)va;
+    *model = NULL;
+    p.threads = o->threads;
+    p.progress = progress;
+    p.progress_ctx = &pc;
+    rc = ao_logreg_fit(&p, tr->X, tr->y, o->n_classes, NULL, &m, err);
+    if (rc == AO_LOGREG_EDIVERGED) {
+        /* a recorded outcome, not an error: no model */
+        rep->status = AO_TRAIN_DIVERGED;
+        snprintf(rep->message, sizeof rep->message, "the logistic-regression loss became NaN/inf: %.200s", err->msg);
+        ao_err_init(err);
+        return AO_OK;
+    }
+    if (rc < 0) return rc;
+    rep->epochs = ao_logreg_n_iter(m);
+    if (pc.hit_limit) rep->status = AO_TRAIN_TIME_LIMIT;
+    snprintf(rep->message, sizeof rep->message, "%s after %d L-BFGS iterations",
+             pc.hit_limit ? "time limit" : ao_logreg_converged(m) ? "converged" : "stopped", rep->epochs);
+    *model = m;
+    return AO_OK;
+}
+
+static int predict_proba(const void *m, const ao_learner_data *x, int threads, double *proba, ao_err *err)
+{
+    (void)threads;
+    if (ao_logreg_predict_proba(m, x->X, proba) < 0) return ao_err_set(err, AO_EMEM, "out of memory predicting");
+    return AO_OK;
+}
+
+static int save(const void *m, ao_buf *b) { return ao_logreg_save(m, b); }
+
+static int load(ao_cursor *c, void **model, ao_err *err)
+{
+    ao_logreg *m = NULL;
+    int rc = ao_logreg_load(c, &m, err);
+    *model = m;
+    return rc;
+}
+
+static void destroy(void *m) { ao_logreg_destroy(m); }
+
+const ao_learner ao_learner_logreg = {
+    .name = "logreg",
+    .kind = AO_LEARNER_LOGREG,
+    .input = AO_INPUT_FEATURES,
+    /* an L2 penalty treats every feature alike, so features on very
+     * different scales (k-mer frequencies next to GC fractions and log
+     * lengths) are put on one scale first */
+    .scaled = 1,
+    .defaults = defaults,
+    .parse = parse,
+    .to_json = to_json,
+    .shrink = shrink,
+    .memory = memory,
+    .fit = fit,
+    .predict_proba = predict_proba,
+    .save = save,
+    .load = load,
+    .destroy = destroy,
+};
