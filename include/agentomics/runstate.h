@@ -152,6 +152,10 @@ enum ao_iteration_kind {
 /* it may be NULL (a state without iterations: a builtin recipe). */
 enum ao_iteration_kind ao_iteration_kind(const ao_iteration *it);
 
+/* The best pointer as history.json writes it: {"iteration", "run_id",
+ * "metric", "value", "split_version"}, or JSON null before the first
+ * best; NULL when out of memory. */
+json_t *ao_best_json(const ao_best *b);
 /* Sets the best pointer to iteration it (which has a run). */
 int ao_history_set_best(ao_history *h, const ao_iteration *it, const char *metric, double value) AO_WUR;
 /* Recomputes the best pointer under metric: the best validation value

@@ -131,7 +131,6 @@ else
     cat > "$N/podman.config" <<EOF
 params.container  = '$IMAGE'
 params.bin_dir    = ''
-params.bin_prefix = ''
 docker.runOptions = '-u \$(id -u):\$(id -g) $OPTS --network host'
 EOF
     nfrun() { (cd "$N" && PATH="$N/bin:$PATH" "$NF" nf run "$ROOT/workflows/main.nf" -profile test,docker -c podman.config --outdir "$N/out" -ansi-log false "$@"); }

@@ -8,7 +8,7 @@ WF_CONFIG=${WF_CONFIG:-$ROOT/tests/workflow/test_config.yaml}
 WF_DATASET=gue_tata_sample
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
-WF_TOOLS="prepare-data agent-step train-run reflect package-model predict evaluate"
+WF_TOOLS="prepare-data agent-step train-run reflect select package-model predict evaluate"
 
 # wf_missing_tools: prints the tools absent from WF_BIN
 wf_missing_tools() {

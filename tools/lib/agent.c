@@ -649,8 +649,7 @@ int ao_agent_reflect(const ao_agent_opts *o, ao_err *err)
         if (!(h->stop_reason = strdup(reason))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
         h->stop_iteration = it->number;
     }
-    best = h->best.iteration ? json_pack("{s:i,s:s,s:s,s:f,s:i}", "iteration", h->best.iteration, "run_id", h->best.run_id, "metric", h->best.metric,
-                                         "value", h->best.value, "split_version", h->best.split_version) : json_null();
+    best = ao_best_json(&h->best);
     decision = json_pack("{s:s,s:s,s:i,s:O}", "decision", reason ? "stop" : "continue", "reason", reason ? reason : "budget left and room to improve",
                          "iteration", h->n_iters, "best", best);
     if (!decision || !best) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }

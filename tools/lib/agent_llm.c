@@ -361,14 +361,6 @@ static json_t *history_digest(const ao_history *h, int upto)
     return out;
 }
 
-/* history.json's best pointer as JSON (null before the first). */
-static json_t *best_json(const ao_history *h)
-{
-    if (!h->best.iteration) return json_null();
-    return json_pack("{s:i,s:s,s:s,s:f,s:i}", "iteration", h->best.iteration, "run_id", h->best.run_id, "metric", h->best.metric,
-                     "value", h->best.value, "split_version", h->best.split_version);
-}
-
 /* The outputs of this iteration's steps so far (without the bulky profile). */
 static json_t *iteration_digest(const ao_iteration *it)
 {
@@ -541,7 +533,7 @@ static json_t *prompt_vars(agent_ctx *c, const char *step, const json_t *submit_
     json_object_set_new(vars, "recipe_schema_hint", json_string("the `recipe` property of the submit schema below"));
     json_object_set_new(vars, "run", json_string("(none)"));
     {
-        json_t *b = best_json(h);
+        json_t *b = ao_best_json(&h->best);
         set_text(vars, "best", compact(b, 2000));
         json_decref(b);
     }

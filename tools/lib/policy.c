@@ -484,8 +484,7 @@ int ao_policy_plan(const ao_run_config *run, const ao_history *h, json_t **out, 
     char goal[256];
     if (h->best.iteration) {
         snprintf(goal, sizeof goal, "beat the best validation %s of %.4f (iteration %d)", run->metric, h->best.value, h->best.iteration);
-        best = json_pack("{s:i,s:s,s:s,s:f,s:i}", "iteration", h->best.iteration, "run_id", h->best.run_id, "metric", h->best.metric,
-                         "value", h->best.value, "split_version", h->best.split_version);
+        best = ao_best_json(&h->best);
         if (!best) return ao_err_set(err, AO_EMEM, "out of memory");
     } else if (iteration == 1) {
         snprintf(goal, sizeof goal, "establish a validated baseline on %s", run->metric);

@@ -330,6 +330,13 @@ int ao_history_parse(const json_t *j, const char *file, ao_history *h, ao_err *e
     return rc;
 }
 
+json_t *ao_best_json(const ao_best *b)
+{
+    if (!b->iteration) return json_null();
+    return json_pack("{s:i,s:s,s:s,s:f,s:i}", "iteration", b->iteration, "run_id", b->run_id, "metric", b->metric, "value", b->value,
+                     "split_version", b->split_version);
+}
+
 json_t *ao_history_to_json(const ao_history *h)
 {
     json_t *j = json_pack("{s:i,s:[]}", "format_version", AO_RUNSTATE_FORMAT_VERSION, "iterations"), *its;
@@ -338,9 +345,7 @@ json_t *ao_history_to_json(const ao_history *h)
     its = json_object_get(j, "iterations");
     json_object_set_new(j, "split", h->split_version > 0 ? json_pack("{s:i,s:s}", "version", h->split_version, "source", h->split_source) : json_null());
     if (h->profile) json_object_set(j, "profile", h->profile);
-    json_object_set_new(j, "best", h->best.iteration ? json_pack("{s:i,s:s,s:s,s:f,s:i}", "iteration", h->best.iteration, "run_id", h->best.run_id,
-                                                                "metric", h->best.metric, "value", h->best.value, "split_version", h->best.split_version)
-                                                     : json_null());
+    json_object_set_new(j, "best", ao_best_json(&h->best));
     if (h->stop_reason) json_object_set_new(j, "stop", json_pack("{s:s,s:i}", "reason", h->stop_reason, "iteration", h->stop_iteration));
     for (i = 0; i < h->n_iters; i++) {
         const ao_iteration *it = &h->iters[i];

@@ -1,31 +1,27 @@
 // agentomics-agent-step --steps plan..code: one iteration's agent steps.
-// Iteration 1 starts a new run (no --state); later ones continue prev_state.
+// Iteration 1 starts a new run (no state); later ones continue prev_state,
+// the previous iteration's reflected state. Options (the steps, the agent,
+// the new-run options of iteration 1, LLM settings): task.ext.args, set in
+// workflows/nextflow.config.
 process AGENT_STEP {
-    tag "lineage${lineage}:iter${iteration}"
+    tag "lineage${meta.lineage}:iter${meta.iteration}"
     label 'process_single'
-    container "${params.container}"
 
     input:
-    tuple val(lineage), val(iteration), path(data, stageAs: 'agent'), path(prev_state, stageAs: 'prev_state')
+    tuple val(meta), path(data, stageAs: 'agent'), path(prev_state, stageAs: 'prev_state')
 
     output:
-    tuple val(lineage), val(iteration), path('state'), emit: state
-    path 'versions.yml', emit: versions
+    tuple val(meta), path('state'),        emit: state
+    tuple val(meta), path('versions.yml'), emit: versions
 
     script:
     def args = task.ext.args ?: ''
-    def start = iteration == 1
-        ? "--seed ${params.seed} --lineage ${lineage} --metric ${params.metric} --iterations ${params.iterations} --train-time-limit ${params.train_time_limit}" +
-          (params.time_budget != null ? " --time-budget ${params.time_budget}" : '') +
-          (params.plateau != null ? " --plateau ${params.plateau}" : '') +
-          (params.target != null ? " --target ${params.target}" : '')
-        : "--state prev_state"
+    def from = meta.iteration > 1 ? ' --state prev_state' : ''
     """
-    ${params.bin_prefix}agentomics-agent-step --steps ${params.agent_steps} --data agent --out state \\
-        ${start} --agent ${params.agent} --threads ${task.cpus} ${params.agent_step_args ?: ''} ${args}
+    agentomics-agent-step --data agent --out state${from} --threads ${task.cpus} ${args}
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        agentomics-agent-step: \$(${params.bin_prefix}agentomics-agent-step --version)
+        agentomics-agent-step: \$(agentomics-agent-step --version)
     END_VERSIONS
     """
 

@@ -1,24 +1,23 @@
 // agentomics-agent-step --step analyze: the agent reads the iteration's run.
+// Options (the agent, further agent-step options): task.ext.args.
 process ANALYZE {
-    tag "lineage${lineage}:iter${iteration}"
+    tag "lineage${meta.lineage}:iter${meta.iteration}"
     label 'process_single'
-    container "${params.container}"
 
     input:
-    tuple val(lineage), val(iteration), path(data, stageAs: 'agent'), path(state, stageAs: 'state'), path(run)
+    tuple val(meta), path(data, stageAs: 'agent'), path(state, stageAs: 'state'), path(run)
 
     output:
-    tuple val(lineage), val(iteration), path('analyzed'), emit: state
-    path 'versions.yml', emit: versions
+    tuple val(meta), path('analyzed'),     emit: state
+    tuple val(meta), path('versions.yml'), emit: versions
 
     script:
     def args = task.ext.args ?: ''
     """
-    ${params.bin_prefix}agentomics-agent-step --step analyze --state state --run ${run} --data agent \\
-        --out analyzed --agent ${params.agent} --threads ${task.cpus} ${params.agent_step_args ?: ''} ${args}
+    agentomics-agent-step --step analyze --state state --run ${run} --data agent --out analyzed --threads ${task.cpus} ${args}
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        agentomics-agent-step: \$(${params.bin_prefix}agentomics-agent-step --version)
+        agentomics-agent-step: \$(agentomics-agent-step --version)
     END_VERSIONS
     """
 

@@ -1,23 +1,23 @@
-// agentomics-evaluate: the trusted scorer on the held-out test.
+// agentomics-evaluate: the trusted scorer on the held-out test. Further
+// options: task.ext.args.
 process EVALUATE {
     tag "${meta.id}"
     label 'process_single'
-    container "${params.container}"
 
     input:
     tuple val(meta), path(predictions), path(heldout, stageAs: 'heldout')
 
     output:
-    path 'test_metrics.json', emit: metrics
-    path 'versions.yml',      emit: versions
+    tuple val(meta), path('test_metrics.json'), emit: metrics
+    tuple val(meta), path('versions.yml'),      emit: versions
 
     script:
     def args = task.ext.args ?: ''
     """
-    ${params.bin_prefix}agentomics-evaluate --predictions ${predictions} --labels heldout/test.tsv --out test_metrics.json ${args}
+    agentomics-evaluate --predictions ${predictions} --labels heldout/test.tsv --out test_metrics.json ${args}
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        agentomics-evaluate: \$(${params.bin_prefix}agentomics-evaluate --version)
+        agentomics-evaluate: \$(agentomics-evaluate --version)
     END_VERSIONS
     """
 

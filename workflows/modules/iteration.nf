@@ -1,46 +1,60 @@
-// One lineage's iteration loop, run with Nextflow's recursion
-// (nextflow.preview.recursion, set in main.nf):
+// Every lineage's iteration loop in ONE recursion (nextflow.preview.recursion,
+// set in main.nf):
 //   agent-step plan..code ─► train-run ─► agent-step analyze ─► reflect
-// main.nf calls it once per lineage as
-//   LINEAGE<L>.recurse(first).until { it[5] }
-// so every output item is fed back as the next round's input until reflect's
-// decision is not "continue" or the iteration budget (--iterations) is spent.
-// Item (input and output have the same shape): [lineage, iteration (the next
-// one), agent data, state ([] before the first), runs (list), stop, versions
-// (the round's versions.yml files)]. The output channel carries one item per
-// round; its last item is the lineage's final state.
+// main.nf runs it as
+//   LINEAGES.recurse(starts).until { all lineages stopped }
+// Nextflow instantiates this body once; its input is the first value (the
+// LIST of every lineage's start item) mixed with its own output fed back, so
+// every lineage's item goes round again after its reflect, independently of
+// the other lineages (one may be at iteration 4 while another still trains
+// its second), until reflect's decision is not "continue" (reflect also stops
+// at the iteration budget, --iterations, recorded in run.json).
 //
-// Only per-item operators are used here: map and join (by "lineage:iteration"),
-// and merge for the versions files. They run again for every round because a
-// recursion carries one lineage, so each channel holds at most one item per
-// round and round k+1 starts only after round k's reflect. Aggregating
-// operators (collect, toList, groupTuple) would wait for the end of the loop;
-// that is why the lineages are separate recursions and not one.
+// Item (the input and output have the same shape):
+//   [meta, data, state, runs, versions, stop]
+//   meta      [id: dataset, lineage: L, iteration: I], I the lineage's last
+//             finished iteration (0 before the first)
+//   data      the prepared agent data (data/agent)
+//   state     iteration I's reflected state ([] before the first)
+//   runs      the run directories of iterations 1..I
+//   versions  the versions.yml files of iteration I's tasks ([] before the first)
+//   stop      reflect decided to stop after iteration I
+// Items of stopped lineages that come round again are dropped at the input;
+// the output carries every iteration's item, the stopped one last.
+//
+// With several lineages in flight, nothing pairs items by arrival order:
+// every process takes and emits tuple val(meta), ..., and the steps are
+// joined by meta (the same map for one lineage's iteration), the versions
+// files too. Only per-item operators are used (flatMap, filter, map, join),
+// as the body's channels never close while the loop runs.
 include { AGENT_STEP } from './agent_step'
 include { TRAIN_RUN  } from './train_run'
 include { ANALYZE    } from './analyze'
 include { REFLECT    } from './reflect'
 
-def key(l, i) { "${l}:${i}".toString() }
-
-workflow LINEAGE {
+workflow LINEAGES {
     take:
-    start
+    items
 
     main:
-    AGENT_STEP(start.map { l, i, d, s, r, stop, v -> [l, i, d, s] })
-    base = start.map { l, i, d, s, r, stop, v -> [key(l, i), l, i, d, r] }
-    a = AGENT_STEP.out.state.map { l, i, st -> [key(l, i), st] }.join(base)           // k, st, l, i, d, r
-    TRAIN_RUN(a.map { k, st, l, i, d, r -> [l, i, d, st] })
-    b = TRAIN_RUN.out.run.map { l, i, run -> [key(l, i), run] }.join(a)               // k, run, st, l, i, d, r
-    ANALYZE(b.map { k, run, st, l, i, d, r -> [l, i, d, st, run] })
-    c = ANALYZE.out.state.map { l, i, an -> [key(l, i), an] }.join(b)                  // k, an, run, st, l, i, d, r
-    REFLECT(c.map { k, an, run, st, l, i, d, r -> [l, i, d, an, run] })
-    versions = AGENT_STEP.out.versions.merge(TRAIN_RUN.out.versions).merge(ANALYZE.out.versions).merge(REFLECT.out.versions)
-    next = REFLECT.out.state.map { l, i, ref -> [key(l, i), ref] }.join(c).merge(versions)
-        .map { k, ref, an, run, st, l, i, d, r, v1, v2, v3, v4 ->
+    // the first round's value is the list of every lineage's start item
+    todo = items
+        .flatMap { x -> x[0] instanceof Map ? [x] : x }
+        .filter { meta, data, state, runs, versions, stop -> !stop }
+        .map { meta, data, state, runs, versions, stop -> [meta + [iteration: meta.iteration + 1], data, state, runs] }
+    AGENT_STEP(todo.map { meta, data, state, runs -> [meta, data, state] })
+    base = todo.map { meta, data, state, runs -> [meta, data, runs] }
+    a = AGENT_STEP.out.state.join(base)                                  // meta, st, data, runs
+    TRAIN_RUN(a.map { meta, st, data, runs -> [meta, data, st] })
+    b = TRAIN_RUN.out.run.join(a)                                        // meta, run, st, data, runs
+    ANALYZE(b.map { meta, run, st, data, runs -> [meta, data, st, run] })
+    c = ANALYZE.out.state.join(b)                                        // meta, an, run, st, data, runs
+    REFLECT(c.map { meta, an, run, st, data, runs -> [meta, data, an, run] })
+    versions = AGENT_STEP.out.versions.join(TRAIN_RUN.out.versions).join(ANALYZE.out.versions).join(REFLECT.out.versions)
+    next = REFLECT.out.state.join(c).join(versions)                      // meta, ref, an, run, st, data, runs, v1..v4
+        .map { meta, ref, an, run, st, data, runs, v1, v2, v3, v4 ->
             def decision = new groovy.json.JsonSlurper().parse(ref.resolve('decision.json').toFile()).decision
-            [l, i + 1, d, ref, r + [run], decision != 'continue' || i >= (params.iterations as int), [v1, v2, v3, v4]]
+            [meta, data, ref, runs + [run], [v1, v2, v3, v4], decision != 'continue']
         }
 
     emit:

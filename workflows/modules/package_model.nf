@@ -1,28 +1,28 @@
-// agentomics-package-model: packs the chosen lineage's best iteration;
-// history.json and report.md (from the package) next to it.
+// agentomics-package-model: packs the best iteration of the chosen lineage
+// (meta: its final iteration); history.json and report.md (from the
+// package) next to it. Further options: task.ext.args.
 process PACKAGE_MODEL {
-    tag "lineage${lineage}"
+    tag "lineage${meta.lineage}"
     label 'process_low'
-    container "${params.container}"
 
     input:
-    tuple val(lineage), path(state, stageAs: 'state'), path(runs, stageAs: 'runs/*')
+    tuple val(meta), path(state, stageAs: 'state'), path(runs, stageAs: 'runs/*')
 
     output:
-    path 'model.tar.gz', emit: model
-    path 'history.json', emit: history
-    path 'report.md',    emit: report
-    path 'versions.yml', emit: versions
+    tuple val(meta), path('model.tar.gz'), emit: model
+    tuple val(meta), path('history.json'), emit: history
+    tuple val(meta), path('report.md'),    emit: report
+    tuple val(meta), path('versions.yml'), emit: versions
 
     script:
     def args = task.ext.args ?: ''
     """
-    ${params.bin_prefix}agentomics-package-model --state state --runs ${runs} --out model.tar.gz ${args}
+    agentomics-package-model --state state --runs ${runs} --out model.tar.gz ${args}
     cp state/history.json history.json
     tar -xzOf model.tar.gz report.md > report.md
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        agentomics-package-model: \$(${params.bin_prefix}agentomics-package-model --version)
+        agentomics-package-model: \$(agentomics-package-model --version)
     END_VERSIONS
     """
 

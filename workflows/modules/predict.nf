@@ -1,24 +1,23 @@
-// agentomics-predict: the packaged model on the held-out test.
+// agentomics-predict: the packaged model on the held-out test. Further
+// options: task.ext.args.
 process PREDICT {
     tag "${meta.id}"
     label 'process_medium'
-    container "${params.container}"
 
     input:
-    path model
-    tuple val(meta), path(heldout, stageAs: 'heldout')
+    tuple val(meta), path(model), path(heldout, stageAs: 'heldout')
 
     output:
     tuple val(meta), path('test_predictions.tsv'), emit: predictions
-    path 'versions.yml', emit: versions
+    tuple val(meta), path('versions.yml'),         emit: versions
 
     script:
     def args = task.ext.args ?: ''
     """
-    ${params.bin_prefix}agentomics-predict --model ${model} --input heldout/test.tsv --output test_predictions.tsv --threads ${task.cpus} ${args}
+    agentomics-predict --model ${model} --input heldout/test.tsv --output test_predictions.tsv --threads ${task.cpus} ${args}
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        agentomics-predict: \$(${params.bin_prefix}agentomics-predict --version)
+        agentomics-predict: \$(agentomics-predict --version)
     END_VERSIONS
     """
 

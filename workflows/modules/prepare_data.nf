@@ -6,17 +6,17 @@
 // the CRAM reference and its index (.fai/.gzi, when present) together under
 // in/reference/, per-class files under in/class/<n>/. class_opts holds one
 // [option, class name] pair per per-class file, in the order of class_files
-// (option: --class, --valid-class or --test-class). Options in the order of the
-// Snakemake rule (workflows/rules/common.smk). Optional inputs are empty lists.
+// (option: --class, --valid-class or --test-class). The other options (column
+// and label options, --u-to-t, --strict, prepare_args) come as task.ext.args
+// from workflows/nextflow.config, in the order of the Snakemake rule
+// (workflows/rules/common.smk). Optional inputs are empty lists.
 def shq(v) { "'" + v.toString().replace("'", "'\\''") + "'" }
 def fileList(v) { [v].flatten().findAll { it } }
 def fileOpts(opt, v) { fileList(v).collect { f -> "${opt} ${shq(f)}" } }
-def listOf(v) { v == null || v == '' || v == false ? [] : (v instanceof List ? v : v.toString().tokenize(',')) }
 
 process PREPARE_DATA {
     tag "${meta.id}"
     label 'process_medium'
-    container "${params.container}"
 
     input:
     tuple val(meta), path(train, stageAs: 'in/train/?/*'), path(valid, stageAs: 'in/valid/?/*'), path(test, stageAs: 'in/test/?/*'),
@@ -27,26 +27,18 @@ process PREPARE_DATA {
     output:
     tuple val(meta), path('data/agent'),   emit: agent
     tuple val(meta), path('data/heldout'), emit: heldout, optional: true
-    path 'versions.yml',                   emit: versions
+    tuple val(meta), path('versions.yml'), emit: versions
 
     script:
     def args = task.ext.args ?: ''
     def opts = fileOpts('--train', train) + fileOpts('--valid', valid) + fileOpts('--test', test)
     opts += fileOpts('--labels', labels) + fileOpts('--description', description) + fileOpts('--reference', reference)
     [class_opts, fileList(class_files)].transpose().each { o, f -> opts << "${o[0]} ${shq("${o[1]}=${f}")}" }
-    [['label_col', '--label-col'], ['label_from', '--label-from'], ['id_col', '--id-col'], ['classes', '--classes'], ['positive', '--positive']].each { key, opt ->
-        if (params[key] != null && params[key] != '') opts << "${opt} ${shq(params[key])}"
-    }
-    [['seq_col', '--seq-col'], ['keep_col', '--keep-col']].each { key, opt ->
-        listOf(params[key]).each { opts << "${opt} ${shq(it)}" }
-    }
-    if (params.u_to_t) opts << '--u-to-t'
-    if (params.strict) opts << '--strict'
     """
-    ${params.bin_prefix}agentomics-prepare-data ${opts.join(' ')} ${params.prepare_args ?: ''} --out data --threads ${task.cpus} ${args}
+    agentomics-prepare-data ${opts.join(' ')} ${args} --out data --threads ${task.cpus}
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        agentomics-prepare-data: \$(${params.bin_prefix}agentomics-prepare-data --version)
+        agentomics-prepare-data: \$(agentomics-prepare-data --version)
     END_VERSIONS
     """
 

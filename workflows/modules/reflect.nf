@@ -1,24 +1,24 @@
-// agentomics-reflect: adds the iteration to history.json and decides continue/stop.
+// agentomics-reflect: adds the iteration to history.json and decides
+// continue/stop (decision.json). Options (the agent, LLM settings, further
+// reflect options): task.ext.args.
 process REFLECT {
-    tag "lineage${lineage}:iter${iteration}"
+    tag "lineage${meta.lineage}:iter${meta.iteration}"
     label 'process_single'
-    container "${params.container}"
 
     input:
-    tuple val(lineage), val(iteration), path(data, stageAs: 'agent'), path(state, stageAs: 'analyzed'), path(run)
+    tuple val(meta), path(data, stageAs: 'agent'), path(state, stageAs: 'analyzed'), path(run)
 
     output:
-    tuple val(lineage), val(iteration), path('reflected'), emit: state
-    path 'versions.yml', emit: versions
+    tuple val(meta), path('reflected'),    emit: state
+    tuple val(meta), path('versions.yml'), emit: versions
 
     script:
     def args = task.ext.args ?: ''
     """
-    ${params.bin_prefix}agentomics-reflect --state analyzed --run ${run} --data agent \\
-        --out reflected --agent ${params.agent} ${params.reflect_args ?: ''} ${args}
+    agentomics-reflect --state analyzed --run ${run} --data agent --out reflected ${args}
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        agentomics-reflect: \$(${params.bin_prefix}agentomics-reflect --version)
+        agentomics-reflect: \$(agentomics-reflect --version)
     END_VERSIONS
     """
 

@@ -1,8 +1,7 @@
-# Shared helpers: configuration, tool paths, prepare-data arguments and the
-# walk over the iteration checkpoints.
+# Shared helpers: configuration, tool paths, prepare-data arguments, the walk
+# over the iteration checkpoints and reading agentomics-select's lineages.json
+# (the choice of lineage itself is made by agentomics-select).
 import json
-import math
-import numbers
 import shlex
 
 
@@ -192,68 +191,58 @@ def lineage_iterations(lineage):
         iteration += 1
 
 
-def lineage_record(lineage):
-    """Summary of a finished lineage (walks its checkpoints)."""
-    n = lineage_iterations(lineage)
-    final = state_dir(lineage, n, "reflected")
-    history = _read_json(os.path.join(final, "history.json"))
-    decision = _read_json(os.path.join(final, "decision.json"))
-    return {
-        "lineage": int(lineage),
-        "iterations": n,
-        "final_state": final,
-        "runs": [run_dir(lineage, i) for i in range(1, n + 1)],
-        "best": history.get("best"),
-        "decision": decision,
-    }
+def final_state(lineage):
+    """LINEAGE's final (reflected) state directory (walks its checkpoints)."""
+    return state_dir(lineage, lineage_iterations(lineage), "reflected")
 
 
-def _best_value(record):
-    best = record.get("best") or {}
-    value = best.get("value")
-    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
+def final_state_inputs():
+    """One input function per lineage, each giving that lineage's final
+    state. Separate functions, because Snakemake evaluates each on its own:
+    while lineage 1's next reflect is pending, lineage 2's is requested too,
+    so the lineages run side by side."""
+
+    def of(lineage):
+        return lambda wildcards: final_state(lineage)
+
+    return [of(lineage) for lineage in range(1, LINEAGES + 1)]
 
 
-def choose_lineage():
-    """Every lineage's record and the chosen one: the best validation value
-    (history.json best.value; all metrics are higher-is-better), ties to the
-    lowest lineage number; lineage 1 when none has a best iteration."""
-    records = [lineage_record(lineage) for lineage in range(1, LINEAGES + 1)]
-    chosen = records[0]
-    for record in records[1:]:
-        value = _best_value(record)
-        if value is not None and (_best_value(chosen) is None or value > _best_value(chosen)):
-            chosen = record
-    return records, chosen
+def selection():
+    """lineages.json, written by agentomics-select in the select_lineage
+    checkpoint (raises, and so schedules the checkpoint, until it exists)."""
+    return _read_json(checkpoints.select_lineage.get().output[0])
 
 
-def lineage_summary_json(wildcards, input):
-    return json.dumps(lineage_record(wildcards.lineage), sort_keys=True)
+def _entry(sel, lineage):
+    return next(r for r in sel["lineages"] if r["lineage"] == int(lineage))
+
+
+def lineage_runs(lineage, iterations):
+    return [run_dir(lineage, i) for i in range(1, int(iterations) + 1)]
 
 
 def lineage_summary_input(wildcards):
-    record = lineage_record(wildcards.lineage)
-    return {"state": record["final_state"], "runs": record["runs"]}
+    return {"selection": checkpoints.select_lineage.get().output[0]}
 
 
-def selection_json(wildcards, input):
-    records, chosen = choose_lineage()
-    return json.dumps(
-        {"chosen": chosen["lineage"], "chosen_best": chosen["best"], "lineages": records},
-        sort_keys=True,
-    )
+def lineage_summary_json(wildcards, input):
+    """lineage<L>/summary.json: the lineage's record from lineages.json, with
+    its final state and its runs."""
+    rec = _entry(selection(), wildcards.lineage)
+    summary = {k: rec[k] for k in ("lineage", "iterations", "best", "decision")}
+    summary.update(final_state=rec["state"], runs=lineage_runs(rec["lineage"], rec["iterations"]))
+    return json.dumps(summary, sort_keys=True)
 
 
 def chosen_input(wildcards):
-    """The chosen lineage's final state and runs, plus every lineage's summary
-    (so that all lineages are scheduled side by side)."""
-    _, chosen = choose_lineage()
+    """The chosen lineage's final state and runs (from lineages.json)."""
+    sel = selection()
+    rec = _entry(sel, sel["chosen"])
     return {
-        "state": chosen["final_state"],
-        "runs": chosen["runs"],
-        "summaries": [f"{RESULTS}/lineage{lineage}/summary.json" for lineage in range(1, LINEAGES + 1)],
+        "selection": checkpoints.select_lineage.get().output[0],
+        "state": sel["chosen_state"],
+        "runs": lineage_runs(rec["lineage"], rec["iterations"]),
     }
 
 

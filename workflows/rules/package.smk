@@ -1,22 +1,24 @@
-# The best lineage by validation → package-model → predict + evaluate on the
-# held-out test; history.json and report.md next to the package.
+# Every lineage's final state → agentomics-select (a checkpoint: lineages.json
+# names the chosen lineage and its final state) → package-model of the chosen
+# lineage → predict + evaluate on the held-out test; history.json and
+# report.md next to the package.
 
 
-rule select_lineage:
+checkpoint select_lineage:
     input:
-        unpack(chosen_input),
+        *final_state_inputs(),
     output:
         f"{RESULTS}/lineages.json",
     log:
         f"{RESULTS}/logs/select_lineage.log",
     params:
-        json=selection_json,
+        tool=tool("select"),
     threads: 1
     resources:
         mem_mb=res("light", "mem_mb", 500),
         runtime=res("light", "runtime", 5),
     shell:
-        "printf '%s\\n' {params.json:q} > {output:q} 2> {log:q}"
+        "{params.tool} --states {input:q} --out {output:q} 2> {log:q}"
 
 
 rule package_model:
