@@ -78,11 +78,12 @@ test-cli: $(BINS)
 	@sh tests/cli/run.sh
 
 # Sanitizer build in a separate tree: the unit tests, then the tools and the
-# CLI tests of the paths that handle untrusted input from a model (the LLM
-# agent against the scripted server, script models in the sandbox).
+# CLI tests of the paths that handle untrusted input: from a model (the LLM
+# agent against the scripted server, script models in the sandbox) and from
+# state files (corrupted run.json and history.json, lineage selection).
 ASAN_FLAGS := CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
   LDFLAGS='-fsanitize=address,undefined'
-ASAN_CLI   := tests/cli/test_llm_agent.sh tests/cli/test_script_model.sh
+ASAN_CLI   := tests/cli/test_llm_agent.sh tests/cli/test_script_model.sh tests/cli/test_agent_loop.sh tests/cli/test_select.sh
 test-asan:
 	$(MAKE) BUILD=build-asan BINDIR=build-asan/bin $(ASAN_FLAGS) test-unit all
 	@AO_TEST_BIN=$(CURDIR)/build-asan/bin AGENTOMICS_PROMPTS=$(CURDIR)/prompts AGENTOMICS_SCHEMAS=$(CURDIR)/schemas \

@@ -55,6 +55,8 @@ typedef struct ao_agent_opts {
     double mem_limit_mb;       /* address-space limit of sandboxed commands [8192] */
 } ao_agent_opts;
 
+/* The defaults the help texts state: seed 1, 5 iterations, 600 s per
+ * train-run, plateau 3, no target, one thread, baseline not given. */
 void ao_agent_opts_init(ao_agent_opts *o);
 
 /* The LLM options that agentomics-agent-step and agentomics-reflect share:
@@ -70,7 +72,7 @@ void ao_agent_opts_init(ao_agent_opts *o);
     {"submit-retries", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 8}, {"llm-timeout", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 9}, \
     {"bash-timeout", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 10}, {"sandbox-mem", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 11}
 int ao_agent_llm_option(ao_agent_opts *o, int code, const char *arg, char *msg, size_t msg_size);
-void ao_agent_llm_usage(FILE *fp);
+void ao_agent_llm_usage(FILE *fp);   /* the LLM options' help text */
 /* Whether name is a step this build knows. */
 int ao_agent_step_known(const char *name);
 /* "plan, explore, ...": every step, in iteration order (for help texts). */

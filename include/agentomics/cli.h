@@ -59,6 +59,25 @@ void ao_cli_start(ao_cli *cli);
  * and returns 0. */
 int ao_cli_finish(const ao_cli *cli, int rc, const ao_err *err);
 
+/* An option that takes every following non-option argument and may
+ * repeat: --runs r1 r2 --runs r3. Parse with "-" AO_CLI_SHORTOPTS (getopt
+ * then returns each non-option, in order, as code 1) and offer every code
+ * to ao_cli_list_take first. */
+typedef struct ao_cli_list {
+    int opt;              /* the option's getopt_long code */
+    const char **items;   /* the arguments taken, in order (argv's strings) */
+    int n;
+    int open;             /* the last option seen was opt: non-options belong to it */
+} ao_cli_list;
+
+/* Room for every argument of argc; -1 when out of memory. */
+int ao_cli_list_init(ao_cli_list *l, int opt, int argc) AO_WUR;
+/* 1: c was the list's option or a non-option after it (arg taken);
+ * 0: another option (the caller handles it); -1: a non-option that
+ * follows no list option (a usage error for the caller to report). */
+int ao_cli_list_take(ao_cli_list *l, int c, const char *arg);
+void ao_cli_list_free(ao_cli_list *l);
+
 /* Parses a whole decimal integer in [lo, hi]; 0 on success, -1 otherwise. */
 int ao_cli_int(const char *s, long lo, long hi, long *out);
 /* Parses a whole finite double; 0 on success, -1 otherwise. */

@@ -142,6 +142,8 @@ typedef struct ao_cnn_train_params {
     void *progress_ctx;
 } ao_cnn_train_params;
 
+/* The tuned default schedule (Adam, batch 32, early stopping on the
+ * validation loss); recipes override single fields. */
 void ao_cnn_train_params_default(ao_cnn_train_params *p);
 
 typedef struct ao_cnn_train_result {

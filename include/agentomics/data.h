@@ -60,6 +60,8 @@ ao_seqset *ao_seqset_subset(const ao_seqset *s, const int64_t *idx, int64_t n, a
 void ao_seqset_destroy(ao_seqset *s);
 /* Exact-duplicate detection over rows (all sequence columns). */
 typedef struct ao_row_hash { uint64_t h; int64_t i; } ao_row_hash;
+/* The seeded 64-bit hash of row i's sequences (every column): equal rows
+ * hash equal; equal hashes are only candidates (ao_seqset_rows_equal). */
 uint64_t ao_seqset_row_hash(const ao_seqset *s, int64_t i);
 /* Whether row i of a and row j of b have identical sequences. */
 int ao_seqset_rows_equal(const ao_seqset *a, int64_t i, const ao_seqset *b, int64_t j);

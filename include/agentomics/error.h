@@ -52,7 +52,7 @@ typedef struct ao_err {
     char msg[AO_ERRMSG_MAX];   /* "FILE:LINE: problem" or a plain message */
 } ao_err;
 
-void ao_err_init(ao_err *e);
+void ao_err_init(ao_err *e);   /* unset: code AO_OK, empty message */
 /* Sets e (if not already set) and returns code, so callers can write
  * `return ao_err_set(e, AO_EDATA, "%s:%ld: bad record", path, line);` */
 int ao_err_set(ao_err *e, int code, const char *fmt, ...) AO_PRINTF(3, 4);

@@ -108,6 +108,9 @@ typedef struct ao_featspec {
     int pair_mirna, pair_target;      /* sequence column indices */
 } ao_featspec;
 
+/* k = 4 counts over every sequence column, and pair features (read only
+ * when there are two columns); no masks, frequencies, canonical merging
+ * or global features. Recipes override fields. */
 void ao_featspec_init(ao_featspec *s);
 
 typedef struct ao_featurizer ao_featurizer;
@@ -119,6 +122,7 @@ typedef struct ao_featurizer ao_featurizer;
 ao_featurizer *ao_featurizer_create(const ao_featspec *spec, int n_seq_cols, ao_err *err) AO_WUR;
 void ao_featurizer_destroy(ao_featurizer *f);
 
+/* Its shape: feature columns, sequence columns, and the spec it was built from. */
 int64_t ao_featurizer_n_cols(const ao_featurizer *f);
 int ao_featurizer_n_seq_cols(const ao_featurizer *f);
 const ao_featspec *ao_featurizer_spec(const ao_featurizer *f);

@@ -21,7 +21,9 @@ typedef struct ao_outfile {
     int committed;
 } ao_outfile;
 
+/* NULL with AO_EIO (naming the file) when the temporary cannot be created. */
 ao_outfile *ao_outfile_open(const char *path, ao_err *err) AO_WUR;
+/* AO_OK, or AO_EIO for a write error or a failed rename (the temporary is removed). */
 int ao_outfile_commit(ao_outfile *of, ao_err *err) AO_WUR;
 void ao_outfile_destroy(ao_outfile *of);
 
@@ -36,6 +38,7 @@ typedef struct ao_outdir {
     int committed;
 } ao_outdir;
 
+/* NULL with AO_EUSAGE (exists and !replace) or AO_EIO. */
 ao_outdir *ao_outdir_create(const char *path, int replace, ao_err *err) AO_WUR;
 /* Returns a malloc'd "<tmpdir>/<rel>" and creates its parent directories. */
 char *ao_outdir_path(ao_outdir *od, const char *rel, ao_err *err) AO_WUR;

@@ -80,6 +80,7 @@ typedef struct ao_gbdt_params {
 
 typedef struct ao_gbdt ao_gbdt;
 
+/* The defaults documented with each field above. */
 void ao_gbdt_params_init(ao_gbdt_params *p);
 
 /* Trains a model. X: n x d training features (finite values), y: labels in
@@ -100,6 +101,7 @@ int ao_gbdt_predict_raw(const ao_gbdt *m, const ao_dense *X, double *score) AO_W
 
 void ao_gbdt_destroy(ao_gbdt *m);
 
+/* The trained model's shape and history. */
 int ao_gbdt_n_features(const ao_gbdt *m);
 int ao_gbdt_n_classes(const ao_gbdt *m);
 int ao_gbdt_n_outputs(const ao_gbdt *m);     /* 1 for binary, K for multiclass */

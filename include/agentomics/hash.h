@@ -13,6 +13,8 @@ typedef struct ao_sha256 {
     size_t nbuf;
 } ao_sha256;
 
+/* Streaming SHA-256 (FIPS 180-4): init, update any number of times, final
+ * writes the 32-byte digest. */
 void ao_sha256_init(ao_sha256 *s);
 void ao_sha256_update(ao_sha256 *s, const void *data, size_t len);
 void ao_sha256_final(ao_sha256 *s, unsigned char out[32]);

@@ -51,6 +51,7 @@ typedef struct ao_lbfgs_params {
     int progress_every;  /* 0: only at the start and the end (default 10) */
 } ao_lbfgs_params;
 
+/* The defaults documented with each field above. */
 void ao_lbfgs_params_init(ao_lbfgs_params *p);
 
 enum ao_lbfgs_status {
@@ -80,7 +81,7 @@ int ao_lbfgs_minimize(const ao_lbfgs_params *p, int64_t n, double *x,
                       ao_lbfgs_eval_fn fn, void *ctx, ao_lbfgs_result *res,
                       ao_err *err) AO_WUR;
 
-const char *ao_lbfgs_status_str(int status);
+const char *ao_lbfgs_status_str(int status);   /* a status in words */
 
 /* One Moré–Thuente line search (the one ao_lbfgs_minimize uses), exposed
  * for reuse and tests: from x0 (value f0, gradient g0) along a descent

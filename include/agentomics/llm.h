@@ -39,6 +39,8 @@ typedef struct ao_llm_preset {
 
 /* NULL when name is not a preset. */
 const ao_llm_preset *ao_llm_preset_find(const char *name);
+/* "openai, openrouter, ...": every preset's name, for messages and help. */
+void ao_llm_preset_names(char *buf, size_t n);
 /* The key from AGENTOMICS_API_KEY, else OPENAI_API_KEY, else
  * OPENROUTER_API_KEY (NULL if none is set or all are empty); *which (if
  * not NULL) gets the variable's name. */
@@ -85,6 +87,8 @@ typedef struct ao_llm_reply {
 
 typedef struct ao_llm ao_llm;
 
+/* A client for c (copied; the strings must outlive the client). NULL with
+ * AO_EUSAGE for an unknown provider or a missing model or base URL, AO_EMEM. */
 ao_llm *ao_llm_create(const ao_llm_config *c, ao_err *err) AO_WUR;
 void ao_llm_destroy(ao_llm *l);   /* NULL-safe */
 const ao_llm_preset *ao_llm_preset_of(const ao_llm *l);

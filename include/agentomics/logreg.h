@@ -62,6 +62,7 @@ typedef struct ao_logreg_params {
     int progress_every;          /* iterations between calls (10) */
 } ao_logreg_params;
 
+/* The defaults documented with each field above. */
 void ao_logreg_params_init(ao_logreg_params *p);
 
 typedef struct ao_logreg ao_logreg;
@@ -89,6 +90,7 @@ int ao_logreg_predict_proba(const ao_logreg *m, const ao_csr *X, double *proba) 
 /* Raw margins, n_rows x ao_logreg_n_vectors(m). */
 int ao_logreg_decision_function(const ao_logreg *m, const ao_csr *X, double *z) AO_WUR;
 
+/* The trained model's shape. */
 int ao_logreg_n_classes(const ao_logreg *m);
 int64_t ao_logreg_n_features(const ao_logreg *m);
 /* 1 for two classes, n_classes otherwise. */

@@ -34,6 +34,7 @@ typedef struct ao_prepare_opts {
     int force;                        /* replace an existing output directory */
 } ao_prepare_opts;
 
+/* The defaults of agentomics-prepare-data --help: no inputs, one thread. */
 void ao_prepare_opts_init(ao_prepare_opts *o);
 
 /* Runs the whole preparation; the output directory appears only on

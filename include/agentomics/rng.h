@@ -29,6 +29,7 @@ enum ao_seed_purpose {
  * across versions (tests/unit/test_core.c checks documented ones). */
 uint64_t ao_seed_derive(uint64_t base, enum ao_seed_purpose purpose, uint64_t index);
 
+/* The state from a seed (splitmix64 expansion); then 64 random bits per call. */
 void ao_rng_seed(ao_rng *r, uint64_t seed);
 uint64_t ao_rng_u64(ao_rng *r);
 /* Uniform double in [0, 1). */

@@ -125,8 +125,9 @@ void ao_run_config_clear(ao_run_config *rc);   /* frees the owned fields; zeroes
 
 void ao_history_init(ao_history *h);            /* an empty history */
 int ao_history_parse(const json_t *j, const char *file, ao_history *h, ao_err *err) AO_WUR;
+/* history.json's content; NULL when out of memory. */
 json_t *ao_history_to_json(const ao_history *h);
-void ao_history_clear(ao_history *h);
+void ao_history_clear(ao_history *h);   /* frees every iteration; an empty history after */
 
 /* The last iteration, or NULL before the first plan step. */
 ao_iteration *ao_history_current(const ao_history *h);

@@ -45,6 +45,8 @@ typedef struct ao_reader_opts {
     int threads;                                /* decompression threads (BGZF/BAM/CRAM) */
 } ao_reader_opts;
 
+/* Every option off, one thread, and id_prefix "seq" for records that
+ * carry no id of their own. */
 void ao_reader_opts_init(ao_reader_opts *o);
 
 typedef struct ao_record {
@@ -58,7 +60,7 @@ typedef struct ao_record {
     long line;         /* first line of the record (record number for BAM/CRAM) */
 } ao_record;
 
-void ao_record_free(ao_record *r);
+void ao_record_free(ao_record *r);   /* the record's strings; the record itself is the caller's */
 
 typedef struct ao_reader ao_reader;
 
@@ -70,6 +72,8 @@ ao_reader *ao_reader_open(const char *path, const ao_reader_opts *opts, ao_err *
 int ao_reader_next(ao_reader *r, ao_record *rec, ao_err *err) AO_WUR;
 void ao_reader_destroy(ao_reader *r);
 
+/* What the reader found: the format (and its name), the sequence columns
+ * and the extra columns kept (--keep-col), by index. */
 enum ao_format ao_reader_format(const ao_reader *r);
 const char *ao_format_name(enum ao_format f);
 int ao_reader_n_seq_cols(const ao_reader *r);

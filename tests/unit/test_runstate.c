@@ -133,6 +133,7 @@ static void test_valid_and_round_trip(void)
     CHECK(ao_iteration_set_failure(ao_history_current(&h), "code", "budget", "the cost limit") == AO_OK &&
           ao_iteration_kind(ao_history_current(&h)) == AO_ITERATION_FAILED, "an iteration with a failure is FAILED");
     /* a metric changed mid-run: the best pointer follows */
+    json_decref(h.iters[0].run.valid);
     h.iters[0].run.valid = json_pack("{s:f,s:f}", "mcc", 0.5, "auroc", 0.8);
     CHECK(ao_history_rebest(&h, "auroc") == AO_OK && h.best.iteration == 1 && h.best.value == 0.8 && !strcmp(h.best.metric, "auroc"),
           "rebest under another metric");

@@ -12,6 +12,7 @@
 #include "agentomics/analysis.h"
 #include "agentomics/data.h"
 #include "agentomics/fileio.h"
+#include "agentomics/llm.h"
 #include "agentomics/log.h"
 #include "agentomics/model.h"
 #include "agentomics/policy.h"
@@ -52,8 +53,10 @@ int ao_agent_llm_option(ao_agent_opts *o, int code, const char *arg, char *msg, 
     }
     switch (k) {
     case 0:
-        if (strcmp(arg, "openai") && strcmp(arg, "openrouter") && strcmp(arg, "ollama") && strcmp(arg, "vllm") && strcmp(arg, "llamacpp") && strcmp(arg, "custom")) {
-            snprintf(msg, n, "--provider expects openai, openrouter, ollama, vllm, llamacpp or custom, got '%s'", arg);
+        if (!ao_llm_preset_find(arg)) {
+            char names[256];
+            ao_llm_preset_names(names, sizeof names);
+            snprintf(msg, n, "--provider expects one of %s, got '%s'", names, arg);
             return -1;
         }
         o->provider = arg;

@@ -62,6 +62,34 @@ int ao_cli_finish(const ao_cli *cli, int rc, const ao_err *err)
     return AO_EXIT_OK;
 }
 
+int ao_cli_list_init(ao_cli_list *l, int opt, int argc)
+{
+    l->opt = opt;
+    l->n = 0;
+    l->open = 0;
+    /* argc bounds the number of arguments */
+    return (l->items = calloc((size_t)argc + 1, sizeof *l->items)) ? 0 : -1;
+}
+
+int ao_cli_list_take(ao_cli_list *l, int c, const char *arg)
+{
+    if (c != 1) {
+        l->open = c == l->opt;
+        if (!l->open) return 0;
+    } else if (!l->open) {
+        return -1;
+    }
+    l->items[l->n++] = arg;
+    return 1;
+}
+
+void ao_cli_list_free(ao_cli_list *l)
+{
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
 int ao_cli_int(const char *s, long lo, long hi, long *out)
 {
     char *end;

@@ -1,3 +1,7 @@
+/* data.c — sequence sets in memory and dataset.json (data.h): loading
+ * any input format into an ao_seqset against a dataset's class order and
+ * sequence columns, subsets, row hashes for duplicate checks, the id set
+ * that makes record ids unique, and the dataset description. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>

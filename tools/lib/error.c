@@ -1,3 +1,5 @@
+/* error.c — the error record every library call fills (error.h) and the
+ * mapping from return codes to the documented exit statuses. */
 #include <stdio.h>
 #include <string.h>
 #include "agentomics/error.h"

@@ -1,3 +1,6 @@
+/* fileio.c — outputs that appear whole or not at all (fileio.h):
+ * temporary files and directories renamed into place on commit, path
+ * helpers, and finding the installed prompts/ and schemas/ directories. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,5 @@
+/* hash.c — SHA-256 for content hashes and manifest checksums, and the
+ * seeded 64-bit hash that proposes duplicate candidates (hash.h). */
 #include <string.h>
 #include "agentomics/hash.h"
 

@@ -118,6 +118,14 @@ const ao_llm_preset *ao_llm_preset_find(const char *name)
     return NULL;
 }
 
+void ao_llm_preset_names(char *buf, size_t n)
+{
+    size_t i, len = 0;
+    if (n) buf[0] = '\0';
+    for (i = 0; i < sizeof llm_presets / sizeof llm_presets[0] && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? ", " : "", llm_presets[i].name);
+}
+
 const char *ao_llm_key_from_env(const char **which)
 {
     static const char *const vars[] = {"AGENTOMICS_API_KEY", "OPENAI_API_KEY", "OPENROUTER_API_KEY"};
@@ -339,7 +347,9 @@ ao_llm *ao_llm_create(const ao_llm_config *c, ao_err *err)
     if (!(l = calloc(1, sizeof *l))) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
     l->tfd = -1;
     if (!(l->preset = ao_llm_preset_find(prov))) {
-        ao_err_set(err, AO_EUSAGE, "unknown LLM provider '%s' (openai, openrouter, ollama, vllm, llamacpp, custom)", prov);
+        char names[256];
+        ao_llm_preset_names(names, sizeof names);
+        ao_err_set(err, AO_EUSAGE, "unknown LLM provider '%s' (%s)", prov, names);
         goto ERROR;
     }
     if (!c->model || !*c->model) {

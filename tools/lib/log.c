@@ -1,3 +1,6 @@
+/* log.c — levelled logging to stderr, the monotonic clock and the
+ * resource summary every tool prints under -v (log.h). The program name
+ * and level are process-wide because stderr is. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,3 +1,5 @@
+/* matrix.c — the sparse (CSR) and dense feature matrices the learners
+ * consume (matrix.h). */
 #include <stdlib.h>
 #include <string.h>
 #include "agentomics/matrix.h"

@@ -1,3 +1,6 @@
+/* modelfile.c — the checksummed, versioned, little-endian container of
+ * builtin models (modelfile.h): byte buffers to write sections, cursors
+ * that read them back with every length checked. */
 #include <stdlib.h>
 #include <string.h>
 #include "agentomics/fileio.h"

@@ -1,3 +1,7 @@
+/* prepare.c — agentomics-prepare-data as a library call (prepare.h):
+ * every input read once, labels resolved, records normalised into
+ * agent/train.tsv, agent/valid.tsv and heldout/test.tsv, dataset.json with
+ * its checks (duplicates, conflicting labels, train/test overlap). */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>

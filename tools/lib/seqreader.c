@@ -1,3 +1,6 @@
+/* seqreader.c — one reader for every labelled-sequence format
+ * (seqreader.h): FASTA/FASTQ, SAM/BAM/CRAM through htslib, CSV/TSV with
+ * RFC 4180 quoting; every record carries its FILE:LINE. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>

@@ -41,51 +41,36 @@ int main(int argc, char **argv)
         {"state", required_argument, 0, O_STATE}, {"runs", required_argument, 0, O_RUNS},
         {"out", required_argument, 0, O_OUT}, {"force", no_argument, 0, O_FORCE}, AO_CLI_LONGOPTS, {0, 0, 0, 0}};
     ao_package_opts o;
+    ao_cli_list runs;
     ao_cli cli;
     ao_err err;
-    const char **runs = NULL;
-    int c, n_runs = 0, in_runs = 0, status;
+    int c, status;
 
     ao_cli_init(&cli, argv[0], usage);
     memset(&o, 0, sizeof o);
     ao_err_init(&err);
-    /* argc bounds the number of run directories. */
-    if (!(runs = calloc((size_t)argc + 1, sizeof *runs))) {
-        ao_error("out of memory");
-        return AO_EXIT_OSERR;
-    }
-    /* "-" first: non-options come back in order as code 1, so the ones
-     * right after --runs DIR are more run directories. */
+    if (ao_cli_list_init(&runs, O_RUNS, argc) < 0) { ao_error("out of memory"); return AO_EXIT_OSERR; }
     while ((c = getopt_long(argc, argv, "-" AO_CLI_SHORTOPTS, lopts, NULL)) != -1) {
-        if (c != 1) in_runs = (c == O_RUNS);
+        int taken = ao_cli_list_take(&runs, c, optarg);
+        if (taken < 0) { status = ao_cli_usage_error("unexpected argument '%s' (run directories follow --runs)", optarg); goto DONE; }
+        if (taken) continue;
         switch (c) {
-        case 1:
-            if (!in_runs) {
-                status = ao_cli_usage_error("unexpected argument '%s' (run directories follow --runs)", optarg);
-                goto DONE;
-            }
-            runs[n_runs++] = optarg;
-            break;
         case O_STATE: o.state_dir = optarg; break;
-        case O_RUNS: runs[n_runs++] = optarg; break;
         case O_OUT: o.out = optarg; break;
         case O_FORCE: o.force = 1; break;
         default:
             if ((status = ao_cli_option(&cli, c)) != AO_CLI_GO_ON) goto DONE;
         }
     }
-    if (optind < argc) { /* after "--" */
-        status = ao_cli_usage_error("unexpected argument '%s'", argv[optind]);
-        goto DONE;
-    }
+    if (optind < argc) { status = ao_cli_usage_error("unexpected argument '%s'", argv[optind]); goto DONE; }   /* after "--" */
     if (!o.state_dir) { status = ao_cli_usage_error("no state directory: give --state DIR"); goto DONE; }
-    if (n_runs == 0) { status = ao_cli_usage_error("no run directories: give --runs RUNDIR..."); goto DONE; }
+    if (runs.n == 0) { status = ao_cli_usage_error("no run directories: give --runs RUNDIR..."); goto DONE; }
     if (!o.out) { status = ao_cli_usage_error("no output: give --out MODEL.tar.gz"); goto DONE; }
     ao_cli_start(&cli);
-    o.run_dirs = runs;
-    o.n_runs = n_runs;
+    o.run_dirs = runs.items;
+    o.n_runs = runs.n;
     status = ao_cli_finish(&cli, ao_package_write(&o, &err), &err);
 DONE:
-    free(runs);
+    ao_cli_list_free(&runs);
     return status;
 }

@@ -47,49 +47,34 @@ int main(int argc, char **argv)
         {"states", required_argument, 0, O_STATES}, {"out", required_argument, 0, O_OUT},
         {"force", no_argument, 0, O_FORCE}, AO_CLI_LONGOPTS, {0, 0, 0, 0}};
     ao_select_opts o;
+    ao_cli_list states;
     ao_cli cli;
     ao_err err;
-    const char **states = NULL;
-    int c, n_states = 0, in_states = 0, status;
+    int c, status;
 
     ao_cli_init(&cli, argv[0], usage);
     memset(&o, 0, sizeof o);
     ao_err_init(&err);
-    /* argc bounds the number of state directories. */
-    if (!(states = calloc((size_t)argc + 1, sizeof *states))) {
-        ao_error("out of memory");
-        return AO_EXIT_OSERR;
-    }
-    /* "-" first: non-options come back in order as code 1, so the ones
-     * right after --states DIR are more state directories. */
+    if (ao_cli_list_init(&states, O_STATES, argc) < 0) { ao_error("out of memory"); return AO_EXIT_OSERR; }
     while ((c = getopt_long(argc, argv, "-" AO_CLI_SHORTOPTS, lopts, NULL)) != -1) {
-        if (c != 1) in_states = (c == O_STATES);
+        int taken = ao_cli_list_take(&states, c, optarg);
+        if (taken < 0) { status = ao_cli_usage_error("unexpected argument '%s' (state directories follow --states)", optarg); goto DONE; }
+        if (taken) continue;
         switch (c) {
-        case 1:
-            if (!in_states) {
-                status = ao_cli_usage_error("unexpected argument '%s' (state directories follow --states)", optarg);
-                goto DONE;
-            }
-            states[n_states++] = optarg;
-            break;
-        case O_STATES: states[n_states++] = optarg; break;
         case O_OUT: o.out = optarg; break;
         case O_FORCE: o.force = 1; break;
         default:
             if ((status = ao_cli_option(&cli, c)) != AO_CLI_GO_ON) goto DONE;
         }
     }
-    if (optind < argc) { /* after "--" */
-        status = ao_cli_usage_error("unexpected argument '%s'", argv[optind]);
-        goto DONE;
-    }
-    if (n_states == 0) { status = ao_cli_usage_error("no state directories: give --states DIR..."); goto DONE; }
+    if (optind < argc) { status = ao_cli_usage_error("unexpected argument '%s'", argv[optind]); goto DONE; }   /* after "--" */
+    if (states.n == 0) { status = ao_cli_usage_error("no state directories: give --states DIR..."); goto DONE; }
     if (!o.out) { status = ao_cli_usage_error("no output: give --out lineages.json (or - for stdout)"); goto DONE; }
     ao_cli_start(&cli);
-    o.state_dirs = states;
-    o.n_states = n_states;
+    o.state_dirs = states.items;
+    o.n_states = states.n;
     status = ao_cli_finish(&cli, ao_select_lineages(&o, &err), &err);
 DONE:
-    free(states);
+    ao_cli_list_free(&states);
     return status;
 }
