@@ -92,7 +92,7 @@ cat > "$TMP/w/run.sh" <<'EOF'
 set -e
 agentomics-prepare-data --train /data/gue_tata_train.csv --valid /data/gue_tata_dev.csv --test /data/gue_tata_test.csv --out /w/d -q
 for m in logreg gbdt; do
-    mkdir -p /w/s_$m/workspace && echo '{"format_version": 1}' > /w/s_$m/run.json
+    agentomics-agent-step --step plan --data /w/d/agent --out /w/s_$m -q && mkdir -p /w/s_$m/workspace
 done
 echo '{"seed": 3, "representation": {"type": "kmer", "k": [3, 4], "frequencies": true, "global": true}, "model": {"type": "logreg", "C": 1.0}}' > /w/s_logreg/workspace/recipe.json
 echo '{"seed": 3, "representation": {"type": "kmer", "k": [2, 3]}, "model": {"type": "gbdt", "n_estimators": 60, "learning_rate": 0.1, "early_stopping_rounds": 10}}' > /w/s_gbdt/workspace/recipe.json
