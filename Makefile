@@ -2,6 +2,9 @@
 #   make            build every tool into bin/
 #   make test       unit tests + CLI tests (the README's test command)
 #   make test-asan  unit tests under AddressSanitizer + UBSan
+#   make test-llm-real  the LLM agent against a real local llama.cpp server
+#                   (downloads xllamacpp and a small model from PyPI once;
+#                   exit 77 when it cannot)
 #   make bench      benchmarks against named peers (tests/bench/results.md)
 #   make install PREFIX=/usr/local
 VERSION   := $(shell cat VERSION)
@@ -31,7 +34,7 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HEADERS   := $(wildcard include/agentomics/*.h)
 
-.PHONY: all test test-unit test-cli test-asan bench install clean demo container-test
+.PHONY: all test test-unit test-cli test-asan test-llm-real bench install clean demo container-test
 all: $(BINS)
 
 $(BUILD)/lib/%.o: tools/lib/%.c $(HEADERS)
@@ -83,11 +86,16 @@ test-cli: $(BINS)
 # state files (corrupted run.json and history.json, lineage selection).
 ASAN_FLAGS := CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
   LDFLAGS='-fsanitize=address,undefined'
-ASAN_CLI   := tests/cli/test_llm_agent.sh tests/cli/test_script_model.sh tests/cli/test_agent_loop.sh tests/cli/test_select.sh
+ASAN_CLI   := tests/cli/test_llm_agent.sh tests/cli/test_llm_protocols.sh tests/cli/test_script_model.sh tests/cli/test_agent_loop.sh tests/cli/test_select.sh
 test-asan:
 	$(MAKE) BUILD=build-asan BINDIR=build-asan/bin $(ASAN_FLAGS) test-unit all
 	@AO_TEST_BIN=$(CURDIR)/build-asan/bin AGENTOMICS_PROMPTS=$(CURDIR)/prompts AGENTOMICS_SCHEMAS=$(CURDIR)/schemas \
 	  ASAN_OPTIONS=detect_leaks=1 sh tests/cli/run.sh $(ASAN_CLI)
+
+# A real model behind the real protocol: AGENTOMICS_REAL_MODEL, PROTOCOLS,
+# SNAKEMAKE_RUN and REAL_CTX choose what runs (tests/llm/real/run.sh).
+test-llm-real: $(BINS)
+	@bash tests/llm/real/run.sh
 
 bench: $(BINS)
 	@sh tests/bench/run.sh

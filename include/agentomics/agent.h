@@ -53,6 +53,9 @@ typedef struct ao_agent_opts {
     double llm_timeout;        /* seconds per LLM request [300] */
     double bash_timeout;       /* seconds per sandboxed command [120] */
     double mem_limit_mb;       /* address-space limit of sandboxed commands [8192] */
+    const char *protocol;      /* tools, json or auto; NULL: the preset's */
+    int max_tokens;            /* completion tokens per reply; 0: the preset's */
+    long context_tokens;       /* the model's context; 0: asked from the server, else 32768 */
 } ao_agent_opts;
 
 /* The defaults the help texts state: seed 1, 5 iterations, 600 s per
@@ -70,7 +73,9 @@ void ao_agent_opts_init(ao_agent_opts *o);
     {"max-llm-calls", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 4}, {"max-cost", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 5}, \
     {"baseline", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 6}, {"max-turns", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 7}, \
     {"submit-retries", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 8}, {"llm-timeout", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 9}, \
-    {"bash-timeout", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 10}, {"sandbox-mem", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 11}
+    {"bash-timeout", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 10}, {"sandbox-mem", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 11}, \
+    {"llm-protocol", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 12}, {"max-tokens", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 13}, \
+    {"context-tokens", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 14}
 int ao_agent_llm_option(ao_agent_opts *o, int code, const char *arg, char *msg, size_t msg_size);
 void ao_agent_llm_usage(FILE *fp);   /* the LLM options' help text */
 /* Whether name is a step this build knows. */

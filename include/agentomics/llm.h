@@ -27,14 +27,25 @@
 
 /* What a provider is known to support; requests leave out what it lacks
  * (e.g. no tool_choice on Ollama) instead of failing. */
+/* Where a server says its context size. */
+enum ao_llm_probe {
+    AO_LLM_PROBE_NONE = 0,     /* it does not: --context-tokens, else the agent's default */
+    AO_LLM_PROBE_PROPS = 1,    /* llama.cpp: GET {server}/props, default_generation_settings.n_ctx */
+    AO_LLM_PROBE_MODELS = 2    /* vLLM: GET {api_base}/models, data[].max_model_len */
+};
+
 typedef struct ao_llm_preset {
     const char *name;          /* openai openrouter ollama vllm llamacpp custom */
     const char *api_base;      /* default base URL ("" for custom: --api-base required) */
-    int tool_choice;           /* honours tool_choice */
+    int tool_choice;           /* honours tool_choice as "auto"/"required"/"none" */
+    int tool_choice_object;    /* also honours tool_choice naming one function */
     int json_schema;           /* honours response_format {"type":"json_schema"} */
     int parallel_tool_calls;   /* accepts parallel_tool_calls */
     int reports_cost;          /* usage.cost in replies (OpenRouter) */
     int needs_key;             /* refuses requests without a key */
+    int max_tokens;            /* completion tokens asked for when the user gives none */
+    enum ao_llm_probe probe;   /* how to learn the context size */
+    const char *protocol;      /* the agent's default protocol: "tools", "json" or "auto" */
 } ao_llm_preset;
 
 /* NULL when name is not a preset. */
@@ -57,7 +68,7 @@ typedef struct ao_llm_config {
     double backoff_base;       /* first backoff in seconds [1]; doubles per retry */
     double backoff_cap;        /* cap of one backoff and of Retry-After [60] */
     double temperature;        /* NAN: not sent */
-    int max_tokens;            /* 0: not sent */
+    int max_tokens;            /* completion tokens per reply; 0: the preset's (always sent) */
     const json_t *prices;      /* {"MODEL": {"prompt": USD per 1M tokens, "completion": ..., "cached_prompt": ...}} or NULL */
     int max_calls;             /* calls allowed in total (ledger included); 0: no limit */
     double max_cost;           /* USD allowed in total; <= 0: no limit */
@@ -92,6 +103,16 @@ typedef struct ao_llm ao_llm;
 ao_llm *ao_llm_create(const ao_llm_config *c, ao_err *err) AO_WUR;
 void ao_llm_destroy(ao_llm *l);   /* NULL-safe */
 const ao_llm_preset *ao_llm_preset_of(const ao_llm *l);
+
+/* The completion tokens asked for per reply (the config's, else the preset's). */
+int ao_llm_max_tokens(const ao_llm *l);
+/* The server's context size in tokens, asked once where the preset knows
+ * how (llama.cpp /props, vLLM /models; recorded in the transcript), else
+ * 0 (unknown: the caller uses --context-tokens or its default). A probe
+ * that fails is 0 with a warning, not an error; < -1 only when the
+ * transcript cannot be written or memory runs out. Not an LLM call: the
+ * ledger does not count it. */
+long ao_llm_context_tokens(ao_llm *l, ao_err *err) AO_WUR;
 
 /* Usage already spent by earlier steps of the run (from usage.json), so
  * budgets hold across processes. */

@@ -45,7 +45,9 @@ typedef struct ao_llm_settings {
     double max_cost;           /* USD; 0: no limit */
     int max_turns, submit_retries;
     double request_timeout, bash_timeout, mem_limit_mb;
-    long context_chars;
+    char *protocol;            /* "tools", "json", "auto"; NULL: the preset's */
+    int max_tokens;            /* completion tokens per reply; 0: the preset's */
+    long context_tokens;       /* the model's context; 0: asked from the server, else 32768 */
 } ao_llm_settings;
 
 typedef struct ao_run_config {

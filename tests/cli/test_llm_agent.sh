@@ -6,24 +6,9 @@
 . "$(dirname "$0")/lib.sh"
 P="$BIN/agentomics-prepare-data"; S="$BIN/agentomics-agent-step"; T="$BIN/agentomics-train-run"
 R="$BIN/agentomics-reflect"; K="$BIN/agentomics-package-model"; PR="$BIN/agentomics-predict"; E="$BIN/agentomics-evaluate"
-PY=$(command -v python3 || true)
 J() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
-if [ -z "$PY" ] || ! bwrap --unshare-all --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64 /lib64 --proc /proc --dev /dev true 2>/dev/null; then
-    echo "ok 1 # SKIP python3 or a working bubblewrap is missing"; echo "1..1"; exit 0
-fi
-
-SRV=
-start_server() {   # start_server SCRIPT.json : serves it, sets PORT and BASE
-    stop_server
-    rm -f "$TMP/port" "$TMP/requests.jsonl"
-    "$PY" "$ROOT/tests/llm/fake_openai.py" --script "$1" --port-file "$TMP/port" --log "$TMP/requests.jsonl" 2>>"$TMP/server.err" &
-    SRV=$!
-    for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.1; done
-    PORT=$(cat "$TMP/port"); BASE="http://127.0.0.1:$PORT/v1"
-}
-stop_server() { if [ -n "$SRV" ]; then kill "$SRV" 2>/dev/null; wait "$SRV" 2>/dev/null; SRV=; fi; }
-trap 'stop_server; rm -rf "$TMP"' EXIT
-n_requests() { if [ -f "$TMP/requests.jsonl" ]; then wc -l < "$TMP/requests.jsonl"; else echo 0; fi; }
+. "$ROOT/tests/llm/server.sh"
+llm_skip_unless_ready
 
 export AGENTOMICS_API_KEY=sk-episode-SECRET-4242
 unset OPENAI_API_KEY OPENROUTER_API_KEY AGENTOMICS_MODEL AGENTOMICS_API_BASE http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
@@ -70,6 +55,14 @@ check "iteration 2" "$S" --steps $STEPS --state "$TMP/r1" --data "$A" --out "$TM
 grep -q "submit a builtin recipe" <(sed -n "$((before + 1))p" "$TMP/requests.jsonl") && ok "the next plan prompt carries the feedback" || not_ok "the next plan prompt carries the feedback"
 [ "$(J "$TMP/s2/steps/split.json" "d['skipped']")" = True ] && ok "the split in force is kept (no LLM call)" || not_ok "the split in force is kept"
 [ "$(J "$TMP/s2/steps/code.json" "d['entry'], d['smoke']['status']")" = "('builtin', 'ok')" ] && ok "code step: a builtin recipe" || not_ok "code step: a builtin recipe"
+# the code prompt offers the recipe of the represent and architect outputs when both are builtin parts
+/usr/bin/python3 - "$TMP/requests.jsonl" <<'PY' && ok "the code prompt offers the builtin recipe of the chosen parts, or says why not" || not_ok "the code prompt's builtin recipe"
+import json, sys
+codes = [m['content'] for l in open(sys.argv[1]) for m in json.loads(l)['body']['messages'][1:2] if '[agentomics-step: code]' in m['content']]
+assert '(none: the representation and model chosen are not both builtin parts' in codes[0], codes[0][:300]
+offered = [l for l in codes[-1].splitlines() if l.startswith('{"entry":"builtin","recipe":')]
+assert offered and json.loads(offered[0])['recipe']['representation']['k'] == [3, 4, 5], codes[-1][:2000]
+PY
 check "train-run (builtin recipe)" "$T" --state "$TMP/s2" --data "$A" --out "$TMP/run2"
 check "analyze 2" "$S" --step analyze --state "$TMP/s2" --run "$TMP/run2" --data "$A" --out "$TMP/a2" --agent llm
 check "reflect 2" "$R" --state "$TMP/a2" --run "$TMP/run2" --data "$A" --out "$TMP/r2" "${LLM[@]}"
@@ -164,7 +157,7 @@ fault cost budget "[$COSTLY, $EXPLORE_OK]" --max-cost 0.05 --price-file "$TMP/pr
 [ "$(J "$TMP/f_cost/usage.json" "round(d['cost'], 6), d['cost_known']")" = "(0.104, True)" ] && ok "cost: priced from the price file" || not_ok "cost: priced from the price file"
 LONG=$(/usr/bin/python3 -c '
 import json
-r = [{"match": {"step": "plan", "turn": t}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": "seq 1 30000"}}]}} for t in range(9)]
+r = [{"match": {"step": "plan", "turn": t}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": "seq %d 30000" % (t + 1)}}]}} for t in range(9)]
 r.append({"match": {"step": "plan", "turn": 9}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"goal": "g", "approach": "a"}}]}})
 print(json.dumps(r)[:-1] + ", ")')"$EXPLORE_OK]"
 fault long "None" "$LONG"

@@ -5,11 +5,19 @@ every step. Iteration 1 explores with bash, splits with awk, writes a
 training and an inference script (Python + scikit-learn when Debian's
 python3 has it, else awk), gets the inference entry rejected for reading a
 training file, fixes it and is accepted; iteration 2 answers with a builtin
-recipe. Usage: episode.py sklearn|awk > script.json"""
+recipe. Usage: episode.py sklearn|awk [tools|json|text] > script.json
+
+The third argument renders the model's actions for a protocol: tools
+(native tool calls, the default); json (one {"action": ...} object per
+reply, as under --llm-protocol json); text (one {"name", "arguments"} call
+per reply in a ```json fence, as small local models write them, which
+--llm-protocol auto takes as calls). The single-action renderings spread a
+reply's calls over consecutive turns."""
 import json
 import sys
 
 variant = sys.argv[1]
+protocol = sys.argv[2] if len(sys.argv) > 2 else "tools"
 
 
 def call(name, **args):
@@ -128,4 +136,33 @@ rules = [
     rule("code", 0, call("submit", entry="builtin", recipe=recipe)),
     rule("reflect", 0, call("submit", diagnosis="ok", summary="both models work", instructions={}, stop_suggested=True)),
 ]
+
+
+def single_actions(rules, render):
+    """One call per reply, in order: a step's conversation (turns from 0)
+    is renumbered as its calls are spread over turns."""
+    out, turn, step = [], 0, None
+    for r in rules:
+        s, t = r["match"]["step"], r["match"]["turn"]
+        if s != step or t == 0:
+            step, turn = s, 0
+        for c in r["reply"]["tool_calls"]:
+            out.append({"match": {"step": s, "turn": turn}, "reply": {"content": render(c), "tool_calls": []}})
+            turn += 1
+    return out
+
+
+def as_action(c):
+    args = c["arguments"]
+    return json.dumps({"action": "submit", "output": args} if c["name"] == "submit" else dict({"action": c["name"]}, **args))
+
+
+def as_text(c):
+    return "I will call %s.\n```json\n%s\n```" % (c["name"], json.dumps({"name": c["name"], "arguments": c["arguments"]}))
+
+
+if protocol == "json":
+    rules = single_actions(rules, as_action)
+elif protocol == "text":
+    rules = single_actions(rules, as_text)
 json.dump({"rules": rules}, sys.stdout, indent=1)

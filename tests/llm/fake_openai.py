@@ -3,7 +3,7 @@
 
 For tests only (Python 3 standard library, no network beyond 127.0.0.1).
 
-    fake_openai.py --script SCRIPT.json --port-file FILE [--log REQUESTS.jsonl]
+    fake_openai.py --script SCRIPT.json --port-file FILE [--log REQUESTS.jsonl] [--n-ctx N]
 
 Binds 127.0.0.1 on a free port, writes the port number to FILE (atomically)
 once it listens, and serves until killed. Every POST to a path ending in
@@ -29,6 +29,11 @@ and answered by the first rule of SCRIPT.json that is not used up and whose
                  "refusal": "text",
                  "usage": {...}}}           # default: a plausible token count
     ]}
+
+With --n-ctx N (or a top-level "n_ctx" in the script) the server says its
+context size as the real ones do:
+GET .../props (llama.cpp: default_generation_settings.n_ctx) and GET
+.../models (vLLM: data[].max_model_len); other GETs are 404.
 
 When no rule matches, the answer is HTTP 500 with
 {"error": {"message": "fake_openai: no scripted reply for request N"}}
@@ -199,7 +204,14 @@ class Handler(BaseHTTPRequestHandler):
         self.send_body(int(rule.get("status", 200)), rule.get("headers") or {}, data)
 
     def do_GET(self):
-        self.send_body(404, {}, b'{"error": {"message": "fake_openai: POST only"}}')
+        n_ctx = self.server.n_ctx
+        path = self.path.rstrip("/")
+        if n_ctx and path.endswith("/props"):
+            self.send_body(200, {}, json.dumps({"default_generation_settings": {"n_ctx": n_ctx}, "total_slots": 1}).encode())
+        elif n_ctx and path.endswith("/models"):
+            self.send_body(200, {}, json.dumps({"object": "list", "data": [{"id": "fake-model", "max_model_len": n_ctx}]}).encode())
+        else:
+            self.send_body(404, {}, b'{"error": {"message": "fake_openai: POST only"}}')
 
 
 class Server(ThreadingHTTPServer):
@@ -219,12 +231,14 @@ def main():
     ap.add_argument("--script", required=True)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--log")
+    ap.add_argument("--n-ctx", type=int, default=0)
     args = ap.parse_args()
     with open(args.script, encoding="utf-8") as f:
         spec = json.load(f)
     rules = spec.get("rules", []) if isinstance(spec, dict) else []
     srv = Server(("127.0.0.1", 0), Handler)
     srv.script = Script(rules, args.log)
+    srv.n_ctx = args.n_ctx or (spec.get("n_ctx", 0) if isinstance(spec, dict) else 0)
     tmp = "%s.tmp.%d" % (args.port_file, os.getpid())
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])

@@ -765,18 +765,18 @@ static void test_presets(env *e)
     ao_llm_reply r = {0};
     ao_err err;
     json_t *m = messages("hello"), *t = tools(), *log, *b, *schema;
-    static const char *const provs[] = {"ollama", "openai", "llamacpp", "vllm", "vllm"};
-    static const char *const choices[] = {"required", "required", "none", "note", "auto"};
+    static const char *const provs[] = {"ollama", "openai", "llamacpp", "vllm", "vllm", "llamacpp"};
+    static const char *const choices[] = {"required", "required", "none", "note", "auto", "note"};
     size_t i;
     int rc, ok = 1;
 
     if (!scenario(e, &f, "presets", "{\"rules\":[{\"times\":-1,\"reply\":{\"content\":\"ok\"}}]}")) goto DONE;
     schema = json_pack("{s:s,s:{s:s,s:{s:{s:s}},s:[s]}}", "name", "plan", "schema", "type", "object", "properties",
                        "goal", "type", "string", "required", "goal");
-    for (i = 0; i < 5; i++) {
+    for (i = 0; i < 6; i++) {
         config(&c, &f, provs[i]);
         c.api_key = KEY;
-        c.max_tokens = 7;
+        c.max_tokens = i == 5 ? 0 : 7;
         ao_err_init(&err);
         l = ao_llm_create(&c, &err);
         rc = l ? ao_llm_chat(l, m, t, choices[i], i == 4 ? schema : NULL, &r, &err) : AO_EINTERNAL;
@@ -788,7 +788,7 @@ static void test_presets(env *e)
     fake_stop(&f);
     log = read_jsonl(f.log);
     b = req_body(log, 0);
-    CHECK(json_array_size(log) == 5 && !json_object_get(b, "tool_choice") && !json_object_get(b, "parallel_tool_calls") &&
+    CHECK(json_array_size(log) == 6 && !json_object_get(b, "tool_choice") && !json_object_get(b, "parallel_tool_calls") &&
           json_array_size(json_object_get(b, "tools")) == 2 && json_integer_value(json_object_get(b, "max_tokens")) == 7,
           "ollama: tools but no tool_choice, no parallel_tool_calls");
     b = req_body(log, 1);
@@ -802,6 +802,10 @@ static void test_presets(env *e)
           !strcmp(json_string_value(json_object_get(json_object_get(json_object_get(b, "tool_choice"), "function"), "name")), "note") &&
           !strcmp(json_string_value(json_object_get(json_object_get(b, "tool_choice"), "type")), "function"),
           "a function name as tool_choice becomes {type: function, function: {name}}");
+    b = req_body(log, 5);
+    CHECK(json_is_string(json_object_get(b, "tool_choice")) && !strcmp(json_string_value(json_object_get(b, "tool_choice")), "required") &&
+          json_integer_value(json_object_get(b, "max_tokens")) == 4096,
+          "llamacpp: a function name becomes \"required\" (it ignores objects); the preset's max_tokens is sent when none is given");
     b = req_body(log, 4);
     {
         json_t *rf = json_object_get(b, "response_format"), *js = json_object_get(rf, "json_schema");
@@ -818,6 +822,41 @@ static void test_presets(env *e)
 DONE:
     json_decref(m);
     json_decref(t);
+}
+
+/* The context size comes from the server where the preset knows how to
+ * ask (llama.cpp /props, vLLM /models), is range-checked, and is 0 where
+ * the server does not say. */
+static void test_context_probe(env *e)
+{
+    static const struct { const char *provider; long n_ctx, want; const char *what; } cases[] = {
+        {"llamacpp", 12345, 12345, "llama.cpp: n_ctx from /props"},
+        {"vllm", 23456, 23456, "vLLM: max_model_len from /models"},
+        {"ollama", 12345, 0, "ollama: not asked (its OpenAI endpoint does not say)"},
+        {"llamacpp", 0, 0, "a 404 means unknown (0)"},
+        {"llamacpp", 100, 0, "an implausible size (100 tokens) is not believed"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fake f;
+        ao_llm_config c;
+        ao_llm *l;
+        ao_err err;
+        char script[128];
+        long n, again;
+        snprintf(script, sizeof script, "{\"n_ctx\":%ld,\"rules\":[]}", cases[i].n_ctx);
+        if (!scenario(e, &f, cases[i].what, script)) continue;
+        config(&c, &f, cases[i].provider);
+        ao_err_init(&err);
+        l = ao_llm_create(&c, &err);
+        n = l ? ao_llm_context_tokens(l, &err) : -1;
+        fake_stop(&f);
+        again = l ? ao_llm_context_tokens(l, &err) : -1; /* the server is gone: only a cached answer */
+        CHECK(n == cases[i].want && again == n, "%s (got %ld, then %ld)", cases[i].what, n, again);
+        if (cases[i].want)
+            CHECK(file_has(f.transcript, "context_probe"), "%s: the probe is in the transcript", cases[i].what);
+        ao_llm_destroy(l);
+    }
 }
 
 static void test_key(env *e)
@@ -1010,6 +1049,7 @@ int main(void)
     test_budgets(&e);
     test_openrouter(&e);
     test_presets(&e);
+    test_context_probe(&e);
     test_key(&e);
 
     ao_rm_rf(e.dir);

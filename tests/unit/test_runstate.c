@@ -146,6 +146,68 @@ static void test_valid_and_round_trip(void)
     json_decref(hist);
 }
 
+/* An llm run's settings (provider, protocol, token limits) survive the
+ * round trip that a resumed run depends on; bad ones are refused. */
+static json_t *llm_run(const char *settings)
+{
+    json_t *run = valid_run();
+    json_object_set_new(run, "agent", json_string("llm"));
+    json_object_set_new(run, "baseline", json_string("none"));
+    json_object_set_new(run, "llm", json_loads(settings, 0, NULL));
+    return run;
+}
+
+#define LLM_SETTINGS "{\"provider\": \"llamacpp\", \"model\": \"q\", \"max_calls\": 60, \"max_cost\": 0.0, \"max_turns\": 8," \
+    " \"submit_retries\": 3, \"request_timeout\": 900.0, \"bash_timeout\": 60.0, \"mem_limit_mb\": 2048.0, \"protocol\": \"json\"," \
+    " \"max_tokens\": 2048, \"context_tokens\": 16384}"
+
+static void test_llm_settings(void)
+{
+    json_t *run = llm_run(LLM_SETTINGS), *hist = valid_history(), *r2 = NULL;
+    ao_run_config rc;
+    ao_history h;
+    ao_err e;
+    char *a = NULL, *b = NULL;
+    write_state(run, hist);
+    ao_err_init(&e);
+    if (ao_runstate_read(dir, &rc, &h, &e) != AO_OK) {
+        CHECK(0, "an llm run's state is read (%s)", e.msg);
+        goto DONE;
+    }
+    CHECK(rc.llm.protocol && !strcmp(rc.llm.protocol, "json") && rc.llm.max_tokens == 2048 && rc.llm.context_tokens == 16384,
+          "llm protocol and token limits typed");
+    r2 = ao_run_config_to_json(&rc);
+    a = json_dumps(r2, JSON_SORT_KEYS);
+    b = json_dumps(run, JSON_SORT_KEYS);
+    CHECK(a && b && !strcmp(a, b), "an llm run.json round trips");
+    ao_run_config_clear(&rc);
+    ao_history_clear(&h);
+DONE:
+    free(a);
+    free(b);
+    json_decref(r2);
+    json_decref(run);
+    json_decref(hist);
+    {
+        static const struct { const char *key, *value, *what; } bad[] = {
+            {"protocol", "\"xml\"", "an unknown protocol"},
+            {"max_tokens", "-1", "negative max_tokens"},
+            {"context_tokens", "\"big\"", "context_tokens as a string"},
+        };
+        size_t i;
+        for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            json_t *r = llm_run(LLM_SETTINGS), *hh = valid_history();
+            int ret;
+            json_object_set_new(json_object_get(r, "llm"), bad[i].key, json_loads(bad[i].value, JSON_DECODE_ANY, NULL));
+            write_state(r, hh);
+            ret = read_state(&e);
+            CHECK(ret == AO_EDATA && strstr(e.msg, bad[i].key), "%s: refused (%s)", bad[i].what, e.msg);
+            json_decref(r);
+            json_decref(hh);
+        }
+    }
+}
+
 static void test_corrupted(void)
 {
     ao_err e;
@@ -243,6 +305,7 @@ int main(void)
 {
     if (!mkdtemp(dir)) return 2;
     test_valid_and_round_trip();
+    test_llm_settings();
     test_corrupted();
     test_check_data();
     test_metric_names();

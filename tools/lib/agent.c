@@ -42,14 +42,19 @@ int ao_agent_llm_option(ao_agent_opts *o, int code, const char *arg, char *msg, 
     long v = 0;
     int k = code - AO_AGENT_LLM_OPT_BASE;
     static const char *const names[] = {"--provider", "--model", "--api-base", "--price-file", "--max-llm-calls", "--max-cost", "--baseline",
-                                        "--max-turns", "--submit-retries", "--llm-timeout", "--bash-timeout", "--sandbox-mem"};
-    if (k < 0 || k > 11) { snprintf(msg, n, "invalid option"); return -1; }
-    if (k >= 4 && k != 6) {
+                                        "--max-turns", "--submit-retries", "--llm-timeout", "--bash-timeout", "--sandbox-mem",
+                                        "--llm-protocol", "--max-tokens", "--context-tokens"};
+    if (k < 0 || k > 14) { snprintf(msg, n, "invalid option"); return -1; }
+    if (k >= 4 && k != 6 && k != 12) {
         errno = 0;
         d = strtod(arg, &end);
         if (errno || end == arg || *end || !isfinite(d) || d <= 0) { snprintf(msg, n, "%s expects a number > 0, got '%s'", names[k], arg); return -1; }
         v = (long)d;
-        if ((k == 4 || k == 7 || k == 8) && ((double)v != d || v > 1000000)) { snprintf(msg, n, "%s expects an integer >= 1, got '%s'", names[k], arg); return -1; }
+        if ((k == 4 || k == 7 || k == 8 || k == 13 || k == 14) && ((double)v != d || v > (k == 14 ? 100000000 : 1000000))) {
+            snprintf(msg, n, "%s expects an integer >= 1, got '%s'", names[k], arg);
+            return -1;
+        }
+        if (k == 14 && v < 1024) { snprintf(msg, n, "--context-tokens expects at least 1024, got '%s'", arg); return -1; }
     }
     switch (k) {
     case 0:
@@ -76,6 +81,15 @@ int ao_agent_llm_option(ao_agent_opts *o, int code, const char *arg, char *msg, 
     case 9: o->llm_timeout = d; break;
     case 10: o->bash_timeout = d; break;
     case 11: o->mem_limit_mb = d; break;
+    case 12:
+        if (strcmp(arg, "tools") && strcmp(arg, "json") && strcmp(arg, "auto")) {
+            snprintf(msg, n, "--llm-protocol expects tools, json or auto, got '%s'", arg);
+            return -1;
+        }
+        o->protocol = arg;
+        break;
+    case 13: o->max_tokens = (int)v; break;
+    case 14: o->context_tokens = v; break;
     }
     return 0;
 }
@@ -98,7 +112,15 @@ void ao_agent_llm_usage(FILE *fp)
 "  --submit-retries N     rejected submits tolerated per step [3]\n"
 "  --llm-timeout S        seconds per LLM request [300]\n"
 "  --bash-timeout S       seconds per sandboxed command [120]\n"
-"  --sandbox-mem MB       address-space limit of sandboxed commands [8192]\n", fp);
+"  --sandbox-mem MB       address-space limit of sandboxed commands [8192]\n"
+"  --llm-protocol P       tools (native tool calls), json (one schema-constrained JSON\n"
+"                         action per reply) or auto (tools; a call written as JSON text\n"
+"                         is taken, and json after two replies without one) [the\n"
+"                         provider's: tools for openai and openrouter, json for ollama,\n"
+"                         auto for vllm, llamacpp and custom]\n"
+"  --max-tokens N         completion tokens per reply, always sent [4096]\n"
+"  --context-tokens N     the model's context size [asked from llama.cpp and vLLM\n"
+"                         servers, else 32768]; every request is fitted to it\n", fp);
 }
 
 static void ctx_free(agent_ctx *c)

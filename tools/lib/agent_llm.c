@@ -33,7 +33,7 @@
 #include "agent_impl.h"
 
 #define TOOL_RESULT_MAX 20000     /* characters of one tool result kept in the conversation */
-#define PROMPT_PART_MAX 12000     /* characters of one filled-in prompt variable */
+#define PROMPT_PART_MAX 12000     /* characters of one filled-in prompt variable, at most */
 #define KEEP_RECENT 6             /* messages at the end of a conversation never elided */
 
 /* The effective LLM settings: run.json's, overridden by this call's
@@ -44,12 +44,21 @@ typedef struct llm_cfg {
     double max_cost;
     int max_turns, submit_retries;
     double request_timeout, bash_timeout, mem_limit_mb;
-    long context_chars;
+    const char *protocol;   /* NULL: the preset's */
+    int max_tokens;         /* 0: the preset's */
+    long context_tokens;    /* 0: ask the server */
 } llm_cfg;
+
+#define DEFAULT_CONTEXT_TOKENS 32768   /* when neither the user nor the server says */
+#define CHARS_PER_TOKEN 3               /* a conservative estimate for JSON, code and English */
+#define CONTEXT_MARGIN 512              /* tokens kept free for the chat template's own text */
 
 struct agent_llm {
     ao_llm *llm;
     llm_cfg cfg;
+    long context_tokens;    /* the context every request is fitted to */
+    size_t part_max;        /* characters of one filled-in prompt variable: a tenth of the context */
+    const char *protocol;   /* the protocol steps start in: --llm-protocol, else the preset's */
     char *prompts, *schemas;
     char *ws_dir, *split_dir, *transcript;
     json_t *tools;          /* prompts/tools.json */
@@ -85,7 +94,9 @@ static void cfg_from_options(const ao_agent_opts *o, llm_cfg *c)
     c->request_timeout = o->llm_timeout > 0 ? o->llm_timeout : 300;
     c->bash_timeout = o->bash_timeout > 0 ? o->bash_timeout : 120;
     c->mem_limit_mb = o->mem_limit_mb > 0 ? o->mem_limit_mb : 8192;
-    c->context_chars = 120000;
+    c->protocol = o->protocol;
+    c->max_tokens = o->max_tokens;
+    c->context_tokens = o->context_tokens;
 }
 
 int agent_llm_run_settings(const ao_agent_opts *o, ao_llm_settings *s, ao_err *err)
@@ -94,7 +105,8 @@ int agent_llm_run_settings(const ao_agent_opts *o, ao_llm_settings *s, ao_err *e
     cfg_from_options(o, &c);
     memset(s, 0, sizeof *s);
     if (!(s->provider = strdup(c.provider)) || (c.model && !(s->model = strdup(c.model))) ||
-        (c.api_base && !(s->api_base = strdup(c.api_base))) || (c.price_file && !(s->price_file = strdup(c.price_file))))
+        (c.api_base && !(s->api_base = strdup(c.api_base))) || (c.price_file && !(s->price_file = strdup(c.price_file))) ||
+        (c.protocol && !(s->protocol = strdup(c.protocol))))
         return ao_err_set(err, AO_EMEM, "out of memory");
     s->max_calls = c.max_calls;
     s->max_cost = c.max_cost;
@@ -103,7 +115,8 @@ int agent_llm_run_settings(const ao_agent_opts *o, ao_llm_settings *s, ao_err *e
     s->request_timeout = c.request_timeout;
     s->bash_timeout = c.bash_timeout;
     s->mem_limit_mb = c.mem_limit_mb;
-    s->context_chars = c.context_chars;
+    s->max_tokens = c.max_tokens;
+    s->context_tokens = c.context_tokens;
     return AO_OK;
 }
 
@@ -126,7 +139,9 @@ static void effective_config(const agent_ctx *c, llm_cfg *cfg)
     cfg->request_timeout = r->request_timeout;
     cfg->bash_timeout = r->bash_timeout;
     cfg->mem_limit_mb = r->mem_limit_mb;
-    cfg->context_chars = r->context_chars;
+    cfg->protocol = r->protocol;
+    cfg->max_tokens = r->max_tokens;
+    cfg->context_tokens = r->context_tokens;
     if (o->provider) cfg->provider = o->provider;
     if ((m = env_or(o->model, "AGENTOMICS_MODEL"))) cfg->model = m;
     if ((b = env_or(o->api_base, "AGENTOMICS_API_BASE"))) cfg->api_base = b;
@@ -138,6 +153,9 @@ static void effective_config(const agent_ctx *c, llm_cfg *cfg)
     if (o->llm_timeout > 0) cfg->request_timeout = o->llm_timeout;
     if (o->bash_timeout > 0) cfg->bash_timeout = o->bash_timeout;
     if (o->mem_limit_mb > 0) cfg->mem_limit_mb = o->mem_limit_mb;
+    if (o->protocol) cfg->protocol = o->protocol;
+    if (o->max_tokens > 0) cfg->max_tokens = o->max_tokens;
+    if (o->context_tokens > 0) cfg->context_tokens = o->context_tokens;
 }
 
 static double cfg_num(const json_t *cfg, const char *k, double dflt)
@@ -234,6 +252,7 @@ static int llm_open(agent_ctx *c, ao_err *err)
     lc.api_key = key;
     lc.request_timeout = a->cfg.request_timeout;
     lc.max_calls = a->cfg.max_calls;
+    lc.max_tokens = a->cfg.max_tokens;
     lc.max_cost = a->cfg.max_cost;
     lc.prices = a->prices;
     lc.transcript = a->transcript;
@@ -257,6 +276,18 @@ static int llm_open(agent_ctx *c, ao_err *err)
     ao_err_init(err);
     a->usage0 = ao_llm_usage(a->llm);
     a->steps_usage = json_array();
+    a->protocol = a->cfg.protocol ? a->cfg.protocol : ao_llm_preset_of(a->llm)->protocol;
+    /* the context every request is fitted to: the user's, else the server's, else a default */
+    if ((a->context_tokens = a->cfg.context_tokens) <= 0) {
+        long n = ao_llm_context_tokens(a->llm, err);
+        if (n < 0) return (int)n;
+        a->context_tokens = n > 0 ? n : DEFAULT_CONTEXT_TOKENS;
+    }
+    a->part_max = (size_t)a->context_tokens * CHARS_PER_TOKEN / 10;
+    if (a->part_max > PROMPT_PART_MAX) a->part_max = PROMPT_PART_MAX;
+    if (a->context_tokens < ao_llm_max_tokens(a->llm) + CONTEXT_MARGIN + 1024)
+        return ao_err_set(err, AO_EUSAGE, "a context of %ld tokens leaves too little room for prompts beside %d reply tokens: "
+                          "raise --context-tokens (and the server's) or lower --max-tokens", a->context_tokens, ao_llm_max_tokens(a->llm));
     return AO_OK;
 }
 
@@ -317,9 +348,52 @@ int agent_usage_write(agent_ctx *c, double seconds, ao_err *err)
 /* ---- prompts ---------------------------------------------------------------- */
 
 /* A compact JSON text of j, cut to max characters with a note. */
+/* Keys whose values are bulk in a prompt: calibration bins, the
+ * analysis's own copies of the metrics the run context gives once,
+ * digests and hashes, histograms and base counts, the smoke-run attempts
+ * (the accepted recipe stays). */
+static const char *const bulky_keys[] = {"bins", "metrics", "train_metrics", "content_hash", "row_digest", "histogram", "alphabet",
+                                         "attempts", "tool", "format_version", NULL};
+
+/* A copy of j without the bulky keys, at any depth (NULL when out of memory). */
+static json_t *slim(const json_t *j)
+{
+    json_t *c = json_deep_copy(j), *v;
+    const char *k;
+    void *tmp;
+    size_t i;
+    int b;
+    if (json_is_object(c)) {
+        json_object_foreach_safe(c, tmp, k, v) {
+            for (b = 0; bulky_keys[b] && strcmp(bulky_keys[b], k); b++) continue;
+            if (bulky_keys[b]) json_object_del(c, k);
+            else json_object_set_new(c, k, slim(v));
+        }
+    } else if (json_is_array(c)) {
+        json_array_foreach(c, i, v) json_array_set_new(c, i, slim(v));
+    }
+    return c;
+}
+
+/* A scorer's metric object for a prompt: its numbers (accuracy, AUROC,
+ * MCC, ...) and, with_matrix, the confusion matrix; the per-class blocks
+ * are in the analysis. A new reference, JSON null for NULL. */
+static json_t *metrics_brief(const json_t *m, int with_matrix)
+{
+    json_t *o, *v;
+    const char *k;
+    if (!json_is_object(m)) return json_null();
+    if (!(o = json_object())) return NULL;
+    json_object_foreach((json_t *)m, k, v)
+        if (json_is_number(v) || (with_matrix && !strcmp(k, "confusion_matrix"))) json_object_set(o, k, v);
+    return o;
+}
+
+/* JSON for a prompt: compact, numbers to 4 significant digits (17-digit
+ * floats cost tokens and say nothing more), cut to max characters. */
 static char *compact(const json_t *j, size_t max)
 {
-    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : strdup("(none)");
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY | JSON_REAL_PRECISION(4)) : strdup("(none)");
     if (s && strlen(s) > max) {
         memcpy(s + max - 40, " ...[truncated]", 16);
     }
@@ -352,8 +426,8 @@ static json_t *history_digest(const ao_history *h, int upto)
         if (it->failure) json_object_set(d, "failure", it->failure);
         if (it->has_run) {
             json_object_set_new(d, "status", json_string(it->run.status));
-            json_object_set_new(d, "valid", it->run.valid ? json_incref(it->run.valid) : json_null());
-            json_object_set_new(d, "train", it->run.train ? json_incref(it->run.train) : json_null());
+            json_object_set_new(d, "valid", metrics_brief(it->run.valid, 1));
+            json_object_set_new(d, "train", metrics_brief(it->run.train, 0));
         }
         if (it->feedback) json_object_set(d, "feedback", it->feedback);
         json_array_append_new(out, d);
@@ -367,11 +441,16 @@ static json_t *iteration_digest(const ao_iteration *it)
     json_t *d = json_object(), *v;
     const char *k;
     json_object_foreach(it->steps, k, v) {
-        json_t *o = json_deep_copy(json_object_get(v, "output"));
+        json_t *o;
+        if (!strcmp(k, "analyze")) continue;   /* the reflect prompt's run context carries it */
+        o = slim(json_object_get(v, "output"));
         json_object_del(o, "profile");
         json_object_del(o, "proposal");
         json_object_set_new(d, k, o);
     }
+    /* the builtin policy gives represent and architect one rationale: say it once */
+    if (json_equal(json_object_get(json_object_get(d, "architect"), "rationale"), json_object_get(json_object_get(d, "represent"), "rationale")))
+        json_object_del(json_object_get(d, "architect"), "rationale");
     return d;
 }
 
@@ -476,6 +555,27 @@ static json_t *inline_refs(const json_t *schema, const char *dir, int depth, ao_
 }
 
 /* Variables every prompt may use. */
+/* For the code step: the builtin recipe made of this iteration's represent
+ * and architect outputs when both are builtin parts (a valid recipe), so a
+ * model can train what it chose without restating it; else why not. */
+static char *builtin_candidate(agent_ctx *c, const ao_iteration *it)
+{
+    json_t *rep = it ? json_object_get(ao_iteration_output(it, "represent"), "representation") : NULL;
+    json_t *model = it ? json_object_get(ao_iteration_output(it, "architect"), "model") : NULL;
+    json_t *sub;
+    char msg[256] = "", *s = NULL;
+    ao_err e;
+    int ok;
+    if (!rep || !model) return strdup("(none: this iteration has no representation and model yet)");
+    if (!(sub = json_pack("{s:s,s:{s:O,s:O}}", "entry", "builtin", "recipe", "representation", rep, "model", model))) return NULL;
+    ao_err_init(&e);
+    ok = ao_jsonschema_validate_file(c->llm->schemas, "recipe.schema.json", json_object_get(sub, "recipe"), msg, sizeof msg, &e);
+    if (ok == 1) s = json_dumps(sub, JSON_COMPACT | JSON_SORT_KEYS);
+    else if (asprintf(&s, "(none: the representation and model chosen are not both builtin parts: %s)", ok == 0 ? msg : e.msg) < 0) s = NULL;
+    json_decref(sub);
+    return s;
+}
+
 static json_t *prompt_vars(agent_ctx *c, const char *step, const json_t *submit_schema, const json_t *extra)
 {
     struct agent_llm *a = c->llm;
@@ -501,36 +601,41 @@ static json_t *prompt_vars(agent_ctx *c, const char *step, const json_t *submit_
              c->o->threads, c->s->run.budgets.train_time_limit, a->cfg.mem_limit_mb, "no GPU unless the run was given --gpus");
     json_object_set_new(vars, "resources", json_string(buf));
     ds = ao_state_read_json(c->o->data, "dataset.json", &e);
-    set_text(vars, "dataset", compact(ds, PROMPT_PART_MAX));
+    {
+        json_t *sl = slim(ds);
+        set_text(vars, "dataset", compact(sl, a->part_max));
+        json_decref(sl);
+    }
     json_decref(ds);
-    set_text(vars, "profile", compact(h->profile, PROMPT_PART_MAX));
+    set_text(vars, "profile", compact(h->profile, a->part_max));
     path = ao_path_join(c->o->data, "description.md");
     desc = path && ao_file_exists(path) ? ao_read_file(path, &len, &e) : NULL;
-    if (desc && strlen(desc) > PROMPT_PART_MAX) desc[PROMPT_PART_MAX] = '\0';
+    if (desc && strlen(desc) > a->part_max) desc[a->part_max] = '\0';
     json_object_set_new(vars, "description", json_string(desc && *desc ? desc : "(none given)"));
     free(desc);
     free(path);
     {
         json_t *d = history_digest(h, n_iter - 1);   /* the iterations before the current one */
-        set_text(vars, "history", json_array_size(d) ? compact(d, PROMPT_PART_MAX) : strdup("(no earlier iterations)"));
+        set_text(vars, "history", json_array_size(d) ? compact(d, a->part_max) : strdup("(no earlier iterations)"));
         json_decref(d);
     }
     {
         const json_t *prev = NULL;
         int i;
         for (i = h->n_iters; i > 0 && !prev; i--) prev = h->iters[i - 1].feedback;
-        set_text(vars, "feedback", prev ? compact(prev, PROMPT_PART_MAX) : strdup("(none yet)"));
+        set_text(vars, "feedback", prev ? compact(prev, a->part_max) : strdup("(none yet)"));
     }
     {
         json_t *d = it ? iteration_digest(it) : json_object();
-        set_text(vars, "this_iteration", compact(d, PROMPT_PART_MAX));
+        set_text(vars, "this_iteration", compact(d, a->part_max));
         json_decref(d);
     }
     {
-        char *s = json_dumps(submit_schema, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+        char *s = json_dumps(submit_schema, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(4));
         set_text(vars, "submit_schema", s);
     }
     json_object_set_new(vars, "recipe_schema_hint", json_string("the `recipe` property of the submit schema below"));
+    if (!strcmp(step, "code")) set_text(vars, "builtin_candidate", builtin_candidate(c, it));
     json_object_set_new(vars, "run", json_string("(none)"));
     {
         json_t *b = ao_best_json(&h->best);
@@ -553,6 +658,8 @@ typedef struct conv {
     char schema_file[64];       /* submit-STEP.schema.json */
     validate_fn validate;
     int read_only;              /* only read_file, list_files, submit */
+    int proto;                  /* enum proto in use (auto turns into json) */
+    char protocol[16];          /* recorded: "tools", "json", "auto", "auto->json" */
     json_t *accepted;           /* the validator's output */
     json_t *attempts;           /* every submit and its verdict */
 } conv;
@@ -664,44 +771,118 @@ static char *run_tool(agent_ctx *c, conv *cv, const char *name, const json_t *ar
 
 /* ---- the conversation --------------------------------------------------------- */
 
+/* How a model acts (--llm-protocol): native tool calls; one JSON action per
+ * reply under a response_format json_schema; or tools with a call written
+ * as JSON text taken as a call and a switch to json after two replies
+ * without one. */
+enum proto { PROTO_TOOLS = 0, PROTO_JSON = 1, PROTO_AUTO = 2 };
+static const char *const proto_names[] = {"tools", "json", "auto"};
+
+static enum proto proto_of(const char *name)
+{
+    if (name && !strcmp(name, "json")) return PROTO_JSON;
+    if (name && !strcmp(name, "auto")) return PROTO_AUTO;
+    return PROTO_TOOLS;
+}
+
+
 static size_t message_chars(const json_t *m)
 {
     const char *c = json_string_value(json_object_get(m, "content"));
-    size_t n = c ? strlen(c) : 0, i;
+    size_t n = (c ? strlen(c) : 0) + 16, i;
     json_t *call;
     json_array_foreach(json_object_get(m, "tool_calls"), i, call) {
         const char *a = json_string_value(json_object_get(json_object_get(call, "function"), "arguments"));
-        n += a ? strlen(a) : 0;
+        n += (a ? strlen(a) : 0) + 32;
     }
     return n;
 }
 
-/* Keeps a long conversation within `budget` characters: the oldest tool
- * results (never the prompts or the last KEEP_RECENT messages) are
- * replaced by a note, so a step with many commands does not overflow the
- * model's context. Returns the number of results elided. */
-static int elide_old_results(json_t *messages, size_t budget)
+static size_t messages_chars(const json_t *messages)
 {
-    static const char note[] = "[this earlier tool output was elided to keep the conversation short; run the tool again if you need it]";
-    size_t total = 0, i, n = json_array_size(messages);
-    int elided = 0;
-    for (i = 0; i < n; i++) total += message_chars(json_array_get(messages, i));
-    for (i = 2; i + KEEP_RECENT < n && total > budget; i++) {
-        json_t *m = json_array_get(messages, i);
-        size_t len = message_chars(m);
-        if (strcmp(jstr(m, "role"), "tool") != 0 || len <= sizeof note) continue;
-        json_object_set_new(m, "content", json_string(note));
-        total -= len - (sizeof note - 1);
-        elided++;
-    }
-    return elided;
+    size_t n = 0, i;
+    for (i = 0; i < json_array_size(messages); i++) n += message_chars(json_array_get(messages, i));
+    return n;
+}
+
+/* A tool result: a "tool" message, or a user message carrying a result
+ * in the text protocols ("[result of NAME]"). */
+static int is_result(const json_t *m)
+{
+    const char *role = jstr(m, "role"), *c = jstr(m, "content");
+    return role && (!strcmp(role, "tool") || (!strcmp(role, "user") && c && !strncmp(c, "[result of ", 11)));
+}
+
+/* Cuts a result to about max characters, keeping its head and tail on
+ * UTF-8 character boundaries. */
+static json_t *cut_text(const char *t, size_t max)
+{
+    size_t n = strlen(t), h, tl;
+    char *b;
+    json_t *j;
+    if (n <= max || max < 200) return json_string(max < 200 ? "[cut: no room left in the context]" : t);
+    h = max * 2 / 3;
+    tl = max - h - 60;
+    while (h > 0 && ((unsigned char)t[h] & 0xc0) == 0x80) h--;
+    while (tl > 0 && ((unsigned char)t[n - tl] & 0xc0) == 0x80) tl--;
+    if (asprintf(&b, "%.*s\n[... %zu characters cut to fit the context ...]\n%s", (int)h, t, n - h - tl, t + n - tl) < 0) return NULL;
+    j = json_string(b);
+    free(b);
+    return j;
+}
+
+/* Fits a conversation into `budget` characters (the context, less the
+ * reply, in characters), least useful first: the oldest tool results
+ * (before the last KEEP_RECENT messages) become a note; then the model's
+ * own long tool-call arguments and JSON actions there (written files,
+ * mostly); then older results of the recent messages; last, the newest
+ * results are cut to their head and tail. The prompts are never touched.
+ * Returns the characters still over budget (0: it fits). */
+static size_t fit_conversation(json_t *messages, size_t budget, int *elided)
+{
+    static const char note[] = "[this earlier tool output was elided to keep the conversation within the context; run the tool again if you need it]";
+    static const char arg_note[] = "{\"elided\": \"a long earlier argument, removed to keep the conversation within the context\"}";
+    size_t total = messages_chars(messages), i, k, n = json_array_size(messages), last = 0;
+    int pass;
+    for (i = 0; i < n; i++) if (!strcmp(jstr(json_array_get(messages, i), "role") ? jstr(json_array_get(messages, i), "role") : "", "assistant")) last = i;
+    for (pass = 0; pass < 4 && total > budget; pass++)
+        for (i = 2; i < n && total > budget; i++) {
+            json_t *m = json_array_get(messages, i), *call;
+            size_t len = message_chars(m);
+            int recent = i + KEEP_RECENT >= n, tool = !strcmp(jstr(m, "role") ? jstr(m, "role") : "", "tool");
+            if ((pass <= 1 && recent) || (pass == 2 && (!recent || i > last)) || (pass == 3 && i <= last)) continue;
+            if (pass == 1) {
+                if (strcmp(jstr(m, "role") ? jstr(m, "role") : "", "assistant") != 0) continue;
+                json_array_foreach(json_object_get(m, "tool_calls"), k, call) {
+                    json_t *fn = json_object_get(call, "function");
+                    const char *a = jstr(fn, "arguments");
+                    if (a && strlen(a) > sizeof arg_note) json_object_set_new(fn, "arguments", json_string(arg_note));
+                }
+                if (jstr(m, "content") && strlen(jstr(m, "content")) > sizeof arg_note) json_object_set_new(m, "content", json_string(arg_note));
+            } else {
+                if (!is_result(m) || len <= sizeof note + 64) continue;
+                if (pass == 3) {
+                    /* the newest results: what is left of the budget, shared */
+                    size_t rest = total - len < budget ? budget - (total - len) : 0;
+                    json_t *cut = cut_text(jstr(m, "content"), rest > 64 ? rest - 64 : 0);
+                    if (!cut) continue;
+                    json_object_set_new(m, "content", cut);
+                } else {
+                    json_object_set_new(m, "content", json_string(tool ? note : "[result of an earlier action] elided to keep the conversation within the context"));
+                }
+            }
+            total -= len - message_chars(m);
+            (*elided)++;
+        }
+    return total > budget ? total - budget : 0;
 }
 
 static int record_failure(agent_ctx *c, const conv *cv, const char *kind, const char *message, ao_err *err)
 {
     ao_iteration *it = ao_history_current(&c->s->hist);
     ao_error("the LLM %s step failed (%s): %s", cv->step, kind, message);
-    if (ao_iteration_set_failure(it, cv->step, kind, message) < 0 || json_object_set(it->failure, "attempts", cv->attempts) != 0)
+    if (ao_iteration_set_failure(it, cv->step, kind, message) < 0 || json_object_set(it->failure, "attempts", cv->attempts) != 0 ||
+        json_object_set_new(it->failure, "protocol", json_string(cv->protocol)) != 0)
         return ao_err_set(err, AO_EMEM, "out of memory");
     return AO_OK;
 }
@@ -724,41 +905,298 @@ static json_t *step_tools(struct agent_llm *a, const conv *cv, const json_t *sub
     return tools;
 }
 
-/* Runs the step's conversation. AO_OK with cv->accepted set, or AO_OK and
- * *fail_kind/fail_msg set when the agent failed; < -1 on real errors. */
-static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char **fail_kind, char *fail_msg, size_t fail_n, ao_err *err)
+/* The json protocol's response schema: one object per tool, {"action":
+ * NAME, ...its parameters}, and {"action": "submit", "output": <the step's
+ * submit schema>}, as a oneOf. Plain keywords only (const, properties,
+ * required, additionalProperties, oneOf), which the servers' schema-to-
+ * grammar converters accept. */
+static json_t *action_schema(const json_t *tools)
+{
+    json_t *one = json_array(), *t;
+    size_t i;
+    json_array_foreach(tools, i, t) {
+        json_t *fn = json_object_get(t, "function"), *par = json_object_get(fn, "parameters"), *props, *req, *alt;
+        const char *name = jstr(fn, "name");
+        if (!strcmp(name, "submit")) {
+            props = json_pack("{s:{s:s},s:O}", "action", "const", name, "output", par);
+            req = json_pack("[s,s]", "action", "output");
+        } else {
+            json_t *p0 = json_object_get(par, "properties"), *r0 = json_object_get(par, "required");
+            props = json_pack("{s:{s:s}}", "action", "const", name);
+            json_object_update(props, p0);
+            req = json_pack("[s]", "action");
+            json_array_extend(req, r0);
+        }
+        alt = json_pack("{s:s,s:o,s:o,s:b}", "type", "object", "properties", props, "required", req, "additionalProperties", 0);
+        if (!alt || json_array_append_new(one, alt) != 0) { json_decref(one); return NULL; }
+    }
+    return json_pack("{s:s,s:{s:o}}", "name", "action", "schema", "oneOf", one);
+}
+
+/* 1 when obj has every key of the array `keys` (and there is one). */
+static int has_keys(const json_t *obj, const json_t *keys)
+{
+    size_t i;
+    json_t *k;
+    if (!json_array_size(keys)) return 0;
+    json_array_foreach(keys, i, k) if (!json_string_value(k) || !json_object_get(obj, json_string_value(k))) return 0;
+    return 1;
+}
+
+/* The keys the step's submit requires (its tool's parameters), or NULL. */
+static const json_t *submit_required(const json_t *tools)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(tools, i, t) {
+        json_t *fn = json_object_get(t, "function");
+        if (jstr(fn, "name") && !strcmp(jstr(fn, "name"), "submit")) return json_object_get(json_object_get(fn, "parameters"), "required");
+    }
+    return NULL;
+}
+
+/* A call the model wrote as text: {"name", "arguments"} (arguments an
+ * object or a JSON string; "parameters" also taken), {"action": NAME,
+ * ...}, or the step's output itself (an object with every key the submit
+ * schema requires, which small models write instead of a submit call),
+ * bare, in a ```json fence or in <tool_call> tags. 1 with *name and *args
+ * (new) set; 0 when the text holds no call. */
+static int text_call(const char *content, const json_t *submit_required, const char **name, json_t **args, json_t **doc)
+{
+    const char *p = content, *e;
+    json_t *j = NULL, *a;
+    size_t n;
+    *args = *doc = NULL;
+    *name = NULL;
+    if (!content) return 0;
+    if ((e = strstr(p, "<tool_call>"))) { p = e + 11; e = strstr(p, "</tool_call>"); n = e ? (size_t)(e - p) : strlen(p); }
+    else if ((e = strstr(p, "```"))) {
+        p = e + 3;
+        if (!strncmp(p, "json", 4)) p += 4;
+        e = strstr(p, "```");
+        n = e ? (size_t)(e - p) : strlen(p);
+    } else n = strlen(p);
+    if (!(j = json_loadb(p, n, 0, NULL)) || !json_is_object(j)) { json_decref(j); return 0; }
+    if (!json_object_get(j, "action") && !json_object_get(j, "arguments") && !json_object_get(j, "parameters") && has_keys(j, submit_required)) {
+        *name = "submit";
+        a = json_incref(j);
+    } else if (jstr(j, "action")) {
+        *name = jstr(j, "action");
+        if (!strcmp(*name, "submit")) a = json_incref(json_object_get(j, "output") ? json_object_get(j, "output") : json_object());
+        else { a = json_deep_copy(j); json_object_del(a, "action"); }
+    } else if (jstr(j, "name")) {
+        json_t *v = json_object_get(j, "arguments");
+        if (!v) v = json_object_get(j, "parameters");
+        *name = jstr(j, "name");
+        a = json_is_string(v) ? json_loads(json_string_value(v), 0, NULL) : json_incref(v ? v : json_object());
+        if (!json_is_object(a)) { json_decref(a); a = json_object(); }
+    } else {
+        json_decref(j);
+        return 0;
+    }
+    *args = a;
+    *doc = j;
+    return a != NULL;
+}
+
+/* The arguments of a native tool call: a JSON object string, an object
+ * (some servers send one), "" or absent ({}). NULL with *why when they are
+ * not an object. */
+static json_t *call_args(const json_t *fn, char *why, size_t n)
+{
+    const json_t *v = json_object_get(fn, "arguments");
+    json_error_t je;
+    json_t *a;
+    if (!v || json_is_null(v) || (json_is_string(v) && !*json_string_value(v))) return json_object();
+    if (json_is_object(v)) return json_deep_copy(v);
+    if (!json_is_string(v)) { snprintf(why, n, "arguments must be a JSON object"); return NULL; }
+    if (!(a = json_loads(json_string_value(v), JSON_DECODE_ANY, &je)) || !json_is_object(a)) {
+        snprintf(why, n, "%s at character %d", a ? "not an object" : je.text, je.position);
+        json_decref(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* Appends a message; -1 when out of memory. */
+static int push(json_t *messages, json_t *m) { return m && json_array_append_new(messages, m) == 0 ? 0 : -1; }
+
+/* The per-step tallies of converse(). */
+typedef struct turn_state {
+    int rejects, nudges, lengths, misses;
+    int repeats;                /* the same action again, in a row */
+    int only_submit;            /* this reply may only submit */
+    char *last_action;          /* name and canonical arguments of the last action */
+} turn_state;
+
+/* Small models loop on one command; the same action twice in a row is run
+ * again (files may have changed) but its result says so. */
+static const char repeat_note[] = "\n[note: you took exactly this action in your previous turn and got this result again. "
+                                  "Use it: take a different action, or submit the step's output.]";
+
+/* Runs one call of the model's and returns the text that goes back (NULL
+ * with err set on real errors); marks an over-limit of rejected submits
+ * and counts repeated actions. */
+static char *dispatch(agent_ctx *c, conv *cv, turn_state *ts, const char *name, const json_t *args,
+                      const char **fail_kind, char *fail_msg, size_t fail_n, ao_err *err)
+{
+    int accepted = 0;
+    char *result, *key = NULL, *a;
+    if (cv->accepted) return strdup("not run: the step was already accepted");
+    if (ts->only_submit && strcmp(name, "submit")) return strdup("error: not run: this reply could only submit the step's output");
+    if (!(result = run_tool(c, cv, name, args, &accepted, err))) return NULL;
+    if (!strcmp(name, "submit") && !accepted && ++ts->rejects > c->llm->cfg.submit_retries) {
+        *fail_kind = "invalid_output";
+        snprintf(fail_msg, fail_n, "%d submits rejected; the last: %.400s", ts->rejects, result);
+    }
+    if (strlen(result) > TOOL_RESULT_MAX) strcpy(result + TOOL_RESULT_MAX - 32, "\n[result truncated]");
+    a = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!a || asprintf(&key, "%s %s", name, a) < 0) key = NULL;
+    free(a);
+    if (!key) { free(result); ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
+    if (strcmp(name, "submit") && ts->last_action && !strcmp(key, ts->last_action)) {
+        char *more = realloc(result, strlen(result) + sizeof repeat_note);
+        if (!more) { free(result); free(key); ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
+        result = strcat(more, repeat_note);
+        ts->repeats++;
+    } else {
+        ts->repeats = 0;
+    }
+    free(ts->last_action);
+    ts->last_action = key;
+    return result;
+}
+
+/* Appends a note for the model to the last message when it is a result
+ * or a user message (chat templates that insist on alternating roles
+ * refuse two user messages in a row), else adds it as a user message. */
+static int add_note(json_t *messages, const char *note)
+{
+    json_t *m = json_array_get(messages, json_array_size(messages) - 1);
+    const char *role = jstr(m, "role"), *content = jstr(m, "content");
+    char *both = NULL;
+    int rc;
+    if (!role || !content || (strcmp(role, "tool") && strcmp(role, "user")))
+        return push(messages, json_pack("{s:s,s:s}", "role", "user", "content", note));
+    if (asprintf(&both, "%s\n\n%s", content, note) < 0) return -1;
+    rc = json_object_set_new(m, "content", json_string(both));
+    free(both);
+    return rc;
+}
+
+
+/* The step's prompts: messages (system, user), the tools and the json
+ * protocol's action schema; their sizes go to the transcript. */
+static int open_conversation(agent_ctx *c, conv *cv, const json_t *extra_vars, json_t **messages, json_t **tools,
+                             json_t **actions, ao_err *err)
 {
     struct agent_llm *a = c->llm;
-    json_t *schema_file = NULL, *schema = NULL, *vars = NULL, *messages = NULL, *tools = NULL, *u0 = NULL;
-    char *sys = NULL, *user = NULL, *path = NULL;
-    int rc = AO_OK, turn, max_turns = a->cfg.max_turns, rejects = 0, nudges = 0, lengths = 0;
-    int max_rejects = a->cfg.submit_retries, iteration = c->s->hist.n_iters;
-    double t0 = ao_now();
-    ao_llm_reply r;
-    memset(&r, 0, sizeof r);
-    *fail_kind = NULL;
+    json_t *schema_file = NULL, *schema = NULL, *vars = NULL, *sizes = NULL, *v;
+    char *sys = NULL, *user = NULL, *path = NULL, *proto_text = NULL;
+    const char *k;
+    int rc = AO_OK;
     if (!(path = ao_path_join(a->schemas, cv->schema_file))) return ao_err_set(err, AO_EMEM, "out of memory");
     {
         json_error_t je;
         if (!(schema_file = json_load_file(path, 0, &je))) { rc = ao_err_set(err, AO_EIO, "%s:%d: %s", path, je.line, je.text); goto DONE; }
     }
     if (!(schema = inline_refs(schema_file, a->schemas, 0, err))) { rc = err->code; goto DONE; }
-    vars = prompt_vars(c, cv->step, schema, extra_vars);
+    if (!(vars = prompt_vars(c, cv->step, schema, extra_vars))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
     if (!(sys = load_prompt(a, "system", vars, err)) || !(user = load_prompt(a, cv->step, vars, err))) { rc = err->code; goto DONE; }
-    messages = json_pack("[{s:s,s:s},{s:s,s:s}]", "role", "system", "content", sys, "role", "user", "content", user);
-    tools = step_tools(a, cv, schema);
+    /* the text protocols explain the action format once, in the system prompt */
+    if (cv->proto != PROTO_TOOLS && !(proto_text = load_prompt(a, "protocol-json", vars, err))) { rc = err->code; goto DONE; }
+    if (proto_text) {
+        char *both = NULL;
+        if (asprintf(&both, "%s\n\n%s", sys, proto_text) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+        free(sys);
+        sys = both;
+    }
+    *messages = json_pack("[{s:s,s:s},{s:s,s:s}]", "role", "system", "content", sys, "role", "user", "content", user);
+    *tools = step_tools(a, cv, schema);
+    *actions = *tools ? action_schema(*tools) : NULL;
+    if (!*messages || !*tools || !*actions) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    /* a size report per prompt: what each filled-in part costs */
+    if (!(sizes = json_object())) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    json_object_foreach(vars, k, v) if (json_string_value(v)) json_object_set_new(sizes, k, json_integer((json_int_t)strlen(json_string_value(v))));
+    rc = ao_llm_transcript(a->llm, "prompt", json_pack("{s:s,s:s,s:I,s:I,s:I,s:o}", "step", cv->step, "protocol", cv->protocol,
+                                                       "chars", (json_int_t)messages_chars(*messages),
+                                                       "tokens_estimate", (json_int_t)(messages_chars(*messages) / CHARS_PER_TOKEN),
+                                                       "context_tokens", (json_int_t)a->context_tokens, "parts", sizes), err);
+    sizes = NULL;
+DONE:
+    json_decref(schema_file);
+    json_decref(schema);
+    json_decref(vars);
+    json_decref(sizes);
+    free(sys); free(user); free(path); free(proto_text);
+    return rc;
+}
+
+/* Runs the step's conversation. AO_OK with cv->accepted set, or AO_OK and
+ * *fail_kind/fail_msg set when the agent failed; < -1 on real errors. */
+static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char **fail_kind, char *fail_msg, size_t fail_n, ao_err *err)
+{
+    struct agent_llm *a = c->llm;
+    json_t *messages = NULL, *tools = NULL, *actions = NULL, *u0 = NULL, *submit_tools = NULL, *submit_actions = NULL;
+    int rc = AO_OK, turn, max_turns = a->cfg.max_turns, iteration = c->s->hist.n_iters, elided = 0, forced = 0;
+    size_t budget = (size_t)(a->context_tokens > ao_llm_max_tokens(a->llm) + CONTEXT_MARGIN + 256
+                             ? a->context_tokens - ao_llm_max_tokens(a->llm) - CONTEXT_MARGIN : 256) * CHARS_PER_TOKEN;
+    double t0 = ao_now();
+    turn_state ts;
+    ao_llm_reply r;
+    memset(&r, 0, sizeof r);
+    memset(&ts, 0, sizeof ts);
+    *fail_kind = NULL;
+    snprintf(cv->protocol, sizeof cv->protocol, "%s", proto_names[cv->proto]);
+    if ((rc = open_conversation(c, cv, extra_vars, &messages, &tools, &actions, err)) < 0) goto DONE;
+    /* the last reply of a step (or a model stuck on one action) may only submit */
+    {
+        size_t i;
+        json_t *t;
+        submit_tools = json_array();
+        json_array_foreach(tools, i, t)
+            if (!strcmp(jstr(json_object_get(t, "function"), "name") ? jstr(json_object_get(t, "function"), "name") : "", "submit"))
+                json_array_append(submit_tools, t);
+        if (!submit_tools || !(submit_actions = action_schema(submit_tools))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    }
     cv->attempts = json_array();
     u0 = ao_llm_usage(a->llm);
-    if ((rc = ao_llm_transcript(a->llm, "step_start", json_pack("{s:s,s:i}", "step", cv->step, "iteration", iteration), err)) < 0) goto DONE;
+    if ((rc = ao_llm_transcript(a->llm, "step_start", json_pack("{s:s,s:i,s:s}", "step", cv->step, "iteration", iteration, "protocol", cv->protocol), err)) < 0) goto DONE;
     for (turn = 0; turn < max_turns && !cv->accepted && !*fail_kind; turn++) {
-        json_t *calls, *msg, *call;
-        size_t i;
+        json_t *calls, *msg, *call, *use_tools = tools, *use_actions = actions;
+        const char *content, *tname;
+        size_t i, over;
         ao_err ce;
         ao_err_init(&ce);
         ao_llm_reply_clear(&r);
-        if (elide_old_results(messages, (size_t)a->cfg.context_chars) > 0)
-            ao_debug("step %s: older tool results elided to fit the context budget", cv->step);
-        rc = ao_llm_chat(a->llm, messages, tools, "required", NULL, &r, &ce);
+        ts.only_submit = turn == max_turns - 1 || ts.repeats >= 2;
+        if (ts.only_submit) {
+            use_tools = submit_tools;
+            use_actions = submit_actions;
+            if (!forced++ && add_note(messages, turn == max_turns - 1
+                                      ? "[agentomics] This is your last reply in this step: submit the step's output now."
+                                      : "[agentomics] You are repeating one action. Submit the step's output now.") < 0) {
+                rc = ao_err_set(err, AO_EMEM, "out of memory");
+                goto DONE;
+            }
+        }
+        {
+            /* the tools (or the action schema) are sent with every request too */
+            char *sch = json_dumps(cv->proto == PROTO_JSON ? use_actions : use_tools, JSON_COMPACT);
+            size_t sl = sch ? strlen(sch) : 0;
+            free(sch);
+            over = fit_conversation(messages, budget > sl ? budget - sl : 0, &elided);
+        }
+        if (over > 0) {
+            *fail_kind = "context";
+            snprintf(fail_msg, fail_n, "the conversation needs about %zu tokens more than the model's context of %ld (less %d for the reply) holds",
+                     over / CHARS_PER_TOKEN, a->context_tokens, ao_llm_max_tokens(a->llm));
+            break;
+        }
+        if (elided) ao_debug("step %s: %d earlier tool results or arguments elided to fit the context", cv->step, elided);
+        if (cv->proto == PROTO_JSON) rc = ao_llm_chat(a->llm, messages, NULL, NULL, use_actions, &r, &ce);
+        else rc = ao_llm_chat(a->llm, messages, use_tools, use_tools == submit_tools ? "submit" : cv->proto == PROTO_TOOLS ? "required" : "auto",
+                              NULL, &r, &ce);
         if (rc == AO_EBUDGET || rc == AO_ELLM) {
             *fail_kind = rc == AO_EBUDGET ? "budget" : "provider";
             snprintf(fail_msg, fail_n, "%s", ce.msg);
@@ -766,55 +1204,83 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
             break;
         }
         if (rc < 0) { ao_err_set(err, rc, "%s", ce.msg); goto DONE; }
-        msg = json_pack("{s:s,s:O}", "role", "assistant", "content", json_object_get(r.message, "content") ? json_object_get(r.message, "content") : json_null());
+        content = jstr(r.message, "content");
+        msg = json_pack("{s:s,s:s?}", "role", "assistant", "content", content);
         calls = json_object_get(r.message, "tool_calls");
-        if (json_array_size(calls)) json_object_set(msg, "tool_calls", calls);
-        json_array_append_new(messages, msg);
+        if (cv->proto != PROTO_JSON && json_array_size(calls)) json_object_set(msg, "tool_calls", calls);
+        else if (!content) json_object_set_new(msg, "content", json_string(""));   /* never content null without calls */
+        if (push(messages, msg) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
         if (r.finish == AO_LLM_FINISH_CONTENT_FILTER) {
             *fail_kind = "content_filter";
             snprintf(fail_msg, fail_n, "the provider filtered the reply or the model refused (finish_reason '%s')", r.finish_reason);
             break;
         }
-        if (!json_array_size(calls)) {
-            const char *nudge;
-            if (r.finish == AO_LLM_FINISH_LENGTH) {
-                if (++lengths > 2) { *fail_kind = "length"; snprintf(fail_msg, fail_n, "the model's replies were cut by the length limit %d times", lengths); break; }
-                nudge = "Your reply was cut off by the length limit. Keep messages short and write long files in parts with write_file.";
-            } else {
-                if (++nudges > 3) { *fail_kind = "no_submit"; snprintf(fail_msg, fail_n, "the model stopped calling tools without submitting"); break; }
-                nudge = "Continue with the tools; the step ends only when you call submit.";
+        if (cv->proto == PROTO_JSON || !json_array_size(calls)) {
+            /* an action written as JSON text: the json protocol's only form, auto's fallback */
+            json_t *args = NULL, *doc = NULL;
+            char *result;
+            const char *nudge = NULL;
+            if (text_call(content, submit_required(tools), &tname, &args, &doc)) {
+                result = dispatch(c, cv, &ts, tname, args, fail_kind, fail_msg, fail_n, err);
+                if (result) {
+                    char *m = NULL;
+                    if (asprintf(&m, "[result of %s]\n%s", tname, result) < 0) m = NULL;
+                    if (ao_llm_transcript(a->llm, "tool", json_pack("{s:s,s:s,s:s,s:s}", "step", cv->step, "name", tname, "protocol", "text", "result", result), err) < 0 ||
+                        !m || push(messages, json_pack("{s:s,s:s}", "role", "user", "content", m)) < 0) { free(m); free(result); json_decref(args); json_decref(doc); rc = err->code ? err->code : ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+                    free(m);
+                    free(result);
+                }
+                json_decref(args);
+                json_decref(doc);
+                if (!result) { rc = err->code; goto DONE; }
+                continue;
             }
-            json_array_append_new(messages, json_pack("{s:s,s:s}", "role", "user", "content", nudge));
+            if (r.finish == AO_LLM_FINISH_LENGTH) {
+                if (++ts.lengths > 2) { *fail_kind = "length"; snprintf(fail_msg, fail_n, "the model's replies were cut by the length limit %d times", ts.lengths); break; }
+                nudge = "Your reply was cut off by the length limit. Keep replies short and write long files in parts.";
+            } else if (cv->proto == PROTO_AUTO && ++ts.misses >= 2) {
+                /* a model that does not call tools: schema-constrained actions from now on */
+                cv->proto = PROTO_JSON;
+                snprintf(cv->protocol, sizeof cv->protocol, "auto->json");
+                if ((rc = ao_llm_transcript(a->llm, "protocol_switch", json_pack("{s:s,s:s}", "step", cv->step, "to", "json"), err)) < 0) goto DONE;
+                nudge = "From now on reply with exactly one JSON object per turn, as the system prompt's action format says: {\"action\": \"NAME\", ...}.";
+            } else {
+                if (++ts.nudges > 3) { *fail_kind = "no_submit"; snprintf(fail_msg, fail_n, "the model stopped acting without submitting"); break; }
+                nudge = cv->proto == PROTO_JSON ? "Reply with exactly one JSON action object: {\"action\": \"NAME\", ...}; the step ends only with the submit action."
+                                                : "Continue with the tools; the step ends only when you call submit.";
+            }
+            if (push(messages, json_pack("{s:s,s:s}", "role", "user", "content", nudge)) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
             continue;
         }
         json_array_foreach(calls, i, call) {
             json_t *fn = json_object_get(call, "function"), *args = NULL;
             const char *name = jstr(fn, "name"), *argstr = jstr(fn, "arguments"), *id = jstr(call, "id");
-            char *result = NULL;
-            int accepted = 0;
-            double ts = ao_now();
-            json_error_t je;
-            if (cv->accepted) {
-                result = strdup("not run: the step was already accepted");
-            } else if (!name) {
+            char *result = NULL, why[256];
+            double tt = ao_now();
+            if (!name) {
                 result = strdup("error: a tool call without a function name");
-            } else if (!(args = json_loads(argstr ? argstr : "{}", JSON_DECODE_ANY, &je)) || !json_is_object(args)) {
-                if (asprintf(&result, "error: the arguments of %s are not a JSON object (%s at character %d); send them again as valid JSON",
-                             name, args ? "not an object" : je.text, je.position) < 0) result = NULL;
-            } else {
-                if (!(result = run_tool(c, cv, name, args, &accepted, err))) { json_decref(args); rc = err->code; goto DONE; }
-                if (!strcmp(name, "submit") && !accepted && ++rejects > max_rejects) {
-                    *fail_kind = "invalid_output";
-                    snprintf(fail_msg, fail_n, "%d submits rejected; the last: %.400s", rejects, result);
+            } else if (!(args = call_args(fn, why, sizeof why))) {
+                if (asprintf(&result, "error: the arguments of %s are not a JSON object (%s); send them again as valid JSON", name, why) < 0) result = NULL;
+            } else if (!(result = dispatch(c, cv, &ts, name, args, fail_kind, fail_msg, fail_n, err))) {
+                json_decref(args);
+                rc = err->code;
+                goto DONE;
+            }
+            json_decref(args);
+            if (!result) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+            if ((rc = ao_llm_transcript(a->llm, "tool", json_pack("{s:s,s:s?,s:s?,s:s,s:f}", "step", cv->step, "name", name, "arguments", argstr,
+                                        "result", result, "seconds", ao_now() - tt), err)) < 0) { free(result); goto DONE; }
+            /* a tool message answers its call by id; a server that gave none gets a made-up one, never "" */
+            {
+                char made[64];
+                snprintf(made, sizeof made, "call_%d_%zu", turn, i);
+                if (push(messages, json_pack("{s:s,s:s,s:s}", "role", "tool", "tool_call_id", id && *id ? id : made, "content", result)) < 0) {
+                    free(result);
+                    rc = ao_err_set(err, AO_EMEM, "out of memory");
+                    goto DONE;
                 }
             }
-            if (!result) { json_decref(args); rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-            if (strlen(result) > TOOL_RESULT_MAX) strcpy(result + TOOL_RESULT_MAX - 32, "\n[result truncated]");
-            if ((rc = ao_llm_transcript(a->llm, "tool", json_pack("{s:s,s:s?,s:s?,s:s,s:f}", "step", cv->step, "name", name, "arguments", argstr,
-                                        "result", result, "seconds", ao_now() - ts), err)) < 0) { free(result); json_decref(args); goto DONE; }
-            json_array_append_new(messages, json_pack("{s:s,s:s,s:s}", "role", "tool", "tool_call_id", id ? id : "", "content", result));
             free(result);
-            json_decref(args);
         }
     }
     if (!cv->accepted && !*fail_kind) {
@@ -825,21 +1291,22 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
         json_t *u1 = ao_llm_usage(a->llm), *d = usage_diff(u0, u1);
         json_object_set_new(d, "step", json_string(cv->step));
         json_object_set_new(d, "iteration", json_integer(iteration));
+        json_object_set_new(d, "protocol", json_string(cv->protocol));
         json_object_set_new(d, "seconds", json_real(ao_now() - t0));
         json_array_append_new(a->steps_usage, d);
         json_decref(u1);
     }
-    rc = ao_llm_transcript(a->llm, "step_end", json_pack("{s:s,s:s,s:s}", "step", cv->step, "status", cv->accepted ? "accepted" : "failed",
-                                                         "reason", *fail_kind ? fail_msg : ""), err);
+    rc = ao_llm_transcript(a->llm, "step_end", json_pack("{s:s,s:s,s:s,s:s}", "step", cv->step, "status", cv->accepted ? "accepted" : "failed",
+                                                         "protocol", cv->protocol, "reason", *fail_kind ? fail_msg : ""), err);
 DONE:
     ao_llm_reply_clear(&r);
-    json_decref(schema_file);
-    json_decref(schema);
-    json_decref(vars);
     json_decref(messages);
     json_decref(tools);
+    json_decref(actions);
+    json_decref(submit_tools);
+    json_decref(submit_actions);
     json_decref(u0);
-    free(sys); free(user); free(path);
+    free(ts.last_action);
     return rc;
 }
 
@@ -1147,10 +1614,12 @@ int agent_llm_step(agent_ctx *c, const agent_step *st, json_t **out, ao_err *err
         if ((rc = st->llm_prefill(c, &base, out, err)) < 0 || *out) goto DONE;
     }
     if ((rc = llm_open(c, err)) < 0) goto DONE;
+    cv.proto = proto_of(c->llm->protocol);
     if ((rc = converse(c, &cv, NULL, &fail_kind, fail_msg, sizeof fail_msg, err)) < 0) goto DONE;
     if (fail_kind) rc = record_failure(c, &cv, fail_kind, fail_msg, err);
     else if (st->llm_post) rc = st->llm_post(c, cv.accepted, base, cv.attempts, out, err);
     else rc = post_copy(cv.accepted, out, err);
+    if (rc == AO_OK && *out && json_object_set_new(*out, "protocol", json_string(cv.protocol)) != 0) rc = ao_err_set(err, AO_EMEM, "out of memory");
 DONE:
     json_decref(base);
     json_decref(cv.accepted);
@@ -1175,13 +1644,18 @@ int agent_llm_reflect(agent_ctx *c, const json_t *metrics, json_t **feedback, js
     cv.read_only = 1;
     if (!c->o->data) return ao_err_set(err, AO_EUSAGE, "LLM reflection needs --data AGENTDIR");
     if ((rc = llm_open(c, err)) < 0) return rc;
-    run = json_pack("{s:O*,s:O*,s:O*,s:O*,s:O*,s:O*}", "status", json_object_get(metrics, "status"), "message", json_object_get(metrics, "message"),
-                    "valid", json_object_get(metrics, "valid"), "train", json_object_get(metrics, "train"),
+    cv.proto = proto_of(c->llm->protocol);
+    run = json_pack("{s:O*,s:O*,s:o*,s:o*,s:O*,s:O*}", "status", json_object_get(metrics, "status"), "message", json_object_get(metrics, "message"),
+                    "valid", metrics_brief(json_object_get(metrics, "valid"), 1), "train", metrics_brief(json_object_get(metrics, "train"), 0),
                     "analysis", ao_iteration_output(it, "analyze"), "log_tail", json_object_get(metrics, "log_tail"));
     if (!run) return ao_err_set(err, AO_EMEM, "out of memory");
     if (it->failure) json_object_set(run, "agent_failure", it->failure);
     extra = json_object();
-    set_text(extra, "run", compact(run, PROMPT_PART_MAX));
+    {
+        json_t *sl = slim(run);
+        set_text(extra, "run", compact(sl, c->llm->part_max));
+        json_decref(sl);
+    }
     rc = converse(c, &cv, extra, &fail_kind, fail_msg, sizeof fail_msg, err);
     if (rc == AO_OK && fail_kind) {
         ao_warn("LLM reflection failed (%s): %s; the builtin diagnosis stands", fail_kind, fail_msg);

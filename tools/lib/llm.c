@@ -46,14 +46,19 @@
 #define LLM_SNIPPET_MAX 300                /* raw body text quoted in an error message */
 #define LLM_REDACTED "[REDACTED]"
 
+/* Hosted APIs call tools natively; local servers often run small models
+ * that answer a tool call as JSON text, so they default to "auto" (content
+ * calls taken, "json" after two misses) or, for Ollama, whose OpenAI
+ * endpoint ignores tool_choice, to "json" (schema-constrained replies).
+ * llama.cpp ignores a tool_choice object (it logs a type error). */
 static const ao_llm_preset llm_presets[] = {
-    /* name          api_base                       tc js par cost key */
-    {"openai",     "https://api.openai.com/v1",    1, 1, 1, 0, 1},
-    {"openrouter", "https://openrouter.ai/api/v1", 1, 1, 1, 1, 1},
-    {"ollama",     "http://127.0.0.1:11434/v1",    0, 1, 0, 0, 0},
-    {"vllm",       "http://127.0.0.1:8000/v1",     1, 1, 1, 0, 0},
-    {"llamacpp",   "http://127.0.0.1:8080/v1",     1, 1, 0, 0, 0},
-    {"custom",     "",                             1, 1, 1, 0, 0},
+    /* name          api_base                       tc obj js par cost key max_tok probe                protocol */
+    {"openai",     "https://api.openai.com/v1",    1, 1,  1, 1,  0,   1,  4096, AO_LLM_PROBE_NONE,   "tools"},
+    {"openrouter", "https://openrouter.ai/api/v1", 1, 1,  1, 1,  1,   1,  4096, AO_LLM_PROBE_NONE,   "tools"},
+    {"ollama",     "http://127.0.0.1:11434/v1",    0, 0,  1, 0,  0,   0,  4096, AO_LLM_PROBE_NONE,   "json"},
+    {"vllm",       "http://127.0.0.1:8000/v1",     1, 1,  1, 1,  0,   0,  4096, AO_LLM_PROBE_MODELS, "auto"},
+    {"llamacpp",   "http://127.0.0.1:8080/v1",     1, 0,  1, 0,  0,   0,  4096, AO_LLM_PROBE_PROPS,  "auto"},
+    {"custom",     "",                             1, 0,  1, 1,  0,   0,  4096, AO_LLM_PROBE_NONE,   "auto"},
 };
 
 /* Token and cost sums: one per ao_llm (the process) and one per chat. */
@@ -82,6 +87,8 @@ struct ao_llm {
     llm_tally tally;        /* this process */
     long seed_calls;
     double seed_cost;
+    int context_probed;     /* ao_llm_context_tokens asked the server already */
+    long context_tokens;    /* its answer (0: unknown) */
 };
 
 /* The body of one attempt, capped. */
@@ -447,6 +454,8 @@ void ao_llm_destroy(ao_llm *l)
     json_decref(l->prices);
     free(l);
 }
+
+int ao_llm_max_tokens(const ao_llm *l) { return l->max_tokens > 0 ? l->max_tokens : l->preset->max_tokens; }
 
 void ao_llm_ledger_seed(ao_llm *l, int calls, double cost)
 {
@@ -830,6 +839,81 @@ DONE:
     return rc;
 }
 
+/* ---- the server's context size ------------------------------------------ */
+
+/* GET url with the client's timeouts; the body (capped) in *b. */
+static int http_get(ao_llm *l, const char *url, llm_buf *b, long *status, char *errbuf)
+{
+    struct curl_slist *hdrs = NULL;
+    char *auth = NULL;
+    CURLcode cc;
+    if (l->key && asprintf(&auth, "Authorization: Bearer %s", l->key) >= 0) hdrs = curl_slist_append(hdrs, auth);
+    curl_easy_reset(l->curl);
+    curl_easy_setopt(l->curl, CURLOPT_URL, url);
+    curl_easy_setopt(l->curl, CURLOPT_HTTPGET, 1L);
+    if (hdrs) curl_easy_setopt(l->curl, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(l->curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(l->curl, CURLOPT_WRITEDATA, b);
+    curl_easy_setopt(l->curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(l->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)ceil(l->connect_timeout * 1000));
+    curl_easy_setopt(l->curl, CURLOPT_TIMEOUT_MS, (long)ceil(l->connect_timeout * 1000) + 10000);
+    curl_easy_setopt(l->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(l->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)LLM_REPLY_MAX);
+    curl_easy_setopt(l->curl, CURLOPT_USERAGENT, "agentomics/" AO_VERSION);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(l->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+    cc = curl_easy_perform(l->curl);
+    *status = 0;
+    curl_easy_getinfo(l->curl, CURLINFO_RESPONSE_CODE, status);
+    curl_slist_free_all(hdrs);
+    if (auth) { explicit_bzero(auth, strlen(auth)); free(auth); }
+    return cc == CURLE_OK ? AO_OK : AO_ELLM;
+}
+
+long ao_llm_context_tokens(ao_llm *l, ao_err *err)
+{
+    llm_buf b = {0};
+    char *url = NULL, errbuf[CURL_ERROR_SIZE] = "";
+    json_t *j = NULL, *v = NULL, *m;
+    long status = 0, n = 0;
+    size_t blen, i;
+    if (l->context_probed) return l->context_tokens;
+    l->context_probed = 1;
+    if (l->preset->probe == AO_LLM_PROBE_NONE) return 0;
+    /* the base is ".../v1"; llama.cpp serves /props beside it, at the root */
+    blen = strlen(l->url) - strlen("/chat/completions");
+    if (l->preset->probe == AO_LLM_PROBE_PROPS) {
+        size_t root = blen;
+        if (root >= 3 && !strncmp(l->url + root - 3, "/v1", 3)) root -= 3;
+        if (asprintf(&url, "%.*s/props", (int)root, l->url) < 0) url = NULL;
+    } else if (asprintf(&url, "%.*s/models", (int)blen, l->url) < 0) {
+        url = NULL;
+    }
+    if (!url) return ao_err_set(err, AO_EMEM, "out of memory");
+    if (http_get(l, url, &b, &status, errbuf) == AO_OK && status == 200 && b.data && (j = json_loadb(b.data, b.len, 0, NULL))) {
+        if (l->preset->probe == AO_LLM_PROBE_PROPS) {
+            v = json_object_get(json_object_get(j, "default_generation_settings"), "n_ctx");
+            if (!v) v = json_object_get(j, "n_ctx");
+        } else {
+            json_array_foreach(json_object_get(j, "data"), i, m)
+                if (!v || !strcmp(json_string_value(json_object_get(m, "id")) ? json_string_value(json_object_get(m, "id")) : "", l->model))
+                    v = json_object_get(m, "max_model_len");
+        }
+        /* a server's number, so checked: a context is thousands of tokens, not 1e300 */
+        if (json_is_integer(v) && json_integer_value(v) >= 256 && json_integer_value(v) <= 100000000) n = (long)json_integer_value(v);
+    }
+    if (ao_llm_transcript(l, "context_probe", json_pack("{s:s,s:I,s:I,s:s}", "url", url, "status", (json_int_t)status, "context_tokens", (json_int_t)n,
+                                                         "error", errbuf), err) < 0) n = -1;
+    if (!n) ao_warn("%s: the server did not say its context size; give --context-tokens", url);
+    json_decref(j);
+    free(b.data);
+    free(url);
+    if (n < 0) return err->code;
+    l->context_tokens = n;
+    return n;
+}
+
 /* ---- the call ------------------------------------------------------------ */
 
 static int build_request(const ao_llm *l, const json_t *messages, const json_t *tools, const char *tool_choice,
@@ -857,8 +941,10 @@ static int build_request(const ao_llm *l, const json_t *messages, const json_t *
             json_t *tc;
             if (!strcmp(tool_choice, "auto") || !strcmp(tool_choice, "required") || !strcmp(tool_choice, "none"))
                 tc = json_string(tool_choice);
-            else
+            else if (l->preset->tool_choice_object)
                 tc = json_pack("{s:s,s:{s:s}}", "type", "function", "function", "name", tool_choice);
+            else   /* one named function, where only strings are honoured: some tool call */
+                tc = json_string("required");
             if (!tc || json_object_set_new(req, "tool_choice", tc)) goto ERROR_MEM;
         }
         if (l->preset->parallel_tool_calls && json_object_set_new(req, "parallel_tool_calls", json_true()))
@@ -871,10 +957,11 @@ static int build_request(const ao_llm *l, const json_t *messages, const json_t *
         if (!rf || json_object_set_new(req, "response_format", rf)) goto ERROR_MEM;
     }
     if (!isnan(l->temperature) && json_object_set_new(req, "temperature", json_real(l->temperature))) goto ERROR_MEM;
-    /* OpenAI's newer models refuse max_tokens; its replacement is OpenAI-only. */
-    if (l->max_tokens > 0 &&
-        json_object_set_new(req, strcmp(l->preset->name, "openai") == 0 ? "max_completion_tokens" : "max_tokens",
-                            json_integer(l->max_tokens))) goto ERROR_MEM;
+    /* Always bounded: without it a server may generate until the context is
+     * full (a grammar that blocks end-of-sequence pads with newlines).
+     * OpenAI's newer models refuse max_tokens; its replacement is OpenAI-only. */
+    if (json_object_set_new(req, strcmp(l->preset->name, "openai") == 0 ? "max_completion_tokens" : "max_tokens",
+                            json_integer(l->max_tokens > 0 ? l->max_tokens : l->preset->max_tokens))) goto ERROR_MEM;
     if (l->preset->reports_cost && json_object_set_new(req, "usage", json_pack("{s:b}", "include", 1))) goto ERROR_MEM;
     *out = req;
     req = NULL;

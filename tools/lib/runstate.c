@@ -75,6 +75,7 @@ void ao_run_config_clear(ao_run_config *rc)
     free(rc->llm.model);
     free(rc->llm.api_base);
     free(rc->llm.price_file);
+    free(rc->llm.protocol);
     memset(rc, 0, sizeof *rc);
 }
 
@@ -114,7 +115,9 @@ int ao_run_config_parse(const json_t *j, const char *file, ao_run_config *rc, ao
         rc->llm.request_timeout = jnum(llm, "request_timeout", 300);
         rc->llm.bash_timeout = jnum(llm, "bash_timeout", 120);
         rc->llm.mem_limit_mb = jnum(llm, "mem_limit_mb", 8192);
-        rc->llm.context_chars = (long)json_integer_value(json_object_get(llm, "context_chars"));
+        rc->llm.protocol = jdup(llm, "protocol", &oom);
+        rc->llm.max_tokens = (int)json_integer_value(json_object_get(llm, "max_tokens"));
+        rc->llm.context_tokens = (long)json_integer_value(json_object_get(llm, "context_tokens"));
     }
     if (oom) { ao_run_config_clear(rc); return ao_err_set(err, AO_EMEM, "out of memory"); }
     /* what the schema cannot say */
@@ -143,11 +146,11 @@ json_t *ao_run_config_to_json(const ao_run_config *rc)
     if (j && rc->agent == AO_AGENT_LLM) json_object_set_new(j, "baseline", json_string(rc->baseline ? "builtin" : "none"));
     if (j && rc->has_llm) {
         const ao_llm_settings *l = &rc->llm;
-        json_t *o = json_pack("{s:s,s:s*,s:s*,s:s*,s:i,s:f,s:i,s:i,s:f,s:f,s:f,s:I}", "provider", l->provider ? l->provider : "openai",
+        json_t *o = json_pack("{s:s,s:s*,s:s*,s:s*,s:i,s:f,s:i,s:i,s:f,s:f,s:f,s:s*,s:i,s:I}", "provider", l->provider ? l->provider : "openai",
                               "model", l->model, "api_base", l->api_base, "price_file", l->price_file, "max_calls", l->max_calls,
                               "max_cost", l->max_cost, "max_turns", l->max_turns, "submit_retries", l->submit_retries,
                               "request_timeout", l->request_timeout, "bash_timeout", l->bash_timeout, "mem_limit_mb", l->mem_limit_mb,
-                              "context_chars", (json_int_t)l->context_chars);
+                              "protocol", l->protocol, "max_tokens", l->max_tokens, "context_tokens", (json_int_t)l->context_tokens);
         if (!o || json_object_set_new(j, "llm", o) != 0) { json_decref(j); return NULL; }
     }
     return j;
