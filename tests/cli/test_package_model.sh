@@ -44,7 +44,7 @@ RUNS=("$F/runs/iter1" "$F/runs/iter2" "$F/runs/iter3")
 expect_exit 0 "--help exits 0" "$PM" --help
 if grep -q '^Usage: agentomics-package-model' "$TMP/.out"; then ok "--help on stdout"; else not_ok "--help on stdout"; fi
 expect_exit 0 "--version exits 0" "$PM" --version
-if [ "$(cat "$TMP/.out")" = "$(cat "$ROOT/VERSION")" ]; then ok "--version prints the bare version"; else not_ok "--version prints the bare version"; fi
+if [ "$(head -1 "$TMP/.out")" = "$(cat "$ROOT/VERSION")" ]; then ok "--version: the bare version on line 1"; else not_ok "--version: the bare version on line 1"; fi
 expect_exit 2 "no arguments: usage error" "$PM"
 stderr_has "Try 'agentomics-package-model --help'" "usage error points to --help"
 expect_exit 2 "no --state" "$PM" --runs "${RUNS[@]}" --out "$TMP/x.tar.gz"

@@ -46,7 +46,7 @@ static void usage(FILE *fp)
 "  --threads N            worker threads [1]\n"
 "  --force                replace an existing OUT\n"
 "  -v, --verbose          more log output; -q, --quiet: errors only\n"
-"  -h, --help             this help;  --version: print the version\n"
+"  -h, --help             this help;  --version: the version, then htslib's\n"
 "\n", steps);
     ao_agent_llm_usage(fp);
     fprintf(fp,

@@ -28,7 +28,7 @@ static void usage(FILE *fp)
 "  --out FILE              the package to write (appears whole or not at all)\n"
 "  --force                 replace an existing output file\n"
 "  -v, --verbose           more log output (repeatable); -q, --quiet: errors only\n"
-"  -h, --help              this help;  --version: print the version\n"
+"  -h, --help              this help;  --version: the version, then htslib's\n"
 "\n"
 "Exit status: 0 ok, 2 usage error, 65 data error (no best iteration, best run\n"
 "missing or failed, no class list, malformed JSON), 74 I/O error.\n");

@@ -27,7 +27,7 @@ static void usage(FILE *fp)
 "                         recomputed under it; auto: auroc or f1_macro)\n"
 "  --force                replace an existing OUT\n"
 "  -v, --verbose          more log output; -q, --quiet: errors only\n"
-"  -h, --help             this help;  --version: print the version\n"
+"  -h, --help             this help;  --version: the version, then htslib's\n"
 "\n");
     ao_agent_llm_usage(fp);
     fprintf(fp,

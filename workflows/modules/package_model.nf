@@ -22,7 +22,7 @@ process PACKAGE_MODEL {
     tar -xzOf model.tar.gz report.md > report.md
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        agentomics-package-model: \$(agentomics-package-model --version)
+        agentomics-package-model: \$(agentomics-package-model --version | head -1)
     END_VERSIONS
     """
 

@@ -27,7 +27,7 @@ process SELECT_LINEAGE {
     agentomics-select --states ${dirs.collect { "${it}/reflected" }.join(' ')} --out lineages.json ${args}
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        agentomics-select: \$(agentomics-select --version)
+        agentomics-select: \$(agentomics-select --version | head -1)
     END_VERSIONS
     """
 
