@@ -3,6 +3,9 @@
 #   make test       unit tests + CLI tests (the README's test command)
 #   make test-asan  unit tests under AddressSanitizer + UBSan
 #   make bench      benchmarks against named peers (tests/bench/results.md)
+#   make man        man pages from the tools' --help (build/man/man1; part of make)
+#   make nextflow   bin/nextflow: Nextflow from Maven Central (tests/workflow/nextflow.sh)
+#   make image      the container image, tagged agentomics:VERSION (podman or docker)
 #   make install PREFIX=/usr/local
 VERSION   := $(shell cat VERSION)
 PREFIX    ?= /usr/local
@@ -30,9 +33,18 @@ BINS      := $(TOOLS:%=$(BINDIR)/agentomics-%)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HEADERS   := $(wildcard include/agentomics/*.h)
+MANS      := $(TOOLS:%=$(BUILD)/man/man1/agentomics-%.1)
 
-.PHONY: all test test-unit test-cli test-asan bench install clean demo container-test
-all: $(BINS)
+.PHONY: all man nextflow image test test-unit test-cli test-asan bench install clean demo container-test
+all: $(BINS) $(MANS)
+
+man: $(MANS)
+
+# Man pages generated from each tool's --help (tools/mkman.sh), so they
+# cannot drift from the tools.
+$(BUILD)/man/man1/agentomics-%.1: $(BINDIR)/agentomics-% tools/%/main.c tools/mkman.sh VERSION
+	@mkdir -p $(dir $@)
+	sh tools/mkman.sh $< tools/$*/main.c $(VERSION) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/lib/%.o: tools/lib/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -100,9 +112,11 @@ demo: $(BINS)
 container-test:
 	@sh tests/container/run.sh
 
-install: $(BINS)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/agentomics/prompts $(DESTDIR)$(PREFIX)/share/agentomics/schemas
+install: $(BINS) $(MANS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/agentomics/prompts $(DESTDIR)$(PREFIX)/share/agentomics/schemas \
+	  $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 prompts/*.md prompts/*.json $(DESTDIR)$(PREFIX)/share/agentomics/prompts/
 	install -m 0644 schemas/*.json $(DESTDIR)$(PREFIX)/share/agentomics/schemas/
 
