@@ -112,6 +112,22 @@ demo: $(BINS)
 container-test:
 	@sh tests/container/run.sh
 
+# The image the workflows' container profiles use by default, built locally
+# (no registry has it yet): agentomics:VERSION, base pinned by digest when
+# the engine knows it, OCI labels. ENGINE=podman|docker, IMAGE=..., BASE=...
+image:
+	@sh containers/build-image.sh
+
+# bin/nextflow: a launcher for Nextflow resolved from Maven Central by
+# tests/workflow/nextflow.sh (cached in ~/.cache/agentomics), for machines
+# where the official installer cannot download it (README: Install).
+nextflow:
+	@mkdir -p $(BINDIR)
+	@bash tests/workflow/nextflow.sh resolve >/dev/null
+	@printf '#!/bin/sh\n# Nextflow resolved from Maven Central (make nextflow; tests/workflow/nextflow.sh)\nexec bash %s nf "$$@"\n' \
+	  "$(CURDIR)/tests/workflow/nextflow.sh" > $(BINDIR)/nextflow.tmp && chmod 0755 $(BINDIR)/nextflow.tmp && mv $(BINDIR)/nextflow.tmp $(BINDIR)/nextflow
+	@echo "$(BINDIR)/nextflow: Nextflow $$(bash tests/workflow/nextflow.sh nf -version 2>/dev/null | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -1)"
+
 install: $(BINS) $(MANS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/agentomics/prompts $(DESTDIR)$(PREFIX)/share/agentomics/schemas \
 	  $(DESTDIR)$(PREFIX)/share/man/man1
