@@ -4,7 +4,7 @@
 # samtools prints it), a man page per tool generated from its --help
 # (present, up to date, SYNOPSIS = the help's usage line, rendering without
 # groff warnings, installed by make install), LICENSE, CITATION.cff and
-# CHANGELOG.md.
+# CHANGELOG.md, and VERSION wherever another file states the version.
 . "$(dirname "$0")/lib.sh"
 VERSION=$(cat "$ROOT/VERSION")
 MAN=${AO_TEST_MAN:-$ROOT/build/man/man1}
@@ -67,6 +67,16 @@ p = paper[0]
 assert p["type"] == "article" and p["authors"][0]["family-names"] == "Martinek" and p["year"] == 2025
 assert any("2506.05542" in str(i["value"]) for i in p["identifiers"]), "no arXiv identifier"
 PY
+# the version wherever a file states it (VERSION is the source)
+bad=""
+grep -q "^ARG VERSION=$VERSION\$" "$ROOT/containers/Dockerfile" || bad="$bad containers/Dockerfile(ARG VERSION)"
+grep -q "org.opencontainers.image.version $VERSION\$" "$ROOT/containers/agentomics.def" || bad="$bad containers/agentomics.def"
+grep -q "version *= '$VERSION'" "$ROOT/workflows/nextflow.config" || bad="$bad nextflow.config(manifest)"
+grep -q "container *= 'agentomics:$VERSION'" "$ROOT/workflows/nextflow.config" || bad="$bad nextflow.config(container)"
+grep -q "^container: \"docker-daemon://agentomics:$VERSION\"" "$ROOT/workflows/config.yaml" || bad="$bad config.yaml(container)"
+grep -q "or \"docker-daemon://agentomics:$VERSION\"$" "$ROOT/workflows/Snakefile" || bad="$bad Snakefile(container)"
+[ -z "$bad" ] && ok "VERSION ($VERSION) everywhere a file states it (image, Apptainer labels, Nextflow manifest and container, Snakemake container)" \
+    || not_ok "VERSION ($VERSION) is not stated in:$bad"
 grep -q '^## \[Unreleased\]' "$ROOT/CHANGELOG.md" && grep -q "^## \[$VERSION\]" "$ROOT/CHANGELOG.md" \
     && ok "CHANGELOG.md: an Unreleased section and one for $VERSION" || not_ok "CHANGELOG.md: an Unreleased section and one for $VERSION"
 done_testing
