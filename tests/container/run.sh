@@ -79,7 +79,7 @@ digest=$($PODMAN image inspect --format '{{.Digest}}' "$BASE")
 rev=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 lv=$(label version); lr=$(label revision); ll=$(label licenses); ld=$(label base.digest); ls_=$(label source)
 if [ "$lv" = "$(cat VERSION)" ] && [ "$ll" = MIT ] && case "$lr" in "$rev"|"$rev-dirty") true ;; *) false ;; esac && [ -n "$ls_" ]; then
-    ok "OCI labels: version $lv, revision ${lr%%-dirty*} (${lr#"$rev"}), licenses $ll, source $ls_"
+    ok "OCI labels: version $lv, revision $lr, licenses $ll, source $ls_"
 else not_ok "OCI labels: version '$lv', revision '$lr' (HEAD $rev), licenses '$ll', source '$ls_'"; fi
 if [ -n "$digest" ] && [ "$ld" = "$digest" ] && grep -q "from $BASE@$digest" "$TMP/build.log"; then
     ok "the base pinned by digest ($BASE@$digest)"
