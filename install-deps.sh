@@ -7,6 +7,6 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     build-essential pkg-config ca-certificates \
     libhts-dev libcurl4-gnutls-dev libjansson-dev libarchive-dev zlib1g-dev libopenblas-dev \
-    samtools tabix bubblewrap time \
+    samtools tabix bubblewrap time groff-base \
     python3 python3-venv python3-numpy python3-sklearn python3-pandas python3-jsonschema python3-xgboost snakemake maven >/dev/null
 echo "install-deps: done"

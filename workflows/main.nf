@@ -3,24 +3,31 @@
 //
 //   prepare-data ─► every lineage, each iteration:
 //                   agent-step (plan..code) ─► train-run ─► agent-step analyze ─► reflect
-//                   (until reflect's decision is not "continue"; reflect stops at --iterations)
-//                ─► agentomics-select on every lineage's final state (lineages.json)
+//                   ─► decide (reflect --decide: the pipeline's iteration and time budgets)
+//                   (until the decision is not "continue")
+//                ─► agentomics-select on every lineage's final (decided) state (lineages.json)
 //                ─► package-model of the chosen lineage ─► predict + evaluate
 //
+//   nextflow run workflows/main.nf --help                   (the parameters; --help NAME: one)
 //   nextflow run workflows/main.nf -profile test            (bundled slice, builtin agent)
 //   nextflow run workflows/main.nf --train t.csv --valid v.csv --test h.csv --outdir results/x
 //   nextflow run workflows/main.nf --class 'enhancer=pos.fa,non_enhancer=neg.fa' --test_class 'enhancer=p2.fa,non_enhancer=n2.fa'
-// Parameters: workflows/nextflow.config and nextflow_schema.json; the modules
-// read them only as task.ext.args set there (nf-core style), and the tools
-// come from PATH (bin_dir is put first on every task's PATH).
+// Parameters: workflows/nextflow.config, described in nextflow_schema.json and
+// checked against it here before any task runs (lib/AgentomicsParams.groovy);
+// the modules read them only as task.ext.args set in the config (nf-core
+// style), and the tools come from PATH (bin_dir is put first on every task's PATH).
 // Outputs under --outdir: model.tar.gz, test_metrics.json, test_predictions.tsv,
 // history.json, report.md, lineages.json, lineage<L>/summary.json, data/,
-// lineage<L>/iter<I>/{agent,analyzed,reflected}/, lineage<L>/runs/iter<I>/.
+// lineage<L>/iter<I>/{agent,analyzed,reflected,decided}/, lineage<L>/runs/iter<I>/.
 // The loop: ONE recursion carries every lineage (LINEAGES.recurse(starts).until
 // {...}, modules/iteration.nf), so neither the iterations nor the lineages have
 // an upper limit; each lineage advances at its own pace.
 nextflow.enable.dsl = 2
-nextflow.preview.recursion = true   // the iteration loop (modules/iteration.nf)
+// The iteration loop is a recursion, a preview feature of Nextflow. The flag is
+// set on its field, not through its setter, which would print "NEXTFLOW
+// RECURSION IS A PREVIEW FEATURE" on every run (the README says the loop
+// depends on it).
+nextflow.preview.@recursion = true
 
 include { PREPARE_DATA   } from './modules/prepare_data'
 include { LINEAGES       } from './modules/iteration'
@@ -29,12 +36,49 @@ include { PACKAGE_MODEL  } from './modules/package_model'
 include { PREDICT        } from './modules/predict'
 include { EVALUATE       } from './modules/evaluate'
 
+// ---- the parameters, before anything runs: --help, then the schema's checks (exit 2) ----
+def schema = new AgentomicsParams(file("${projectDir}/nextflow_schema.json"))
+if (params.help) {
+    def one = params.help instanceof Boolean ? null : params.help.toString().replaceFirst(/^--/, '')
+    def text = one ? schema.helpOne(one) : schema.help(workflow.manifest.version)
+    if (text == null) {
+        def near = schema.closest(one)
+        exit 2, "agentomics: --help ${one}: no such parameter" + (near ? " (did you mean --help ${near}?)" : '') + "; --help lists them"
+    }
+    print text
+    exit 0
+}
+def problems = schema.validate(params, workflow.launchDir)
+if (problems) {
+    exit 2, "agentomics: ${problems.size() == 1 ? 'a parameter is' : "${problems.size()} parameters are"} not valid:\n  " +
+            problems.join('\n  ') + "\n(nextflow run workflows/main.nf --help lists the parameters; --help NAME explains one)"
+}
+def outdir = params.outdir ?: "results/${params.dataset}"
+// publish_mode auto or link: the config chose hard links when it guessed that
+// the work directory shares --outdir's filesystem; here the real work
+// directory is known, and a link that cannot be made is an error now, not
+// after the first task
+if (params.publish_mode in ['auto', 'link']) {
+    def dev = { java.nio.file.Path p ->
+        def f = p.toAbsolutePath().toFile()
+        while (f != null && !f.exists()) f = f.parentFile
+        f == null ? null : java.nio.file.Files.getAttribute(f.toPath(), 'unix:dev')
+    }
+    def guess = dev(workflow.launchDir.resolve(System.getenv('NXF_WORK') ?: 'work'))
+    def out = dev(workflow.launchDir.resolve(outdir.toString()))
+    def work = dev(workflow.workDir)
+    if (work != out && (params.publish_mode == 'link' || guess == out))
+        exit 2, "agentomics: --publish_mode ${params.publish_mode}: the work directory ${workflow.workDir} and --outdir ${outdir} " +
+                "are on different filesystems, so outputs cannot be hard-linked; give --publish_mode copy (or NXF_WORK=${workflow.workDir})"
+}
+
 def optFiles(v) { v ? v.toString().tokenize(',').collect { file(it.trim(), checkIfExists: true) } : [] }
 
 // Per-class inputs (--class, --valid_class, --test_class): 'NAME=FILE[,NAME=FILE...]'
-// (a name may repeat) or, from a -params-file, a map NAME: FILE or NAME: [FILE, ...].
-// Ordered by class name (stable), as the Snakemake rule orders them. Returns
-// [[option, name], file] pairs; the files are staged by PREPARE_DATA.
+// (a name may repeat) or, from a -params-file, a map NAME: FILE or NAME: [FILE, ...]
+// (the syntax is checked with the other parameters above). Ordered by class
+// name (stable), as the Snakemake rule orders them. Returns [[option, name],
+// file] pairs; the files are staged by PREPARE_DATA.
 def classInputs(key, opt) {
     def v = params[key]
     if (v == null || v == '' || v == false) return []
@@ -45,7 +89,6 @@ def classInputs(key, opt) {
         v.toString().tokenize(',').each { item ->
             def spec = item.trim()
             def i = spec.indexOf('=')
-            if (i < 1 || i == spec.length() - 1) error "agentomics: --${key} expects NAME=FILE[,NAME=FILE...], got '${spec}'"
             pairs << [spec.substring(0, i).trim(), spec.substring(i + 1).trim()]
         }
     }
@@ -59,11 +102,7 @@ def jsonText(v) { groovy.json.JsonOutput.prettyPrint(groovy.json.JsonOutput.toJs
 
 workflow {
     def classes = classInputs('class', '--class') + classInputs('valid_class', '--valid-class') + classInputs('test_class', '--test-class')
-    if (!params.train && !params['class']) error "agentomics: --train or --class is required (or -profile test)"
-    if ((params.iterations as int) < 1 || (params.lineages as int) < 1) error "agentomics: --iterations and --lineages must be at least 1"
-
     def meta = [id: params.dataset]
-    def outdir = params.outdir ?: "results/${params.dataset}"
     def hasTest = params.test || params.test_class
     PREPARE_DATA(Channel.value([meta, optFiles(params.train), optFiles(params.valid), optFiles(params.test),
                                 optFiles(params.description), optFiles(params.labels), optFiles(params.reference), referenceIndex(params.reference),
@@ -75,18 +114,18 @@ workflow {
     // ends when every lineage has stopped (the until-closure counts them).
     def nl = params.lineages as int
     def stopped = new java.util.concurrent.atomic.AtomicInteger(0)
-    starts = PREPARE_DATA.out.agent.map { m, agent -> (1..nl).collect { l -> [m + [lineage: l, iteration: 0], agent, [], [], [], false] } }
+    starts = PREPARE_DATA.out.agent.map { m, agent -> (1..nl).collect { l -> [m + [lineage: l, iteration: 0], agent, [], [], [], false, []] } }
     LINEAGES.recurse(starts).until { item -> item[5] && stopped.incrementAndGet() >= nl }
     finished = LINEAGES.out.lineage.filter { item -> item[5] }          // one per lineage: its final item
 
-    // agentomics-select on every final state; Groovy reads only its choice
-    // (and splits its records into the per-lineage summaries).
+    // agentomics-select on every final (decided) state; Groovy reads only its
+    // choice (and splits its records into the per-lineage summaries).
     SELECT_LINEAGE(finished.toSortedList { x, y -> x[0].lineage <=> y[0].lineage }
-        .map { items -> [meta, items.collect { it[0] }, items.collect { it[2] }] })
+        .map { items -> [meta, items.collect { it[0] }, items.collect { it[6] }] })
     selection = SELECT_LINEAGE.out.selection.map { m, f -> new groovy.json.JsonSlurper().parse(f.toFile()) }
-    chosen = finished.map { item -> [item[0].lineage, item[0], item[2], item[3]] }
-        .join(selection.map { sel -> [sel.chosen as int] })               // lineage, meta, final state, runs
-    PACKAGE_MODEL(chosen.map { l, m, state, runs -> [m, state, runs] })
+    chosen = finished.map { item -> [item[0].lineage, item[0], item[6], item[3], item[1]] }
+        .join(selection.map { sel -> [sel.chosen as int] })               // lineage, meta, final state, runs, data
+    PACKAGE_MODEL(chosen.map { l, m, state, runs, data -> [m, state, runs, data] })
     selection.flatMap { sel -> sel.lineages }.map { rec -> [rec.lineage as int, rec] }
         .join(finished.map { item -> [item[0].lineage, item[3]] })
         .collectFile(storeDir: outdir) { l, rec, runs ->

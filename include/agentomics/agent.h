@@ -29,7 +29,7 @@ typedef struct ao_agent_opts {
     const char *metric;        /* NULL or "auto": auroc (binary) / f1_macro (multiclass),
                                 * resolved once when the run starts; for reflect: a new
                                 * ranking metric for this and later iterations */
-    int iterations;            /* iteration budget */
+    int iterations;            /* iteration budget; 0: none */
     double time_budget;        /* wall seconds for the whole run; <= 0: none */
     double train_time_limit;   /* seconds per train-run; <= 0: none */
     int plateau;               /* stop after this many iterations without improvement */
@@ -37,6 +37,11 @@ typedef struct ao_agent_opts {
     double valid_fraction;     /* 0: chosen by data size */
     int threads;
     int force;
+    /* Budgets given on the command line (AO_BUDGET_* bits): a continued
+     * run takes them into run.json (raising or lowering what it started
+     * with), so a workflow can extend a run without recomputing it. */
+    int budgets_given;
+    int decide_only;           /* reflect: only re-make the last iteration's stop decision */
     /* LLM agent. A new run stores these in run.json ("llm", "baseline");
      * later calls use run.json's values unless given again (NULL / 0 / -1:
      * not given). The key is never an option: AGENTOMICS_API_KEY,
@@ -57,6 +62,9 @@ typedef struct ao_agent_opts {
     int max_tokens;            /* completion tokens per reply; 0: the preset's */
     long context_tokens;       /* the model's context; 0: asked from the server, else 32768 */
 } ao_agent_opts;
+
+#define AO_BUDGET_ITERATIONS 1   /* --iterations was given */
+#define AO_BUDGET_TIME 2         /* --time-budget was given */
 
 /* The defaults the help texts state: seed 1, 5 iterations, 600 s per
  * train-run, plateau 3, no target, one thread, baseline not given. */
@@ -99,5 +107,14 @@ int ao_agent_run_steps(const ao_agent_opts *o, ao_err *err) AO_WUR;
  * pointer on strict improvement on the split in force, and writes
  * feedback and decision.json (continue/stop) into the new state o->out. */
 int ao_agent_reflect(const ao_agent_opts *o, ao_err *err) AO_WUR;
+/* agentomics-reflect --decide: re-makes the stop decision of the last,
+ * already reflected iteration of o->state_in under run.json's budgets as
+ * updated by o->budgets_given, and writes the new state o->out (run.json,
+ * the iteration's decision, history.json's stop record, decision.json);
+ * nothing else changes and no LLM is called. The workflows run it after
+ * every reflect with their budgets, so the budgets are in no iteration's
+ * inputs and raising them on a re-run recomputes no finished iteration.
+ * AO_EDATA when the last iteration is not reflected on yet. */
+int ao_agent_decide(const ao_agent_opts *o, ao_err *err) AO_WUR;
 
 #endif

@@ -49,7 +49,9 @@ void ao_cli_init(ao_cli *cli, const char *argv0, void (*usage)(FILE *fp));
  * output, repeatable), -q (errors only), -h/--help, --version, getopt's
  * ':' (missing argument) and '?' (unknown option). Returns AO_CLI_GO_ON
  * to go on parsing, else the status main() returns (0 after --help or
- * --version, 2 on a usage error, 74 when stdout cannot be written). */
+ * --version, 2 on a usage error, 74 when stdout cannot be written).
+ * --version prints two lines: the bare version (what scripts read with
+ * `head -1`) and "Using htslib X.Y", as samtools does. */
 int ao_cli_option(ao_cli *cli, int opt) AO_WUR;
 /* After parsing: applies the verbosity (and htslib's, which stays quiet
  * below -vv). */

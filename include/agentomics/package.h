@@ -37,12 +37,18 @@ typedef struct ao_package_opts {
     int n_runs;
     const char *out;              /* MODEL.tar.gz */
     int force;                    /* replace an existing output file */
+    const char *data_dir;         /* the agent data directory (dataset.json: classes, positive
+                                   * class, sequence columns), checked against the run's content
+                                   * hash; NULL: run.json's data.dir, which a workflow engine's
+                                   * staging may not reproduce (then a warning, and the class
+                                   * list from the best run, without positive class or columns) */
 } ao_package_opts;
 
 /* Packages the run whose directory basename is history.json's best.run_id.
  * AO_EDATA: no best iteration, best run not among run_dirs, run failed or
  * has no model, no class list (dataset.json or metrics.json), malformed
- * JSON. AO_EIO: unreadable inputs, unwritable output. AO_EUSAGE: the
+ * JSON, a data_dir of another dataset. AO_EIO: unreadable inputs (a
+ * data_dir without dataset.json), unwritable output. AO_EUSAGE: the
  * output exists and !force. The output appears whole or not at all. */
 int ao_package_write(const ao_package_opts *o, ao_err *err) AO_WUR;
 

@@ -70,8 +70,41 @@ check "iteration 2 steps" "$S" --steps $STEPS --state "$TMP/tr1" --data "$B" --o
 [ "$(J "$TMP/t1/steps/plan.json" "d['iteration']")/$(J "$TMP/t2/steps/plan.json" "d['iteration']")" = 1/2 ] && ok "the plan names its own iteration" || not_ok "the plan names its own iteration"
 [ "$(J "$TMP/t1/workspace/recipe.json" "d['seed']")" != "$(J "$TMP/t2/workspace/recipe.json" "d['seed']")" ] && ok "each iteration trains with its own seed" || not_ok "each iteration trains with its own seed"
 
+# ---- budgets of a continued run: reflect --decide, --iterations/--time-budget with --state -----
+# r1 stopped on its iteration budget (1); a workflow re-run with a larger one re-decides
+# that iteration only (no run recorded again, no LLM) and the run goes on from there
+before=$(cd "$TMP/r1" && find . -type f -exec sha256sum {} + | sort)
+check "reflect --decide --iterations 3 on a run stopped by its iteration budget" "$R" --decide --state "$TMP/r1" --out "$TMP/rd3" --iterations 3
+[ "$(J "$TMP/rd3/decision.json" "d['decision'], d['iteration']")" = "('continue', 1)" ] && ok "--decide: a raised budget turns the stop into continue" || not_ok "--decide: a raised budget turns the stop into continue"
+[ "$(J "$TMP/rd3/run.json" "d['budgets']['iterations']")/$(J "$TMP/rd3/history.json" "d.get('stop'), d['iterations'][0]['decision']")" = "3/(None, 'continue')" ] \
+    && ok "--decide: run.json's budget updated, the stop record cleared" || not_ok "--decide: run.json's budget updated, the stop record cleared"
+cmp -s <(J "$TMP/r1/history.json" "d['iterations'][0]['run'], d['best']") <(J "$TMP/rd3/history.json" "d['iterations'][0]['run'], d['best']") \
+    && cmp -s "$TMP/r1/steps/reflect.json" "$TMP/rd3/steps/reflect.json" && ok "--decide: the run record, best pointer and feedback unchanged" || not_ok "--decide: the run record, best pointer and feedback unchanged"
+[ "$before" = "$(cd "$TMP/r1" && find . -type f -exec sha256sum {} + | sort)" ] && ok "--decide: the input state is not modified" || not_ok "--decide: the input state is not modified"
+check "reflect --decide without budgets" "$R" --decide --state "$TMP/r1" --out "$TMP/rd"
+cmp -s "$TMP/r1/decision.json" "$TMP/rd/decision.json" && cmp -s "$TMP/r1/history.json" "$TMP/rd/history.json" && ok "--decide without budgets: the same decision as reflect's" || not_ok "--decide without budgets: the same decision as reflect's"
+check "the re-decided run goes on: iteration 2's steps" "$S" --steps iteration --state "$TMP/rd3" --data "$A" --out "$TMP/rd3s"
+[ "$(J "$TMP/rd3s/steps/plan.json" "d['iteration'], d['iterations_budget']")" = "(2, 3)" ] && ok "iteration 2 plans under the raised budget" || not_ok "iteration 2 plans under the raised budget"
+check "agent-step --state --iterations 4: a stopped run extended directly" "$S" --steps iteration --state "$TMP/r1" --data "$A" --out "$TMP/ext" --iterations 4 --time-budget 3600
+[ "$(J "$TMP/ext/run.json" "d['budgets']['iterations'], d['budgets']['wall_seconds'], d['budgets']['plateau']")" = "(4, 3600.0, 3)" ] \
+    && ok "agent-step --state: --iterations and --time-budget replace the budgets, the rest stays" || not_ok "agent-step --state: --iterations and --time-budget replace the budgets"
+check "reflect --decide --time-budget 0.001" "$R" --decide --state "$TMP/tr1" --out "$TMP/rdt" --time-budget 0.001
+[ "$(J "$TMP/rdt/decision.json" "d['decision'], d['reason']")" = "('stop', 'wall-time budget used')" ] && ok "--decide: a lowered time budget stops the run" || not_ok "--decide: a lowered time budget stops the run"
+check "reflect --decide --time-budget 0 on it" "$R" --decide --state "$TMP/rdt" --out "$TMP/rdt0" --time-budget 0
+[ "$(J "$TMP/rdt0/decision.json" "d['decision']")" = continue ] && ok "--decide: time budget 0 (none) lets it go on" || not_ok "--decide: time budget 0 (none) lets it go on"
+expect_exit 65 "--decide on an iteration not reflected on yet" "$R" --decide --state "$TMP/a1" --out "$TMP/x0"
+stderr_has "a1: the last iteration has not been reflected on" "--decide: the message says what is missing"
+expect_exit 2 "--decide with --run is a usage error" "$R" --decide --state "$TMP/r1" --run "$TMP/run1" --out "$TMP/x0"
+expect_exit 2 "--iterations -1 is a usage error" "$R" --decide --state "$TMP/r1" --out "$TMP/x0" --iterations -1
+[ -e "$TMP/x0" ] && not_ok "no output after a refused --decide" || ok "no output after a refused --decide"
+check "--iterations 0: a new run without an iteration budget" "$S" --steps iteration --data "$B" --out "$TMP/nb" --iterations 0 --plateau 0 --seed 5
+"$T" --state "$TMP/nb" --data "$B" --out "$TMP/nbrun" 2>/dev/null && "$S" --step analyze --state "$TMP/nb" --run "$TMP/nbrun" --data "$B" --out "$TMP/nba" && "$R" --state "$TMP/nba" --run "$TMP/nbrun" --data "$B" --out "$TMP/nbr"
+[ "$(J "$TMP/nbr/run.json" "d['budgets']['iterations']")/$(J "$TMP/nbr/decision.json" "d['decision']")" = "0/continue" ] && ok "--iterations 0: reflect does not stop on an iteration budget" || not_ok "--iterations 0: reflect does not stop on an iteration budget"
+check "--decide --iterations 1 on it" "$R" --decide --state "$TMP/nbr" --out "$TMP/nbd" --iterations 1
+[ "$(J "$TMP/nbd/decision.json" "d['decision'], d['reason']")/$(J "$TMP/nbd/history.json" "d['stop']['iteration']")" = "('stop', 'iteration budget used')/1" ] && ok "--decide applies the workflow's budget (stop record at iteration 1)" || not_ok "--decide applies the workflow's budget"
+
 # ---- the typed run state: schemas, the 'iteration' group, refusals --------------------------
-/usr/bin/python3 - "$ROOT/schemas" "$TMP/r1" "$TMP/t2" <<'PY' && ok "run.json and history.json validate against their schemas (Python jsonschema)" || not_ok "run.json and history.json validate against their schemas"
+/usr/bin/python3 - "$ROOT/schemas" "$TMP/r1" "$TMP/t2" "$TMP/rd3" "$TMP/ext" "$TMP/nbr" "$TMP/nbd" <<'PY' && ok "run.json and history.json validate against their schemas (Python jsonschema)" || not_ok "run.json and history.json validate against their schemas"
 import json, sys, pathlib, jsonschema
 sd = pathlib.Path(sys.argv[1])
 for st in map(pathlib.Path, sys.argv[2:]):

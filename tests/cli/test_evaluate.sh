@@ -119,6 +119,6 @@ expect_exit 2 "both inputs from stdin: exit 2" "$EV" -p - -l -
 expect_exit 0 "--help exits 0" "$EV" --help
 if grep -q '^Usage: agentomics-evaluate' "$TMP/.out"; then ok "--help on stdout"; else not_ok "--help on stdout"; fi
 expect_exit 0 "--version exits 0" "$EV" --version
-if [ "$(cat "$TMP/.out")" = "$(cat "$ROOT/VERSION")" ]; then ok "--version prints the bare version"; else not_ok "--version prints the bare version"; fi
+if [ "$(head -1 "$TMP/.out")" = "$(cat "$ROOT/VERSION")" ]; then ok "--version: the bare version on line 1"; else not_ok "--version: the bare version on line 1"; fi
 
 done_testing

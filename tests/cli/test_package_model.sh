@@ -44,7 +44,7 @@ RUNS=("$F/runs/iter1" "$F/runs/iter2" "$F/runs/iter3")
 expect_exit 0 "--help exits 0" "$PM" --help
 if grep -q '^Usage: agentomics-package-model' "$TMP/.out"; then ok "--help on stdout"; else not_ok "--help on stdout"; fi
 expect_exit 0 "--version exits 0" "$PM" --version
-if [ "$(cat "$TMP/.out")" = "$(cat "$ROOT/VERSION")" ]; then ok "--version prints the bare version"; else not_ok "--version prints the bare version"; fi
+if [ "$(head -1 "$TMP/.out")" = "$(cat "$ROOT/VERSION")" ]; then ok "--version: the bare version on line 1"; else not_ok "--version: the bare version on line 1"; fi
 expect_exit 2 "no arguments: usage error" "$PM"
 stderr_has "Try 'agentomics-package-model --help'" "usage error points to --help"
 expect_exit 2 "no --state" "$PM" --runs "${RUNS[@]}" --out "$TMP/x.tar.gz"
@@ -121,6 +121,24 @@ refuse "malformed history.json" ".*history.json:[0-9]+: " --state "$F/state_badj
 cp -r "$F/state" "$F/state_noclass"
 sed -i "s|\"dir\": \"[^\"]*\"|\"dir\": \"$F/nodata\"|" "$F/state_noclass/run.json"
 refuse "no class list" ".*run.json: no class list" --state "$F/state_noclass" --runs "${RUNS[@]}"
+# --data: the dataset.json a workflow engine stages (run.json's data.dir is
+# where the run started, gone here) gives the positive class and the columns
+"$PM" --state "$F/state_noclass" --runs "${RUNS[@]}" --out "$TMP/nodata.tar.gz" 2>"$TMP/.err"
+if grep -q "give --data AGENTDIR" "$TMP/.err"; then ok "without --data a moved data directory is a warning that names --data"; else not_ok "without --data: the warning names --data"; sed 's/^/#   /' "$TMP/.err"; fi
+cp -r "$F/data" "$F/staged"
+expect_exit 0 "--data AGENTDIR: packaged although run.json's data.dir is gone" "$PM" --state "$F/state_noclass" --runs "${RUNS[@]}" --data "$F/staged" --out "$TMP/data.tar.gz"
+if [ ! -s "$TMP/.err" ]; then ok "--data: no warning"; else not_ok "--data: no warning"; sed 's/^/#   /' "$TMP/.err"; fi
+tar -xzOf "$TMP/data.tar.gz" manifest.json > "$TMP/data.manifest"
+if grep -qF '"positive_class": "pos"' "$TMP/data.manifest" && grep -qF '"sequence_columns": [' "$TMP/data.manifest"; then
+    ok "--data: the manifest has positive_class and sequence_columns"; else not_ok "--data: the manifest has positive_class and sequence_columns"; fi
+if tar -xzOf "$TMP/data.tar.gz" report.md | grep -q "Positive class.*pos"; then ok "--data: the report names the positive class"; else not_ok "--data: the report names the positive class"; tar -xzOf "$TMP/data.tar.gz" report.md | head -20 | sed 's/^/#   /'; fi
+"$PM" --state "$F/state" --runs "${RUNS[@]}" --data "$F/staged" --out "$TMP/data2.tar.gz" 2>"$TMP/.err"
+if cmp -s "$TMP/m1.tar.gz" "$TMP/data2.tar.gz"; then
+    ok "--data gives the same bytes as run.json's data.dir"; else not_ok "--data gives the same bytes as run.json's data.dir"; fi
+mkdir -p "$F/otherdata" && sed 's/c0ffee/beef/' "$F/data/dataset.json" > "$F/otherdata/dataset.json"
+refuse "--data of another dataset" ".*otherdata/dataset.json: content hash beef.* is not the run's" --state "$F/state" --runs "${RUNS[@]}" --data "$F/otherdata"
+expect_exit 74 "--data without dataset.json: I/O error" "$PM" --state "$F/state" --runs "${RUNS[@]}" --data "$F/nodata" --out "$TMP/r.tar.gz"
+stderr_has "nodata/dataset.json: no such file" "--data without dataset.json: the message names the file"
 mkdir -p "$F/other/iter2/model" && echo x > "$F/other/iter2/model/model.aom"
 refuse "best run without metrics.json" ".*other/iter2/metrics.json: missing" --state "$F/state" --runs "$F/other/iter2"
 ln -s /etc/hostname "$F/runs/iter2/model/link"

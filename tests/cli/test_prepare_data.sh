@@ -9,7 +9,7 @@ J() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); prin
 expect_exit 0 "--help exits 0" "$P" --help
 grep -q -- "--train" "$TMP/.out" && ok "--help goes to stdout" || not_ok "--help goes to stdout"
 expect_exit 0 "--version exits 0" "$P" --version
-grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+$' "$TMP/.out" && ok "--version prints a bare version" || not_ok "--version prints a bare version"
+head -1 "$TMP/.out" | grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+$' && ok "--version: a bare version on line 1" || not_ok "--version: a bare version on line 1"
 expect_exit 2 "no arguments is a usage error" "$P"
 stderr_has "Try .*--help" "usage error points to --help"
 expect_exit 2 "unknown option is a usage error" "$P" --bogus

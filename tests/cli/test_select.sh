@@ -40,7 +40,7 @@ field() { python3 -c "import json, sys; j = json.load(open(sys.argv[1])); print(
 expect_exit 0 "--help exits 0" "$SEL" --help
 if grep -q '^Usage: agentomics-select --states DIR' "$TMP/.out" && [ ! -s "$TMP/.err" ]; then ok "--help on stdout"; else not_ok "--help on stdout"; fi
 expect_exit 0 "--version exits 0" "$SEL" --version
-if [ "$(cat "$TMP/.out")" = "$(cat "$ROOT/VERSION")" ]; then ok "--version prints the bare version"; else not_ok "--version prints the bare version"; fi
+if [ "$(head -1 "$TMP/.out")" = "$(cat "$ROOT/VERSION")" ]; then ok "--version: the bare version on line 1"; else not_ok "--version: the bare version on line 1"; fi
 mkstate "$S/a" 1 0.7
 expect_exit 2 "no arguments: usage error" "$SEL"
 stderr_has "Try 'agentomics-select --help'" "usage error points to --help"

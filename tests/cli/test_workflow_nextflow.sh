@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # tests/cli/test_workflow_nextflow.sh — the Nextflow pipeline (workflows/main.nf):
-# every .nf file parses, the modules read parameters only as task.ext.args,
-# the config parses under every profile (with the max_* resource caps; bin_dir
-# on the tasks' PATH), the schema names every parameter, a -stub-run, and
-# contract runs: real runs with tiny budgets (the bundled slice; the
+# every .nf file (and lib/*.groovy) parses, the modules read parameters only as
+# task.ext.args, the config parses under every profile (with the max_* resource
+# caps, 2 CPUs / 6 GB / 6 h under -profile test; bin_dir on the tasks' PATH),
+# the schema names every parameter with the config's defaults, the parameters
+# are checked before any task runs (typos with a suggestion, types, enums,
+# ranges, missing files, train or class; every problem at once, exit 2),
+# --help and --help NAME, a -stub-run, and
+# contract runs: real runs with tiny budgets (the bundled slice, without a
+# warning, its outputs hard-linked, not copied; a -resume with a raised
+# --iterations that recomputes no finished iteration; a failed task reported
+# once, with the tool's message and its work directory, and nothing after it; the
 # recursive iteration loop stopping on reflect's decision, each lineage at its
 # own pace; 20 lineages in the one recursion, chosen by agentomics-select;
 # per-class FASTA inputs; CRAM + reference + a side label table, with every task capped
@@ -18,16 +25,18 @@ cd "$TMP" || exit 1   # .nextflow/ and .nextflow.log stay out of the checkout
 
 if ! "$NF" resolve >"$TMP/resolve.out" 2>"$TMP/resolve.err"; then
     reason=$(tail -1 "$TMP/resolve.err")
-    for d in "parse" "nextflow config" "schema" "stub-run" "contract run" "recursion" "20 lineages" "per-class inputs" "CRAM, reference and side table" "resource caps"; do ok "$d # SKIP ${reason:-Nextflow not resolvable}"; done
+    for d in "parse" "nextflow config" "schema" "parameter checks" "--help" "stub-run" "contract run" "publish mode" "budgets raised on -resume" "a failed task" "recursion" "20 lineages" "per-class inputs" "CRAM, reference and side table" "resource caps"; do ok "$d # SKIP ${reason:-Nextflow not resolvable}"; done
     done_testing; exit $?
 fi
 
 # 1. parse: every .nf file and the config through Groovy's parser (conversion
 # phase; see tests/workflow/nfparse.groovy for why not `nextflow lint`), and a
 # planted syntax error is caught.
-for f in "$ROOT"/workflows/main.nf "$ROOT"/workflows/modules/*.nf "$ROOT"/workflows/nextflow.config; do
-    if "$NF" parse "$f" >"$TMP/parse.out" 2>&1; then ok "parses: ${f#$ROOT/}"
-    else not_ok "parses: ${f#$ROOT/}"; sed 's/^/#   /' "$TMP/parse.out" | head -5; fi
+# (one JVM for every file: nfparse.groovy prints "ok FILE" or "error FILE: ...")
+"$NF" parse "$ROOT"/workflows/main.nf "$ROOT"/workflows/modules/*.nf "$ROOT"/workflows/lib/*.groovy "$ROOT"/workflows/nextflow.config >"$TMP/parse.out" 2>&1
+for f in "$ROOT"/workflows/main.nf "$ROOT"/workflows/modules/*.nf "$ROOT"/workflows/lib/*.groovy "$ROOT"/workflows/nextflow.config; do
+    if grep -qxF "ok $f" "$TMP/parse.out"; then ok "parses: ${f#$ROOT/}"
+    else not_ok "parses: ${f#$ROOT/}"; grep -F "$f" "$TMP/parse.out" | head -5 | sed 's/^/#   /'; fi
 done
 sed 's/^process PREDICT {/process PREDICT {{ x = = 1/' "$ROOT/workflows/modules/predict.nf" > "$TMP/broken.nf"
 if "$NF" parse "$TMP/broken.nf" >"$TMP/parse.out" 2>&1; then not_ok "a planted syntax error is caught"
@@ -43,8 +52,11 @@ else ok "main.nf has no per-lineage aliases"; fi
 for p in test docker singularity apptainer gpu slurm; do
     check "nextflow config -profile $p" "$NF" nf config -flat -profile "$p" "$ROOT/workflows"
     cp "$TMP/.out" "$TMP/$p.cfg"
-    # the max_* caps reach every task as process.resourceLimits (nf-core style)
-    if grep -qxF "process.resourceLimits = [cpus:16, memory:'128.GB', time:'240.h']" "$TMP/.out"; then ok "resourceLimits from max_* under -profile $p"
+    # the max_* caps reach every task as process.resourceLimits (nf-core style);
+    # -profile test is sized like nf-core's: at most 2 CPUs, 6 GB, 6 h per task
+    want="process.resourceLimits = [cpus:16, memory:'128.GB', time:'240.h']"
+    [ "$p" = test ] && want="process.resourceLimits = [cpus:2, memory:'6.GB', time:'6.h']"
+    if grep -qxF "$want" "$TMP/.out"; then ok "resourceLimits from max_* under -profile $p"
     else not_ok "resourceLimits from max_* under -profile $p"; grep -i resourcelimits "$TMP/.out" | sed 's/^/#   /'; fi
 done
 "$NF" nf config -flat -profile test,gpu "$ROOT/workflows" >"$TMP/gpu.cfg" 2>&1
@@ -57,17 +69,72 @@ else not_ok "-profile test: bin_dir first on the tasks' PATH"; grep -E "env|bin_
 if ! grep -q "^env.PATH" "$TMP/test-docker.cfg" && grep -qxF "params.bin_dir = ''" "$TMP/test-docker.cfg"; then ok "-profile test,docker: the image's PATH (bin_dir '')"
 else not_ok "-profile test,docker: the image's PATH"; grep -E "env|bin_dir" "$TMP/test-docker.cfg" | sed 's/^/#   /'; fi
 
-# 3. the schema names exactly the config's parameters
+# 3. the schema names exactly the config's parameters, with the config's defaults
 "$NF" nf config -flat "$ROOT/workflows" >"$TMP/flat.cfg" 2>&1
-check "nextflow_schema.json matches params" python3 - "$ROOT/workflows/nextflow_schema.json" "$TMP/flat.cfg" <<'PY'
-import json, re, sys
+check "nextflow_schema.json matches params (names, defaults), a real \$id, the version's image" python3 - "$ROOT/workflows/nextflow_schema.json" "$TMP/flat.cfg" "$(cat "$ROOT/VERSION")" <<'PY'
+import ast, json, re, sys
 schema = json.load(open(sys.argv[1]))
-names = {n for d in schema["$defs"].values() for n in d["properties"]}
-cfg = {m.group(1) for m in re.finditer(r"^params\.(\w+)\s*=", open(sys.argv[2]).read(), re.M)}
-missing, extra = cfg - names, names - cfg
+props = {n: p for d in schema["$defs"].values() for n, p in d["properties"].items()}
+flat = open(sys.argv[2]).read()
+cfg = {m.group(1): m.group(2) for m in re.finditer(r"^params\.(\w+)\s*=\s*(.*)$", flat, re.M)}
+missing, extra = set(cfg) - set(props), set(props) - set(cfg)
 if missing or extra:
     sys.exit(f"schema lacks {sorted(missing)}; schema has unknown {sorted(extra)}")
+def value(text):   # nextflow config -flat prints Groovy literals
+    if text == "null": return None
+    if text in ("true", "false"): return text == "true"
+    return ast.literal_eval(text)
+bad = [f"{n}: schema default {p.get('default')!r}, config {value(cfg[n])!r}" for n, p in props.items()
+       if n in cfg and ("default" in p or value(cfg[n]) is not None) and p.get("default") != value(cfg[n])]
+if bad:
+    sys.exit("\n".join(bad))
+assert not schema["$id"].startswith("https://example"), schema["$id"]
+assert props["metric"]["enum"] and props["provider"]["enum"] and props["publish_mode"]["enum"]
+assert props["container"]["default"].endswith(":" + sys.argv[3]), props["container"]["default"]
+assert f"manifest.version = '{sys.argv[3]}'" in flat, "manifest.version is not VERSION"
 PY
+
+# 3b. the parameters are checked before any task runs (lib/AgentomicsParams.groovy,
+#     from nextflow_schema.json): every problem at once, exit 2, nothing submitted
+mkdir -p "$TMP/val"
+nfv() { (cd "$TMP/val" && "$NF" nf run "$ROOT/workflows/main.nf" -ansi-log false "$@") >"$TMP/val/out.log" 2>&1; }
+vcheck() {   # DESC EXIT PATTERN... -- nextflow run arguments
+    d=$1; want=$2; shift 2; pats=()
+    while [ "$1" != -- ]; do pats+=("$1"); shift; done; shift
+    nfv "$@"; rc=$?
+    miss=""; for pat in "${pats[@]}"; do grep -qF -- "$pat" "$TMP/val/out.log" || miss="$miss [$pat]"; done
+    if [ "$rc" = "$want" ] && [ -z "$miss" ] && ! grep -q "Submitted process" "$TMP/val/out.log"; then ok "$d"
+    else not_ok "$d (exit $rc, want $want; missing:$miss)"; sed 's/^/#   /' "$TMP/val/out.log" | head -20; fi
+}
+vcheck "a typo is an error that names the parameter meant (exit 2, no task)" 2 \
+    "--iteratons: unknown parameter (did you mean --iterations?)" -- -profile test --iteratons 1
+vcheck "wrong type, value outside the enum, missing file, a kebab-case name, a range: all reported at once" 2 \
+    "5 parameters are not valid" "--iterations: expected an integer, got 'abc'" "--metric: 'aucroc' is not one of auto, auroc, auprc" \
+    "--train: /nonexistent/t.csv: no such file" "--maxCpus: unknown parameter (did you mean --max_cpus?)" "--lineages: 0 is below the minimum 1" \
+    -- -profile test --iterations abc --metric aucroc --train /nonexistent/t.csv --max-cpus 4 --lineages 0
+vcheck "the LLM's protocol and token settings are checked too" 2 "--llm_protocol: 'xml' is not one of tools, json, auto" \
+    "--context_tokens: 100 is below the minimum 1024" -- -profile test --llm_protocol xml --context_tokens 100 --max_tokens 2048 --llm_timeout 900
+vcheck "neither --train nor --class: an error before any task" 2 "--train or --class is required" -- --outdir "$TMP/val/o"
+vcheck "--class without NAME=FILE" 2 "--class: expects NAME=FILE[,NAME=FILE...], got 'enhancer'" -- -profile test --class enhancer
+vcheck "a bare --train (its value lost) and a wrong boolean" 2 "--train: expects a value" "--u_to_t: expected a boolean, got 'yes'" -- -profile test --train --u_to_t yes
+vcheck "--help: exit 0, the parameters by group with their defaults" 0 "Usage: nextflow run workflows/main.nf" "Input/output" "Agent and loop" \
+    "LLM (--agent llm)" "Tools, containers and resources" "  --metric STR" "One of: auto, auroc, auprc, mcc," -- --help
+check "--help lists every parameter of the schema but the hidden ones" python3 - "$ROOT/workflows/nextflow_schema.json" "$TMP/val/out.log" <<'PY'
+import json, re, sys
+schema = json.load(open(sys.argv[1])); text = open(sys.argv[2]).read()
+names = [n for d in schema["$defs"].values() for n, p in d["properties"].items() if not p.get("hidden")]
+missing = [n for n in names if not re.search(r"^  --" + re.escape(n) + r"\b", text, re.M)]
+if missing: sys.exit(f"not in --help: {missing}")
+line = re.search(r"^  --iterations .*$", text, re.M).group(0)
+assert "[5]" in text[text.index(line):text.index("--time_budget")], "no default for --iterations"
+PY
+vcheck "--help NAME: one parameter in full" 0 "--iterations   (Agent and loop)" "default: 5" "range:   >= 1, <= 10000" -- --help iterations
+vcheck "--help with an unknown NAME suggests one" 2 "--help iteratons: no such parameter (did you mean --help iterations?)" -- --help iteratons
+if [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(stat -c %d /dev/shm)" != "$(stat -c %d "$TMP")" ]; then
+    vcheck "--publish_mode link with --outdir on another filesystem: an error before any task" 2 "are on different filesystems, so outputs cannot be hard-linked" \
+        -- -profile test --publish_mode link --outdir "/dev/shm/agentomics-test-$$"
+    rm -rf "/dev/shm/agentomics-test-$$"
+else ok "--publish_mode link across filesystems # SKIP no writable /dev/shm on another filesystem"; fi
 
 # 4. stub-run of the whole pipeline (every module's stub: block)
 mkdir -p "$TMP/stub"
@@ -79,6 +146,61 @@ check "nextflow run -profile test (1 lineage, 1 iteration)" sh -c "cd '$TMP/real
 for f in model.tar.gz test_metrics.json test_predictions.tsv history.json report.md lineages.json lineage1/summary.json; do
     if [ -s "$TMP/real/out/$f" ]; then ok "contract: output $f"; else not_ok "contract: output $f"; fi
 done
+# a normal run prints no warning (the recursion's preview notice included)
+log=$(ls "$TMP"/real/.nextflow.log 2>/dev/null)
+if [ -n "$log" ] && ! grep -E '\bWARN\b' "$log" | grep -q .; then ok "a normal run: no warning"; else not_ok "a normal run: no warning"; grep -E '\bWARN\b' "$TMP"/real/.nextflow.log | head -5 | sed 's/^/#   /'; fi
+# publish_mode auto (the work directory is on --outdir's filesystem): the states
+# of one iteration share their unchanged files, and the outputs are hard links
+# to them, so a file such as steps/plan.json exists on disk once, not 4 times
+if out=$(python3 - "$TMP/real/out" "$TMP/real/work" 2>&1 <<'PY'
+import glob, os, sys
+out, work = sys.argv[1:]
+plans = glob.glob(os.path.join(out, "lineage1/iter1/*/steps/plan.json"))
+inodes = {os.stat(p).st_ino for p in plans}
+assert len(plans) == 4 and len(inodes) == 1, (len(plans), len(inodes))
+pkg = os.stat(os.path.join(out, "model.tar.gz"))
+assert pkg.st_nlink >= 2, "model.tar.gz is a copy, not a link to the work directory's"
+print(f"steps/plan.json in {len(plans)} published states: {len(inodes)} file on disk; model.tar.gz has {pkg.st_nlink} links")
+PY
+); then ok "publish mode: hard links, one file on disk ($out)"; else not_ok "publish mode: hard links"; printf '%s\n' "$out" | sed 's/^/#   /'; fi
+
+# 5a. budgets raised on -resume: --iterations 2 after a run with 1 continues the
+#     lineage: iteration 1's agent-step, train-run, analyze and reflect come from
+#     the cache; only DECIDE (the budgets' only task) and what follows run again
+cp "$TMP/real/out/pipeline_info/trace.txt" "$TMP/real/trace1.txt"
+check "budgets raised on -resume: nextflow run -resume --iterations 2 --time_budget 86400" sh -c "cd '$TMP/real' && '$NF' nf run '$ROOT/workflows/main.nf' -profile test --iterations 2 --time_budget 86400 --lineages 1 --outdir '$TMP/real/out' -ansi-log false -resume"
+check "budgets raised on -resume: iteration 1 cached, its decision re-made, iteration 2 run, the package of 2 iterations" python3 - "$TMP/real/out" <<'PY'
+import csv, json, os, sys, tarfile
+out = sys.argv[1]
+t = {r["name"]: r["status"] for r in csv.DictReader(open(os.path.join(out, "pipeline_info/trace.txt")), delimiter="\t")}
+for step in ("AGENT_STEP", "TRAIN_RUN", "ANALYZE", "REFLECT"):
+    assert t[f"LINEAGES:{step} (lineage1:iter1)"] == "CACHED", (step, t)
+    assert t[f"LINEAGES:{step} (lineage1:iter2)"] == "COMPLETED", (step, t)
+assert t["PREPARE_DATA (gue_tata_sample)"] == "CACHED"
+assert t["LINEAGES:DECIDE (lineage1:iter1)"] == "COMPLETED"
+rec = json.load(open(os.path.join(out, "lineages.json")))["lineages"][0]
+assert rec["iterations"] == 2 and rec["state"] == "lineage1/iter2/decided", rec
+run = json.load(open(os.path.join(out, "lineage1/iter2/decided/run.json")))
+assert run["budgets"]["iterations"] == 2 and run["budgets"]["wall_seconds"] == 86400, run["budgets"]
+with tarfile.open(os.path.join(out, "model.tar.gz")) as p:
+    assert len(json.load(p.extractfile("history.json"))["iterations"]) == 2
+print("# iteration 1: " + ", ".join(f"{k.split(':')[1].split()[0]} {v.lower()}" for k, v in sorted(t.items()) if "iter1)" in k))
+PY
+sed -n 's/^# /#   /p' "$TMP/.out"
+
+# 5b. a failed task: one error, the tool's own message and the task's work
+#     directory (its .command.err), exit 1, and nothing after it (no Groovy
+#     exception from the channels the failure left empty, no warning)
+mkdir -p "$TMP/fail"
+(cd "$TMP/fail" && "$NF" nf run "$ROOT/workflows/main.nf" -profile test --lineages 2 --iterations 2 --agent_step_args=--bogus --outdir "$TMP/fail/out" -ansi-log false) >"$TMP/fail/run.log" 2>&1; rc=$?
+wd=$(sed -n '/^Work dir:/{n;s/^ *//;p;q}' "$TMP/fail/run.log")
+if [ "$rc" = 1 ] && [ "$(grep -c '^ERROR ~' "$TMP/fail/run.log")" = 1 ] && grep -q "^ERROR ~ Error executing process > 'LINEAGES:AGENT_STEP (lineage[12]:iter1)'" "$TMP/fail/run.log" \
+        && grep -q "agentomics-agent-step: unrecognized option '--bogus'" "$TMP/fail/run.log" && [ -n "$wd" ] && grep -q "unrecognized option '--bogus'" "$wd/.command.err"; then
+    ok "a failed task: one error naming the task, the tool's message and its work directory (exit 1)"
+else not_ok "a failed task: one error naming the task, the tool's message and its work directory (exit $rc)"; sed 's/^/#   /' "$TMP/fail/run.log" | head -30; fi
+if grep -Eq 'Exception|Cannot get property|Invalid method invocation|_closure[0-9]|\bWARN\b' "$TMP/fail/run.log"; then
+    not_ok "a failed task: no follow-on exception or warning"; grep -E 'Exception|Cannot get|Invalid method|_closure|WARN' "$TMP/fail/run.log" | head -5 | sed 's/^/#   /'
+else ok "a failed task: no follow-on exception or warning"; fi
 
 # 5b. the iteration loop is ONE recursion carrying every lineage
 #     (nextflow.preview.recursion): with a budget of 12 and --plateau 1 every
@@ -101,13 +223,13 @@ for r in recs:
     l, n, d = r["lineage"], r["iterations"], r["decision"]
     print(f"# lineage {l}: {n} iterations, {d['decision']} ({d.get('reason')})")
     assert 2 <= n < 12 and d["decision"] == "stop" and "plateau" in str(d.get("reason")), r
-    assert r["state"] == f"lineage{l}/iter{n}/reflected", r
+    assert r["state"] == f"lineage{l}/iter{n}/decided", r
     for i in range(1, n + 1):
-        for sub in (f"iter{i}/agent/run.json", f"iter{i}/analyzed/run.json", f"iter{i}/reflected/decision.json", f"runs/iter{i}/metrics.json"):
+        for sub in (f"iter{i}/agent/run.json", f"iter{i}/analyzed/run.json", f"iter{i}/reflected/decision.json", f"iter{i}/decided/decision.json", f"runs/iter{i}/metrics.json"):
             assert os.path.exists(os.path.join(out, f"lineage{l}", sub)), (l, sub)
     assert not os.path.exists(os.path.join(out, f"lineage{l}", f"iter{n + 1}")), (l, n + 1)
     s = json.load(open(os.path.join(out, f"lineage{l}", "summary.json")))
-    assert s["iterations"] == n and s["final_state"] == f"lineage{l}/iter{n}/reflected" and len(s["runs"]) == n, s
+    assert s["iterations"] == n and s["final_state"] == f"lineage{l}/iter{n}/decided" and len(s["runs"]) == n, s
 PY
 if out=$(python3 - "$TMP/rec/out/pipeline_info/trace.txt" 2>&1 <<'PY'
 import csv, sys
@@ -139,21 +261,21 @@ assert [r["lineage"] for r in recs] == list(range(1, 21)), [r["lineage"] for r i
 vals = []
 for r in recs:
     l = r["lineage"]
-    assert r["iterations"] == 1 and r["state"] == f"lineage{l}/iter1/reflected", r
-    h = json.load(open(os.path.join(out, f"lineage{l}", "iter1", "reflected", "history.json")))
+    assert r["iterations"] == 1 and r["state"] == f"lineage{l}/iter1/decided", r
+    h = json.load(open(os.path.join(out, f"lineage{l}", "iter1", "decided", "history.json")))
     assert h["best"] == r["best"], (l, h["best"], r["best"])
     s = json.load(open(os.path.join(out, f"lineage{l}", "summary.json")))
     assert s["lineage"] == l and s["runs"] == [f"lineage{l}/runs/iter1"], s
     vals.append((-h["best"]["value"], l))
 want = min(vals)[1]
-assert sel["chosen"] == want and sel["chosen_state"] == f"lineage{want}/iter1/reflected", (sel["chosen"], want)
+assert sel["chosen"] == want and sel["chosen_state"] == f"lineage{want}/iter1/decided", (sel["chosen"], want)
 with tarfile.open(os.path.join(out, "model.tar.gz")) as t:
     hist = json.load(t.extractfile("history.json"))
 assert hist["best"]["value"] == -min(vals)[0], hist["best"]
 print(f"# chose lineage {want} of 20 (validation {-min(vals)[0]:.4f}; the lowest {-max(vals)[0]:.4f}; {len(set(v for v, _ in vals))} distinct values)")
 PY
 cmd=$(grep -h 'agentomics-select --states' "$TMP"/l20/work/*/*/.command.sh 2>/dev/null)
-if [ "$(printf '%s\n' "$cmd" | grep -o 'lineage[0-9]*/iter1/reflected' | sort -u | wc -l)" = 20 ]; then ok "20 lineages: SELECT_LINEAGE got all 20 final states"
+if [ "$(printf '%s\n' "$cmd" | grep -o 'lineage[0-9]*/iter1/decided' | sort -u | wc -l)" = 20 ]; then ok "20 lineages: SELECT_LINEAGE got all 20 final states"
 else not_ok "20 lineages: SELECT_LINEAGE got all 20 final states"; echo "#   $cmd"; fi
 
 # 6. per-class FASTA inputs (iEnhancer slice): --class as 'NAME=FILE,...' on the
@@ -192,7 +314,10 @@ reference: $DATA/ex1.fa
 labels: $DATA/ex1_labels.tsv
 label_col: label_locus
 EOF
-check "nextflow run -params-file {train: CRAM, reference, labels} --max_cpus 1 --max_memory 1.GB --max_time 30.m" sh -c "cd '$TMP/cram' && '$NF' nf run '$ROOT/workflows/main.nf' -profile test --iterations 1 --lineages 1 -params-file params.yaml --threads 2 --max_cpus 1 --max_memory 1.GB --max_time 30.m --outdir '$TMP/cram/out' -ansi-log false"
+check "nextflow run -params-file {train: CRAM, reference, labels} --max_cpus 1 --max_memory 1.GB --max_time 30.m --publish_mode copy" sh -c "cd '$TMP/cram' && '$NF' nf run '$ROOT/workflows/main.nf' -profile test --iterations 1 --lineages 1 -params-file params.yaml --threads 2 --max_cpus 1 --max_memory 1.GB --max_time 30.m --publish_mode copy --outdir '$TMP/cram/out' -ansi-log false"
+n=$(ls "$TMP"/cram/out/lineage1/iter1/*/steps/plan.json 2>/dev/null | wc -l)
+u=$(stat -c %i "$TMP"/cram/out/lineage1/iter1/*/steps/plan.json 2>/dev/null | sort -u | wc -l)
+[ "$n" = 4 ] && [ "$u" = 4 ] && [ "$(stat -c %h "$TMP/cram/out/model.tar.gz")" = 1 ] && ok "--publish_mode copy: copies ($n states, $u files)" || not_ok "--publish_mode copy: copies ($n states, $u files)"
 cmd=$(cat "$TMP"/cram/work/*/*/.command.sh 2>/dev/null | grep 'agentomics-prepare-data --' | head -1)
 case "$cmd" in *"--train 'in/train/1/ex1.cram' --labels 'in/labels/ex1_labels.tsv' --reference 'in/reference/ex1.fa' --label-col 'label_locus'"*)
         ok "CRAM, reference and side table: staged and passed to prepare-data" ;;
@@ -211,6 +336,11 @@ check "resource caps: every task ran with 1 cpu, 1 GB and at most 30 min (trace)
     END { exit (bad || n < 6) }' "$TMP/cram/out/pipeline_info/trace.txt"
 case "$cmd" in *"--threads 1 "*|*"--threads 1") ok "resource caps: prepare-data got --threads 1 (task.cpus capped from 2)" ;;
     *) not_ok "resource caps: prepare-data --threads"; echo "#   $cmd" ;; esac
+
+# make nextflow: bin/nextflow, a launcher for the release resolved from Maven Central (README: Install)
+if make -s -C "$ROOT" nextflow >"$TMP/mk.out" 2>&1 && [ -x "$ROOT/bin/nextflow" ] && "$ROOT/bin/nextflow" -version 2>&1 | grep -q "version 25.04.4"; then
+    ok "make nextflow: bin/nextflow runs Nextflow 25.04.4"
+else not_ok "make nextflow: bin/nextflow runs Nextflow 25.04.4"; sed 's/^/#   /' "$TMP/mk.out" | tail -5; fi
 
 check "contract: rendered commands pass only flags the tools know" python3 - "$BIN" "$TMP/real/work" "$TMP/rec/work" "$TMP/l20/work" "$TMP/cls/work" "$TMP/cram/work" <<'PY'
 import glob, os, re, subprocess, sys

@@ -2,10 +2,15 @@
 # tests/cli/test_workflow_snakemake.sh — the Snakemake workflow (workflows/Snakefile)
 # with the snakemake on PATH (or $SNAKEMAKE) on a small real slice
 # (tests/workflow/test_config.yaml: 2 lineages side by side, 2 iterations each):
-#   lint and dry run; run A killed during iteration 2 and resumed (nothing
+#   lint and dry run; the configuration checked against
+#   workflows/config.schema.yaml before any job (unknown keys with the closest
+#   known one, types, enums, ranges, missing files, train or class: every
+#   problem at once, nothing run); run A killed during iteration 2 and resumed (nothing
 #   that finished is recomputed; a further run has nothing to do), every output
 #   checked (the best lineage is the one packaged); run B uninterrupted in
-#   another directory with the same seed gives a byte-identical model.tar.gz;
+#   another directory with the same seed gives a byte-identical model.tar.gz,
+#   and re-run with iterations 3 continues both lineages without recomputing a
+#   finished iteration (only the decide jobs and what follows the loop run);
 #   no file staged for the agent contains a held-out test sequence (and the
 #   check does catch a planted one).
 # Skipped (one "# SKIP" line) when no snakemake is installed.
@@ -19,8 +24,10 @@ fi
 V=$("$SMK" --version 2>/dev/null)
 
 # ---- static checks -------------------------------------------------------------
-mkdir -p "$TMP/lint"
-if "$SMK" -s "$ROOT/workflows/Snakefile" --directory "$TMP/lint" --lint >"$TMP/.out" 2>&1 && ! grep -q "^Lints for" "$TMP/.out"; then
+# (with the test configuration: the configuration is checked when the
+# workflow is read, and the default one has no input)
+wf_setup "$TMP/lint"
+if "$SMK" -s "$ROOT/workflows/Snakefile" --directory "$TMP/lint" --configfile "$WF_CONFIG" --config bin_dir="$WF_BIN" --lint >"$TMP/.out" 2>&1 && ! grep -q "^Lints for" "$TMP/.out"; then
     ok "snakemake $V --lint is clean"
 else
     not_ok "snakemake $V --lint is clean"; sed 's/^/#   /' "$TMP/.out" | head -30
@@ -33,6 +40,26 @@ fi
 A=$TMP/a
 wf_setup "$A"
 if wf_run "$A" --dry-run; then ok "dry run"; else not_ok "dry run"; wf_tail "$A.log"; fi
+
+# ---- the configuration is checked before any job ------------------------------------
+ccheck() {   # DESC PATTERN... -- snakemake --config arguments
+    desc=$1; shift; pats=()
+    while [ "$1" != -- ]; do pats+=("$1"); shift; done; shift
+    wf_setup "$TMP/cfg"
+    wf_run "$TMP/cfg" --config bin_dir="$WF_BIN" "$@"; rc=$?   # (a second --config replaces the first)
+    miss=""; for pat in "${pats[@]}"; do grep -qF -- "$pat" "$TMP/cfg.log" || miss="$miss [$pat]"; done
+    if [ "$rc" = 1 ] && [ -z "$miss" ] && [ ! -e "$TMP/cfg/results" ]; then ok "$desc"
+    else not_ok "$desc (exit $rc; missing:$miss)"; wf_tail "$TMP/cfg.log"; fi
+}
+ccheck "config: a typo is an error naming the key meant (nothing run)" "iteratons: unknown key (did you mean iterations?)" -- iteratons=1
+ccheck "config: nested typos (llm, inputs)" "llm.max_turn: unknown key (did you mean llm.max_turns?)" "inputs.tset: unknown key (did you mean inputs.test?)" \
+    -- 'llm={max_turn: 3}' 'inputs={tset: x.csv}'
+ccheck "config: wrong type, value outside the enum, a range, a missing file: all at once" "the configuration is not valid (4 problems" \
+    "iterations: 'abc' is not of type 'integer'" "metric: 'aucroc' is not one of" "lineages: 0 is less than the minimum of 1" "inputs.train: nope.csv: no such file" \
+    -- iterations=abc metric=aucroc lineages=0 'inputs={train: nope.csv}'
+ccheck "config: the LLM's protocol and token settings are checked; numbers given with --config are numbers" "the configuration is not valid (2 problems" "llm.llm_protocol: 'xml' is not one of" "llm.context_tokens: 100 is less than the minimum of 1024" \
+    -- 'llm={llm_protocol: xml, context_tokens: 100, max_tokens: 2048, llm_timeout: 900}'
+ccheck "config: neither train nor class" "inputs: train or class is required" -- 'inputs={train: [], valid: [], test: []}'
 
 # ---- run A: killed hard during iteration 2, then resumed ---------------------------
 # The kill comes once lineage 1's iteration 2 has started (its log exists), i.e.
@@ -88,6 +115,26 @@ if wf_run "$B"; then ok "run B ($(( $(date +%s) - t0 )) s)"; else not_ok "run B"
 RB=$(wf_results "$B")
 if cmp "$RA/model.tar.gz" "$RB/model.tar.gz" >"$TMP/.out" 2>&1; then ok "same seed: byte-identical model.tar.gz"; else not_ok "same seed: byte-identical model.tar.gz"; sed 's/^/#   /' "$TMP/.out"; fi
 if cmp -s "$RA/test_metrics.json" "$RB/test_metrics.json" && cmp -s "$RA/test_predictions.tsv" "$RB/test_predictions.tsv"; then ok "same seed: identical test predictions and metrics"; else not_ok "same seed: identical test predictions and metrics"; fi
+
+# ---- run B again with a larger iteration budget: no finished iteration recomputed ----
+t0=$(date +%s)
+if wf_run "$B" --config bin_dir="$WF_BIN" iterations=3; then ok "run B re-run with iterations=3 ($(( $(date +%s) - t0 )) s)"; else not_ok "run B re-run with iterations=3"; wf_tail "$B.log"; fi
+if grep -E '^ *output: ' "$B.log" | grep -Eq "lineage[0-9]+/(iter[12]/(agent|analyzed|reflected)|runs/iter[12])(/|,| |$)|data/(agent|heldout)"; then
+    not_ok "iterations=3: no job of iterations 1 and 2 but their decisions ran again"; grep -E '^ *output: ' "$B.log" | sed 's/^/#   /' | head
+elif [ "$(grep -Ec '^ *output: .*lineage[0-9]+/iter[12]/decided' "$B.log")" = 4 ]; then
+    ok "iterations=3: only the 4 decisions of iterations 1 and 2 ran again, no other job of them"
+else not_ok "iterations=3: the decisions of iterations 1 and 2 ran again"; grep -E '^ *output: ' "$B.log" | sed 's/^/#   /' | head; fi
+if out=$("$PY" - "$RB" 2>&1 <<'EOF'
+import json, sys
+r = sys.argv[1]
+recs = json.load(open(f"{r}/lineages.json"))["lineages"]
+got = [(x["lineage"], x["iterations"], x["decision"]["reason"]) for x in recs]
+assert all(n == 3 or "plateau" in why for _, n, why in got) and any(n == 3 for _, n, _ in got), got
+for l, n, _ in got:
+    assert json.load(open(f"{r}/lineage{l}/iter{n}/decided/run.json"))["budgets"]["iterations"] == 3
+print(got)
+EOF
+); then ok "iterations=3: the lineages went on to the new budget: $out"; else not_ok "iterations=3: the lineages went on to the new budget"; printf '%s\n' "$out" | sed 's/^/#   /'; fi
 
 # ---- leakage -----------------------------------------------------------------------
 if "$PY" "$ROOT/tests/workflow/check_leakage.py" "$RA" >"$TMP/.out" 2>&1; then ok "no held-out test sequence in any file staged for the agent"; else not_ok "no held-out test sequence in any file staged for the agent"; fi

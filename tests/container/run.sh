@@ -3,10 +3,15 @@
 # the image works, without Docker or a registry (TAP output, last line
 # "container: N passed, N failed"):
 #   1. a local debian:12-slim (containers/build-base.sh: debootstrap + podman import)
-#   2. podman build of containers/Dockerfile on it (apt inside the build uses the host network)
-#   3. inside the image: every tool's --version, samtools, bwrap, the Python
-#      stack, and a small real run (prepare-data, train-run, predict, evaluate)
-#      on tests/data/gue_tata_*.csv with held-out AUROC above chance
+#   2. containers/build-image.sh (what `make image` runs) with podman on it: the
+#      base pinned by digest, the OCI labels (version, revision, source,
+#      licence, base digest) checked (apt inside the build uses the host network)
+#   3. inside the image: it runs as the unprivileged user agentomics, every
+#      tool's --version, the man pages, samtools, bwrap, the Python stack, a
+#      small real run (prepare-data, train-run, predict, evaluate) on
+#      tests/data/gue_tata_*.csv with held-out AUROC above chance, and the
+#      script-model CLI test (agent-written code in bubblewrap's sandbox) with
+#      the image's tools as that user
 #   4. the Nextflow pipeline with -profile test,docker, podman standing in for
 #      docker (AO_CONTAINER_NEXTFLOW=0 skips it): every output, every task in the
 #      image, held-out AUROC above chance, the same predictions as the host's
@@ -59,27 +64,40 @@ else
     bail "base image $BASE (debootstrap bookworm minbase)" "$TMP/base.log"
 fi
 
-# ---- 2. build ----------------------------------------------------------------------
+# ---- 2. build (make image's script) -----------------------------------------------------
 start=$(date +%s)
-if $PODMAN build $OPTS --network host -f containers/Dockerfile --build-arg BASE="$BASE" \
-        -t "$IMAGE" . > "$TMP/build.log" 2>&1; then
-    ok "podman build -f containers/Dockerfile --build-arg BASE=$BASE"
+if ENGINE=$PODMAN IMAGE="$IMAGE" BASE="$BASE" AO_PULL_BASE=0 BUILD_OPTS="$OPTS --network host" \
+        sh containers/build-image.sh > "$TMP/build.log" 2>&1; then
+    ok "containers/build-image.sh (make image) with podman on $BASE"
 else
     cp "$TMP/build.log" "$WORK/build.log"
-    bail "podman build -f containers/Dockerfile --build-arg BASE=$BASE (log: $WORK/build.log)" "$TMP/build.log"
+    bail "containers/build-image.sh with podman on $BASE (log: $WORK/build.log)" "$TMP/build.log"
 fi
 echo "# build took $(( $(date +%s) - start )) s; image size $($PODMAN image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1 / 1e6}')"
+label() { $PODMAN image inspect --format "{{index .Labels \"org.opencontainers.image.$1\"}}" "$IMAGE"; }
+digest=$($PODMAN image inspect --format '{{.Digest}}' "$BASE")
+rev=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+lv=$(label version); lr=$(label revision); ll=$(label licenses); ld=$(label base.digest); ls_=$(label source)
+if [ "$lv" = "$(cat VERSION)" ] && [ "$ll" = MIT ] && case "$lr" in "$rev"|"$rev-dirty") true ;; *) false ;; esac && [ -n "$ls_" ]; then
+    ok "OCI labels: version $lv, revision $lr, licenses $ll, source $ls_"
+else not_ok "OCI labels: version '$lv', revision '$lr' (HEAD $rev), licenses '$ll', source '$ls_'"; fi
+if [ -n "$digest" ] && [ "$ld" = "$digest" ] && grep -q "from $BASE@$digest" "$TMP/build.log"; then
+    ok "the base pinned by digest ($BASE@$digest)"
+else not_ok "the base pinned by digest (label '$ld', base digest '$digest')"; grep build-image "$TMP/build.log" | sed 's/^/#   /'; fi
 
 run() { $PODMAN run --rm $OPTS --network none "$@"; }   # run [podman options] IMAGE CMD...
 # check DESC CMD... : passes when CMD exits 0 (its output is kept in $TMP/.out)
 check() { d=$1; shift; if "$@" > "$TMP/.out" 2>&1; then ok "$d"; else not_ok "$d"; sed 's/^/#   /' "$TMP/.out" | tail -20; fi; }
 
 # ---- 3. inside the image -------------------------------------------------------------
+check "the image runs as the unprivileged user agentomics" run "$IMAGE" sh -c '[ "$(id -un)" = agentomics ] && [ "$(id -u)" != 0 ] && id'
+sed 's/^/#   /' "$TMP/.out"
 check "agentomics-prepare-data --version" run "$IMAGE" agentomics-prepare-data --version
 grep -qF "$(cat VERSION)" "$TMP/.out" && ok "the version is $(cat VERSION)" || { not_ok "the version is $(cat VERSION)"; sed 's/^/#   /' "$TMP/.out"; }
 check "every tool answers --version" run "$IMAGE" sh -c \
     'set -e; n=0; for t in /opt/agentomics/bin/agentomics-*; do "$t" --version >/dev/null; n=$((n + 1)); done; [ "$n" -ge 7 ]'
 check "schemas installed under /opt/agentomics/share/agentomics" run "$IMAGE" test -s /opt/agentomics/share/agentomics/schemas/recipe.schema.json
+check "a man page per tool under /opt/agentomics/share/man/man1" run "$IMAGE" sh -c '[ "$(ls /opt/agentomics/share/man/man1/agentomics-*.1 | wc -l)" = "$(ls /opt/agentomics/bin/agentomics-* | wc -l)" ]' 
 check "samtools and bwrap present" run "$IMAGE" sh -c 'samtools --version | head -1 && bwrap --version'
 check "python3 imports numpy, pandas, sklearn, torch, xgboost" run "$IMAGE" python3 -c \
     'import numpy, pandas, sklearn, torch, xgboost; x = torch.ones(3); assert float((x @ x)) == 3.0; print(torch.__version__, xgboost.__version__)'
@@ -114,6 +132,16 @@ for m in logreg gbdt; do
         not_ok "$m: test metrics written"
     fi
 done
+
+# bubblewrap's sandbox as the image's unprivileged user: the script-model CLI
+# test (agent-written training and inference code run in the sandbox by
+# train-run and predict) with the image's tools, the sources read-only.
+# unmask=ALL: podman masks parts of /proc, and bubblewrap cannot mount a fresh
+# /proc under a masked one (see step 5).
+check "bubblewrap's sandbox as user agentomics: tests/cli/test_script_model.sh with the image's tools" \
+    run --security-opt unmask=ALL -v "$ROOT:/src:ro" -e AO_TEST_BIN=/opt/agentomics/bin "$IMAGE" \
+    sh -c 'id -un && bash /src/tests/cli/test_script_model.sh > /tmp/sm.log 2>&1; rc=$?; grep -E "^(not ok|1\.\.)" /tmp/sm.log; echo "$(grep -c "^ok" /tmp/sm.log) passed"; [ $rc = 0 ] && ! grep -q SKIP /tmp/sm.log && grep -q "^ok" /tmp/sm.log'
+sed 's/^/#   /' "$TMP/.out" | tail -4
 
 # ---- 4. the Nextflow pipeline in the image: -profile test,docker ----------------------
 # Nextflow's docker executor with podman standing in for docker (a `docker`

@@ -44,7 +44,7 @@ wf_check_outputs() {
     for f in model.tar.gz test_metrics.json test_predictions.tsv history.json report.md lineages.json \
              data/agent/train.tsv data/agent/dataset.json data/heldout/test.tsv \
              lineage1/summary.json lineage1/iter1/agent/run.json lineage1/iter1/analyzed/history.json \
-             lineage1/iter1/reflected/decision.json lineage1/runs/iter1/metrics.json; do
+             lineage1/iter1/reflected/decision.json lineage1/iter1/decided/decision.json lineage1/runs/iter1/metrics.json; do
         [ -s "$r/$f" ] || missing="$missing $f"
     done
     if [ -z "$missing" ]; then ok "every output exists"; else not_ok "every output exists (missing:$missing)"; fi
@@ -67,7 +67,8 @@ assert len(sel["lineages"]) == cfg_lineages >= 1
 vals = []
 for rec in sel["lineages"]:
     n = rec["iterations"]
-    final = f"{r}/lineage{rec['lineage']}/iter{n}/reflected"
+    final = f"{r}/lineage{rec['lineage']}/iter{n}/decided"
+    assert rec["state"].endswith(f"lineage{rec['lineage']}/iter{n}/decided"), rec["state"]
     assert not os.path.exists(f"{r}/lineage{rec['lineage']}/iter{n + 1}"), "an iteration after the stop"
     dec = json.load(open(f"{final}/decision.json"))
     assert 1 <= n <= budget and (dec["decision"] == "stop" or n == budget), f"lineage {rec['lineage']} ended at {n} without a stop"

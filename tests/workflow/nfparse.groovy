@@ -1,9 +1,10 @@
 // tests/workflow/nfparse.groovy — parses Nextflow scripts and configs with
 // Groovy's own parser up to the conversion phase (syntax only), for
-// tests/workflow/nextflow.sh parse. `nextflow lint` cannot be used: with
-// nf-lang 25.04.0 (the newest on Maven Central) beside Nextflow 25.04.4 it
-// stops on every file with a NullPointerException in its error reporting,
-// whether the file is valid or not. Prints "ok FILE" or "error FILE: ...";
+// tests/workflow/nextflow.sh parse. `nextflow lint` cannot be used with the
+// Nextflow that Maven Central provides: nf-lang is there only as 25.04.0, the
+// only release whose other dependencies are all there is 25.04.4, and with
+// that pair `nextflow lint` stops with a NullPointerException on a file that
+// has only warnings (README: Install). Prints "ok FILE" or "error FILE: ...";
 // exit 1 when any file does not parse.
 import org.codehaus.groovy.control.CompilationUnit
 import org.codehaus.groovy.control.MultipleCompilationErrorsException

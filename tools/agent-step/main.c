@@ -28,15 +28,16 @@ static void usage(FILE *fp)
 "  --data AGENTDIR        the agent/ directory of agentomics-prepare-data\n"
 "  --run RUNDIR           a train-run output (for analyze)\n"
 "  --agent builtin|llm    the agent [builtin]\n"
-"New run configuration (stored in run.json; ignored with --state):\n"
+"New run configuration (stored in run.json; with --state only --iterations and\n"
+"--time-budget count: they replace the run's budgets, e.g. to extend a run):\n"
 "  --seed N               base seed [1]\n"
 "  --lineage N            lineage number; every seed of the lineage derives from\n"
 "                         (seed, N) (README: Seeds) [0]\n"
 "  --metric NAME          validation metric ranking iterations: auroc, auprc, mcc,\n"
 "                         f1_macro, accuracy, balanced_accuracy [auto: auroc for\n"
 "                         binary, f1_macro for multiclass tasks]\n"
-"  --iterations N         iteration budget [5]\n"
-"  --time-budget S        wall-time budget of the whole run in seconds [none]\n"
+"  --iterations N         iteration budget; 0: none [5]\n"
+"  --time-budget S        wall-time budget of the whole run in seconds; 0: none [none]\n"
 "  --train-time-limit S   time limit of each train-run in seconds [600]\n"
 "  --plateau K            stop after K iterations without improvement [3]\n"
 "  --target X             stop when the validation metric reaches X [none]\n"
@@ -46,7 +47,7 @@ static void usage(FILE *fp)
 "  --threads N            worker threads [1]\n"
 "  --force                replace an existing OUT\n"
 "  -v, --verbose          more log output; -q, --quiet: errors only\n"
-"  -h, --help             this help;  --version: print the version\n"
+"  -h, --help             this help;  --version: the version, then htslib's\n"
 "\n", steps);
     ao_agent_llm_usage(fp);
     fprintf(fp,
@@ -112,12 +113,13 @@ int main(int argc, char **argv)
             o.metric = optarg;
             break;
         case O_ITER:
-            if (ao_cli_int(optarg, 1, 10000, &v) < 0) return ao_cli_usage_error("--iterations expects an integer >= 1, got '%s'", optarg);
+            if (ao_cli_int(optarg, 0, 10000, &v) < 0) return ao_cli_usage_error("--iterations expects an integer in 0..10000 (0: none), got '%s'", optarg);
             o.iterations = (int)v;
+            o.budgets_given |= AO_BUDGET_ITERATIONS;
             break;
         case O_TBUDGET: case O_TLIMIT:
             if (ao_cli_double(optarg, &d) < 0 || d < 0) return ao_cli_usage_error("%s expects seconds >= 0, got '%s'", c == O_TBUDGET ? "--time-budget" : "--train-time-limit", optarg);
-            if (c == O_TBUDGET) o.time_budget = d; else o.train_time_limit = d;
+            if (c == O_TBUDGET) { o.time_budget = d; o.budgets_given |= AO_BUDGET_TIME; } else o.train_time_limit = d;
             break;
         case O_PLATEAU:
             if (ao_cli_int(optarg, 0, 10000, &v) < 0) return ao_cli_usage_error("--plateau expects an integer >= 0, got '%s'", optarg);

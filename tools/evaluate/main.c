@@ -31,7 +31,7 @@ static void usage(FILE *fp)
         "  -v, --verbose           log progress and resource use to stderr (repeatable)\n"
         "  -q, --quiet             errors only\n"
         "  -h, --help              show this help and exit\n"
-        "      --version           print the version and exit (also -V)\n"
+        "      --version           print the version, then htslib's, and exit (also -V)\n"
         "\n"
         "Every label id needs exactly one prediction row and vice versa. Classes are the\n"
         "probability_<class> columns in file order; with two classes the second is the\n"

@@ -507,6 +507,15 @@ DONE:
     return ret;
 }
 
+/* The budgets given with a continued state replace run.json's: a run may
+ * be extended (or cut short) after it started, e.g. a workflow re-run
+ * with a larger --iterations. Only what was given changes. */
+static void update_budgets(const ao_agent_opts *o, ao_run_config *rc)
+{
+    if (o->budgets_given & AO_BUDGET_ITERATIONS) rc->budgets.iterations = o->iterations;
+    if (o->budgets_given & AO_BUDGET_TIME) rc->budgets.wall_seconds = o->time_budget > 0 ? o->time_budget : 0;
+}
+
 /* plan: a new iteration, once the last one is reflected on. */
 static int start_iteration(agent_ctx *c, ao_err *err)
 {
@@ -531,6 +540,7 @@ int ao_agent_run_steps(const ao_agent_opts *o, ao_err *err)
     c.o = o;
     if (!(c.s = ao_state_begin(o->state_in, o->data, o->out, o->force, err))) return err->code;
     if (!o->state_in && (rc = new_run(&c, err)) < 0) goto DONE;
+    if (o->state_in) update_budgets(o, &c.s->run);
     for (i = 0; i < o->n_steps; i++) {
         const agent_step *st = agent_step_find(o->steps[i]);
         const ao_iteration *it;
@@ -614,11 +624,62 @@ static const char *stop_reason(const ao_run_config *run, const ao_history *h, co
     int since_best = h->best.iteration ? h->n_iters - h->best.iteration : h->n_iters;
     const char *llm = llm_stop_reason(it, llm_failure);
     if (llm) return llm;
-    if (h->n_iters >= b->iterations) return "iteration budget used";
+    if (b->iterations > 0 && h->n_iters >= b->iterations) return "iteration budget used";
     if (b->wall_seconds > 0 && ao_history_elapsed(h) >= b->wall_seconds) return "wall-time budget used";
     if (!isnan(b->target) && h->best.iteration && h->best.value >= b->target) return "target metric reached";
     if (b->plateau > 0 && since_best >= b->plateau) return "plateau: no improvement";
     return NULL;
+}
+
+/* The stop decision after the reflected iteration it (the last): recorded
+ * in the iteration, in history.json's stop record (cleared on continue:
+ * a re-decided run may go on) and in decision.json. *reason: the stop
+ * reason, NULL to go on. */
+static int decide(ao_state *s, ao_iteration *it, const json_t *llm_failure, const char **reason, ao_err *err)
+{
+    ao_history *h = &s->hist;
+    json_t *best, *decision = NULL;
+    int rc;
+    *reason = stop_reason(&s->run, h, it, llm_failure);
+    it->decision = *reason ? AO_DECISION_STOP : AO_DECISION_CONTINUE;
+    free(h->stop_reason);
+    h->stop_reason = NULL;
+    h->stop_iteration = 0;
+    if (*reason) {
+        if (!(h->stop_reason = strdup(*reason))) return ao_err_set(err, AO_EMEM, "out of memory");
+        h->stop_iteration = it->number;
+    }
+    if ((best = ao_best_json(&h->best)))
+        decision = json_pack("{s:s,s:s,s:i,s:O}", "decision", *reason ? "stop" : "continue", "reason",
+                             *reason ? *reason : "budget left and room to improve", "iteration", h->n_iters, "best", best);
+    rc = decision ? ao_state_write_json(s, "decision.json", decision, err) : ao_err_set(err, AO_EMEM, "out of memory");
+    json_decref(best);
+    json_decref(decision);
+    return rc;
+}
+
+int ao_agent_decide(const ao_agent_opts *o, ao_err *err)
+{
+    ao_state *s = NULL;
+    ao_iteration *it;
+    const char *reason;
+    int rc = AO_OK;
+    if (!o->state_in) return ao_err_set(err, AO_EUSAGE, "--decide needs --state");
+    if (!(s = ao_state_begin(o->state_in, o->data, o->out, o->force, err))) return err->code;
+    update_budgets(o, &s->run);
+    if (!(it = ao_history_current(&s->hist)) || !it->has_run) {
+        rc = ao_err_set(err, AO_EDATA, "%s: %s: --decide re-decides a reflected iteration (run reflect first)", o->state_in,
+                        it ? "the last iteration has not been reflected on" : "the state has no iteration");
+        goto DONE;
+    }
+    /* the LLM reflection's own failure, as reflect recorded it beside its diagnosis */
+    if ((rc = decide(s, it, json_object_get(it->feedback, "llm_error"), &reason, err)) < 0) goto DONE;
+    if ((rc = ao_state_commit(s, err)) == AO_OK)
+        ao_info("iteration %d re-decided under %d iterations, %.0f s: %s (%s)", it->number, s->run.budgets.iterations,
+                s->run.budgets.wall_seconds, reason ? "stop" : "continue", reason ? reason : "");
+DONE:
+    ao_state_destroy(s);
+    return rc;
 }
 
 int ao_agent_reflect(const ao_agent_opts *o, ao_err *err)
@@ -626,7 +687,7 @@ int ao_agent_reflect(const ao_agent_opts *o, ao_err *err)
     ao_state *s = NULL;
     ao_history *h;
     ao_iteration *it;
-    json_t *metrics = NULL, *fb = NULL, *decision = NULL, *best = NULL, *llm_failure = NULL;
+    json_t *metrics = NULL, *fb = NULL, *llm_failure = NULL;
     char *mpath = NULL;
     const char *reason;
     int rc = AO_OK;
@@ -640,6 +701,7 @@ int ao_agent_reflect(const ao_agent_opts *o, ao_err *err)
     if (!(s = ao_state_begin(o->state_in, o->data, o->out, o->force, err))) { rc = err->code; goto DONE; }
     c.s = s;
     h = &s->hist;
+    update_budgets(o, &s->run);
     if (o->metric) {
         /* a new ranking metric: the best pointer is recomputed under it */
         const char *m = ao_metric_resolve(o->metric, s->run.n_classes);
@@ -667,18 +729,7 @@ int ao_agent_reflect(const ao_agent_opts *o, ao_err *err)
     it->improved = it->run.valid && it->split_version == h->split_version && isfinite(v) &&
                    (!h->best.iteration || h->best.split_version != h->split_version || v > h->best.value);
     if (it->improved && ao_history_set_best(h, it, s->run.metric, v) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-    reason = stop_reason(&s->run, h, it, llm_failure);
-    it->decision = reason ? AO_DECISION_STOP : AO_DECISION_CONTINUE;
-    if (reason) {
-        free(h->stop_reason);
-        if (!(h->stop_reason = strdup(reason))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-        h->stop_iteration = it->number;
-    }
-    best = ao_best_json(&h->best);
-    decision = json_pack("{s:s,s:s,s:i,s:O}", "decision", reason ? "stop" : "continue", "reason", reason ? reason : "budget left and room to improve",
-                         "iteration", h->n_iters, "best", best);
-    if (!decision || !best) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-    if ((rc = ao_state_write_json(s, "decision.json", decision, err)) < 0) goto DONE;
+    if ((rc = decide(s, it, llm_failure, &reason, err)) < 0) goto DONE;
     if ((rc = ao_state_write_json(s, "steps/reflect.json", fb, err)) < 0) goto DONE;
     if ((rc = agent_usage_write(&c, ao_now() - t0, err)) < 0) goto DONE;
     if ((rc = ao_state_commit(s, err)) == AO_OK)
@@ -686,8 +737,6 @@ int ao_agent_reflect(const ao_agent_opts *o, ao_err *err)
 DONE:
     json_decref(metrics);
     json_decref(fb);
-    json_decref(decision);
-    json_decref(best);
     json_decref(llm_failure);
     free(mpath);
     agent_llm_close(&c);

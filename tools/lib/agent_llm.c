@@ -593,7 +593,10 @@ static json_t *prompt_vars(agent_ctx *c, const char *step, const json_t *submit_
     json_object_set_new(vars, "step", json_string(step));
     snprintf(buf, sizeof buf, "%d", n_iter);
     json_object_set_new(vars, "iteration", json_string(buf));
-    snprintf(buf, sizeof buf, "%d", c->s->run.budgets.iterations);
+    /* "Iteration 2 of at most 5"; a workflow's run carries no budget of its
+     * own (it decides with reflect --decide, and may raise it later) */
+    if (c->s->run.budgets.iterations > 0) snprintf(buf, sizeof buf, "of at most %d", c->s->run.budgets.iterations);
+    else snprintf(buf, sizeof buf, "(no fixed iteration budget: the workflow decides after each iteration)");
     json_object_set_new(vars, "iterations_budget", json_string(buf));
     json_object_set_new(vars, "metric", json_string(c->s->run.metric));
     json_object_set_new(vars, "software", json_string(a->software));

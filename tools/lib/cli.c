@@ -33,7 +33,9 @@ int ao_cli_option(ao_cli *cli, int opt)
         cli->usage(stdout);
         return fflush(stdout) == 0 ? AO_EXIT_OK : AO_EXIT_IO;
     case AO_CLI_OPT_VERSION:
-        puts(AO_VERSION);
+        /* line 1 stays the bare version, for scripts ($(tool --version | head -1));
+         * line 2 names the htslib the tool runs with, as samtools does */
+        printf("%s\nUsing htslib %s\n", AO_VERSION, hts_version());
         return fflush(stdout) == 0 ? AO_EXIT_OK : AO_EXIT_IO;
     case '?':
         /* getopt_long has said what is wrong (unknown option, missing argument) */

@@ -457,8 +457,12 @@ ERROR:
  * metrics.json valid.classes, else the model's recipe.json. */
 static int find_classes(pkg *p, ao_err *err)
 {
-    const char *dir = p->run.data_dir;
+    const char *dir = p->o->data_dir ? p->o->data_dir : p->run.data_dir;
     size_t i;
+    /* a directory given explicitly must be the run's dataset; run.json's
+     * data.dir is only where the run started (a workflow engine stages
+     * it under another name), so there a missing file is a warning */
+    if (p->o->data_dir && ao_run_config_check_data(&p->run, p->o->data_dir, err) < 0) return err->code;
     if (dir) {
         char *path = ao_path_join(dir, "dataset.json");
         json_error_t je;
@@ -469,7 +473,8 @@ static int find_classes(pkg *p, ao_err *err)
             free(path);
             return err->code;
         }
-        if (!p->dataset) ao_warn("%s: not found; taking the class list from the best run", path);
+        if (!p->dataset) ao_warn("%s: not found; taking the class list from the best run, and the package will lack "
+                                 "the positive class and sequence columns (give --data AGENTDIR)", path);
         free(path);
     }
     p->classes = json_object_get(p->dataset, "classes");

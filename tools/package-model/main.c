@@ -11,7 +11,7 @@
 static void usage(FILE *fp)
 {
     fprintf(fp,
-"Usage: agentomics-package-model --state DIR --runs RUNDIR... --out MODEL.tar.gz [options]\n"
+"Usage: agentomics-package-model --state DIR --runs RUNDIR... --data AGENTDIR --out MODEL.tar.gz [options]\n"
 "\n"
 "Packs the best iteration of an agent run (history.json's best pointer) into a\n"
 "gzip-compressed tar: manifest.json (format version, tool version, dataset hash,\n"
@@ -26,20 +26,28 @@ static void usage(FILE *fp)
 "                          Takes every following non-option argument and may be\n"
 "                          repeated: --runs r1 r2 r3  or  --runs r1 --runs r2\n"
 "  --out FILE              the package to write (appears whole or not at all)\n"
+"  --data AGENTDIR         the agent/ directory of agentomics-prepare-data: its\n"
+"                          dataset.json gives the classes, the positive class and\n"
+"                          the sequence columns (must be the run's dataset); without\n"
+"                          it, run.json's data.dir is tried (a workflow's staging\n"
+"                          may have renamed it: then a warning, and the package\n"
+"                          lacks the positive class and sequence columns)\n"
 "  --force                 replace an existing output file\n"
 "  -v, --verbose           more log output (repeatable); -q, --quiet: errors only\n"
-"  -h, --help              this help;  --version: print the version\n"
+"  -h, --help              this help;  --version: the version, then htslib's\n"
 "\n"
 "Exit status: 0 ok, 2 usage error, 65 data error (no best iteration, best run\n"
-"missing or failed, no class list, malformed JSON), 74 I/O error.\n");
+"missing or failed, no class list, malformed JSON, --data of another dataset),\n"
+"74 I/O error (--data without dataset.json included).\n");
 }
 
 int main(int argc, char **argv)
 {
-    enum { O_STATE = 256, O_RUNS, O_OUT, O_FORCE };
+    enum { O_STATE = 256, O_RUNS, O_OUT, O_FORCE, O_DATA };
     static const struct option lopts[] = {
         {"state", required_argument, 0, O_STATE}, {"runs", required_argument, 0, O_RUNS},
-        {"out", required_argument, 0, O_OUT}, {"force", no_argument, 0, O_FORCE}, AO_CLI_LONGOPTS, {0, 0, 0, 0}};
+        {"out", required_argument, 0, O_OUT}, {"force", no_argument, 0, O_FORCE}, {"data", required_argument, 0, O_DATA},
+        AO_CLI_LONGOPTS, {0, 0, 0, 0}};
     ao_package_opts o;
     ao_cli_list runs;
     ao_cli cli;
@@ -58,6 +66,7 @@ int main(int argc, char **argv)
         case O_STATE: o.state_dir = optarg; break;
         case O_OUT: o.out = optarg; break;
         case O_FORCE: o.force = 1; break;
+        case O_DATA: o.data_dir = optarg; break;
         default:
             if ((status = ao_cli_option(&cli, c)) != AO_CLI_GO_ON) goto DONE;
         }

@@ -29,7 +29,7 @@ static void usage(FILE *fp)
 "  --output FILE      prediction TSV (written atomically)\n"
 "  --threads N        worker threads (script models: AO_THREADS, OMP_NUM_THREADS) [1]\n"
 "  -v, --verbose      more log output; -q, --quiet: errors only\n"
-"  -h, --help         this help;  --version: print the version\n"
+"  -h, --help         this help;  --version: the version, then htslib's\n"
 "\n"
 "Exit status: 0 ok, 2 usage, 65 invalid model or input (or a failed script\n"
 "model), 74 I/O (e.g. no working bubblewrap for a script model).\n");

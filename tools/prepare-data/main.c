@@ -49,7 +49,7 @@ static void usage(FILE *fp)
 "  --force                 replace an existing output directory\n"
 "  --threads N             decompression threads [1]\n"
 "  -v, --verbose           more log output (repeatable); -q, --quiet: errors only\n"
-"  -h, --help              this help;  --version: print the version\n"
+"  -h, --help              this help;  --version: the version, then htslib's\n"
 "\n"
 "Exit status: 0 ok, 2 usage error, 65 data error (FILE:LINE: problem), 74 I/O error.\n");
 }

@@ -32,7 +32,7 @@ static void usage(FILE *fp)
 "  --out FILE         the selection to write (atomically; '-' is stdout)\n"
 "  --force            replace an existing output file\n"
 "  -v, --verbose      more log output (-v names the choice); -q, --quiet: errors only\n"
-"  -h, --help         this help;  --version: print the version\n"
+"  -h, --help         this help;  --version: the version, then htslib's\n"
 "\n"
 "Exit status: 0 ok, 2 usage error (also: the output exists without --force),\n"
 "65 data error (a state file missing or malformed, two states of the same\n"

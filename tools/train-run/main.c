@@ -36,7 +36,7 @@ static void usage(FILE *fp)
 "                     (builtin learners run on CPU) [0]\n"
 "  --force            replace an existing RUNDIR\n"
 "  -v, --verbose      more log output; -q, --quiet: errors only\n"
-"  -h, --help         this help;  --version: print the version\n"
+"  -h, --help         this help;  --version: the version, then htslib's\n"
 "\n"
 "Exit status: 0 ran (see metrics.json status), 2 usage, 65 invalid recipe or data, 74 I/O.\n");
 }

@@ -21,7 +21,7 @@ process AGENT_STEP {
     agentomics-agent-step --data agent --out state${from} --threads ${task.cpus} ${args}
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        agentomics-agent-step: \$(agentomics-agent-step --version)
+        agentomics-agent-step: \$(agentomics-agent-step --version | head -1)
     END_VERSIONS
     """
 

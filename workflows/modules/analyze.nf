@@ -17,7 +17,7 @@ process ANALYZE {
     agentomics-agent-step --step analyze --state state --run ${run} --data agent --out analyzed --threads ${task.cpus} ${args}
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        agentomics-agent-step: \$(agentomics-agent-step --version)
+        agentomics-agent-step: \$(agentomics-agent-step --version | head -1)
     END_VERSIONS
     """
 

@@ -17,7 +17,7 @@ process EVALUATE {
     agentomics-evaluate --predictions ${predictions} --labels heldout/test.tsv --out test_metrics.json ${args}
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        agentomics-evaluate: \$(agentomics-evaluate --version)
+        agentomics-evaluate: \$(agentomics-evaluate --version | head -1)
     END_VERSIONS
     """
 

@@ -1,24 +1,28 @@
 // Every lineage's iteration loop in ONE recursion (nextflow.preview.recursion,
 // set in main.nf):
-//   agent-step plan..code ─► train-run ─► agent-step analyze ─► reflect
+//   agent-step plan..code ─► train-run ─► agent-step analyze ─► reflect ─► decide
 // main.nf runs it as
 //   LINEAGES.recurse(starts).until { all lineages stopped }
 // Nextflow instantiates this body once; its input is the first value (the
 // LIST of every lineage's start item) mixed with its own output fed back, so
 // every lineage's item goes round again after its reflect, independently of
 // the other lineages (one may be at iteration 4 while another still trains
-// its second), until reflect's decision is not "continue" (reflect also stops
-// at the iteration budget, --iterations, recorded in run.json).
+// its second), until the decision is not "continue". DECIDE makes it
+// (agentomics-reflect --decide) with the pipeline's iteration and time
+// budgets; the next iteration continues REFLECT's state, which carries no
+// budget of its own, so raising --iterations or --time_budget on -resume
+// re-runs only the DECIDE tasks and continues each lineage where it stopped.
 //
 // Item (the input and output have the same shape):
-//   [meta, data, state, runs, versions, stop]
+//   [meta, data, state, runs, versions, stop, final]
 //   meta      [id: dataset, lineage: L, iteration: I], I the lineage's last
 //             finished iteration (0 before the first)
 //   data      the prepared agent data (data/agent)
-//   state     iteration I's reflected state ([] before the first)
+//   state     iteration I's reflected state, the next iteration's input ([] before the first)
 //   runs      the run directories of iterations 1..I
 //   versions  the versions.yml files of iteration I's tasks ([] before the first)
-//   stop      reflect decided to stop after iteration I
+//   stop      DECIDE decided to stop after iteration I
+//   final     iteration I's decided state (the lineage's final state when stop; [] before the first)
 // Items of stopped lineages that come round again are dropped at the input;
 // the output carries every iteration's item, the stopped one last.
 //
@@ -31,6 +35,7 @@ include { AGENT_STEP } from './agent_step'
 include { TRAIN_RUN  } from './train_run'
 include { ANALYZE    } from './analyze'
 include { REFLECT    } from './reflect'
+include { DECIDE     } from './decide'
 
 workflow LINEAGES {
     take:
@@ -40,8 +45,8 @@ workflow LINEAGES {
     // the first round's value is the list of every lineage's start item
     todo = items
         .flatMap { x -> x[0] instanceof Map ? [x] : x }
-        .filter { meta, data, state, runs, versions, stop -> !stop }
-        .map { meta, data, state, runs, versions, stop -> [meta + [iteration: meta.iteration + 1], data, state, runs] }
+        .filter { meta, data, state, runs, versions, stop, fin -> !stop }
+        .map { meta, data, state, runs, versions, stop, fin -> [meta + [iteration: meta.iteration + 1], data, state, runs] }
     AGENT_STEP(todo.map { meta, data, state, runs -> [meta, data, state] })
     base = todo.map { meta, data, state, runs -> [meta, data, runs] }
     a = AGENT_STEP.out.state.join(base)                                  // meta, st, data, runs
@@ -50,11 +55,13 @@ workflow LINEAGES {
     ANALYZE(b.map { meta, run, st, data, runs -> [meta, data, st, run] })
     c = ANALYZE.out.state.join(b)                                        // meta, an, run, st, data, runs
     REFLECT(c.map { meta, an, run, st, data, runs -> [meta, data, an, run] })
+    DECIDE(REFLECT.out.state)
     versions = AGENT_STEP.out.versions.join(TRAIN_RUN.out.versions).join(ANALYZE.out.versions).join(REFLECT.out.versions)
-    next = REFLECT.out.state.join(c).join(versions)                      // meta, ref, an, run, st, data, runs, v1..v4
-        .map { meta, ref, an, run, st, data, runs, v1, v2, v3, v4 ->
-            def decision = new groovy.json.JsonSlurper().parse(ref.resolve('decision.json').toFile()).decision
-            [meta, data, ref, runs + [run], [v1, v2, v3, v4], decision != 'continue']
+        .join(DECIDE.out.versions)
+    next = REFLECT.out.state.join(DECIDE.out.state).join(c).join(versions)   // meta, ref, dec, an, run, st, data, runs, v1..v5
+        .map { meta, ref, dec, an, run, st, data, runs, v1, v2, v3, v4, v5 ->
+            def decision = new groovy.json.JsonSlurper().parse(dec.resolve('decision.json').toFile()).decision
+            [meta, data, ref, runs + [run], [v1, v2, v3, v4, v5], decision != 'continue', dec]
         }
 
     emit:

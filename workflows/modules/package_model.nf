@@ -1,12 +1,14 @@
 // agentomics-package-model: packs the best iteration of the chosen lineage
 // (meta: its final iteration); history.json and report.md (from the
-// package) next to it. Further options: task.ext.args.
+// package) next to it. The prepared agent data is staged too: its
+// dataset.json gives the package the classes, positive class and sequence
+// columns (as in the Snakemake workflow). Further options: task.ext.args.
 process PACKAGE_MODEL {
     tag "lineage${meta.lineage}"
     label 'process_low'
 
     input:
-    tuple val(meta), path(state, stageAs: 'state'), path(runs, stageAs: 'runs/*')
+    tuple val(meta), path(state, stageAs: 'state'), path(runs, stageAs: 'runs/*'), path(data, stageAs: 'agent')
 
     output:
     tuple val(meta), path('model.tar.gz'), emit: model
@@ -17,12 +19,12 @@ process PACKAGE_MODEL {
     script:
     def args = task.ext.args ?: ''
     """
-    agentomics-package-model --state state --runs ${runs} --out model.tar.gz ${args}
+    agentomics-package-model --state state --runs ${runs} --data agent --out model.tar.gz ${args}
     cp state/history.json history.json
     tar -xzOf model.tar.gz report.md > report.md
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        agentomics-package-model: \$(agentomics-package-model --version)
+        agentomics-package-model: \$(agentomics-package-model --version | head -1)
     END_VERSIONS
     """
 

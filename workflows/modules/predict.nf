@@ -17,7 +17,7 @@ process PREDICT {
     agentomics-predict --model ${model} --input heldout/test.tsv --output test_predictions.tsv --threads ${task.cpus} ${args}
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        agentomics-predict: \$(agentomics-predict --version)
+        agentomics-predict: \$(agentomics-predict --version | head -1)
     END_VERSIONS
     """
 

@@ -38,7 +38,7 @@ process PREPARE_DATA {
     agentomics-prepare-data ${opts.join(' ')} ${args} --out data --threads ${task.cpus}
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        agentomics-prepare-data: \$(agentomics-prepare-data --version)
+        agentomics-prepare-data: \$(agentomics-prepare-data --version | head -1)
     END_VERSIONS
     """
 

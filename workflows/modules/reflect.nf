@@ -18,7 +18,7 @@ process REFLECT {
     agentomics-reflect --state analyzed --run ${run} --data agent --out reflected ${args}
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        agentomics-reflect: \$(agentomics-reflect --version)
+        agentomics-reflect: \$(agentomics-reflect --version | head -1)
     END_VERSIONS
     """
 

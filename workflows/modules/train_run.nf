@@ -18,7 +18,7 @@ process TRAIN_RUN {
     agentomics-train-run --state state --data agent --out iter${meta.iteration} --threads ${task.cpus} ${args}
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        agentomics-train-run: \$(agentomics-train-run --version)
+        agentomics-train-run: \$(agentomics-train-run --version | head -1)
     END_VERSIONS
     """
 

@@ -1,8 +1,94 @@
-# Shared helpers: configuration, tool paths, prepare-data arguments, the walk
-# over the iteration checkpoints and reading agentomics-select's lineages.json
-# (the choice of lineage itself is made by agentomics-select).
+# Shared helpers: the configuration's check, tool paths, prepare-data
+# arguments, the walk over the decision checkpoints and reading
+# agentomics-select's lineages.json (the choice of lineage itself is made by
+# agentomics-select, the stop decisions by agentomics-reflect).
+import difflib
 import json
 import shlex
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+
+# ---- the configuration, checked before anything is scheduled ---------------------
+CONFIG_SCHEMA = os.path.join(workflow.basedir, "config.schema.yaml")
+
+
+def _typed_nested_values(cfg, schema):
+    """--config 'llm={max_turns: 8}' gives the nested values as strings; one
+    whose key the schema types without string (a number, a boolean, null) is
+    read as the YAML scalar it spells, so the command line and a config file
+    mean the same. Changes cfg in place."""
+    import yaml
+
+    def non_string(prop):
+        types = prop.get("type", [])
+        types = [types] if isinstance(types, str) else types
+        return types and "string" not in types
+
+    for name, sect in schema["properties"].items():
+        if not isinstance(cfg.get(name), dict) or "properties" not in sect:
+            continue
+        for key, value in list(cfg[name].items()):
+            prop = sect["properties"].get(key)
+            if isinstance(value, str) and isinstance(prop, dict) and non_string(prop):
+                try:
+                    typed = yaml.safe_load(value)
+                except yaml.YAMLError:
+                    continue
+                if typed is None or isinstance(typed, (bool, int, float)):
+                    cfg[name][key] = typed
+
+
+def _config_problems(cfg):
+    """Every problem with the configuration, one line each: unknown keys (with
+    the closest known one), then the schema's checks (types, enums, ranges,
+    patterns, train or class), then input files that do not exist."""
+    import jsonschema
+    import yaml
+
+    with open(CONFIG_SCHEMA) as fp:
+        schema = yaml.safe_load(fp)
+    _typed_nested_values(cfg, schema)
+    problems = []
+
+    def unknown(section, props, prefix):
+        for key in section:
+            if key not in props:
+                near = difflib.get_close_matches(str(key), list(props), n=1, cutoff=0.6)
+                hint = f" (did you mean {prefix}{near[0]}?)" if near else ""
+                problems.append(f"{prefix}{key}: unknown key{hint}")
+
+    top = schema["properties"]
+    unknown(cfg, top, "")
+    for name in ("inputs", "llm", "resources"):
+        if isinstance(cfg.get(name), dict):
+            unknown(cfg[name], top[name]["properties"], f"{name}.")
+    for group, value in (cfg.get("resources") or {}).items() if isinstance(cfg.get("resources"), dict) else []:
+        if group in top["resources"]["properties"] and isinstance(value, dict):
+            unknown(value, top["resources"]["properties"][group]["properties"], f"resources.{group}.")
+    if problems:
+        return problems
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    for e in sorted(validator.iter_errors(cfg), key=lambda e: list(map(str, e.absolute_path))):
+        where = ".".join(map(str, e.absolute_path)) or "config"
+        if e.validator == "anyOf" and where == "inputs":
+            problems.append("inputs: train or class is required (a file or a list of files; see workflows/config.yaml)")
+        else:
+            problems.append(f"{where}: {e.message}")
+    inp = cfg.get("inputs") if isinstance(cfg.get("inputs"), dict) else {}
+    llm = cfg.get("llm") if isinstance(cfg.get("llm"), dict) else {}
+    files = [(f"inputs.{k}", f) for k in ("train", "valid", "test", "labels", "description", "reference") for f in _as_list(inp.get(k))]
+    files += [(f"inputs.{k}.{name}", f) for k in ("class", "valid_class", "test_class") if isinstance(inp.get(k), dict)
+              for name, paths in sorted(inp[k].items()) for f in _as_list(paths)]
+    files += [("llm.price_file", f) for f in _as_list(llm.get("price_file"))]
+    for where, f in files:
+        if not os.path.isfile(f):
+            why = "a directory, not a file" if os.path.isdir(f) else "no such file"
+            problems.append(f"{where}: {f}: {why}")
+    if isinstance(cfg.get("bin_dir"), str) and cfg["bin_dir"] and not os.path.isdir(cfg["bin_dir"]):
+        problems.append(f"bin_dir: {cfg['bin_dir']}: no such directory")
+    return problems
 
 
 def _opt(key, default=None):
@@ -23,14 +109,19 @@ def _as_list(value):
     return [str(value)]
 
 
+_problems = _config_problems(config)
+if _problems:
+    _listed = "\n  ".join(_problems)
+    raise WorkflowError(
+        f"agentomics: the configuration is not valid ({len(_problems)} problem{'s' if len(_problems) > 1 else ''};"
+        f" workflows/config.schema.yaml documents every key):\n  {_listed}"
+    )
+validate(config, CONFIG_SCHEMA)
+
+
 DATASET = str(config["dataset"])
-if not DATASET or os.path.basename(DATASET) != DATASET or DATASET.startswith("."):
-    raise ValueError(f"config: dataset '{DATASET}' must be a plain folder name")
 RESULTS = f"results/{DATASET}"
-ITERATIONS = int(config["iterations"])
 LINEAGES = int(config["lineages"])
-if ITERATIONS < 1 or LINEAGES < 1:
-    raise ValueError("config: iterations and lineages must be at least 1")
 THREADS = int(_opt("threads", 1))
 AGENT_THREADS = int(_opt("agent_threads", 1))
 GPUS = int(_opt("gpus", 0))
@@ -73,8 +164,6 @@ _LIST_KEYS = [("seq_col", "--seq-col"), ("keep_col", "--keep-col")]
 def prepare_input_files(wildcards):
     """Every input file of prepare-data, by kind (for Snakemake's input)."""
     inp = _inputs()
-    if not (_as_list(inp.get("train")) or inp.get("class")):
-        raise ValueError("config: inputs.train or inputs.class is required (see workflows/config.yaml)")
     files = {}
     for key, _ in _FILE_KEYS + _SINGLE_FILE_KEYS:
         files[key] = _as_list(inp.get(key))
@@ -120,7 +209,7 @@ def prepare_outputs():
 
 # ---- the agent loop ------------------------------------------------------------
 def state_dir(lineage, iteration, stage):
-    """A state directory: stage is agent, analyzed or reflected."""
+    """A state directory: stage is agent, analyzed, reflected or decided."""
     return f"{RESULTS}/lineage{lineage}/iter{iteration}/{stage}"
 
 
@@ -130,18 +219,49 @@ def run_dir(lineage, iteration):
 
 
 def new_run_args(lineage):
-    """agent-step options that start a new run (iteration 1 only)."""
+    """agent-step options that start a new run (iteration 1 only). Its
+    iteration and time budgets are none (--iterations 0): the decide
+    checkpoint applies the configuration's after every iteration, so they are
+    in no iteration's inputs and can be raised on a re-run."""
     args = [
         "--seed", config["seed"],
         "--lineage", lineage,
         "--metric", _opt("metric", "auto"),
-        "--iterations", ITERATIONS,
+        "--iterations", 0,
         "--train-time-limit", config["train_time_limit"],
     ]
-    for key, opt in [("time_budget", "--time-budget"), ("plateau", "--plateau"), ("target", "--target")]:
+    for key, opt in [("plateau", "--plateau"), ("target", "--target"), ("valid_fraction", "--valid-fraction")]:
         if config.get(key) is not None:
             args += [opt, config[key]]
     return " ".join(shlex.quote(str(a)) for a in args)
+
+
+def budget_args():
+    """The decide checkpoint's options: the configuration's budgets."""
+    return f"--iterations {int(config['iterations'])} --time-budget {float(_opt('time_budget', 0)):g}"
+
+
+# The LLM agent's settings (config llm:) -> options of agent-step and reflect,
+# one row each (agent: llm only; a setting left null is not passed). A new
+# setting is one row here, one key in config.yaml and config.schema.yaml (llm),
+# and one row of llmOptions in workflows/nextflow.config (the Nextflow pipeline).
+LLM_OPTIONS = {
+    "provider": "--provider",
+    "model": "--model",
+    "api_base": "--api-base",
+    "price_file": "--price-file",
+    "max_llm_calls": "--max-llm-calls",
+    "max_cost": "--max-cost",
+    "baseline": "--baseline",
+    "max_turns": "--max-turns",
+    "submit_retries": "--submit-retries",
+    "bash_timeout": "--bash-timeout",
+    "sandbox_mem": "--sandbox-mem",
+    "llm_timeout": "--llm-timeout",
+    "llm_protocol": "--llm-protocol",
+    "max_tokens": "--max-tokens",
+    "context_tokens": "--context-tokens",
+}
 
 
 def llm_args():
@@ -150,10 +270,8 @@ def llm_args():
         return ""
     llm = config.get("llm") or {}
     args = []
-    for key, opt in [("provider", "--provider"), ("model", "--model"), ("api_base", "--api-base"),
-                     ("max_llm_calls", "--max-llm-calls"), ("max_cost", "--max-cost"), ("price_file", "--price-file"),
-                     ("baseline", "--baseline"), ("max_turns", "--max-turns"), ("bash_timeout", "--bash-timeout")]:
-        if llm.get(key) is not None:
+    for key, opt in LLM_OPTIONS.items():
+        if llm.get(key) is not None and llm.get(key) != "":
             args += [opt, llm[key]]
     return " ".join(shlex.quote(str(a)) for a in args)
 
@@ -178,22 +296,22 @@ def _read_json(path):
 
 
 def lineage_iterations(lineage):
-    """How many iterations LINEAGE runs: walks the reflect checkpoints from
-    iteration 1 until a decision other than "continue" or the budget. While a
-    reflect output is missing, checkpoints.reflect.get raises and Snakemake
-    schedules it, then re-evaluates this function."""
+    """How many iterations LINEAGE runs: walks the decide checkpoints from
+    iteration 1 until a decision other than "continue" (agentomics-reflect
+    --decide makes it, with the configuration's budgets). While a decision is
+    missing, checkpoints.decide.get raises and Snakemake schedules it, then
+    re-evaluates this function."""
     iteration = 1
     while True:
-        out = checkpoints.reflect.get(lineage=str(lineage), iteration=str(iteration)).output[0]
-        decision = _read_json(os.path.join(out, "decision.json")).get("decision")
-        if decision != "continue" or iteration >= ITERATIONS:
+        out = checkpoints.decide.get(lineage=str(lineage), iteration=str(iteration)).output[0]
+        if _read_json(os.path.join(out, "decision.json")).get("decision") != "continue":
             return iteration
         iteration += 1
 
 
 def final_state(lineage):
-    """LINEAGE's final (reflected) state directory (walks its checkpoints)."""
-    return state_dir(lineage, lineage_iterations(lineage), "reflected")
+    """LINEAGE's final (decided) state directory (walks its checkpoints)."""
+    return state_dir(lineage, lineage_iterations(lineage), "decided")
 
 
 def final_state_inputs():
@@ -243,6 +361,7 @@ def chosen_input(wildcards):
         "selection": checkpoints.select_lineage.get().output[0],
         "state": sel["chosen_state"],
         "runs": lineage_runs(rec["lineage"], rec["iterations"]),
+        "data": f"{RESULTS}/data/agent",
     }
 
 

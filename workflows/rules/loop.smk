@@ -1,7 +1,12 @@
 # One iteration of one lineage:
-#   agent-step plan..code ─► train-run ─► agent-step analyze ─► reflect (checkpoint)
+#   agent-step plan..code ─► train-run ─► agent-step analyze ─► reflect ─► decide (checkpoint)
 # Iteration I > 1 starts from iteration I-1's reflected state; it is requested
-# only while reflect decided "continue" (see lineage_iterations in common.smk).
+# only while decide said "continue" (see lineage_iterations in common.smk).
+# decide (agentomics-reflect --decide) is the only job that gets the
+# iteration and time budgets: the lineage's states carry none of their own,
+# and the next iteration continues the reflected state, not the decided one,
+# so a re-run with larger budgets re-runs only the decide jobs (their params
+# changed) and continues every lineage where it stopped.
 #
 # A state directory starts as a hard-linked copy of the previous one, so each
 # job ends by removing the copy of Snakemake's .snakemake_timestamp that it may
@@ -80,7 +85,7 @@ rule analyze:
         " 2> {log:q} && rm -f {output:q}/.snakemake_timestamp"
 
 
-checkpoint reflect:
+rule reflect:
     input:
         state=state_dir("{lineage}", "{iteration}", "analyzed"),
         run=run_dir("{lineage}", "{iteration}"),
@@ -101,6 +106,25 @@ checkpoint reflect:
     shell:
         "{params.tool} --state {input.state:q} --run {input.run:q} --data {input.data:q}"
         " --out {output:q} --agent {params.agent:q} {params.llm} {params.extra}"
+        " 2> {log:q} && rm -f {output:q}/.snakemake_timestamp"
+
+
+checkpoint decide:
+    input:
+        state_dir("{lineage}", "{iteration}", "reflected"),
+    output:
+        directory(state_dir("{lineage}", "{iteration}", "decided")),
+    log:
+        f"{RESULTS}/logs/lineage{{lineage}}/iter{{iteration}}/decide.log",
+    params:
+        tool=tool("reflect"),
+        budgets=budget_args(),
+    threads: 1
+    resources:
+        mem_mb=res("agent", "mem_mb", 2000),
+        runtime=res("agent", "runtime", 30),
+    shell:
+        "{params.tool} --decide --state {input:q} --out {output:q} {params.budgets}"
         " 2> {log:q} && rm -f {output:q}/.snakemake_timestamp"
 
 

@@ -1,7 +1,8 @@
-# Every lineage's final state → agentomics-select (a checkpoint: lineages.json
-# names the chosen lineage and its final state) → package-model of the chosen
-# lineage → predict + evaluate on the held-out test; history.json and
-# report.md next to the package.
+# Every lineage's final (decided) state → agentomics-select (a checkpoint:
+# lineages.json names the chosen lineage and its final state) → package-model
+# of the chosen lineage (with the prepared data: its dataset.json gives the
+# package the positive class and sequence columns) → predict + evaluate on the
+# held-out test; history.json and report.md next to the package.
 
 
 checkpoint select_lineage:
@@ -32,12 +33,13 @@ rule package_model:
         tool=tool("package-model"),
         state=input_arg("state"),
         runs=input_arg("runs"),
+        data=input_arg("data"),
     threads: 1
     resources:
         mem_mb=res("light", "mem_mb", 500) * 4,
         runtime=res("light", "runtime", 5) * 2,
     shell:
-        "{params.tool} --state {params.state} --runs {params.runs} --out {output:q} 2> {log:q}"
+        "{params.tool} --state {params.state} --runs {params.runs} --data {params.data} --out {output:q} 2> {log:q}"
 
 
 rule history:
