@@ -58,7 +58,12 @@ grep -q "$AGENTOMICS_API_KEY" -r "$TMP/j1" && not_ok "json: no key in the state"
 start_server "$TMP/ep_text.json"
 check "auto: iteration 1 with calls written in \`\`\`json fences" "$S" --steps iteration --data "$A" --out "$TMP/t1" --agent llm --provider llamacpp \
     --api-base "$BASE" --model fake-model --baseline none --seed 3
-[ "$(J "$TMP/t1/steps/code.json" "d['entry'], d['protocol']")" = "('script', 'auto')" ] && ok "auto is llamacpp's default; the text calls were taken" || not_ok "auto: the text calls were taken"
+[ "$(J "$TMP/t1/steps/code.json" "d['entry']")/$(J "$TMP/t1/steps/plan.json" "d['protocol']")" = "script/auto" ] \
+    && ok "auto is llamacpp's default; the text calls were taken" || not_ok "auto: the text calls were taken"
+# a step with two replies without a native call switches to json, and the later steps start there
+[ "$(J "$TMP/t1/history.json" "sorted(set(s['output']['protocol'] for n, s in d['iterations'][0]['steps'].items() if n != 'plan'))")" = "['auto->json']" ] \
+    && [ "$(grep -c '"event": *"protocol_switch"' "$TMP/t1/transcript.jsonl")" = 1 ] && [ "$(req "$(n_requests)" "b['response_format']['type']")" = json_schema ] \
+    && ok "auto: one switch to json (explore's second text call); the later steps start in json" || not_ok "auto: the switch carries to the later steps"
 [ "$(req 1 "b['tool_choice'], len(b['tools']), 'response_format' in b, b['max_tokens']")" = "('auto', 6, False, 4096)" ] \
     && ok "auto: tools with tool_choice auto, the preset's max_tokens (4096)" || not_ok "auto: the request's shape"
 grep -q "no scripted reply" "$TMP/server.err" 2>/dev/null && not_ok "auto: every request matched the script" || ok "auto: every request matched the script"
@@ -122,6 +127,16 @@ start_server "$TMP/bare.json"
 check "bare output: a reply that is the step's output itself" "$S" --step plan --data "$A" --out "$TMP/b1" --agent llm --provider llamacpp \
     --api-base "$BASE" --model fake-model --baseline none --llm-protocol json
 [ "$(J "$TMP/b1/steps/plan.json" "d['goal'], d['plan']['approach']")/$(n_requests)" = "('g', 'a')/1" ] && ok "bare output: taken as the submit (one request)" || not_ok "bare output: taken as the submit"
+cat > "$TMP/multi.json" <<'EOF'
+{"rules": [
+ {"match": {"step": "plan", "turn": 0}, "reply": {"content": "Let me look first: {\"action\": \"bash\", \"command\": \"echo FIRST-RAN\"} then {\"action\": \"bash\", \"command\": \"echo SECOND-RAN\"}"}},
+ {"match": {"step": "plan", "turn": 1}, "reply": {"content": "{\"action\": \"submit\", \"output\": {\"goal\": \"g\", \"approach\": \"a\"}}"}}]}
+EOF
+start_server "$TMP/multi.json"
+check "two actions in one reply, after prose" "$S" --step plan --data "$A" --out "$TMP/m1" --agent llm --provider llamacpp \
+    --api-base "$BASE" --model fake-model --baseline none --llm-protocol json
+req 2 "b['messages'][-1]['content']" | grep -q "FIRST-RAN" && req 2 "b['messages'][-1]['content']" | grep -q "only the first action of your reply was taken" \
+    && ! req 2 "b['messages'][-1]['content']" | grep -q "^SECOND-RAN" && ok "two actions: the first ran, and the model is told only the first is taken" || not_ok "two actions: the first ran, the model told"
 cat > "$TMP/repeat.json" <<'EOF'
 {"rules": [
  {"match": {"step": "plan", "turn": 0}, "reply": {"content": "{\"action\": \"bash\", \"command\": \"wc -l /data/train.tsv\"}"}},

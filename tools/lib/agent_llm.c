@@ -59,6 +59,7 @@ struct agent_llm {
     long context_tokens;    /* the context every request is fitted to */
     size_t part_max;        /* characters of one filled-in prompt variable: a tenth of the context */
     const char *protocol;   /* the protocol steps start in: --llm-protocol, else the preset's */
+    int auto_json;          /* an auto step switched to json: later steps start in json */
     char *prompts, *schemas;
     char *ws_dir, *split_dir, *transcript;
     json_t *tools;          /* prompts/tools.json */
@@ -962,15 +963,18 @@ static const json_t *submit_required(const json_t *tools)
  * object or a JSON string; "parameters" also taken), {"action": NAME,
  * ...}, or the step's output itself (an object with every key the submit
  * schema requires, which small models write instead of a submit call),
- * bare, in a ```json fence or in <tool_call> tags. 1 with *name and *args
- * (new) set; 0 when the text holds no call. */
-static int text_call(const char *content, const json_t *submit_required, const char **name, json_t **args, json_t **doc)
+ * in <tool_call> tags, in a ```json fence or bare (prose before it is
+ * skipped). Only the first is taken: *more says another object follows.
+ * 1 with *name and *args (new) set; 0 when the text holds no call. */
+static int text_call(const char *content, const json_t *submit_required, const char **name, json_t **args, json_t **doc, int *more)
 {
     const char *p = content, *e;
     json_t *j = NULL, *a;
+    json_error_t je;
     size_t n;
     *args = *doc = NULL;
     *name = NULL;
+    *more = 0;
     if (!content) return 0;
     if ((e = strstr(p, "<tool_call>"))) { p = e + 11; e = strstr(p, "</tool_call>"); n = e ? (size_t)(e - p) : strlen(p); }
     else if ((e = strstr(p, "```"))) {
@@ -978,8 +982,13 @@ static int text_call(const char *content, const json_t *submit_required, const c
         if (!strncmp(p, "json", 4)) p += 4;
         e = strstr(p, "```");
         n = e ? (size_t)(e - p) : strlen(p);
-    } else n = strlen(p);
-    if (!(j = json_loadb(p, n, 0, NULL)) || !json_is_object(j)) { json_decref(j); return 0; }
+    } else {
+        if (!(p = strchr(p, '{'))) return 0;
+        n = strlen(p);
+    }
+    while (n > 0 && isspace((unsigned char)*p)) { p++; n--; }
+    if (!(j = json_loadb(p, n, JSON_DISABLE_EOF_CHECK, &je)) || !json_is_object(j)) { json_decref(j); return 0; }
+    *more = je.position >= 0 && strchr(p + je.position, '{') != NULL;
     if (!json_object_get(j, "action") && !json_object_get(j, "arguments") && !json_object_get(j, "parameters") && has_keys(j, submit_required)) {
         *name = "submit";
         a = json_incref(j);
@@ -1023,6 +1032,17 @@ static json_t *call_args(const json_t *fn, char *why, size_t n)
 
 /* Appends a message; -1 when out of memory. */
 static int push(json_t *messages, json_t *m) { return m && json_array_append_new(messages, m) == 0 ? 0 : -1; }
+
+/* auto -> json: the step goes on in the json protocol, and so does every
+ * later step of this process (a model that does not call tools natively
+ * will not start to in the next step). */
+static int switch_to_json(struct agent_llm *a, conv *cv, ao_err *err)
+{
+    cv->proto = PROTO_JSON;
+    snprintf(cv->protocol, sizeof cv->protocol, "auto->json");
+    a->auto_json = 1;
+    return ao_llm_transcript(a->llm, "protocol_switch", json_pack("{s:s,s:s}", "step", cv->step, "to", "json"), err);
+}
 
 /* The per-step tallies of converse(). */
 typedef struct turn_state {
@@ -1150,7 +1170,12 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
     memset(&r, 0, sizeof r);
     memset(&ts, 0, sizeof ts);
     *fail_kind = NULL;
-    snprintf(cv->protocol, sizeof cv->protocol, "%s", proto_names[cv->proto]);
+    if (cv->proto == PROTO_AUTO && a->auto_json) {
+        cv->proto = PROTO_JSON;
+        snprintf(cv->protocol, sizeof cv->protocol, "auto->json");
+    } else {
+        snprintf(cv->protocol, sizeof cv->protocol, "%s", proto_names[cv->proto]);
+    }
     if ((rc = open_conversation(c, cv, extra_vars, &messages, &tools, &actions, err)) < 0) goto DONE;
     /* the last reply of a step (or a model stuck on one action) may only submit */
     {
@@ -1219,15 +1244,19 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
             break;
         }
         if (cv->proto == PROTO_JSON || !json_array_size(calls)) {
-            /* an action written as JSON text: the json protocol's only form, auto's fallback */
+            /* an action written as JSON text: the json protocol's only form, auto's fallback;
+             * in auto, the second reply without a native call switches the step to json */
             json_t *args = NULL, *doc = NULL;
             char *result;
             const char *nudge = NULL;
-            if (text_call(content, submit_required(tools), &tname, &args, &doc)) {
+            int more, to_json = cv->proto == PROTO_AUTO && ++ts.misses >= 2;
+            if (to_json && (rc = switch_to_json(a, cv, err)) < 0) goto DONE;
+            if (text_call(content, submit_required(tools), &tname, &args, &doc, &more)) {
                 result = dispatch(c, cv, &ts, tname, args, fail_kind, fail_msg, fail_n, err);
                 if (result) {
                     char *m = NULL;
-                    if (asprintf(&m, "[result of %s]\n%s", tname, result) < 0) m = NULL;
+                    if (asprintf(&m, "[result of %s]\n%s%s", tname, result,
+                                 more ? "\n[note: only the first action of your reply was taken: one action per reply]" : "") < 0) m = NULL;
                     if (ao_llm_transcript(a->llm, "tool", json_pack("{s:s,s:s,s:s,s:s}", "step", cv->step, "name", tname, "protocol", "text", "result", result), err) < 0 ||
                         !m || push(messages, json_pack("{s:s,s:s}", "role", "user", "content", m)) < 0) { free(m); free(result); json_decref(args); json_decref(doc); rc = err->code ? err->code : ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
                     free(m);
@@ -1241,11 +1270,7 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
             if (r.finish == AO_LLM_FINISH_LENGTH) {
                 if (++ts.lengths > 2) { *fail_kind = "length"; snprintf(fail_msg, fail_n, "the model's replies were cut by the length limit %d times", ts.lengths); break; }
                 nudge = "Your reply was cut off by the length limit. Keep replies short and write long files in parts.";
-            } else if (cv->proto == PROTO_AUTO && ++ts.misses >= 2) {
-                /* a model that does not call tools: schema-constrained actions from now on */
-                cv->proto = PROTO_JSON;
-                snprintf(cv->protocol, sizeof cv->protocol, "auto->json");
-                if ((rc = ao_llm_transcript(a->llm, "protocol_switch", json_pack("{s:s,s:s}", "step", cv->step, "to", "json"), err)) < 0) goto DONE;
+            } else if (to_json) {
                 nudge = "From now on reply with exactly one JSON object per turn, as the system prompt's action format says: {\"action\": \"NAME\", ...}.";
             } else {
                 if (++ts.nudges > 3) { *fail_kind = "no_submit"; snprintf(fail_msg, fail_n, "the model stopped acting without submitting"); break; }
