@@ -51,6 +51,7 @@ typedef struct ao_pkg_tmp {
     char *dir;         /* mkdtemp() directory under $TMPDIR (or /tmp) */
     char *model_dir;   /* dir + "/model": what ao_predict_file() takes */
     json_t *manifest;  /* the parsed manifest.json (owned) */
+    int cleanup;       /* dir's slot in the signal cleanup list (fileio.h), or -1 */
 } ao_pkg_tmp;
 
 /* Reads a package (gzip tar or plain tar) and extracts it into a new

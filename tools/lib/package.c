@@ -1159,6 +1159,7 @@ void ao_pkg_tmp_destroy(ao_pkg_tmp *t)
 {
     if (!t) return;
     if (t->dir) ao_rm_rf(t->dir);
+    ao_cleanup_remove(t->cleanup);
     free(t->dir);
     free(t->model_dir);
     json_decref(t->manifest);
@@ -1184,6 +1185,7 @@ ao_pkg_tmp *ao_package_open(const char *archive, ao_err *err)
         if (cap && *cap && end && !*end && mb > 0) r.max_extract = (uint64_t)mb << 20;
     }
     if (!t) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
+    t->cleanup = -1;
     if (stat(archive, &st) != 0) { ao_err_set(err, AO_EIO, "%s: cannot open: %s", archive, strerror(errno)); goto ERROR; }
     if (!S_ISREG(st.st_mode)) { ao_err_set(err, AO_EDATA, "%s: not a model package (a regular file)", archive); goto ERROR; }
     if (!tmpdir || !*tmpdir) tmpdir = "/tmp";
@@ -1194,6 +1196,7 @@ ao_pkg_tmp *ao_package_open(const char *archive, ao_err *err)
         t->dir = NULL;
         goto ERROR;
     }
+    t->cleanup = ao_cleanup_add(t->dir);
     if ((r.rootfd = open(t->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
         ao_err_set(err, AO_EIO, "%s: %s", t->dir, strerror(errno));
         goto ERROR;

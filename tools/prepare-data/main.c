@@ -152,6 +152,23 @@ int main(int argc, char **argv)
     if (optind < argc) return ao_cli_usage_error("unexpected argument '%s'", argv[optind]);
     if (o.n_inputs[0] == 0) return ao_cli_usage_error("no training input: give --train FILE or --class NAME=FILE");
     if (!o.out) return ao_cli_usage_error("no output directory: give --out DIR");
+    {
+        /* standard input can be read once: a second '-' would find it empty */
+        const char *first = NULL, *opt[] = {"--labels", "--description", "--reference"};
+        const char *val[] = {o.labels_path, o.description_path, o.reader.reference};
+        int s, i;
+        for (s = 0; s < AO_N_SPLITS; s++)
+            for (i = 0; i < o.n_inputs[s]; i++)
+                if (strcmp(o.inputs[s][i].path, "-") == 0) {
+                    if (first) return ao_cli_usage_error("standard input ('-') is given twice (%s and a %s input)", first, s == 0 ? "training" : s == 1 ? "validation" : "test");
+                    first = s == 0 ? "a training input" : s == 1 ? "a validation input" : "a test input";
+                }
+        for (i = 0; i < 3; i++)
+            if (val[i] && strcmp(val[i], "-") == 0) {
+                if (first) return ao_cli_usage_error("standard input ('-') is given twice (%s and %s)", first, opt[i]);
+                first = opt[i];
+            }
+    }
     ao_cli_start(&cli);
     return ao_cli_finish(&cli, ao_prepare_run(&o, &err), &err);
 }
