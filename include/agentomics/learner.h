@@ -5,7 +5,8 @@
  * reads, its recipe parameters (defaults, strict parsing of the recipe's
  * "model" object, and that object back from a parameter block), how to
  * shrink it for a smoke run, how much memory it needs, and how to fit,
- * predict, save, load and destroy a fitted learner. recipe.c and model.c
+ * predict, save, load (and report the shape of) and destroy a fitted
+ * learner. recipe.c and model.c
  * dispatch through the rows; they never test for a particular learner.
  *
  * Adding a learner: its kind in enum ao_learner_kind, its parameter block
@@ -97,6 +98,15 @@ typedef struct ao_learner_shape {
     int64_t channels, length; /* AO_INPUT_ONEHOT */
 } ao_learner_shape;
 
+/* The shape a fitted learner was built for, as its own data says: a
+ * model file is checked against it before use (model.c compares it with
+ * META's classes and the representation's width or one-hot shape). */
+typedef struct ao_learner_io {
+    int n_classes;            /* probabilities per row */
+    int64_t n_features;       /* AO_INPUT_FEATURES: columns it reads */
+    int channels, length;     /* AO_INPUT_ONEHOT: the tensor it reads */
+} ao_learner_io;
+
 /* What fit gets besides its parameters and data. */
 typedef struct ao_fit_opts {
     int n_classes;
@@ -149,8 +159,13 @@ typedef struct ao_learner {
     /* Appends the fitted learner to b (the model file's learner section).
      * Returns AO_OK or AO_EMEM. */
     int (*save)(const void *model, ao_buf *b);
-    /* Reads what save wrote. Returns AO_OK with *model set, or AO_EDATA. */
+    /* Reads what save wrote, checking every count against the payload's
+     * size before allocating and every value for consistency (finite
+     * weights, indices in range). Returns AO_OK with *model set, or
+     * AO_EDATA (AO_EMEM when a consistent model does not fit in memory). */
     int (*load)(ao_cursor *c, void **model, ao_err *err);
+    /* The shape a fitted learner reads and writes (see ao_learner_io). */
+    void (*io)(const void *model, ao_learner_io *io);
     void (*destroy)(void *model);    /* NULL-safe */
 } ao_learner;
 

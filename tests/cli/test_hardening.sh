@@ -81,6 +81,58 @@ stderr_has "standard input" "the message names standard input"
 expect_exit 65 "a failed run ..." "$P" --train "$TMP/test.fa" --out "$TMP/made/a/b/out"
 [ ! -e "$TMP/made" ] && ok "... leaves no parent directories it created" || not_ok "... leaves no parent directories it created"
 
+# ---- model files that lie about their shapes (65, never a crash) -----------------
+# aom IN OUT PYTHON: rewrites a model.aom's sections (dict tag -> bytes in
+# `sec`, META as `meta`, a dict) with the python statements, checksum renewed
+aom() {
+    /usr/bin/python3 - "$@" <<'EOF'
+import hashlib, json, struct, sys
+src, dst, code = sys.argv[1], sys.argv[2], sys.argv[3]
+raw = open(src, "rb").read()[:-32]
+ver, n = struct.unpack_from("<II", raw, 8); pos = 16; order = []; sec = {}
+for _ in range(n):
+    tag = raw[pos:pos + 4].decode(); ln, = struct.unpack_from("<Q", raw, pos + 4); sec[tag] = raw[pos + 12:pos + 12 + ln]; order.append(tag); pos += 12 + ln
+meta = json.loads(sec["META"][4:])
+def put(b, off, fmt, v): return b[:off] + struct.pack(fmt, v) + b[off + struct.calcsize(fmt):]
+exec(code)
+m = json.dumps(meta).encode(); sec["META"] = struct.pack("<I", len(m)) + m
+out = raw[:8] + struct.pack("<II", ver, len(order)) + b"".join(t.encode() + struct.pack("<Q", len(sec[t])) + sec[t] for t in order)
+open(dst, "wb").write(out + hashlib.sha256(out).digest())
+EOF
+}
+state "$TMP/gb" '{"seed": 3, "representation": {"type": "kmer", "k": [2, 3]}, "model": {"type": "gbdt", "n_estimators": 5}}'
+state "$TMP/cn" '{"seed": 3, "representation": {"type": "onehot"}, "model": {"type": "cnn", "epochs": 1, "blocks": [{"filters": 8, "width": 9, "pool": "max", "pool_size": 4}]}}'
+"$T" --state "$TMP/gb" --data "$A" --out "$TMP/run_gb" -q && "$T" --state "$TMP/cn" --data "$A" --out "$TMP/run_cn" -q || exit 1
+# bad_model NAME RUN PATTERN PYTHON: the edited model is refused with 65 naming PATTERN
+bad_model() {
+    mkdir -p "$TMP/bm/$1" && cp "$TMP/$2/model/recipe.json" "$TMP/bm/$1/" && aom "$TMP/$2/model/model.aom" "$TMP/bm/$1/model.aom" "$4" || { not_ok "$1: edit"; return; }
+    expect_exit 65 "model file: $1 is refused" "$PR" --model "$TMP/bm/$1" --input "$TMP/test.fa" --output "$TMP/bm/$1.tsv"
+    stderr_has "$3" "model file: $1: the message names it"
+}
+# (before: heap overflow writing K probabilities into a buffer sized for META's classes)
+bad_model logreg-classes run_lr 'logreg learner has 2 classes, the model description names 3' 'meta["classes"].append("extra")'
+bad_model gbdt-classes run_gb 'gbdt learner has 2 classes, the model description names 3' 'meta["classes"].append("extra")'
+bad_model cnn-classes run_cn 'cnn learner has 2 classes, the model description names 3' 'meta["classes"].append("extra")'
+# (before: gather read past the one-hot tensor: SIGSEGV, or exit 0 with garbage)
+bad_model cnn-columns run_cn 'reads 4 channels x [0-9]+ positions, the one-hot representation of 2 sequence column' 'meta["sequence_columns"].append("other")'
+bad_model cnn-length run_cn 'the one-hot representation of 1 sequence column\(s\) gives 4 x' 'meta["onehot"]["length"] -= 7'
+# (before: the GBDT read features past the featurizer's row)
+bad_model gbdt-features run_gb 'gbdt learner reads [0-9]+ features, the representation gives' 'sec["FEAT"] = put(sec["FEAT"], 16, "<i", 1)'
+bad_model logreg-columns run_lr 'featurizer reads 1 sequence column' 'meta["sequence_columns"].append("other")'
+# (before: a use after free in the error path; make test-asan runs this file)
+bad_model cnn-param-count run_cn 'model has [0-9]+ parameters, architecture needs' 'sec["LRNR"] = put(sec["LRNR"], 60, "<Q", struct.unpack_from("<Q", sec["LRNR"], 60)[0] - 1)'
+bad_model cnn-channels run_cn 'parameters, architecture needs' 'sec["LRNR"] = put(sec["LRNR"], 4, "<i", 8)'
+bad_model cnn-huge-shape run_cn 'input shape .* too large' 'sec["LRNR"] = put(sec["LRNR"], 4, "<i", 2**31 - 1)'
+bad_model cnn-nan-weight run_cn 'non-finite weight' 'sec["LRNR"] = put(sec["LRNR"], len(sec["LRNR"]) - 4, "<f", float("nan"))'
+bad_model logreg-nan-weight run_lr 'non-finite weight' 'sec["LRNR"] = put(sec["LRNR"], len(sec["LRNR"]) - 16, "<d", float("nan"))'
+bad_model scale-nan run_lr 'feature scale [0-9]+ is not a finite positive' 'sec["SCAL"] = put(sec["SCAL"], 8, "<f", float("nan"))'
+bad_model classes-twice run_lr 'classes: a name given twice' 'meta["classes"][1] = meta["classes"][0]'
+bad_model onehot-pad run_cn 'invalid one-hot description' 'meta["onehot"]["pad"] = 7'
+bad_model gbdt-nan-base run_gb 'non-finite base score' 'sec["LRNR"] = put(sec["LRNR"], 48, "<d", float("nan"))'
+mkdir -p "$TMP/bm/pkg" && cp "$TMP/bm/logreg-classes/"* "$TMP/bm/pkg/" && pkg "$TMP/bm/pkg" "$TMP/bm/lying.tar.gz"
+expect_exit 65 "a lying model inside a package that verifies is refused" "$PR" --model "$TMP/bm/lying.tar.gz" --input "$TMP/test.fa" --output "$TMP/bm/pkg.tsv"
+stderr_has "has 2 classes, the model description names 3" "the package's model is checked like any model"
+
 # ---- signals: SIGTERM, SIGINT, SIGHUP remove the temporaries ----------------------
 # blocked SIG WATCHDIR CMD...: runs CMD with its input a FIFO held open
 # without data (so it blocks), sends SIG once WATCHDIR holds its

@@ -107,6 +107,10 @@ int ao_cnn_arch_check(const ao_cnn_arch *a, int in_channels, int in_len, int n_c
     if (!a) return ao_err_set(err, AO_EUSAGE, "cnn: no architecture");
     if (in_channels < 1 || in_len < 1)
         return ao_err_set(err, AO_EUSAGE, "cnn: input shape %d x %d is empty", in_channels, in_len);
+    /* bounds that keep every int product of the layout (width x channels,
+     * positions x filters) in range */
+    if (in_channels > 65536 || in_len > (1 << 24))
+        return ao_err_set(err, AO_EUSAGE, "cnn: input shape %d x %d is too large (at most 65536 x %d)", in_channels, in_len, 1 << 24);
     if (n_classes < 2) return ao_err_set(err, AO_EUSAGE, "cnn: need at least 2 classes, got %d", n_classes);
     if (a->n_blocks < 1 || a->n_blocks > MAXB)
         return ao_err_set(err, AO_EUSAGE, "cnn: n_blocks must be 1..%d, got %d", MAXB, a->n_blocks);
@@ -139,8 +143,10 @@ int ao_cnn_arch_check(const ao_cnn_arch *a, int in_channels, int in_len, int n_c
     return AO_OK;
 }
 
-/* Shapes and parameter offsets; no allocation of weights. */
-static ao_cnn *cnn_alloc(const ao_cnn_arch *a, int C0, int L0, int K, ao_err *err)
+/* Shapes and parameter offsets, then the weights (zeroed) unless
+ * with_weights is 0: a model file's parameter count is compared with the
+ * layout before anything that large is allocated. */
+static ao_cnn *cnn_alloc(const ao_cnn_arch *a, int C0, int L0, int K, int with_weights, ao_err *err)
 {
     ao_cnn *m = NULL;
     int i, L = L0, C = C0;
@@ -172,7 +178,7 @@ static ao_cnn *cnn_alloc(const ao_cnn_arch *a, int C0, int L0, int K, ao_err *er
     m->offW2 = off; off += (int64_t)K * din;
     m->offb2 = off; off += K;
     m->np = off;
-    if (!(m->w = calloc((size_t)m->np, sizeof(float)))) goto ERROR;
+    if (with_weights && !(m->w = calloc((size_t)m->np, sizeof(float)))) goto ERROR;
     return m;
 ERROR:
     ao_err_set(err, AO_EMEM, "cnn: out of memory");
@@ -192,7 +198,7 @@ ao_cnn *ao_cnn_create(const ao_cnn_arch *a, int in_channels, int in_len, int n_c
     ao_cnn *m;
     ao_rng r;
     int i;
-    if (!(m = cnn_alloc(a, in_channels, in_len, n_classes, err))) return NULL;
+    if (!(m = cnn_alloc(a, in_channels, in_len, n_classes, 1, err))) return NULL;
     ao_rng_seed(&r, seed);
     /* He normal for layers followed by ReLU, LeCun normal for the output. */
     for (i = 0; i < m->nb; i++)
@@ -1211,14 +1217,19 @@ int ao_cnn_load(ao_cursor *c, ao_cnn **out, ao_err *err)
         if (ao_cnn_arch_check(&a, C0, L0, K, &e2) < 0)
             return ao_err_set(err, AO_EDATA, "cnn: bad architecture in model (%s)", e2.msg);
     }
-    if (!(m = cnn_alloc(&a, C0, L0, K, err))) return err && err->code ? err->code : AO_EMEM;
+    if (!(m = cnn_alloc(&a, C0, L0, K, 0, err))) return err && err->code ? err->code : AO_EMEM;
     if ((uint64_t)m->np != np) {
+        int64_t need = m->np;
         ao_cnn_destroy(m);
         return ao_err_set(err, AO_EDATA, "cnn: model has %llu parameters, architecture needs %lld",
-                          (unsigned long long)np, (long long)m->np);
+                          (unsigned long long)np, (long long)need);
     }
+    if (np > (c->len - c->pos) / 4) { ao_cnn_destroy(m); goto TRUNC; }
+    if (!(m->w = malloc((size_t)np * sizeof *m->w))) { ao_cnn_destroy(m); return ao_err_set(err, AO_EMEM, "cnn: out of memory"); }
     if (ao_cur_f32s(c, m->w, (size_t)np) < 0) { ao_cnn_destroy(m); goto TRUNC; }
+    if (!all_finite(m->w, m->np)) { ao_cnn_destroy(m); return ao_err_set(err, AO_EDATA, "cnn: non-finite weight in model"); }
     m->rc_average = rcav != 0;
+    if (m->rc_average && m->C0 < 4) { ao_cnn_destroy(m); return ao_err_set(err, AO_EDATA, "cnn: reverse-complement averaging needs 4 channels, the model has %d", m->C0); }
     *out = m;
     return AO_OK;
 TRUNC:

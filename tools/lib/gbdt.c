@@ -1325,6 +1325,7 @@ int ao_gbdt_load(ao_cursor *c, ao_gbdt **out, ao_err *err)
         ao_err_set(err, AO_EDATA, "gbdt model: inconsistent header"); goto ERROR;
     }
     if (ao_cur_f64(c, &m->learning_rate) < 0) goto TRUNC;
+    if (!isfinite(m->learning_rate)) { ao_err_set(err, AO_EDATA, "gbdt model: non-finite learning rate"); goto ERROR; }
     if (!fits(c, (uint64_t)m->n_out + 2u * (uint64_t)m->n_hist + (uint64_t)m->n_features, 4)) goto TRUNC;
     m->n_trees = (int64_t)m->n_rounds * m->n_out;
     rc = AO_EMEM;
@@ -1334,6 +1335,8 @@ int ao_gbdt_load(ao_cursor *c, ao_gbdt **out, ao_err *err)
     if (!(m->edge_off = malloc((size_t)(m->n_features + 1) * sizeof *m->edge_off))) goto ERROR;
     rc = AO_EDATA;
     if (ao_cur_f64s(c, m->base, (size_t)m->n_out) < 0) goto TRUNC;
+    for (k = 0; k < m->n_out; k++)
+        if (!isfinite(m->base[k])) { ao_err_set(err, AO_EDATA, "gbdt model: non-finite base score"); goto ERROR; }
     if (ao_cur_f64s(c, m->hist_train, (size_t)m->n_hist) < 0) goto TRUNC;
     if (ao_cur_f64s(c, m->hist_valid, (size_t)m->n_hist) < 0) goto TRUNC;
     for (i = 0; i <= m->n_features; i++) {

@@ -2,6 +2,7 @@
  * recipe parameters (architecture and training schedule) and its adapter
  * to cnn.h. */
 #include <stdio.h>
+#include <string.h>
 #include "agentomics/jsonfield.h"
 #include "agentomics/learner.h"
 
@@ -171,6 +172,14 @@ static int load(ao_cursor *c, void **model, ao_err *err)
     return rc;
 }
 
+static void io(const void *m, ao_learner_io *io)
+{
+    memset(io, 0, sizeof *io);
+    io->n_classes = ao_cnn_n_classes(m);
+    io->channels = ao_cnn_in_channels(m);
+    io->length = ao_cnn_in_len(m);
+}
+
 static void destroy(void *m) { ao_cnn_destroy(m); }
 
 const ao_learner ao_learner_cnn = {
@@ -187,5 +196,6 @@ const ao_learner ao_learner_cnn = {
     .predict_proba = predict_proba,
     .save = save,
     .load = load,
+    .io = io,
     .destroy = destroy,
 };

@@ -1,6 +1,7 @@
 /* learner_gbdt.c — the gradient-boosted-trees row of the learner table
  * (learner.h): its recipe parameters and its adapter to gbdt.h. */
 #include <stdio.h>
+#include <string.h>
 #include "agentomics/jsonfield.h"
 #include "agentomics/learner.h"
 #include "agentomics/log.h"
@@ -136,6 +137,13 @@ static int load(ao_cursor *c, void **model, ao_err *err)
     return rc;
 }
 
+static void io(const void *m, ao_learner_io *io)
+{
+    memset(io, 0, sizeof *io);
+    io->n_classes = ao_gbdt_n_classes(m);
+    io->n_features = ao_gbdt_n_features(m);
+}
+
 static void destroy(void *m) { ao_gbdt_destroy(m); }
 
 const ao_learner ao_learner_gbdt = {
@@ -152,5 +160,6 @@ const ao_learner ao_learner_gbdt = {
     .predict_proba = predict_proba,
     .save = save,
     .load = load,
+    .io = io,
     .destroy = destroy,
 };

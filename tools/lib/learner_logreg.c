@@ -1,6 +1,7 @@
 /* learner_logreg.c — the logistic-regression row of the learner table
  * (learner.h): its recipe parameters and its adapter to logreg.h. */
 #include <stdio.h>
+#include <string.h>
 #include "agentomics/jsonfield.h"
 #include "agentomics/learner.h"
 #include "agentomics/log.h"
@@ -100,6 +101,13 @@ static int load(ao_cursor *c, void **model, ao_err *err)
     return rc;
 }
 
+static void io(const void *m, ao_learner_io *io)
+{
+    memset(io, 0, sizeof *io);
+    io->n_classes = ao_logreg_n_classes(m);
+    io->n_features = ao_logreg_n_features(m);
+}
+
 static void destroy(void *m) { ao_logreg_destroy(m); }
 
 const ao_learner ao_learner_logreg = {
@@ -119,5 +127,6 @@ const ao_learner ao_learner_logreg = {
     .predict_proba = predict_proba,
     .save = save,
     .load = load,
+    .io = io,
     .destroy = destroy,
 };
