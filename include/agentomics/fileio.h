@@ -88,6 +88,10 @@ void ao_cleanup_remove(int slot);
 /* Installs the handler for SIGTERM, SIGINT and SIGHUP (ao_cli_start does;
  * a signal that is ignored, e.g. SIGHUP under nohup, stays ignored). */
 void ao_cleanup_install(void);
+/* The longest line a text reader accepts: $AGENTOMICS_MAX_LINE_MB
+ * megabytes when set to a positive integer, else AO_MAX_LINE_MB. */
+#define AO_MAX_LINE_MB 1024
+size_t ao_max_line_bytes(void);
 /* Reads a whole (plain) file; *len gets its size; result is NUL-terminated. */
 char *ao_read_file(const char *path, size_t *len, ao_err *err) AO_WUR;
 /* malloc'd "a/b" */

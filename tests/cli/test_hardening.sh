@@ -133,6 +133,94 @@ mkdir -p "$TMP/bm/pkg" && cp "$TMP/bm/logreg-classes/"* "$TMP/bm/pkg/" && pkg "$
 expect_exit 65 "a lying model inside a package that verifies is refused" "$PR" --model "$TMP/bm/lying.tar.gz" --input "$TMP/test.fa" --output "$TMP/bm/pkg.tsv"
 stderr_has "has 2 classes, the model description names 3" "the package's model is checked like any model"
 
+# ---- the data path: memory, bounds, truncation, encodings --------------------------
+X="$TMP/x"; mkdir -p "$X"
+lim() { ( ulimit -v "$1"; shift; OPENBLAS_NUM_THREADS=1 exec timeout 120 "$@" ); }   # (OpenBLAS's server thread cannot start under a small RLIMIT_AS)
+# a 100 Mbp record in 1,000 lines: more than 130 MB of address space allows
+{ echo ">big label=a"; head -c 100000000 /dev/zero | tr '\0' 'A' | fold -w 100000; echo; echo ">s label=b"; echo ACGT; } > "$X/big.fa"
+expect_exit 71 "a record larger than memory is exit 71 (before: kept shorter, exit 0)" lim 130000 "$P" --train "$X/big.fa" --out "$X/big"
+stderr_has "big.fa:[0-9]+: out of memory" "the OOM message names FILE:LINE"
+[ ! -e "$X/big" ] && ok "no output after OOM" || not_ok "no output after OOM"
+expect_exit 71 "predict: the same record is exit 71" lim 130000 "$PR" --model "$M" --input "$X/big.fa" --output "$X/big.tsv"
+check "with enough memory the record is read whole" "$P" --train "$X/big.fa" --out "$X/big2" -q
+[ "$(awk -F'\t' 'NR==2 {print length($2)}' "$X/big2/agent/train.tsv")" = 100000000 ] && ok "all 100,000,000 bases kept" || not_ok "all 100,000,000 bases kept"
+rm -rf "$X/big2" "$X/big.fa"
+expect_exit 65 "/dev/zero: binary data within the first block (before: GBs of memory)" lim 100000 "$P" --train /dev/zero --out "$X/z"
+stderr_has "/dev/zero:1: binary data" "binary data named"
+expect_exit 65 "evaluate: /dev/zero is refused at its first block" lim 100000 "$E" --predictions /dev/zero --labels "$TMP/d/heldout/test.tsv"
+expect_exit 65 "a side label table from /dev/zero is refused at its first block" lim 100000 "$P" --train "$DATA/gue_tata_train.csv" --labels /dev/zero --out "$X/z"
+{ echo "id,sequence,label"; echo "a,ACGT,x"; head -c 50000000 /dev/zero | tr '\0' ','; echo; } > "$X/commas.csv"
+expect_exit 65 "a 50 MB row of commas fails at its 4th field (before: 3.2 GB)" lim 200000 "$P" --train "$X/commas.csv" --out "$X/c"
+stderr_has "commas.csv:3: ragged row: more than 3 fields" "the ragged row is named at once"
+head -c 3000 /dev/zero | tr '\0' 'A' > "$X/long.fa.body"; { echo ">a label=x"; cat "$X/long.fa.body"; echo; echo ">b label=y"; echo ACGT; } > "$X/long.fa"
+check "AGENTOMICS_MAX_LINE_MB=0 is ignored (the default applies)" env AGENTOMICS_MAX_LINE_MB=0 "$P" --train "$X/long.fa" --out "$X/l" -q
+printf '>a label=x\nACGT\n' > "$X/ok.fa"; head -c 2000000 /dev/zero | tr '\0' 'C' >> "$X/ok.fa"; printf '\n>b label=y\nACGT\n' >> "$X/ok.fa"
+expect_exit 65 "AGENTOMICS_MAX_LINE_MB=1: a 2 MB line is refused" env AGENTOMICS_MAX_LINE_MB=1 "$P" --train "$X/ok.fa" --out "$X/l2"
+stderr_has "line longer than 1 MB \(set AGENTOMICS_MAX_LINE_MB" "the message names the limit and how to raise it"
+printf 'id,sequence,label\ra,ACGT,x\rb,GGCC,y\r' > "$X/cr.csv"
+expect_exit 65 "CR-only line ends are refused ..." "$P" --train "$X/cr.csv" --out "$X/cr"
+stderr_has "CR-only" "... naming the real cause, not binary data"
+printf '>a label=x\nACGT\nACGT\nACXT\n>b label=y\nACGT\n' > "$X/sym.fa"
+expect_exit 65 "a FASTA symbol error ..." "$P" --train "$X/sym.fa" --out "$X/sym"
+stderr_has "sym.fa:4: symbol 'X' at position 11 of the sequence \(column 3 of this line\)" "... names the line holding the symbol"
+# BAM cut at a BGZF block boundary: all of its blocks but the last two (data and EOF)
+/usr/bin/python3 -c "
+import struct, sys
+raw = open(sys.argv[1], 'rb').read(); pos = 0; ends = []
+while pos < len(raw): pos += struct.unpack_from('<H', raw, pos + 16)[0] + 1; ends.append(pos)
+open(sys.argv[2], 'wb').write(raw[:ends[-3]]); open(sys.argv[3], 'wb').write(raw[:ends[-3] + 100])" "$DATA/ex1.bam" "$X/cut.bam" "$X/cutmid.bam"
+expect_exit 0 "a BAM cut at a block boundary is read ..." "$P" --train "$X/cut.bam" --labels "$DATA/ex1_labels.tsv" --label-col label_locus --out "$X/cut"
+stderr_has "cut.bam: no end-of-file marker: the bam file may be truncated" "... with a warning naming the file"
+expect_exit 65 "a BAM cut inside a block is an error" "$P" --train "$X/cutmid.bam" --labels "$DATA/ex1_labels.tsv" --label-col label_locus --out "$X/cut2"
+printf 'id,sequence,label\na,ACGT,caf\xe9\nb,GGCC,the\n' > "$X/latin1.csv"
+expect_exit 65 "a Latin-1 label is refused (before: dropped from dataset.json)" "$P" --train "$X/latin1.csv" --out "$X/l1"
+stderr_has "latin1.csv:2: label 'caf\\\\xe9' is not valid UTF-8 \(byte 0xe9 at position 4\)" "the message names FILE:LINE and the byte (escaped)"
+printf 'id,sequence,label\na,ACGT,caf\xc3\xa9\nb,GGCC,the\n' > "$X/utf8.csv"
+check "the same label in UTF-8 is fine" "$P" --train "$X/utf8.csv" --out "$X/u8" -q
+[ "$(J "$X/u8/agent/dataset.json" "len(d['classes'])")" = 2 ] && ok "both classes in dataset.json" || not_ok "both classes in dataset.json"
+printf 'id,sequence,not\xe9,label\na,ACGT,1,x\nb,GGCC,2,y\n' > "$X/latin1col.csv"
+expect_exit 65 "a Latin-1 name of a kept column is refused" "$P" --train "$X/latin1col.csv" --keep-col "$(printf 'not\xe9')" --out "$X/l2"
+# BAM B-array aux tags become SAM text, not label 0
+printf '@SQ\tSN:r\tLN:100\nq1\t4\t*\t0\t0\t*\t*\t0\t0\tACGTACGT\t*\tXB:B:c,1,2\nq2\t4\t*\t0\t0\t*\t*\t0\t0\tGGGGCCCC\t*\tXB:B:c,3,4\nq3\t4\t*\t0\t0\t*\t*\t0\t0\tTTTTAAAA\t*\tXB:B:f,0.5\n' > "$X/barr.sam"
+samtools view -b -o "$X/barr.bam" "$X/barr.sam" 2>/dev/null
+check "B-array tag labels" "$P" --train "$X/barr.bam" --label-tag XB --out "$X/barr" -q
+[ "$(J "$X/barr/agent/dataset.json" "d['classes']")" = "['c,1,2', 'c,3,4', 'f,0.5']" ] && ok "B arrays are formatted as SAM text (three classes, not one '0')" || not_ok "B arrays are formatted as SAM text (got $(J "$X/barr/agent/dataset.json" "d['classes']"))"
+expect_exit 65 "--label-from rg on a BAM without read groups" "$P" --train "$DATA/ex1.bam" --label-from rg --out "$X/rg"
+stderr_has "no read groups" "says there are no read groups (before: missing label)"
+samtools view -b -F 4 -o "$X/mapped.bam" "$DATA/ex1.bam"
+check "--label-from ref labels reads by their reference" "$P" --train "$X/mapped.bam" --label-from ref --out "$X/ref" -q
+[ "$(J "$X/ref/agent/dataset.json" "d['classes']")" = "['chr1', 'chr2']" ] && ok "classes are the references" || not_ok "classes are the references"
+expect_exit 65 "--label-from ref with unmapped reads" "$P" --train "$DATA/ex1.bam" --label-from ref --out "$X/ref2"
+stderr_has "unmapped.*samtools view -F 4" "unmapped reads are named, with the remedy"
+expect_exit 65 "--keep-col sequence would write two 'sequence' columns" "$P" --train "$DATA/gue_tata_train.csv" --keep-col sequence --out "$X/kc"
+stderr_has "would appear twice" "the duplicate column is named"
+printf 'id,sequence,label\na,ACGT,"x\tz"\nb,GGCC,x z\nc,TTTT,y\n' > "$X/tabs.csv"
+check "labels 'x<TAB>z' and 'x z' ..." "$P" --train "$X/tabs.csv" --out "$X/tabs"
+stderr_has "also spelled with tabs or line breaks" "... merging is said"
+seq 1 1001 | awk 'BEGIN {print "id,sequence,label"} {print "r" $1 ",ACGT,c" $1}' > "$X/many.csv"
+expect_exit 65 "more than 1000 labels" "$P" --train "$X/many.csv" --out "$X/many"
+stderr_has "many.csv:1002: more than 1000 distinct labels" "the message names FILE:LINE"
+
+# ---- packages: directory entries and member names are bounded ---------------------
+TD="$TMP/pkgtd"; mkdir -p "$TD"
+pkg "$M" "$X/deep.tar.gz" 'dirs.append("/".join(["d"] * 3000) + "/")'
+expect_exit 65 "a 3,000-level directory entry is refused" env TMPDIR="$TD" "$PR" --model "$X/deep.tar.gz" --input "$TMP/test.fa" --output "$X/p.tsv"
+stderr_has "path longer than 1024 bytes" "the path bound is named"
+pkg "$M" "$X/extra.tar.gz" 'dirs.append("extra/")'
+expect_exit 65 "a directory entry no listed member needs is refused" env TMPDIR="$TD" "$PR" --model "$X/extra.tar.gz" --input "$TMP/test.fa" --output "$X/p.tsv"
+stderr_has "a directory no listed member needs" "unlisted directories are named"
+pkg "$M" "$X/wide.tar.gz" 'dirs.extend("x%d/" % i for i in range(50000))'
+expect_exit 65 "50,000 unlisted directory entries are refused at the first (before: minutes)" timeout 20 env TMPDIR="$TD" "$PR" --model "$X/wide.tar.gz" --input "$TMP/test.fa" --output "$X/p.tsv"
+pkg "$M" "$X/dirok.tar.gz" 'dirs.append("model/")'
+check "the directory of a listed member may have its entry" env TMPDIR="$TD" "$PR" --model "$X/dirok.tar.gz" --input "$TMP/test.fa" --output "$X/p.tsv"
+pkg "$M" "$X/long.tar.gz" 'members["model/" + "a" * 300] = b"x"; man["files"]["model/" + "a" * 300] = hashlib.sha256(b"x").hexdigest()'
+expect_exit 65 "a member name longer than NAME_MAX is a data error (before: 74)" env TMPDIR="$TD" "$PR" --model "$X/long.tar.gz" --input "$TMP/test.fa" --output "$X/p.tsv"
+stderr_has "longer than NAME_MAX" "the long component is named"
+pkg "$M" "$X/deepfile.tar.gz" 'n = "model/" + "/".join(["d"] * 40) + "/f"; members[n] = b"x"; man["files"][n] = hashlib.sha256(b"x").hexdigest()'
+expect_exit 65 "a listed member 41 levels deep is refused" env TMPDIR="$TD" "$PR" --model "$X/deepfile.tar.gz" --input "$TMP/test.fa" --output "$X/p.tsv"
+stderr_has "more than 32 path components" "the depth bound is named"
+[ -z "$(ls "$TD")" ] && ok "no extraction tree left in TMPDIR" || { not_ok "no extraction tree left in TMPDIR"; ls "$TD" | head -3 | sed 's/^/#   /'; }
+
 # ---- signals: SIGTERM, SIGINT, SIGHUP remove the temporaries ----------------------
 # blocked SIG WATCHDIR CMD...: runs CMD with its input a FIFO held open
 # without data (so it blocks), sends SIG once WATCHDIR holds its

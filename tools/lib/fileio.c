@@ -454,6 +454,15 @@ void ao_outdir_destroy(ao_outdir *od)
     free(od);
 }
 
+size_t ao_max_line_bytes(void)
+{
+    const char *e = getenv("AGENTOMICS_MAX_LINE_MB");
+    char *end = NULL;
+    unsigned long long mb = e && *e ? strtoull(e, &end, 10) : 0;
+    if (!(e && *e && end && !*end && mb > 0 && mb < (1ULL << 40))) mb = AO_MAX_LINE_MB;
+    return (size_t)mb << 20;
+}
+
 char *ao_read_file(const char *path, size_t *len, ao_err *err)
 {
     FILE *fp = fopen(path, "rb");
