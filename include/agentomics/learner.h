@@ -94,8 +94,11 @@ typedef struct ao_learner_data {
 /* The size of a learner's input before it is built (memory estimates). */
 typedef struct ao_learner_shape {
     int64_t n_rows;           /* training and validation rows */
+    int64_t n_valid;          /* of which validation rows */
     int64_t n_features;       /* AO_INPUT_FEATURES: columns */
     int64_t channels, length; /* AO_INPUT_ONEHOT */
+    int n_classes;
+    int threads;
 } ao_learner_shape;
 
 /* The shape a fitted learner was built for, as its own data says: a
@@ -141,8 +144,11 @@ typedef struct ao_learner {
     /* Makes p a quick version of itself for a smoke run (few iterations,
      * rounds or epochs); everything else stays. */
     void (*shrink)(ao_learner_params *p);
-    /* Bytes the learner's main data structures need for input of shape s;
-     * *what names the recipe path that drives it and the structure
+    /* Bytes training needs for input of shape s, all of it estimated up
+     * front: the input the learner reads, its parameters, its optimizer
+     * state and its working memory (activations); model.c refuses a
+     * recipe whose estimate passes the memory limit before anything is
+     * built. *what names the recipe path that drives it and the structure
      * ("$.representation.k: the dense feature matrix ..."). */
     double (*memory)(const ao_learner_params *p, const ao_learner_shape *s, const char **what);
 

@@ -221,6 +221,17 @@ expect_exit 65 "a listed member 41 levels deep is refused" env TMPDIR="$TD" "$PR
 stderr_has "more than 32 path components" "the depth bound is named"
 [ -z "$(ls "$TD")" ] && ok "no extraction tree left in TMPDIR" || { not_ok "no extraction tree left in TMPDIR"; ls "$TD" | head -3 | sed 's/^/#   /'; }
 
+# ---- training limits: memory estimated whole, time checked inside a batch ---------
+state "$TMP/huge" '{"representation": {"type": "onehot"}, "model": {"type": "cnn", "blocks": [{"filters": 4096, "width": 1024}], "hidden": 65536}}'
+expect_exit 65 "--mem-limit counts weights, optimizer state and activations (before: only the input)" timeout 60 "$T" --state "$TMP/huge" --data "$A" --out "$X/huge" --mem-limit 2000
+stderr_has "\\\$\.model: the network's weights, optimizer state and activations needs about [0-9]+ MB, over 80% of the 2000 MB" "the estimate names what drives it"
+state "$TMP/slowbatch" '{"representation": {"type": "onehot"}, "model": {"type": "cnn", "epochs": 3, "batch_size": 400, "blocks": [{"filters": 256, "width": 31}, {"filters": 256, "width": 31}]}}'
+t0=$(date +%s)
+check "a CNN whose one batch takes minutes ..." timeout 120 "$T" --state "$TMP/slowbatch" --data "$A" --out "$X/slowbatch" --time-limit 3
+t1=$(date +%s)
+[ $((t1 - t0)) -le 20 ] && ok "... stops within the time limit inside the batch ($((t1 - t0)) s for --time-limit 3)" || not_ok "... stops within the time limit inside the batch (took $((t1 - t0)) s)"
+[ "$(J "$X/slowbatch/metrics.json" "d['status']")" = failed ] && grep -q "before the first epoch ended" "$X/slowbatch/metrics.json" && ok "no epoch finished: a failed run saying why" || not_ok "no epoch finished: a failed run saying why"
+
 # ---- signals: SIGTERM, SIGINT, SIGHUP remove the temporaries ----------------------
 # blocked SIG WATCHDIR CMD...: runs CMD with its input a FIFO held open
 # without data (so it blocks), sends SIG once WATCHDIR holds its

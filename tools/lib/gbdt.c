@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "agentomics/gbdt.h"
+#include "agentomics/log.h"
 #include "agentomics/rng.h"
 
 #define GBDT_MAGIC 0x54444247u      /* "GBDT" little-endian */
@@ -1127,6 +1128,7 @@ int ao_gbdt_fit(const ao_gbdt_params *p, const ao_dense *X, const int *y, int n_
                 t->n_sel = t->n_usable;
             }
             memcpy(t->rows, t->round_rows, (size_t)t->n_sampled * sizeof *t->rows);
+            if (p->deadline > 0 && ao_now() > p->deadline) { stopped = 1; break; }
             if ((rc = grow_tree(t)) < 0) goto ERROR;
             if ((rc = store_tree(t)) < 0) goto ERROR;
             tb = t->tree_off[t->n_trees - 1];
@@ -1141,6 +1143,7 @@ int ao_gbdt_fit(const ao_gbdt_params *p, const ao_dense *X, const int *y, int n_
                 Fv[i * K + k] += tree_raw(t->feat + tb, t->left + tb, t->right + tb, t->thr + tb, t->value + tb,
                                           X_valid->data + i * d);
         }
+        if (stopped) break;   /* the time limit cut this round: its trees are not kept */
         tl = log_loss(t->F, y, t->w, n, K, n_classes);
         if (nv > 0) vl = log_loss(Fv, y_valid, wv, nv, K, n_classes);
         ht[n_hist] = tl;

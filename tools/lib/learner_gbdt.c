@@ -56,10 +56,12 @@ static void shrink(ao_learner_params *p)
 
 static double memory(const ao_learner_params *p, const ao_learner_shape *s, const char **what)
 {
+    /* a dense float matrix plus its one-byte bin codes, and per row and
+     * class the scores, probabilities and gradient pairs */
+    double K = s->n_classes > 2 ? s->n_classes : 1;
     (void)p;
-    /* a dense float matrix plus its one-byte bin codes */
     *what = "$.representation.k: the dense feature matrix for gradient-boosted trees";
-    return (double)s->n_rows * (double)s->n_features * 5.0;
+    return (double)s->n_rows * (double)s->n_features * 5.0 + (double)s->n_rows * K * 8.0 * 4;
 }
 
 typedef struct progress_ctx { const ao_fit_opts *o; int hit_limit; } progress_ctx;
@@ -86,6 +88,7 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
     p.threads = o->threads;
     p.progress = progress;
     p.progress_ctx = &pc;
+    p.deadline = o->time_limit > 0 ? o->t0 + o->time_limit : 0;
     if (!(D = ao_csr_to_dense(tr->X)) || (va && !(Dv = ao_csr_to_dense(va->X)))) {
         rc = ao_err_set(err, AO_EMEM, "out of memory for the dense feature matrix");
         goto DONE;
@@ -97,6 +100,7 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
         rc = AO_OK;
     }
     if (rc < 0) goto DONE;
+    if (ao_gbdt_stopped(m) && ao_fit_over_time(o)) pc.hit_limit = 1;   /* cut inside a round */
     rep->epochs = ao_gbdt_n_history(m);
     rep->best = ao_gbdt_n_rounds(m);
     if (ao_gbdt_diverged(m)) {

@@ -39,9 +39,11 @@ static void shrink(ao_learner_params *p)
 
 static double memory(const ao_learner_params *p, const ao_learner_shape *s, const char **what)
 {
-    /* weights, gradient and L-BFGS history per class and feature (doubles) */
+    /* weights, gradient and L-BFGS history (2m vectors and four more) per
+     * class vector and feature (doubles), and the scores per row and class */
+    double nvec = s->n_classes > 2 ? s->n_classes : 1;
     *what = "$.representation.k: the logistic-regression weights and solver state";
-    return (double)s->n_features * (p->logreg.lbfgs_m * 2 + 4) * 8.0 * 2;
+    return (double)(s->n_features + 1) * nvec * (p->logreg.lbfgs_m * 2 + 4) * 8.0 + (double)s->n_rows * nvec * 8.0 * 2;
 }
 
 typedef struct progress_ctx { const ao_fit_opts *o; int hit_limit; } progress_ctx;
@@ -67,6 +69,7 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
     p.threads = o->threads;
     p.progress = progress;
     p.progress_ctx = &pc;
+    p.deadline = o->time_limit > 0 ? o->t0 + o->time_limit : 0;
     rc = ao_logreg_fit(&p, tr->X, tr->y, o->n_classes, NULL, &m, err);
     if (rc == AO_LOGREG_EDIVERGED) {
         /* a recorded outcome, not an error: no model */

@@ -190,7 +190,9 @@ static void input_free(input *in)
 
 /* Refuses (AO_EDATA, "recipe.json: $.path: ...") a recipe whose learner
  * would need more than 80% of mem_limit_mb (<= 0: no limit) for input of
- * shape s, e.g. a long k for a dense GBDT matrix. */
+ * shape s, e.g. a long k for a dense GBDT matrix or a CNN whose weights,
+ * optimizer state and activations do not fit: one estimate, made before
+ * the representation is built (the LLM path's limits use it too). */
 static int check_memory(const ao_learner *l, const ao_recipe *r, const ao_learner_shape *s, long mem_limit_mb, ao_err *err)
 {
     const char *what = "";
@@ -208,7 +210,8 @@ static int train(ao_model *m, const ao_recipe *r, const ao_seqset *tr, const ao_
 {
     const ao_learner *l = m->learner;
     ao_fit_opts fo = {m->info->n_classes, r->seed, o->threads, ao_now(), o->time_limit, o->log};
-    ao_learner_shape shape = {tr->n + (va ? va->n : 0), 0, 0, 0};
+    ao_learner_shape shape = {tr->n + (va ? va->n : 0), va && r->early_stopping == AO_ES_VALID ? va->n : 0, 0, 0, 0,
+                              m->info->n_classes, o->threads};
     input itr, iva;
     int rc, use_valid = va && r->early_stopping == AO_ES_VALID;
     memset(&itr, 0, sizeof itr);
