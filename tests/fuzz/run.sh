@@ -11,7 +11,10 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 secs=$1; shift
 CLANG=${FUZZ_CC:-clang}
-command -v "$CLANG" >/dev/null 2>&1 || { echo "fuzz: $CLANG not found (apt-get install clang)" >&2; exit 77; }
+printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' |
+    "$CLANG" -x c -fsanitize=fuzzer,address,undefined - -o build-fuzz.check >/dev/null 2>&1 ||
+    { rm -f build-fuzz.check; echo "fuzz: $CLANG cannot build a libFuzzer target (apt-get install clang libclang-rt-14-dev)" >&2; exit 77; }
+rm -f build-fuzz.check
 SAN='-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer'
 make --no-print-directory -s BUILD=build-fuzz BINDIR=build-fuzz/bin CC="$CLANG" \
     CFLAGS="-O1 -g $SAN -fsanitize=fuzzer-no-link" build-fuzz/libagentomics.a || exit 2
