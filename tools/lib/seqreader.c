@@ -768,7 +768,7 @@ ao_reader *ao_reader_open(const char *path, const ao_reader_opts *opts, ao_err *
     case bam: case cram:
         r->fmt = fmt.format == bam ? AO_FMT_BAM : AO_FMT_CRAM;
         if (!(r->hts = hts_hopen(hf, path, "r"))) {
-            hf = NULL;
+            /* a failed hts_hopen leaves hf open: the ERROR path closes it */
             ao_err_at(err, AO_EDATA, path, 0, "cannot open as %s", ao_format_name(r->fmt));
             goto ERROR;
         }
