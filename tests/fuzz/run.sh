@@ -40,13 +40,13 @@ for t in "$@"; do
         "./$bin" -max_total_time="$secs" -timeout=30 -rss_limit_mb=3072 -max_len=262144 -print_final_stats=1 \
         -artifact_prefix="$art/" "$corpus" >"$log" 2>&1
     rc=$?
-    runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$')
+    runs=$(grep -aEo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$')
     if [ "$rc" -eq 0 ]; then
         echo "fuzz $name: ${runs:-?} executions in $secs s, no finding"
     else
         fail=1
         echo "fuzz $name: FINDING after ${runs:-?} executions (exit $rc); input in $art/, log $log:"
-        grep -E 'ERROR: (AddressSanitizer|libFuzzer|LeakSanitizer)|runtime error|SUMMARY' "$log" | head -5
+        grep -aE 'ERROR: (AddressSanitizer|libFuzzer|LeakSanitizer)|runtime error|SUMMARY' "$log" | head -5
     fi
 done
 exit $fail
