@@ -622,6 +622,7 @@ static void test_bounds(void)
             if (b[i].max == (double)(long)b[i].max) json_object_set_new(json_object_get(j, "model"), b[i].key, json_integer((json_int_t)v));
             ao_err_init(&err);
             parsed = ao_recipe_parse(j, "recipe.json", &r, &err) == AO_OK;
+            ao_recipe_free(&r);
             valid = ao_jsonschema_validate_file(SCHEMAS, "recipe.schema.json", j, msg, sizeof msg, &err) == 1;
             CHECK(parsed == !k && valid == !k, "%s.%s = %g: parser %s, schema %s (both should %s)", b[i].model, b[i].key, v,
                   parsed ? "accepts" : "refuses", valid ? "accepts" : "refuses", k ? "refuse" : "accept");
