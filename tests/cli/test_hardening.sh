@@ -135,13 +135,21 @@ stderr_has "has 2 classes, the model description names 3" "the package's model i
 
 # ---- the data path: memory, bounds, truncation, encodings --------------------------
 X="$TMP/x"; mkdir -p "$X"
-lim() { ( ulimit -v "$1"; shift; OPENBLAS_NUM_THREADS=1 exec timeout 120 "$@" ); }   # (OpenBLAS's server thread cannot start under a small RLIMIT_AS)
+# lim KB CMD...: CMD under an address-space limit (OpenBLAS's server thread
+# cannot start under a small RLIMIT_AS, so one BLAS thread). AddressSanitizer
+# reserves terabytes of shadow address space, so under make test-asan the
+# limit is left off: the refusals are still checked, the OOM cases skipped.
+ASAN=0; grep -qa __asan_init "$P" && ASAN=1
+lim() { ( [ "$ASAN" = 1 ] || ulimit -v "$1"; shift; OPENBLAS_NUM_THREADS=1 exec timeout 120 "$@" ); }
+oom_case() { if [ "$ASAN" = 1 ]; then ok "# SKIP $2 (no address-space limit under ASan)"; [ -n "$3" ] && ok "# SKIP $3"; return 1; fi; return 0; }
 # a 100 Mbp record in 1,000 lines: more than 130 MB of address space allows
 { echo ">big label=a"; head -c 100000000 /dev/zero | tr '\0' 'A' | fold -w 100000; echo; echo ">s label=b"; echo ACGT; } > "$X/big.fa"
-expect_exit 71 "a record larger than memory is exit 71 (before: kept shorter, exit 0)" lim 130000 "$P" --train "$X/big.fa" --out "$X/big"
-stderr_has "big.fa:[0-9]+: out of memory" "the OOM message names FILE:LINE"
+if oom_case x "a record larger than memory is exit 71" "the OOM message names FILE:LINE"; then
+    expect_exit 71 "a record larger than memory is exit 71 (before: kept shorter, exit 0)" lim 130000 "$P" --train "$X/big.fa" --out "$X/big"
+    stderr_has "big.fa:[0-9]+: out of memory" "the OOM message names FILE:LINE"
+fi
 [ ! -e "$X/big" ] && ok "no output after OOM" || not_ok "no output after OOM"
-expect_exit 71 "predict: the same record is exit 71" lim 130000 "$PR" --model "$M" --input "$X/big.fa" --output "$X/big.tsv"
+oom_case x "predict: the same record is exit 71" "" && expect_exit 71 "predict: the same record is exit 71" lim 130000 "$PR" --model "$M" --input "$X/big.fa" --output "$X/big.tsv"
 check "with enough memory the record is read whole" "$P" --train "$X/big.fa" --out "$X/big2" -q
 [ "$(awk -F'\t' 'NR==2 {print length($2)}' "$X/big2/agent/train.tsv")" = 100000000 ] && ok "all 100,000,000 bases kept" || not_ok "all 100,000,000 bases kept"
 rm -rf "$X/big2" "$X/big.fa"
