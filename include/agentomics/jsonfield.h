@@ -16,6 +16,13 @@
 #include <jansson.h>
 #include "agentomics/error.h"
 
+/* JSON strings are UTF-8 (jansson refuses anything else: json_string()
+ * returns NULL), so text bound for a JSON document is checked first. The
+ * offset of the first byte of s[0..n) that does not start a valid UTF-8
+ * sequence (overlong forms, surrogates and values past U+10FFFF are
+ * invalid), or -1 when all of it is valid. */
+long ao_utf8_invalid(const char *s, size_t n);
+
 /* Where messages go: file names the document ("recipe.json"). */
 typedef struct ao_jf {
     const char *file;

@@ -49,6 +49,8 @@ typedef struct ao_lbfgs_params {
     ao_lbfgs_progress_fn progress;   /* may be NULL */
     void *progress_ctx;
     int progress_every;  /* 0: only at the start and the end (default 10) */
+    double deadline;     /* ao_now() after which it stops (AO_LBFGS_STOPPED), checked
+                            after every iteration; 0: none (default) */
 } ao_lbfgs_params;
 
 /* The defaults documented with each field above. */

@@ -5,7 +5,8 @@
  * reads, its recipe parameters (defaults, strict parsing of the recipe's
  * "model" object, and that object back from a parameter block), how to
  * shrink it for a smoke run, how much memory it needs, and how to fit,
- * predict, save, load and destroy a fitted learner. recipe.c and model.c
+ * predict, save, load (and report the shape of) and destroy a fitted
+ * learner. recipe.c and model.c
  * dispatch through the rows; they never test for a particular learner.
  *
  * Adding a learner: its kind in enum ao_learner_kind, its parameter block
@@ -93,9 +94,21 @@ typedef struct ao_learner_data {
 /* The size of a learner's input before it is built (memory estimates). */
 typedef struct ao_learner_shape {
     int64_t n_rows;           /* training and validation rows */
+    int64_t n_valid;          /* of which validation rows */
     int64_t n_features;       /* AO_INPUT_FEATURES: columns */
     int64_t channels, length; /* AO_INPUT_ONEHOT */
+    int n_classes;
+    int threads;
 } ao_learner_shape;
+
+/* The shape a fitted learner was built for, as its own data says: a
+ * model file is checked against it before use (model.c compares it with
+ * META's classes and the representation's width or one-hot shape). */
+typedef struct ao_learner_io {
+    int n_classes;            /* probabilities per row */
+    int64_t n_features;       /* AO_INPUT_FEATURES: columns it reads */
+    int channels, length;     /* AO_INPUT_ONEHOT: the tensor it reads */
+} ao_learner_io;
 
 /* What fit gets besides its parameters and data. */
 typedef struct ao_fit_opts {
@@ -131,8 +144,11 @@ typedef struct ao_learner {
     /* Makes p a quick version of itself for a smoke run (few iterations,
      * rounds or epochs); everything else stays. */
     void (*shrink)(ao_learner_params *p);
-    /* Bytes the learner's main data structures need for input of shape s;
-     * *what names the recipe path that drives it and the structure
+    /* Bytes training needs for input of shape s, all of it estimated up
+     * front: the input the learner reads, its parameters, its optimizer
+     * state and its working memory (activations); model.c refuses a
+     * recipe whose estimate passes the memory limit before anything is
+     * built. *what names the recipe path that drives it and the structure
      * ("$.representation.k: the dense feature matrix ..."). */
     double (*memory)(const ao_learner_params *p, const ao_learner_shape *s, const char **what);
 
@@ -149,8 +165,13 @@ typedef struct ao_learner {
     /* Appends the fitted learner to b (the model file's learner section).
      * Returns AO_OK or AO_EMEM. */
     int (*save)(const void *model, ao_buf *b);
-    /* Reads what save wrote. Returns AO_OK with *model set, or AO_EDATA. */
+    /* Reads what save wrote, checking every count against the payload's
+     * size before allocating and every value for consistency (finite
+     * weights, indices in range). Returns AO_OK with *model set, or
+     * AO_EDATA (AO_EMEM when a consistent model does not fit in memory). */
     int (*load)(ao_cursor *c, void **model, ao_err *err);
+    /* The shape a fitted learner reads and writes (see ao_learner_io). */
+    void (*io)(const void *model, ao_learner_io *io);
     void (*destroy)(void *model);    /* NULL-safe */
 } ao_learner;
 

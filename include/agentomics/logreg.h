@@ -60,6 +60,8 @@ typedef struct ao_logreg_params {
     ao_logreg_progress_fn progress;   /* may be NULL */
     void *progress_ctx;
     int progress_every;          /* iterations between calls (10) */
+    double deadline;             /* ao_now() after which the solver stops, checked every
+                                    iteration; 0: none (default) */
 } ao_logreg_params;
 
 /* The defaults documented with each field above. */

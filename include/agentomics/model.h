@@ -41,10 +41,21 @@ int ao_model_train(const ao_recipe *r, const ao_dataset_info *info, const ao_seq
 /* Writes dir/model.aom and dir/recipe.json (the recipe as given; the
  * directory must exist). Returns AO_OK, or AO_EIO / AO_EMEM. */
 int ao_model_save(const ao_model *m, const char *dir, ao_err *err) AO_WUR;
-/* dir: a model directory (or the model file itself). NULL with err set:
- * AO_EIO, or AO_EDATA for a corrupt file, a missing section or a META
- * naming an unknown learner ("invalid model description: unknown learner
- * 'x'"). */
+/* At most this many classes in a model's META (prepare-data makes at
+ * most 1000). */
+#define AO_MODEL_MAX_CLASSES 65536
+
+/* dir: a model directory (or the model file itself). The file is hostile
+ * input: besides its checksum, every count and shape is checked before
+ * use — META's classes (2..AO_MODEL_MAX_CLASSES distinct names) and
+ * sequence columns (1..AO_MAX_SEQ_COLS), the one-hot layout, the
+ * featurizer's columns, the scales (one finite positive value per
+ * feature), the learner's own payload (counts against its size, finite
+ * weights, indices in range) and the learner's classes and input shape
+ * against META and the representation. NULL with err set: AO_EIO, or
+ * AO_EDATA naming the file and the disagreement (e.g. "invalid model
+ * description: unknown learner 'x'", "the logreg learner has 2 classes,
+ * the model description names 3"). */
 ao_model *ao_model_load(const char *dir, ao_err *err) AO_WUR;
 void ao_model_destroy(ao_model *m);   /* NULL-safe */
 /* The dataset schema the model was trained on (class order, sequence columns). */

@@ -30,6 +30,13 @@
 /* Extraction stops with AO_EDATA once the members written exceed this many
  * MB (a decompression bomb); $AGENTOMICS_MAX_EXTRACT_MB overrides it. */
 #define AO_PACKAGE_MAX_EXTRACT_MB 16384
+/* Bounds on what a package may list: members, path components per member
+ * and bytes per path (every component also at most NAME_MAX bytes). */
+#define AO_PACKAGE_MAX_MEMBERS 100000
+#define AO_PACKAGE_MAX_DEPTH 32
+#define AO_PACKAGE_MAX_PATH 1024
+#define AO_STR_(x) #x
+#define AO_STR(x) AO_STR_(x)
 
 typedef struct ao_package_opts {
     const char *state_dir;        /* agent state: run.json, history.json */
@@ -57,16 +64,19 @@ typedef struct ao_pkg_tmp {
     char *dir;         /* mkdtemp() directory under $TMPDIR (or /tmp) */
     char *model_dir;   /* dir + "/model": what ao_predict_file() takes */
     json_t *manifest;  /* the parsed manifest.json (owned) */
+    int cleanup;       /* dir's slot in the signal cleanup list (fileio.h), or -1 */
 } ao_pkg_tmp;
 
 /* Reads a package (gzip tar or plain tar) and extracts it into a new
  * private temporary directory, hashing every member as it is written.
  * Refuses with AO_EDATA (and removes everything it wrote): a missing or
  * non-first manifest.json, an unknown format_version, absolute paths, '..'
- * or other non-canonical path components, symlink, hardlink, device, fifo
- * or sparse members, duplicate members, members the manifest does not
- * list, listed files the archive lacks, sha256 mismatches (tampering) and
- * corrupt or truncated archives. Files are created with
+ * or other non-canonical path components, paths past the bounds above
+ * (more members, components or bytes; a component longer than NAME_MAX),
+ * symlink, hardlink, device, fifo or sparse members, duplicate members,
+ * members the manifest does not list, directory entries that no listed
+ * member needs, listed files the archive lacks, sha256 mismatches
+ * (tampering) and corrupt or truncated archives. Files are created with
  * O_EXCL|O_NOFOLLOW below the fresh directory, so nothing outside it is
  * touched. Returns NULL on error. */
 ao_pkg_tmp *ao_package_open(const char *archive, ao_err *err) AO_WUR;

@@ -7,10 +7,20 @@
  * Sequences come out upper-cased and checked against the IUPAC nucleotide
  * codes; every record carries the line (or record number for BAM/CRAM)
  * where it started so errors can name FILE:LINE.
+ *
+ * Hostile input costs at most a block or a line: every decompressed block
+ * is checked as it arrives (control bytes other than tab are binary data,
+ * a CR without LF is a CR-only line end), a line longer than
+ * ao_max_line_bytes() is refused, a table row stops at the field after
+ * the last expected one (ragged), and every allocation is checked: out of
+ * memory is AO_EMEM, never a shorter sequence. A BAM/CRAM/BGZF file
+ * without its end-of-file marker (cut at a block boundary) is read with a
+ * warning; a cut inside a block is AO_EDATA.
  */
 #ifndef AGENTOMICS_SEQREADER_H
 #define AGENTOMICS_SEQREADER_H
 
+#include <htslib/bgzf.h>
 #include <htslib/kstring.h>
 #include "agentomics/error.h"
 
@@ -36,6 +46,7 @@ typedef struct ao_reader_opts {
     /* BAM/CRAM/SAM */
     char label_tag[3];                          /* aux tag holding the label, "" for none */
     int label_from_rg;                          /* label = RG:Z value */
+    int label_from_ref;                         /* label = the reference (RNAME) the read is aligned to */
     const char *reference;                      /* FASTA for CRAM decoding */
     /* Every record gets this label (one file per class). */
     const char *fixed_label;
@@ -83,6 +94,14 @@ const char *ao_reader_keep_col_name(const ao_reader *r, int i);
 /* Whether the input can carry labels at all with the given options. */
 int ao_reader_has_label_source(const ao_reader *r);
 const char *ao_reader_path(const ao_reader *r);
+
+/* Reads the next line of fp into line (LF or CR LF stripped, NUL-
+ * terminated) as every text reader here does: each decompressed block is
+ * checked as it arrives, so binary data (a control byte other than tab),
+ * a CR without LF (CR-only line ends) or a line longer than max_line
+ * bytes is AO_EDATA at once, naming path:lineno; a failed allocation is
+ * AO_EMEM. Returns 0, AO_END at end of input, or < -1. */
+int ao_bgzf_getline(BGZF *fp, kstring_t *line, size_t max_line, const char *path, long lineno, ao_err *err) AO_WUR;
 
 /* Normalises a sequence in place: upper case, optional U->T; returns the
  * 0-based position of the first symbol that is not an IUPAC nucleotide

@@ -144,7 +144,7 @@ bad() {
 bad "$B/empty.fa" "" "empty file" --train "$B/empty.fa"
 bad "$B/header_only.csv" 1 "header without rows" --train "$B/header_only.csv"
 bad "$B/no_seq.fa" 1 "record without sequence" --train "$B/no_seq.fa"
-bad "$B/bad_symbol.fa" 3 "non-IUPAC symbol in FASTA" --train "$B/bad_symbol.fa"
+bad "$B/bad_symbol.fa" 4 "non-IUPAC symbol in FASTA (the line that holds it)" --train "$B/bad_symbol.fa"
 bad "$B/bad_symbol.csv" 3 "non-IUPAC symbol in CSV" --train "$B/bad_symbol.csv"
 bad "$B/single_class.csv" "" "single class" --train "$B/single_class.csv"
 bad "$B/ragged.csv" 3 "ragged CSV row" --train "$B/ragged.csv"

@@ -1,5 +1,8 @@
 /* Unit tests of the core modules: hash, modelfile, fileio, rng, seqreader. */
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 #include "agentomics/fileio.h"
@@ -108,6 +111,43 @@ static void test_outfile(void)
     unlink(path);
 }
 
+/* A tree deeper than PATH_MAX (the package extraction of issue 13 left
+ * 3,001 directories that nftw could not remove) and the signal cleanup
+ * list's bookkeeping. */
+static void test_rm_rf(void)
+{
+    char root[] = "/tmp/ao_unit_rmXXXXXX";
+    int fd, i, ok = 1, slot, slot2;
+    struct stat st;
+    if (!mkdtemp(root)) { CHECK(0, "mkdtemp"); return; }
+    fd = open(root, O_RDONLY | O_DIRECTORY);
+    for (i = 0; i < 3000 && ok; i++) {
+        int nfd;
+        char name[8];
+        snprintf(name, sizeof name, "d%d", i % 7);
+        ok = mkdirat(fd, name, 0755) == 0 && (nfd = openat(fd, name, O_RDONLY | O_DIRECTORY)) >= 0;
+        if (ok) {
+            if (i % 100 == 0) close(openat(nfd, "file", O_WRONLY | O_CREAT, 0644));
+            if (i % 500 == 0) { mkdirat(nfd, "side", 0755); symlinkat("/etc/passwd", nfd, "link"); }
+            close(fd);
+            fd = nfd;
+        }
+    }
+    close(fd);
+    CHECK(ok, "built a 3000-level tree");
+    CHECK(ao_rm_rf(root) == AO_OK && lstat(root, &st) != 0, "ao_rm_rf removes a tree deeper than PATH_MAX");
+    CHECK(stat("/etc/passwd", &st) == 0, "links are removed, not followed");
+    CHECK(ao_rm_rf(root) == AO_OK, "a missing path is fine");
+    slot = ao_cleanup_add("relative/name");
+    slot2 = ao_cleanup_add("/abs");
+    CHECK(slot >= 0 && slot2 >= 0 && slot != slot2, "cleanup slots are handed out");
+    ao_cleanup_remove(slot);
+    CHECK(ao_cleanup_add("/again") == slot, "a removed slot is reused");
+    ao_cleanup_remove(slot);
+    ao_cleanup_remove(slot2);
+    ao_cleanup_remove(-1);
+}
+
 static void test_rng(void)
 {
     ao_rng a, b;
@@ -196,6 +236,7 @@ int main(void)
     test_sha256();
     test_modelfile();
     test_outfile();
+    test_rm_rf();
     test_rng();
     test_seed_derive();
     test_seqreader();

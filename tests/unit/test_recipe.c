@@ -545,11 +545,11 @@ static void test_train(const char *dir)
     {
         static const struct { const char *json, *why; } big[] = {
             {"{\"representation\": {\"type\": \"kmer\", \"k\": 8}, \"model\": {\"type\": \"logreg\"}}",
-             "recipe.json: $.representation.k: the logistic-regression weights and solver state needs about 24 MB, over 80% of the 1 MB memory limit"},
+             "recipe.json: $.representation.k: the logistic-regression weights and solver state needs about 12 MB, over 80% of the 1 MB memory limit"},
             {"{\"representation\": {\"type\": \"kmer\", \"k\": 8}, \"model\": {\"type\": \"gbdt\"}}",
              "recipe.json: $.representation.k: the dense feature matrix for gradient-boosted trees needs about 50 MB"},
             {"{\"representation\": {\"type\": \"onehot\", \"length\": 100000}, \"model\": {\"type\": \"cnn\"}}",
-             "recipe.json: $.representation.length: the one-hot input tensor needs about 244 MB"},
+             "recipe.json: $.model: the network's weights, optimizer state and activations needs about"},
         };
         for (i = 0; i < sizeof big / sizeof *big; i++) {
             ao_recipe r;
@@ -599,10 +599,42 @@ static void test_unknown_model(const char *dir)
     free(text);
 }
 
+/* The schema and the parser agree on every bound the parser enforces
+ * (issue 13: the schema had no maximum for epochs while the code capped it). */
+static void test_bounds(void)
+{
+    static const struct { const char *model; const char *key; double max; } b[] = {
+        {"cnn", "epochs", 100000}, {"cnn", "patience", 100000}, {"cnn", "lr_patience", 100000},
+        {"cnn", "learning_rate", 1e9}, {"cnn", "batch_size", 65536}, {"cnn", "hidden", 65536},
+        {"gbdt", "n_estimators", 100000}, {"gbdt", "early_stopping_rounds", 100000}, {"gbdt", "max_bins", 255},
+        {"logreg", "max_iter", 100000}};
+    size_t i;
+    int k;
+    for (i = 0; i < sizeof b / sizeof *b; i++)
+        for (k = 0; k < 2; k++) {
+            double v = k ? b[i].max + 1 : b[i].max;
+            json_t *j = json_pack("{s:{s:s},s:{s:s,s:f}}", "representation", "type", strcmp(b[i].model, "cnn") ? "kmer" : "onehot",
+                                  "model", "type", b[i].model, b[i].key, v);
+            ao_recipe r;
+            ao_err err;
+            char msg[512];
+            int parsed, valid;
+            if (b[i].max == (double)(long)b[i].max) json_object_set_new(json_object_get(j, "model"), b[i].key, json_integer((json_int_t)v));
+            ao_err_init(&err);
+            parsed = ao_recipe_parse(j, "recipe.json", &r, &err) == AO_OK;
+            ao_recipe_free(&r);
+            valid = ao_jsonschema_validate_file(SCHEMAS, "recipe.schema.json", j, msg, sizeof msg, &err) == 1;
+            CHECK(parsed == !k && valid == !k, "%s.%s = %g: parser %s, schema %s (both should %s)", b[i].model, b[i].key, v,
+                  parsed ? "accepts" : "refuses", valid ? "accepts" : "refuses", k ? "refuse" : "accept");
+            json_decref(j);
+        }
+}
+
 int main(void)
 {
     char dir[] = "/tmp/test_recipe.XXXXXX";
     test_table();
+    test_bounds();
     test_roundtrips();
     test_errors();
     test_shrink();

@@ -9,6 +9,7 @@
 #include <htslib/hts.h>
 #include "agentomics/cli.h"
 #include "agentomics/error.h"
+#include "agentomics/fileio.h"
 #include "agentomics/log.h"
 
 void ao_cli_init(ao_cli *cli, const char *argv0, void (*usage)(FILE *fp))
@@ -51,6 +52,8 @@ void ao_cli_start(ao_cli *cli)
 {
     ao_log_setup(cli->prog, cli->level);
     hts_set_log_level(cli->level >= AO_LOG_DEBUG ? HTS_LOG_WARNING : HTS_LOG_OFF);
+    /* a workflow engine stops a task with SIGTERM: leave no temporaries */
+    ao_cleanup_install();
 }
 
 int ao_cli_finish(const ao_cli *cli, int rc, const ao_err *err)

@@ -55,6 +55,8 @@ typedef struct cnn_ws {
     float *z;                     /* [B][K] logits, then probabilities */
     float *dact[MAXB], *dpool[MAXB], *dcol, *dg, *dh, *dz;
     float *colbuf;
+    int dry;                      /* only count: no buffer is allocated */
+    double bytes;                 /* what the buffers take (or would) */
 } cnn_ws;
 
 /* ---------------------------------------------------------------- arch */
@@ -107,6 +109,10 @@ int ao_cnn_arch_check(const ao_cnn_arch *a, int in_channels, int in_len, int n_c
     if (!a) return ao_err_set(err, AO_EUSAGE, "cnn: no architecture");
     if (in_channels < 1 || in_len < 1)
         return ao_err_set(err, AO_EUSAGE, "cnn: input shape %d x %d is empty", in_channels, in_len);
+    /* bounds that keep every int product of the layout (width x channels,
+     * positions x filters) in range */
+    if (in_channels > 65536 || in_len > (1 << 24))
+        return ao_err_set(err, AO_EUSAGE, "cnn: input shape %d x %d is too large (at most 65536 x %d)", in_channels, in_len, 1 << 24);
     if (n_classes < 2) return ao_err_set(err, AO_EUSAGE, "cnn: need at least 2 classes, got %d", n_classes);
     if (a->n_blocks < 1 || a->n_blocks > MAXB)
         return ao_err_set(err, AO_EUSAGE, "cnn: n_blocks must be 1..%d, got %d", MAXB, a->n_blocks);
@@ -139,8 +145,10 @@ int ao_cnn_arch_check(const ao_cnn_arch *a, int in_channels, int in_len, int n_c
     return AO_OK;
 }
 
-/* Shapes and parameter offsets; no allocation of weights. */
-static ao_cnn *cnn_alloc(const ao_cnn_arch *a, int C0, int L0, int K, ao_err *err)
+/* Shapes and parameter offsets, then the weights (zeroed) unless
+ * with_weights is 0: a model file's parameter count is compared with the
+ * layout before anything that large is allocated. */
+static ao_cnn *cnn_alloc(const ao_cnn_arch *a, int C0, int L0, int K, int with_weights, ao_err *err)
 {
     ao_cnn *m = NULL;
     int i, L = L0, C = C0;
@@ -172,7 +180,7 @@ static ao_cnn *cnn_alloc(const ao_cnn_arch *a, int C0, int L0, int K, ao_err *er
     m->offW2 = off; off += (int64_t)K * din;
     m->offb2 = off; off += K;
     m->np = off;
-    if (!(m->w = calloc((size_t)m->np, sizeof(float)))) goto ERROR;
+    if (with_weights && !(m->w = calloc((size_t)m->np, sizeof(float)))) goto ERROR;
     return m;
 ERROR:
     ao_err_set(err, AO_EMEM, "cnn: out of memory");
@@ -192,7 +200,7 @@ ao_cnn *ao_cnn_create(const ao_cnn_arch *a, int in_channels, int in_len, int n_c
     ao_cnn *m;
     ao_rng r;
     int i;
-    if (!(m = cnn_alloc(a, in_channels, in_len, n_classes, err))) return NULL;
+    if (!(m = cnn_alloc(a, in_channels, in_len, n_classes, 1, err))) return NULL;
     ao_rng_seed(&r, seed);
     /* He normal for layers followed by ReLU, LeCun normal for the output. */
     for (i = 0; i < m->nb; i++)
@@ -244,9 +252,15 @@ static void ws_free(cnn_ws *s)
     free(s);
 }
 
-#define WS_ALLOC(p, cnt) do { if (!((p) = malloc((size_t)(cnt) * sizeof *(p) + 1))) goto ERROR; } while (0)
+/* One buffer of the workspace: counted, and allocated unless dry. */
+#define WS_ALLOC(p, cnt) do { \
+        s->bytes += (double)(cnt) * sizeof *(p) + 1; \
+        if (!s->dry && !((p) = malloc((size_t)(cnt) * sizeof *(p) + 1))) goto ERROR; \
+    } while (0)
 
-static cnn_ws *ws_create(const ao_cnn *m, int B, int train)
+/* A workspace for micro-batches of B samples; dry: only its size in
+ * s->bytes (the memory estimate, from the same code that allocates). */
+static cnn_ws *ws_create_sized(const ao_cnn *m, int B, int train, int dry)
 {
     cnn_ws *s = calloc(1, sizeof *s);
     int i;
@@ -254,6 +268,7 @@ static cnn_ws *ws_create(const ao_cnn *m, int B, int train)
     if (!s) return NULL;
     s->B = B;
     s->train = train;
+    s->dry = dry;
     /* sgemm takes int dimensions: B * L rows must fit */
     for (i = 0; i < m->nb; i++)
         if ((int64_t)B * m->lin[i] > INT32_MAX || (int64_t)m->lin[i] * m->kc[i] > INT32_MAX) goto ERROR;
@@ -295,6 +310,8 @@ ERROR:
     ws_free(s);
     return NULL;
 }
+
+static cnn_ws *ws_create(const ao_cnn *m, int B, int train) { return ws_create_sized(m, B, train, 0); }
 
 /* --------------------------------------------------------------- layers */
 
@@ -678,6 +695,8 @@ typedef struct shard {
     int n;
     double wsum;
     double loss;                  /* weighted sum of the shard's sample losses */
+    double deadline;              /* ao_now() past which the shard stops (0: none) */
+    int cut;                      /* set when it stopped there: its gradient is partial */
 } shard;
 
 /* The shard's samples go through in micro-batches of up to s->B samples
@@ -688,7 +707,11 @@ static void shard_step(shard *j)
     cnn_ws *s = j->s;
     int c, chunks = (j->n + s->B - 1) / s->B;
     j->loss = 0;
+    j->cut = 0;
     for (c = 0; c < chunks; c++) {
+        /* the time limit holds inside a batch too: one batch of a large
+         * network can take minutes */
+        if (j->deadline > 0 && ao_now() > j->deadline) { j->cut = 1; return; }
         /* equal chunks: a short tail chunk would waste a BLAS pass */
         int lo = (int)((int64_t)j->n * c / chunks), nb = (int)((int64_t)j->n * (c + 1) / chunks) - lo;
         gather(m, j->X, j->idx ? j->idx + lo : NULL, lo, nb, j->rc ? j->rc + lo : NULL, s->x0);
@@ -751,7 +774,7 @@ int ao_cnn_loss_grad(ao_cnn *m, const float *X, const int *y, const double *samp
     if (m->arch.dropout > 0) dropout_mask(&r, gmask, (int64_t)n * m->G, m->arch.dropout);
     if (m->H > 0 && m->arch.hidden_dropout > 0) dropout_mask(&r, hmask, (int64_t)n * m->H, m->arch.hidden_dropout);
     for (b = 0; b < n; b++) wsum += sample_w ? sample_w[b] : 1.0;
-    j = (shard){m, s, grad, X, NULL, NULL, y, sample_w, gmask, hmask, n, wsum, 0};
+    j = (shard){m, s, grad, X, NULL, NULL, y, sample_w, gmask, hmask, n, wsum, 0, 0, 0};
     shard_step(&j);
     *loss = j.loss / (wsum > 0 ? wsum : 1);
     rc = AO_OK;
@@ -771,6 +794,8 @@ typedef struct pjob {
     int64_t n;
     int rcavg, t, T;
     double *proba;
+    double deadline;   /* ao_now() past which the job stops (0: none) */
+    int cut;           /* set when it stopped there: proba is incomplete */
 } pjob;
 
 /* Chunks t, t+T, t+2T, ... of B samples: proba[n][K] with optional
@@ -786,6 +811,7 @@ static void *pjob_main(void *arg)
     memset(ones, 1, sizeof ones);
     for (start = (int64_t)j->t * s->B; start < j->n; start += (int64_t)j->T * s->B) {
         int nb = j->n - start < s->B ? (int)(j->n - start) : s->B;
+        if (j->deadline > 0 && ao_now() > j->deadline) { j->cut = 1; break; }
         double *p = j->proba + start * K;
         gather(m, j->X, NULL, start, nb, NULL, s->x0);
         forward(m, s, nb, NULL, NULL);
@@ -803,11 +829,11 @@ static void *pjob_main(void *arg)
     return NULL;
 }
 
-/* T evaluation workspaces for up to n samples; T is lowered to the number
- * of chunks. Returns the number made, 0 on failure. */
-static int eval_ws_create(const ao_cnn *m, int64_t n, int T, cnn_ws **ws)
+/* Samples per prediction chunk for n samples, and (in *T) the threads
+ * that have a chunk to do. */
+static int eval_batch(const ao_cnn *m, int64_t n, int *T)
 {
-    int B = CNN_EVAL_BATCH, t, i;
+    int B = CNN_EVAL_BATCH, i;
     int64_t chunks, per = 1;
     /* fewer samples per chunk for long inputs: the shared im2col buffer
      * holds B * L * width * channels floats */
@@ -817,7 +843,15 @@ static int eval_ws_create(const ao_cnn *m, int64_t n, int T, cnn_ws **ws)
     if (B < 1) B = 1;
     if (n < B) B = n > 0 ? (int)n : 1;
     chunks = (n + B - 1) / B;
-    if (T > chunks) T = chunks > 0 ? (int)chunks : 1;
+    if (*T > chunks) *T = chunks > 0 ? (int)chunks : 1;
+    return B;
+}
+
+/* T evaluation workspaces for up to n samples; T is lowered to the number
+ * of chunks. Returns the number made, 0 on failure. */
+static int eval_ws_create(const ao_cnn *m, int64_t n, int T, cnn_ws **ws)
+{
+    int B = eval_batch(m, n, &T), t;
     for (t = 0; t < T; t++)
         if (!(ws[t] = ws_create(m, B, 0))) {
             while (t-- > 0) { ws_free(ws[t]); ws[t] = NULL; }
@@ -826,12 +860,15 @@ static int eval_ws_create(const ao_cnn *m, int64_t n, int T, cnn_ws **ws)
     return T;
 }
 
-static void predict_par(const ao_cnn *m, cnn_ws **ws, int T, const float *X, int64_t n, int rcavg, double *proba)
+/* Returns 1 when the deadline (0: none) cut it short, else 0. */
+static int predict_par(const ao_cnn *m, cnn_ws **ws, int T, const float *X, int64_t n, int rcavg, double *proba, double deadline)
 {
     pjob jobs[AO_CNN_MAX_THREADS];
-    int t;
-    for (t = 0; t < T; t++) jobs[t] = (pjob){m, ws[t], X, n, rcavg, t, T, proba};
+    int t, cut = 0;
+    for (t = 0; t < T; t++) jobs[t] = (pjob){m, ws[t], X, n, rcavg, t, T, proba, deadline, 0};
     run_parallel(jobs, sizeof jobs[0], T, pjob_main);
+    for (t = 0; t < T; t++) cut |= jobs[t].cut;
+    return cut;
 }
 
 static int clamp_threads(int threads)
@@ -848,13 +885,49 @@ int ao_cnn_predict_proba(const ao_cnn *m, const float *X, int64_t n, int threads
     if (!(T = eval_ws_create(m, n, clamp_threads(threads), ws))) return AO_EMEM;
     old = openblas_get_num_threads();
     openblas_set_num_threads(1);
-    predict_par(m, ws, T, X, n, m->rc_average && m->C0 >= 4, proba);
+    predict_par(m, ws, T, X, n, m->rc_average && m->C0 >= 4, proba, 0);
     openblas_set_num_threads(old);
     for (t = 0; t < T; t++) ws_free(ws[t]);
     return AO_OK;
 }
 
 /* --------------------------------------------------------------- train */
+
+double ao_cnn_train_bytes(const ao_cnn_arch *a, int in_channels, int in_len, int n_classes, int batch_size,
+                          int threads, int64_t n_valid)
+{
+    ao_cnn *m;
+    cnn_ws *ws;
+    ao_err e;
+    double bytes;
+    int T = clamp_threads(threads), B = batch_size > 0 ? batch_size : 1, t, TE;
+    ao_err_init(&e);
+    if (!(m = cnn_alloc(a, in_channels, in_len, n_classes, 0, &e))) return -1;
+    if (T > B) T = B;
+    /* weights, gradient, Adam's two moments, the best checkpoint and the
+     * EMA copy; one more gradient per extra thread; the weight-decay mask */
+    bytes = (double)m->np * (4.0 * (6 + (T - 1)) + 1);
+    /* each shard's training workspace (activations, im2col, their gradients) */
+    for (t = 0; t < T && isfinite(bytes); t++) {
+        int cap = (int)((int64_t)B * (t + 1) / T - (int64_t)B * t / T);
+        if ((ws = ws_create_sized(m, micro_batch(m, cap), 1, 1))) bytes += ws->bytes;
+        else bytes = INFINITY;   /* a micro-batch whose products overflow int */
+        ws_free(ws);
+    }
+    /* the validation passes' workspaces and probabilities */
+    TE = T;
+    if (n_valid > 0 && isfinite(bytes)) {
+        int BE = eval_batch(m, n_valid, &TE);
+        if ((ws = ws_create_sized(m, BE, 0, 1))) bytes += ws->bytes * TE;
+        else bytes = INFINITY;
+        ws_free(ws);
+        bytes += (double)n_valid * n_classes * 8.0;
+    }
+    /* the batch's dropout masks, indices, labels, weights and flags */
+    bytes += (double)B * ((double)m->G + m->H) * 4.0 + (double)B * 21.0;
+    ao_cnn_destroy(m);
+    return bytes;
+}
 
 static int all_finite(const float *x, int64_t n)
 {
@@ -927,8 +1000,8 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
     int64_t *idx = NULL, i, j;
     double *cw = NULL, *wb = NULL, *pv = NULL;
     ao_rng r;
-    int rc = AO_EMEM, K, B, T, TE = 0, t, epoch, wait = 0, lr_wait = 0, k, old_threads;
-    double t0 = ao_now(), lr, best_loss = INFINITY, step = 0;
+    int rc = AO_EMEM, K, B, T, TE = 0, t, epoch, wait = 0, lr_wait = 0, k, old_threads, timed_out = 0;
+    double t0 = ao_now(), lr, best_loss = INFINITY, step = 0, deadline;
     ao_cnn_train_result tmp;
 
     if (!res) res = &tmp;
@@ -940,6 +1013,7 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
     rc = AO_EMEM;
     if (nv < 0) nv = 0;
     K = m->K;
+    deadline = p->time_limit > 0 ? t0 + p->time_limit : 0;
     B = (int64_t)p->batch_size > n ? (int)n : p->batch_size;
     T = clamp_threads(p->threads);
     if (T > B) T = B;
@@ -995,16 +1069,16 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
     lr = p->lr;
     memcpy(best, m->w, (size_t)m->np * sizeof *best);
 
-    if (nv > 0) {
+    if (nv > 0 && predict_par(m, ev, TE, Xv, nv, m->rc_average, pv, deadline)) timed_out = 1;
+    else if (nv > 0) {
         double vl, va;
-        predict_par(m, ev, TE, Xv, nv, m->rc_average, pv);
         valid_score(pv, yv, nv, K, cw, &vl, &va);
         best_loss = isfinite(vl) ? vl : INFINITY;
         res->best_valid_loss = vl;
         res->best_valid_acc = va;
     }
     res->status = AO_CNN_MAX_EPOCHS;
-    for (epoch = 1; epoch <= p->max_epochs; epoch++) {
+    for (epoch = 1; epoch <= p->max_epochs && !timed_out; epoch++) {
         double te = ao_now(), tot = 0, vl = NAN, va = NAN;
         int64_t seen = 0;
         int diverged = 0, improved = 0;
@@ -1036,8 +1110,11 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
                 q->hmask = hmask ? hmask + (int64_t)lo * m->H : NULL;
                 q->n = hi - lo;
                 q->wsum = wsum;
+                q->deadline = deadline;
             }
             run_parallel(sh, sizeof sh[0], TT, shard_main);
+            for (t = 0; t < TT; t++) timed_out |= sh[t].cut;
+            if (timed_out) break;   /* a partial gradient is not applied */
             for (t = 0; t < TT; t++) loss += sh[t].loss;
             for (t = 1; t < TT; t++) {
                 const float *restrict g2 = sh[t].grad;
@@ -1073,12 +1150,17 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
             tot += loss * nb;
             seen += nb;
         }
+        if (timed_out) break;   /* the epoch is incomplete: the best checkpoint stands */
         if (!diverged && !all_finite(m->w, m->np)) diverged = 1;
         /* validation and checkpoints use the averaged weights if asked */
         live = m->w;
         if (ema) m->w = ema;
         if (!diverged && nv > 0) {
-            predict_par(m, ev, TE, Xv, nv, m->rc_average, pv);
+            if (predict_par(m, ev, TE, Xv, nv, m->rc_average, pv, deadline)) {
+                m->w = live;
+                timed_out = 1;
+                break;
+            }
             valid_score(pv, yv, nv, K, cw, &vl, &va);
             if (!isfinite(vl)) diverged = 1;
         }
@@ -1129,6 +1211,7 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
             lr_wait = 0;
         }
     }
+    if (timed_out) res->status = AO_CNN_TIME_LIMIT;
     memcpy(m->w, best, (size_t)m->np * sizeof *best);
     res->seconds = ao_now() - t0;
     res->seconds_per_epoch = res->epochs > 0 ? res->seconds / res->epochs : 0;
@@ -1211,14 +1294,19 @@ int ao_cnn_load(ao_cursor *c, ao_cnn **out, ao_err *err)
         if (ao_cnn_arch_check(&a, C0, L0, K, &e2) < 0)
             return ao_err_set(err, AO_EDATA, "cnn: bad architecture in model (%s)", e2.msg);
     }
-    if (!(m = cnn_alloc(&a, C0, L0, K, err))) return err && err->code ? err->code : AO_EMEM;
+    if (!(m = cnn_alloc(&a, C0, L0, K, 0, err))) return err && err->code ? err->code : AO_EMEM;
     if ((uint64_t)m->np != np) {
+        int64_t need = m->np;
         ao_cnn_destroy(m);
         return ao_err_set(err, AO_EDATA, "cnn: model has %llu parameters, architecture needs %lld",
-                          (unsigned long long)np, (long long)m->np);
+                          (unsigned long long)np, (long long)need);
     }
+    if (np > (c->len - c->pos) / 4) { ao_cnn_destroy(m); goto TRUNC; }
+    if (!(m->w = malloc((size_t)np * sizeof *m->w))) { ao_cnn_destroy(m); return ao_err_set(err, AO_EMEM, "cnn: out of memory"); }
     if (ao_cur_f32s(c, m->w, (size_t)np) < 0) { ao_cnn_destroy(m); goto TRUNC; }
+    if (!all_finite(m->w, m->np)) { ao_cnn_destroy(m); return ao_err_set(err, AO_EDATA, "cnn: non-finite weight in model"); }
     m->rc_average = rcav != 0;
+    if (m->rc_average && m->C0 < 4) { ao_cnn_destroy(m); return ao_err_set(err, AO_EDATA, "cnn: reverse-complement averaging needs 4 channels, the model has %d", m->C0); }
     *out = m;
     return AO_OK;
 TRUNC:

@@ -1,14 +1,20 @@
 /* fileio.c — outputs that appear whole or not at all (fileio.h):
- * temporary files and directories renamed into place on commit, path
- * helpers, and finding the installed prompts/ and schemas/ directories. */
+ * temporary files and directories renamed into place on commit (or a
+ * non-regular target written through), the process-wide list of
+ * temporaries that a fatal signal removes, tree removal, path helpers,
+ * and finding the installed prompts/ and schemas/ directories. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "agentomics/fileio.h"
 
@@ -76,14 +82,35 @@ static char *tmp_name(const char *path)
 
 ao_outfile *ao_outfile_open(const char *path, ao_err *err)
 {
-    ao_outfile *of = calloc(1, sizeof *of);
-    if (!of) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
+    ao_outfile *of;
+    struct stat st;
+    if (!*path) { ao_err_set(err, AO_EUSAGE, "the output file name is empty"); return NULL; }
+    if (!(of = calloc(1, sizeof *of))) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
+    of->cleanup = -1;
     if (!(of->path = strdup(path))) goto ERROR_MEM;
     if (strcmp(path, "-") == 0) {
         of->fp = stdout;
         return of;
     }
-    if (!(of->tmp = tmp_name(path))) goto ERROR_MEM;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* a device, a FIFO or a link to one: renaming over it would
+         * replace it, so write through (opening a FIFO waits for its reader) */
+        int fd;
+        if (S_ISDIR(st.st_mode)) { ao_err_set(err, AO_EIO, "%s: is a directory", path); goto ERROR; }
+        if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 || !(of->fp = fdopen(fd, "w"))) {
+            ao_err_set(err, AO_EIO, "%s: cannot open for writing: %s", path, strerror(errno));
+            if (fd >= 0) close(fd);
+            goto ERROR;
+        }
+        return of;
+    }
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        /* a link to a regular file: replace the file, keep the link */
+        char *real = realpath(path, NULL);
+        if (real) { free(of->path); of->path = real; }
+    }
+    if (!(of->tmp = tmp_name(of->path))) goto ERROR_MEM;
+    of->cleanup = ao_cleanup_add(of->tmp);
     if (!(of->fp = fopen(of->tmp, "w"))) {
         ao_err_set(err, AO_EIO, "%s: cannot create: %s", path, strerror(errno));
         goto ERROR;
@@ -98,18 +125,21 @@ ERROR:
 
 int ao_outfile_commit(ao_outfile *of, ao_err *err)
 {
-    int bad = ferror(of->fp);
+    int bad = ferror(of->fp), e;
     if (fflush(of->fp) != 0) bad = 1;
+    e = errno;
     if (of->fp == stdout) {
         of->committed = 1;
-        return bad ? ao_err_set(err, AO_EIO, "error writing to standard output") : AO_OK;
+        return bad ? ao_err_set(err, AO_EIO, "error writing to standard output: %s", strerror(e)) : AO_OK;
     }
-    if (fclose(of->fp) != 0) bad = 1;
+    if (fclose(of->fp) != 0 && !bad) { bad = 1; e = errno; }
     of->fp = NULL;
-    if (bad) return ao_err_set(err, AO_EIO, "%s: write error: %s", of->path, strerror(errno));
-    if (rename(of->tmp, of->path) != 0)
+    if (bad) return ao_err_set(err, AO_EIO, "%s: write error: %s", of->path, strerror(e));
+    if (of->tmp && rename(of->tmp, of->path) != 0)
         return ao_err_set(err, AO_EIO, "%s: cannot rename into place: %s", of->path, strerror(errno));
     of->committed = 1;
+    ao_cleanup_remove(of->cleanup);
+    of->cleanup = -1;
     return AO_OK;
 }
 
@@ -118,20 +148,27 @@ void ao_outfile_destroy(ao_outfile *of)
     if (!of) return;
     if (of->fp && of->fp != stdout) fclose(of->fp);
     if (of->tmp && !of->committed) unlink(of->tmp);
+    ao_cleanup_remove(of->cleanup);
     free(of->path);
     free(of->tmp);
     free(of);
 }
 
-int ao_mkdir_p(const char *path, ao_err *err)
+int ao_mkdir_p_made(const char *path, char **made, ao_err *err)
 {
     char *p = strdup(path), *s;
+    if (made) *made = NULL;
     if (!p) return ao_err_set(err, AO_EMEM, "out of memory");
     for (s = p + 1; ; s++) {
         if (*s == '/' || *s == '\0') {
             char c = *s;
             *s = '\0';
-            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            if (mkdir(p, 0777) == 0) {
+                if (made && !*made && !(*made = strdup(p))) {
+                    free(p);
+                    return ao_err_set(err, AO_EMEM, "out of memory");
+                }
+            } else if (errno != EEXIST) {
                 int code = ao_err_set(err, AO_EIO, "%s: cannot create directory: %s", p, strerror(errno));
                 free(p);
                 return code;
@@ -145,25 +182,191 @@ int ao_mkdir_p(const char *path, ao_err *err)
     return AO_OK;
 }
 
-static int rm_one(const char *fpath, const struct stat *sb, int typeflag, struct FTW *ftwbuf)
+int ao_mkdir_p(const char *path, ao_err *err) { return ao_mkdir_p_made(path, NULL, err); }
+
+/* ---- tree removal ------------------------------------------------------ */
+
+/* getdents64 has no glibc wrapper in Debian 12's libc; readdir() is not
+ * async-signal-safe (it allocates), the raw system call is. */
+struct ao_dirent64 {
+    uint64_t d_ino;
+    int64_t d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[];
+};
+
+static int is_dot(const char *n) { return n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2])); }
+
+/* Removes name below dirfd. Descends with openat(), climbs back with
+ * "..", finding the child just emptied by its inode number, so it holds
+ * one descriptor whatever the depth. Anything that cannot be removed ends
+ * the walk with -1 (a loop over an undeletable entry is impossible). */
+static int rm_tree_at(int dirfd, const char *name)
 {
-    (void)sb; (void)typeflag; (void)ftwbuf;
-    remove(fpath);
-    return 0;
+    char buf[4096];
+    struct stat st;
+    int fd, depth = 0;
+    if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT) return 0;
+    if (errno != EISDIR && errno != EPERM) return -1;
+    if ((fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) return -1;
+    for (;;) {
+        long n;
+        int descended = 0;
+        if (lseek(fd, 0, SEEK_SET) < 0) break;
+        while (!descended && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+            long off;
+            for (off = 0; off < n; ) {
+                struct ao_dirent64 *e = (struct ao_dirent64 *)(buf + off);
+                int sub;
+                off += e->d_reclen;
+                if (is_dot(e->d_name) || unlinkat(fd, e->d_name, 0) == 0) continue;
+                if (errno != EISDIR && errno != EPERM) goto FAIL;
+                if (unlinkat(fd, e->d_name, AT_REMOVEDIR) == 0) continue;
+                if ((sub = openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) goto FAIL;
+                close(fd);
+                fd = sub;
+                depth++;
+                descended = 1;
+                break;
+            }
+        }
+        if (descended) continue;
+        if (n < 0) break;
+        /* fd is empty */
+        if (depth == 0) {
+            close(fd);
+            return unlinkat(dirfd, name, AT_REMOVEDIR) == 0 ? 0 : -1;
+        }
+        {
+            int up, found = 0;
+            if (fstat(fd, &st) != 0 || (up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) break;
+            close(fd);
+            fd = up;
+            depth--;
+            while (!found && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+                long off;
+                for (off = 0; off < n && !found; ) {
+                    struct ao_dirent64 *e = (struct ao_dirent64 *)(buf + off);
+                    off += e->d_reclen;
+                    if (e->d_ino == (uint64_t)st.st_ino && !is_dot(e->d_name)) {
+                        if (unlinkat(fd, e->d_name, AT_REMOVEDIR) != 0) goto FAIL;
+                        found = 1;
+                    }
+                }
+            }
+            if (!found) break;
+        }
+    }
+FAIL:
+    close(fd);
+    return -1;
 }
 
 int ao_rm_rf(const char *path)
 {
-    if (!ao_file_exists(path)) return AO_OK;
-    return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? AO_OK : AO_EIO;
+    return rm_tree_at(AT_FDCWD, path) == 0 ? AO_OK : AO_EIO;
+}
+
+/* ---- temporaries removed on a fatal signal -------------------------------
+ * Process-wide by nature: the handler can reach nothing else. Slots are
+ * filled with signals blocked (so the handler never sees a half-written
+ * slot) and under a mutex (so threads do not race for one). */
+#define CLEANUP_SLOTS 256
+static struct {
+    char *volatile path;
+    volatile pid_t pid;
+} cleanup_slot[CLEANUP_SLOTS];
+static pthread_mutex_t cleanup_lock = PTHREAD_MUTEX_INITIALIZER;
+static const int cleanup_signals[] = {SIGTERM, SIGINT, SIGHUP};
+
+static void cleanup_block(sigset_t *old)
+{
+    sigset_t set;
+    size_t i;
+    sigemptyset(&set);
+    for (i = 0; i < sizeof cleanup_signals / sizeof *cleanup_signals; i++) sigaddset(&set, cleanup_signals[i]);
+    pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+int ao_cleanup_add(const char *path)
+{
+    char *abs = NULL;
+    sigset_t old;
+    int i, slot = -1;
+    if (path[0] == '/') abs = strdup(path);
+    else {
+        char *cwd = getcwd(NULL, 0);
+        if (cwd) abs = ao_path_join(cwd, path);
+        free(cwd);
+    }
+    if (!abs) return -1;
+    cleanup_block(&old);
+    pthread_mutex_lock(&cleanup_lock);
+    for (i = 0; i < CLEANUP_SLOTS && slot < 0; i++)
+        if (!cleanup_slot[i].path) {
+            cleanup_slot[i].pid = getpid();
+            cleanup_slot[i].path = abs;
+            slot = i;
+        }
+    pthread_mutex_unlock(&cleanup_lock);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (slot < 0) free(abs);
+    return slot;
+}
+
+void ao_cleanup_remove(int slot)
+{
+    sigset_t old;
+    char *p;
+    if (slot < 0 || slot >= CLEANUP_SLOTS) return;
+    cleanup_block(&old);
+    pthread_mutex_lock(&cleanup_lock);
+    p = cleanup_slot[slot].path;
+    cleanup_slot[slot].path = NULL;
+    pthread_mutex_unlock(&cleanup_lock);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    free(p);
+}
+
+/* Async-signal-safe: getpid, the removal walk (openat, unlinkat, fstat,
+ * lseek, getdents64, close), signal and raise. */
+static void cleanup_handler(int sig)
+{
+    pid_t me = getpid();
+    int i, saved = errno;
+    for (i = 0; i < CLEANUP_SLOTS; i++) {
+        char *p = cleanup_slot[i].path;
+        if (p && cleanup_slot[i].pid == me) rm_tree_at(AT_FDCWD, p);
+    }
+    errno = saved;
+    /* die of the same signal (SA_RESETHAND restored the default action,
+     * SA_NODEFER lets it arrive now) */
+    raise(sig);
+}
+
+void ao_cleanup_install(void)
+{
+    size_t i;
+    for (i = 0; i < sizeof cleanup_signals / sizeof *cleanup_signals; i++) {
+        struct sigaction sa, old;
+        if (sigaction(cleanup_signals[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = cleanup_handler;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+        sigaction(cleanup_signals[i], &sa, NULL);
+    }
 }
 
 ao_outdir *ao_outdir_create(const char *path, int replace, ao_err *err)
 {
-    ao_outdir *od = calloc(1, sizeof *od);
+    ao_outdir *od;
     struct stat st;
-    if (!od) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
+    if (!*path) { ao_err_set(err, AO_EUSAGE, "the output directory name is empty"); return NULL; }
+    if (!(od = calloc(1, sizeof *od))) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
     od->replace = replace;
+    od->cleanup = -1;
     if (!(od->path = strdup(path)) || !(od->tmp = tmp_name(path))) {
         ao_err_set(err, AO_EMEM, "out of memory");
         goto ERROR;
@@ -178,7 +381,8 @@ ao_outdir *ao_outdir_create(const char *path, int replace, ao_err *err)
         }
     }
     ao_rm_rf(od->tmp);
-    if (ao_mkdir_p(od->tmp, err) < 0) goto ERROR;
+    od->cleanup = ao_cleanup_add(od->tmp);
+    if (ao_mkdir_p_made(od->tmp, &od->made, err) < 0) goto ERROR;
     return od;
 ERROR:
     ao_outdir_destroy(od);
@@ -221,16 +425,42 @@ int ao_outdir_commit(ao_outdir *od, ao_err *err)
         return ao_err_set(err, AO_EIO, "%s: cannot rename into place: %s", od->path, strerror(errno));
     }
     od->committed = 1;
+    ao_cleanup_remove(od->cleanup);
+    od->cleanup = -1;
     return AO_OK;
 }
 
 void ao_outdir_destroy(ao_outdir *od)
 {
     if (!od) return;
-    if (od->tmp && !od->committed) ao_rm_rf(od->tmp);
+    if (od->tmp && !od->committed) {
+        ao_rm_rf(od->tmp);
+        /* and the parents this run created, innermost first; rmdir leaves
+         * any that something else has filled meanwhile */
+        if (od->made) {
+            char *p = strdup(od->tmp), *slash;
+            size_t keep = strlen(od->made);
+            while (p && (slash = strrchr(p, '/')) && (size_t)(slash - p) >= keep) {
+                *slash = '\0';
+                if (rmdir(p) != 0) break;
+            }
+            free(p);
+        }
+    }
+    ao_cleanup_remove(od->cleanup);
     free(od->path);
     free(od->tmp);
+    free(od->made);
     free(od);
+}
+
+size_t ao_max_line_bytes(void)
+{
+    const char *e = getenv("AGENTOMICS_MAX_LINE_MB");
+    char *end = NULL;
+    unsigned long long mb = e && *e ? strtoull(e, &end, 10) : 0;
+    if (!(e && *e && end && !*end && mb > 0 && mb < (1ULL << 40))) mb = AO_MAX_LINE_MB;
+    return (size_t)mb << 20;
 }
 
 char *ao_read_file(const char *path, size_t *len, ao_err *err)

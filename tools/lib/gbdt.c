@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "agentomics/gbdt.h"
+#include "agentomics/log.h"
 #include "agentomics/rng.h"
 
 #define GBDT_MAGIC 0x54444247u      /* "GBDT" little-endian */
@@ -1127,6 +1128,7 @@ int ao_gbdt_fit(const ao_gbdt_params *p, const ao_dense *X, const int *y, int n_
                 t->n_sel = t->n_usable;
             }
             memcpy(t->rows, t->round_rows, (size_t)t->n_sampled * sizeof *t->rows);
+            if (p->deadline > 0 && ao_now() > p->deadline) { stopped = 1; break; }
             if ((rc = grow_tree(t)) < 0) goto ERROR;
             if ((rc = store_tree(t)) < 0) goto ERROR;
             tb = t->tree_off[t->n_trees - 1];
@@ -1141,6 +1143,7 @@ int ao_gbdt_fit(const ao_gbdt_params *p, const ao_dense *X, const int *y, int n_
                 Fv[i * K + k] += tree_raw(t->feat + tb, t->left + tb, t->right + tb, t->thr + tb, t->value + tb,
                                           X_valid->data + i * d);
         }
+        if (stopped) break;   /* the time limit cut this round: its trees are not kept */
         tl = log_loss(t->F, y, t->w, n, K, n_classes);
         if (nv > 0) vl = log_loss(Fv, y_valid, wv, nv, K, n_classes);
         ht[n_hist] = tl;
@@ -1325,6 +1328,7 @@ int ao_gbdt_load(ao_cursor *c, ao_gbdt **out, ao_err *err)
         ao_err_set(err, AO_EDATA, "gbdt model: inconsistent header"); goto ERROR;
     }
     if (ao_cur_f64(c, &m->learning_rate) < 0) goto TRUNC;
+    if (!isfinite(m->learning_rate)) { ao_err_set(err, AO_EDATA, "gbdt model: non-finite learning rate"); goto ERROR; }
     if (!fits(c, (uint64_t)m->n_out + 2u * (uint64_t)m->n_hist + (uint64_t)m->n_features, 4)) goto TRUNC;
     m->n_trees = (int64_t)m->n_rounds * m->n_out;
     rc = AO_EMEM;
@@ -1334,6 +1338,8 @@ int ao_gbdt_load(ao_cursor *c, ao_gbdt **out, ao_err *err)
     if (!(m->edge_off = malloc((size_t)(m->n_features + 1) * sizeof *m->edge_off))) goto ERROR;
     rc = AO_EDATA;
     if (ao_cur_f64s(c, m->base, (size_t)m->n_out) < 0) goto TRUNC;
+    for (k = 0; k < m->n_out; k++)
+        if (!isfinite(m->base[k])) { ao_err_set(err, AO_EDATA, "gbdt model: non-finite base score"); goto ERROR; }
     if (ao_cur_f64s(c, m->hist_train, (size_t)m->n_hist) < 0) goto TRUNC;
     if (ao_cur_f64s(c, m->hist_valid, (size_t)m->n_hist) < 0) goto TRUNC;
     for (i = 0; i <= m->n_features; i++) {

@@ -112,3 +112,28 @@ const char *ao_jf_enum_name(const char *const *names, const int *values, int v)
     for (i = 0; names[i]; i++) if (values[i] == v) return names[i];
     return NULL;
 }
+
+long ao_utf8_invalid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        int k, j;
+        unsigned cp;
+        if (p[i] < 0x80) { i++; continue; }
+        if ((p[i] & 0xe0) == 0xc0) { k = 1; cp = p[i] & 0x1f; }
+        else if ((p[i] & 0xf0) == 0xe0) { k = 2; cp = p[i] & 0x0f; }
+        else if ((p[i] & 0xf8) == 0xf0) { k = 3; cp = p[i] & 0x07; }
+        else return (long)i;
+        if ((size_t)k >= n - i) return (long)i;   /* cut short */
+        for (j = 1; j <= k; j++) {
+            if ((p[i + j] & 0xc0) != 0x80) return (long)i;
+            cp = (cp << 6) | (p[i + j] & 0x3f);
+        }
+        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return (long)i;
+        i += (size_t)k + 1;
+    }
+    return -1;
+}

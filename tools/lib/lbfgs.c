@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "agentomics/lbfgs.h"
+#include "agentomics/log.h"
 
 void ao_lbfgs_params_init(ao_lbfgs_params *p)
 {
@@ -401,6 +402,7 @@ int ao_lbfgs_minimize(const ao_lbfgs_params *pin, int64_t n, double *x,
         }
         iter++;
         gnorm = maxabs(g, n);
+        if (p.deadline > 0 && ao_now() > p.deadline) { status = AO_LBFGS_STOPPED; goto DONE; }
         if (p.progress && p.progress_every > 0 && iter % p.progress_every == 0) {
             reported = iter;
             if (p.progress(p.progress_ctx, iter, f, gnorm)) {

@@ -2,8 +2,10 @@
  * recipe parameters (architecture and training schedule) and its adapter
  * to cnn.h. */
 #include <stdio.h>
+#include <string.h>
 #include "agentomics/jsonfield.h"
 #include "agentomics/learner.h"
+#include "agentomics/log.h"
 
 static const char *const cw_names[] = {"none", "balanced", NULL};
 static const int cw_values[] = {AO_CNN_CW_NONE, AO_CNN_CW_BALANCED};
@@ -109,9 +111,13 @@ static void shrink(ao_learner_params *p) { p->cnn.train.max_epochs = 1; }
 
 static double memory(const ao_learner_params *p, const ao_learner_shape *s, const char **what)
 {
-    (void)p;
-    *what = "$.representation.length: the one-hot input tensor";
-    return (double)s->n_rows * (double)s->channels * (double)s->length * 4.0;
+    double input = (double)s->n_rows * (double)s->channels * (double)s->length * 4.0;
+    double train = ao_cnn_train_bytes(&p->cnn.arch, (int)s->channels, (int)s->length, s->n_classes,
+                                      p->cnn.train.batch_size, s->threads, s->n_valid);
+    if (train < 0) train = 0;   /* an arch that does not fit is refused by fit, with its reason */
+    *what = train > input ? "$.model: the network's weights, optimizer state and activations"
+                          : "$.representation.length: the one-hot input tensor";
+    return input + train;
 }
 
 static int progress(void *ctx, const ao_cnn_epoch_info *e)
@@ -135,7 +141,11 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
     if (!(m = ao_cnn_create(&lp->cnn.arch, tr->channels, tr->length, o->n_classes, o->seed, err))) return err->code ? err->code : AO_EDATA;
     p.seed = o->seed;
     p.threads = o->threads;
-    p.time_limit = o->time_limit;
+    /* the limit counts from o->t0 (the representation included) */
+    if (o->time_limit > 0) {
+        p.time_limit = o->time_limit - (ao_now() - o->t0);
+        if (p.time_limit <= 0) p.time_limit = 1e-9;
+    }
     p.progress = progress;
     p.progress_ctx = o->log;
     rc = ao_cnn_train(m, &p, tr->onehot, tr->y, tr->n, va ? va->onehot : NULL, va ? va->y : NULL, va ? va->n : 0, &res, err);
@@ -143,12 +153,14 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
     rep->epochs = res.epochs;
     rep->best = res.best_epoch;
     switch ((enum ao_cnn_status)res.status) {
-    case AO_CNN_TIME_LIMIT: rep->status = AO_TRAIN_TIME_LIMIT; break;
+    /* cut before any epoch ended: the kept weights are the random start */
+    case AO_CNN_TIME_LIMIT: rep->status = res.best_epoch > 0 ? AO_TRAIN_TIME_LIMIT : AO_TRAIN_FAILED; break;
     case AO_CNN_DIVERGED: rep->status = res.best_epoch > 0 ? AO_TRAIN_DIVERGED : AO_TRAIN_FAILED; break;
     case AO_CNN_MAX_EPOCHS: case AO_CNN_EARLY_STOP: case AO_CNN_CANCELLED: rep->status = AO_TRAIN_OK; break;
     }
     snprintf(rep->message, sizeof rep->message, "%s after %d epochs; best epoch %d (validation loss %.4g)",
-             res.status == AO_CNN_EARLY_STOP ? "early stop" : res.status == AO_CNN_TIME_LIMIT ? "time limit"
+             res.status == AO_CNN_EARLY_STOP ? "early stop" : res.status == AO_CNN_TIME_LIMIT
+             ? (res.best_epoch > 0 ? "time limit" : "time limit before the first epoch ended (make epochs cheaper)")
              : res.status == AO_CNN_DIVERGED ? "loss became NaN/inf" : "epoch budget used",
              res.epochs, res.best_epoch, res.best_valid_loss);
     *model = m;
@@ -171,6 +183,14 @@ static int load(ao_cursor *c, void **model, ao_err *err)
     return rc;
 }
 
+static void io(const void *m, ao_learner_io *io)
+{
+    memset(io, 0, sizeof *io);
+    io->n_classes = ao_cnn_n_classes(m);
+    io->channels = ao_cnn_in_channels(m);
+    io->length = ao_cnn_in_len(m);
+}
+
 static void destroy(void *m) { ao_cnn_destroy(m); }
 
 const ao_learner ao_learner_cnn = {
@@ -187,5 +207,6 @@ const ao_learner ao_learner_cnn = {
     .predict_proba = predict_proba,
     .save = save,
     .load = load,
+    .io = io,
     .destroy = destroy,
 };

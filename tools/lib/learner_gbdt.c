@@ -1,6 +1,7 @@
 /* learner_gbdt.c — the gradient-boosted-trees row of the learner table
  * (learner.h): its recipe parameters and its adapter to gbdt.h. */
 #include <stdio.h>
+#include <string.h>
 #include "agentomics/jsonfield.h"
 #include "agentomics/learner.h"
 #include "agentomics/log.h"
@@ -55,10 +56,12 @@ static void shrink(ao_learner_params *p)
 
 static double memory(const ao_learner_params *p, const ao_learner_shape *s, const char **what)
 {
+    /* a dense float matrix plus its one-byte bin codes, and per row and
+     * class the scores, probabilities and gradient pairs */
+    double K = s->n_classes > 2 ? s->n_classes : 1;
     (void)p;
-    /* a dense float matrix plus its one-byte bin codes */
     *what = "$.representation.k: the dense feature matrix for gradient-boosted trees";
-    return (double)s->n_rows * (double)s->n_features * 5.0;
+    return (double)s->n_rows * (double)s->n_features * 5.0 + (double)s->n_rows * K * 8.0 * 4;
 }
 
 typedef struct progress_ctx { const ao_fit_opts *o; int hit_limit; } progress_ctx;
@@ -85,6 +88,7 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
     p.threads = o->threads;
     p.progress = progress;
     p.progress_ctx = &pc;
+    p.deadline = o->time_limit > 0 ? o->t0 + o->time_limit : 0;
     if (!(D = ao_csr_to_dense(tr->X)) || (va && !(Dv = ao_csr_to_dense(va->X)))) {
         rc = ao_err_set(err, AO_EMEM, "out of memory for the dense feature matrix");
         goto DONE;
@@ -96,6 +100,7 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
         rc = AO_OK;
     }
     if (rc < 0) goto DONE;
+    if (ao_gbdt_stopped(m) && ao_fit_over_time(o)) pc.hit_limit = 1;   /* cut inside a round */
     rep->epochs = ao_gbdt_n_history(m);
     rep->best = ao_gbdt_n_rounds(m);
     if (ao_gbdt_diverged(m)) {
@@ -136,6 +141,13 @@ static int load(ao_cursor *c, void **model, ao_err *err)
     return rc;
 }
 
+static void io(const void *m, ao_learner_io *io)
+{
+    memset(io, 0, sizeof *io);
+    io->n_classes = ao_gbdt_n_classes(m);
+    io->n_features = ao_gbdt_n_features(m);
+}
+
 static void destroy(void *m) { ao_gbdt_destroy(m); }
 
 const ao_learner ao_learner_gbdt = {
@@ -152,5 +164,6 @@ const ao_learner ao_learner_gbdt = {
     .predict_proba = predict_proba,
     .save = save,
     .load = load,
+    .io = io,
     .destroy = destroy,
 };

@@ -1,6 +1,7 @@
 /* learner_logreg.c — the logistic-regression row of the learner table
  * (learner.h): its recipe parameters and its adapter to logreg.h. */
 #include <stdio.h>
+#include <string.h>
 #include "agentomics/jsonfield.h"
 #include "agentomics/learner.h"
 #include "agentomics/log.h"
@@ -38,9 +39,11 @@ static void shrink(ao_learner_params *p)
 
 static double memory(const ao_learner_params *p, const ao_learner_shape *s, const char **what)
 {
-    /* weights, gradient and L-BFGS history per class and feature (doubles) */
+    /* weights, gradient and L-BFGS history (2m vectors and four more) per
+     * class vector and feature (doubles), and the scores per row and class */
+    double nvec = s->n_classes > 2 ? s->n_classes : 1;
     *what = "$.representation.k: the logistic-regression weights and solver state";
-    return (double)s->n_features * (p->logreg.lbfgs_m * 2 + 4) * 8.0 * 2;
+    return (double)(s->n_features + 1) * nvec * (p->logreg.lbfgs_m * 2 + 4) * 8.0 + (double)s->n_rows * nvec * 8.0 * 2;
 }
 
 typedef struct progress_ctx { const ao_fit_opts *o; int hit_limit; } progress_ctx;
@@ -66,6 +69,7 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
     p.threads = o->threads;
     p.progress = progress;
     p.progress_ctx = &pc;
+    p.deadline = o->time_limit > 0 ? o->t0 + o->time_limit : 0;
     rc = ao_logreg_fit(&p, tr->X, tr->y, o->n_classes, NULL, &m, err);
     if (rc == AO_LOGREG_EDIVERGED) {
         /* a recorded outcome, not an error: no model */
@@ -100,6 +104,13 @@ static int load(ao_cursor *c, void **model, ao_err *err)
     return rc;
 }
 
+static void io(const void *m, ao_learner_io *io)
+{
+    memset(io, 0, sizeof *io);
+    io->n_classes = ao_logreg_n_classes(m);
+    io->n_features = ao_logreg_n_features(m);
+}
+
 static void destroy(void *m) { ao_logreg_destroy(m); }
 
 const ao_learner ao_learner_logreg = {
@@ -119,5 +130,6 @@ const ao_learner ao_learner_logreg = {
     .predict_proba = predict_proba,
     .save = save,
     .load = load,
+    .io = io,
     .destroy = destroy,
 };

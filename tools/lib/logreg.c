@@ -443,6 +443,7 @@ int ao_logreg_fit(const ao_logreg_params *pin, const ao_csr *X, const int *y, in
     lp.max_iter = p.max_iter;
     lp.gtol = p.tol;
     lp.progress_every = p.progress_every;
+    lp.deadline = p.deadline;
     if (p.progress) {
         pc.p = &p;
         pc.C = p.C;

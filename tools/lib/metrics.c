@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "agentomics/hash.h"
+#include "agentomics/jsonfield.h"
 #include "agentomics/metrics.h"
 
 #define PROB_PREFIX "probability_"
@@ -379,28 +380,6 @@ static void class_list(char *out, size_t size, char *const *classes, int K)
 }
 
 /* Whether s is valid UTF-8 (JSON strings must be). */
-static int valid_utf8(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        int n, i;
-        unsigned cp;
-        if (*p < 0x80) { p++; continue; }
-        if ((*p & 0xe0) == 0xc0) { n = 1; cp = *p & 0x1f; }
-        else if ((*p & 0xf0) == 0xe0) { n = 2; cp = *p & 0x0f; }
-        else if ((*p & 0xf8) == 0xf0) { n = 3; cp = *p & 0x07; }
-        else return 0;
-        for (i = 1; i <= n; i++) {
-            if ((p[i] & 0xc0) != 0x80) return 0;
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        p += n + 1;
-    }
-    return 1;
-}
 
 static int need_col(const ao_tsv *t, const char *name, const char *what, ao_err *err)
 {
@@ -438,7 +417,7 @@ ao_metrics *ao_metrics_from_tables(const ao_tsv *pred, const ao_tsv *labels, ao_
                       "column %d is '%s' without a class name", c + 1, name);
             goto ERROR;
         }
-        if (!valid_utf8(name)) {
+        if (ao_utf8_invalid(name, strlen(name)) >= 0) {
             ao_err_at(err, AO_EDATA, pred->path, pred->header_line, "column %d: the class name is not valid UTF-8", c + 1);
             goto ERROR;
         }

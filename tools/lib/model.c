@@ -12,6 +12,7 @@
 #include "agentomics/matrix.h"
 #include "agentomics/model.h"
 #include "agentomics/modelfile.h"
+#include "agentomics/seqreader.h"
 
 struct ao_model {
     const ao_learner *learner;
@@ -189,7 +190,9 @@ static void input_free(input *in)
 
 /* Refuses (AO_EDATA, "recipe.json: $.path: ...") a recipe whose learner
  * would need more than 80% of mem_limit_mb (<= 0: no limit) for input of
- * shape s, e.g. a long k for a dense GBDT matrix. */
+ * shape s, e.g. a long k for a dense GBDT matrix or a CNN whose weights,
+ * optimizer state and activations do not fit: one estimate, made before
+ * the representation is built (the LLM path's limits use it too). */
 static int check_memory(const ao_learner *l, const ao_recipe *r, const ao_learner_shape *s, long mem_limit_mb, ao_err *err)
 {
     const char *what = "";
@@ -207,7 +210,8 @@ static int train(ao_model *m, const ao_recipe *r, const ao_seqset *tr, const ao_
 {
     const ao_learner *l = m->learner;
     ao_fit_opts fo = {m->info->n_classes, r->seed, o->threads, ao_now(), o->time_limit, o->log};
-    ao_learner_shape shape = {tr->n + (va ? va->n : 0), 0, 0, 0};
+    ao_learner_shape shape = {tr->n + (va ? va->n : 0), va && r->early_stopping == AO_ES_VALID ? va->n : 0, 0, 0, 0,
+                              m->info->n_classes, o->threads};
     input itr, iva;
     int rc, use_valid = va && r->early_stopping == AO_ES_VALID;
     memset(&itr, 0, sizeof itr);
@@ -356,20 +360,67 @@ DONE:
     return rc;
 }
 
-static char **json_strings(json_t *a, int *n)
+/* The strings of a JSON array of 1..max distinct non-empty strings
+ * (borrowed from a), NULL otherwise; *why says what is wrong. */
+static char **json_strings(json_t *a, int max, int *n, const char **why)
 {
     char **v;
-    size_t i;
+    size_t i, j;
     *n = 0;
-    if (!json_is_array(a) || json_array_size(a) == 0) return NULL;
+    *why = "out of memory";
+    if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > (size_t)max) {
+        *why = "not an array of 1 to the allowed number of names";
+        return NULL;
+    }
     if (!(v = calloc(json_array_size(a), sizeof *v))) return NULL;
     for (i = 0; i < json_array_size(a); i++) {
         const char *s = json_string_value(json_array_get(a, i));
-        if (!s) { free(v); return NULL; }
+        if (!s || !*s) { *why = "a name that is not a non-empty string"; free(v); return NULL; }
+        for (j = 0; j < i; j++)
+            if (strcmp(v[j], s) == 0) { *why = "a name given twice"; free(v); return NULL; }
         v[i] = (char *)s;
     }
     *n = (int)i;
     return v;
+}
+
+/* A whole integer member of o in [lo, hi], or -1 when absent or out of range. */
+static int json_int_in(const json_t *o, const char *key, int lo, int hi, int *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) return -1;
+    *out = (int)json_integer_value(v);
+    return 0;
+}
+
+/* Every count and shape of a loaded model against META and each other:
+ * a model file is hostile input (a package's manifest guarantees its
+ * integrity, not that its author was honest), and a class count or input
+ * shape that disagrees with what predict allocates would write or read
+ * out of bounds. */
+static int check_shapes(const ao_model *m, const char *path, ao_err *err)
+{
+    ao_learner_io io;
+    const ao_dataset_info *d = m->info;
+    m->learner->io(m->state, &io);
+    if (io.n_classes != d->n_classes)
+        return ao_err_set(err, AO_EDATA, "%s: the %s learner has %d classes, the model description names %d",
+                          path, m->learner->name, io.n_classes, d->n_classes);
+    switch (m->learner->input) {
+    case AO_INPUT_FEATURES: {
+        int64_t width = m->feat ? ao_featurizer_n_cols(m->feat) : 4 * (int64_t)m->onehot.length * d->n_seq_cols;
+        if (io.n_features != width)
+            return ao_err_set(err, AO_EDATA, "%s: the %s learner reads %lld features, the representation gives %lld",
+                              path, m->learner->name, (long long)io.n_features, (long long)width);
+        break;
+    }
+    case AO_INPUT_ONEHOT:
+        if (io.channels != 4 * d->n_seq_cols || io.length != m->onehot.length)
+            return ao_err_set(err, AO_EDATA, "%s: the %s learner reads %d channels x %d positions, the one-hot representation of %d sequence column(s) gives %d x %d",
+                              path, m->learner->name, io.channels, io.length, d->n_seq_cols, 4 * d->n_seq_cols, m->onehot.length);
+        break;
+    }
+    return AO_OK;
 }
 
 ao_model *ao_model_load(const char *dir, ao_err *err)
@@ -378,56 +429,82 @@ ao_model *ao_model_load(const char *dir, ao_err *err)
     ao_modelfile *mf = NULL;
     ao_model *m = NULL;
     ao_cursor c;
-    json_t *j = NULL;
+    json_t *j = NULL, *oh;
     json_error_t je;
-    const char *kind;
+    const char *kind, *why;
     int ncls = 0, ncols = 0, rc;
     if (!path) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
     if (!(mf = ao_modelfile_read(path, err))) goto ERROR;
-    if (ao_modelfile_section(mf, "META", &c) < 0 || ao_cur_str(&c, &text) < 0 || !(j = json_loads(text, 0, &je))) {
+    if (ao_modelfile_section(mf, "META", &c) < 0 || ao_cur_str(&c, &text) < 0 || !(j = json_loads(text, 0, &je)) || !json_is_object(j)) {
         ao_err_set(err, AO_EDATA, "%s: missing or unreadable model description", path);
         goto ERROR;
     }
     if (!(m = calloc(1, sizeof *m))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
-    kind = json_string_value(json_object_get(j, "model"));
-    cls = json_strings(json_object_get(j, "classes"), &ncls);
-    cols = json_strings(json_object_get(j, "sequence_columns"), &ncols);
-    if (!kind || !cls || !cols || ncls < 2) { ao_err_set(err, AO_EDATA, "%s: invalid model description", path); goto ERROR; }
+    if (!(kind = json_string_value(json_object_get(j, "model")))) { ao_err_set(err, AO_EDATA, "%s: invalid model description: no learner named", path); goto ERROR; }
+    if (!(cls = json_strings(json_object_get(j, "classes"), AO_MODEL_MAX_CLASSES, &ncls, &why)) || ncls < 2) {
+        ao_err_set(err, AO_EDATA, "%s: invalid model description: classes: %s", path, cls ? "fewer than two" : why);
+        goto ERROR;
+    }
+    if (!(cols = json_strings(json_object_get(j, "sequence_columns"), AO_MAX_SEQ_COLS, &ncols, &why))) {
+        ao_err_set(err, AO_EDATA, "%s: invalid model description: sequence_columns: %s (at most %d)", path, why, AO_MAX_SEQ_COLS);
+        goto ERROR;
+    }
     if (!(m->learner = ao_learner_find(kind))) {
         ao_err_set(err, AO_EDATA, "%s: invalid model description: unknown learner '%.80s'", path, kind);
         goto ERROR;
     }
     if (!(m->info = ao_dataset_info_create(ncls, cls, ncols, cols))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
     m->recipe = json_incref(json_object_get(j, "recipe"));
-    if (json_object_get(j, "onehot")) {
-        json_t *oh = json_object_get(j, "onehot");
-        m->onehot.length = (int)json_integer_value(json_object_get(oh, "length"));
-        m->onehot.pad = (int)json_integer_value(json_object_get(oh, "pad"));
-        m->onehot.ambig = (int)json_integer_value(json_object_get(oh, "ambiguity"));
-        if (m->onehot.length < 1 || m->onehot.length > AO_ONEHOT_MAX_LEN) { ao_err_set(err, AO_EDATA, "%s: invalid one-hot length", path); goto ERROR; }
+    if ((oh = json_object_get(j, "onehot"))) {
+        if (json_int_in(oh, "length", 1, AO_ONEHOT_MAX_LEN, &m->onehot.length) < 0 ||
+            json_int_in(oh, "pad", AO_PAD_LEFT, AO_PAD_CENTRE, &m->onehot.pad) < 0 ||
+            json_int_in(oh, "ambiguity", AO_AMBIG_ZERO, AO_AMBIG_FRACTIONAL, &m->onehot.ambig) < 0) {
+            ao_err_set(err, AO_EDATA, "%s: invalid one-hot description (length 1..%d, pad and ambiguity codes)", path, AO_ONEHOT_MAX_LEN);
+            goto ERROR;
+        }
     } else if (m->learner->input == AO_INPUT_ONEHOT) {
         ao_err_set(err, AO_EDATA, "%s: a %s model without its one-hot description", path, kind);
         goto ERROR;
     }
     if (m->learner->input == AO_INPUT_FEATURES) {
         int64_t width = 4 * (int64_t)m->onehot.length * ncols;
-        if (!m->onehot.length && (ao_modelfile_section(mf, "FEAT", &c) < 0 || !(m->feat = ao_featurizer_load(&c, err)))) {
-            ao_err_set(err, AO_EDATA, "%s: missing or invalid featurizer", path);
-            goto ERROR;
-        }
-        if (m->feat) width = ao_featurizer_n_cols(m->feat);
-        if (ao_modelfile_section(mf, "SCAL", &c) == AO_OK) {
-            uint64_t n;
-            if (ao_cur_u64(&c, &n) < 0 || (int64_t)n != width || !(m->scale = malloc(sizeof *m->scale * (size_t)(n ? n : 1))) ||
-                ao_cur_f32s(&c, m->scale, (size_t)n) < 0) {
-                ao_err_set(err, AO_EDATA, "%s: invalid feature scaling section", path);
+        if (!m->onehot.length) {
+            if (ao_modelfile_section(mf, "FEAT", &c) < 0 || !(m->feat = ao_featurizer_load(&c, err))) {
+                ao_err_set(err, AO_EDATA, "%s: missing or invalid featurizer", path);
                 goto ERROR;
             }
+            if (ao_featurizer_n_seq_cols(m->feat) != ncols) {
+                ao_err_set(err, AO_EDATA, "%s: the featurizer reads %d sequence column(s), the model description names %d",
+                           path, ao_featurizer_n_seq_cols(m->feat), ncols);
+                goto ERROR;
+            }
+            width = ao_featurizer_n_cols(m->feat);
+        }
+        if (ao_modelfile_section(mf, "SCAL", &c) == AO_OK) {
+            uint64_t n, k;
+            if (ao_cur_u64(&c, &n) < 0 || n != (uint64_t)width || n > (c.len - c.pos) / 4 ||
+                !(m->scale = malloc(sizeof *m->scale * (size_t)(n ? n : 1))) || ao_cur_f32s(&c, m->scale, (size_t)n) < 0) {
+                ao_err_set(err, AO_EDATA, "%s: invalid feature scaling section (%lld features expected)", path, (long long)width);
+                goto ERROR;
+            }
+            for (k = 0; k < n; k++)
+                if (!(isfinite(m->scale[k]) && m->scale[k] > 0)) {
+                    ao_err_set(err, AO_EDATA, "%s: feature scale %llu is not a finite positive number", path, (unsigned long long)k);
+                    goto ERROR;
+                }
             m->n_scale = (int64_t)n;
         }
     }
     if (ao_modelfile_section(mf, "LRNR", &c) < 0) { ao_err_set(err, AO_EDATA, "%s: no learner section", path); goto ERROR; }
-    if ((rc = m->learner->load(&c, &m->state, err)) < 0) { ao_err_set(err, AO_EDATA, "%s: invalid %s learner", path, kind); goto ERROR; }
+    if ((rc = m->learner->load(&c, &m->state, err)) < 0) {
+        /* the learner's own message says what is wrong */
+        char msg[AO_ERRMSG_MAX];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        ao_err_init(err);
+        ao_err_set(err, rc == AO_EMEM ? AO_EMEM : AO_EDATA, "%s: invalid %s learner: %.900s", path, kind, msg);
+        goto ERROR;
+    }
+    if (check_shapes(m, path, err) < 0) goto ERROR;
     free(cls);
     free(cols);
     free(text);

@@ -860,12 +860,16 @@ ERROR:
 
 /* Why a member path is unsafe or non-canonical, or NULL when it is fine:
  * relative, '/'-separated, no empty, '.' or '..' components, no control
- * characters. */
+ * characters, components of at most NAME_MAX bytes, at most
+ * AO_PACKAGE_MAX_DEPTH of them and AO_PACKAGE_MAX_PATH bytes in all (an
+ * extraction tree stays small and removable). */
 static const char *unsafe_path(const char *p)
 {
     const char *s = p, *c;
+    int depth = 0;
     if (!*p) return "empty path";
     if (p[0] == '/') return "absolute path";
+    if (strlen(p) > AO_PACKAGE_MAX_PATH) return "path longer than " AO_STR(AO_PACKAGE_MAX_PATH) " bytes";
     for (c = p; *c; c++)
         if ((unsigned char)*c < 0x20 || *c == 0x7f) return "control character in path";
     while (*s) {
@@ -874,11 +878,33 @@ static const char *unsafe_path(const char *p)
         if (n == 2 && s[0] == '.' && s[1] == '.') return "'..' path component";
         if (n == 0) return "empty path component";
         if (n == 1 && s[0] == '.') return "'.' path component";
+        if (n > NAME_MAX) return "path component longer than NAME_MAX (255 bytes)";
+        if (++depth > AO_PACKAGE_MAX_DEPTH) return "more than " AO_STR(AO_PACKAGE_MAX_DEPTH) " path components";
         if (!e) break;
         s = e + 1;
         if (!*s) return "empty path component";
     }
     return NULL;
+}
+
+/* Every directory a listed member needs ("a", "a/b" for "a/b/f"): the
+ * only directory entries an archive may carry. */
+static json_t *listed_dirs(const json_t *files)
+{
+    json_t *dirs = json_object(), *v;
+    const char *k;
+    if (!dirs) return NULL;
+    json_object_foreach((json_t *)files, k, v) {
+        char *d = strdup(k), *slash;
+        if (!d) { json_decref(dirs); return NULL; }
+        while ((slash = strrchr(d, '/'))) {
+            *slash = '\0';
+            if (json_object_get(dirs, d)) break;   /* its parents are in too */
+            if (json_object_set_new(dirs, d, json_true()) != 0) { free(d); json_decref(dirs); return NULL; }
+        }
+        free(d);
+    }
+    return dirs;
 }
 
 /* Opens the directory below rootfd that holds the last component of rel
@@ -915,6 +941,7 @@ typedef struct reader {
     struct archive *a;
     int rootfd;
     json_t *files;    /* manifest "files" (borrowed from the manifest) */
+    json_t *dirs;     /* the directories the listed members need (made on the first directory entry) */
     json_t *seen;     /* member path -> true */
     char *buf;
     uint64_t extracted, max_extract;   /* bytes written so far, and the cap (a decompression bomb stops there) */
@@ -981,9 +1008,11 @@ static int check_manifest(reader *r, json_t *m, ao_err *err)
     }
     r->files = json_object_get(m, "files");
     if (!json_is_object(r->files)) return ao_err_set(err, AO_EDATA, "%s: %s has no 'files' object", r->archive, PKG_MANIFEST);
+    if (json_object_size(r->files) > AO_PACKAGE_MAX_MEMBERS)
+        return ao_err_set(err, AO_EDATA, "%s: %s lists %zu members, more than %d", r->archive, PKG_MANIFEST, json_object_size(r->files), AO_PACKAGE_MAX_MEMBERS);
     json_object_foreach(r->files, k, v) {
         if ((why = unsafe_path(k)))
-            return ao_err_set(err, AO_EDATA, "%s: %s lists '%s': %s", r->archive, PKG_MANIFEST, k, why);
+            return ao_err_set(err, AO_EDATA, "%s: %s lists '%.200s': %s", r->archive, PKG_MANIFEST, k, why);
         if (strcmp(k, PKG_MANIFEST) == 0)
             return ao_err_set(err, AO_EDATA, "%s: %s lists itself", r->archive, PKG_MANIFEST);
         if (!is_sha_hex(json_string_value(v)))
@@ -1012,10 +1041,10 @@ static int extract_member(reader *r, const char *name, ao_err *err)
     ao_sha256 h;
     unsigned char d[32];
     char hex[65];
-    if (dfd < 0) return ao_err_set(err, AO_EDATA, "%s: cannot extract '%s': %s", r->archive, name, strerror(errno));
+    if (dfd < 0) return ao_err_set(err, AO_EDATA, "%s: cannot extract '%.200s': %s", r->archive, name, strerror(errno));
     fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
-        ao_err_set(err, errno == EEXIST ? AO_EDATA : AO_EIO, "%s: cannot extract '%s': %s", r->archive, name, strerror(errno));
+        ao_err_set(err, errno == EEXIST ? AO_EDATA : AO_EIO, "%s: cannot extract '%.200s': %s", r->archive, name, strerror(errno));
         goto ERROR;
     }
     ao_sha256_init(&h);
@@ -1033,13 +1062,13 @@ static int extract_member(reader *r, const char *name, ao_err *err)
             ssize_t w = write(fd, r->buf + off, (size_t)(got - off));
             if (w < 0) {
                 if (errno == EINTR) continue;
-                ao_err_set(err, AO_EIO, "%s: cannot extract '%s': %s", r->archive, name, strerror(errno));
+                ao_err_set(err, AO_EIO, "%s: cannot extract '%.200s': %s", r->archive, name, strerror(errno));
                 goto ERROR;
             }
             off += w;
         }
     }
-    if (close(fd) != 0) { fd = -1; ao_err_set(err, AO_EIO, "%s: cannot extract '%s': %s", r->archive, name, strerror(errno)); goto ERROR; }
+    if (close(fd) != 0) { fd = -1; ao_err_set(err, AO_EIO, "%s: cannot extract '%.200s': %s", r->archive, name, strerror(errno)); goto ERROR; }
     fd = -1;
     close(dfd);
     ao_sha256_final(&h, d);
@@ -1067,17 +1096,17 @@ static int read_members(reader *r, ao_pkg_tmp *t, ao_err *err)
         if (!name) return ao_err_set(err, AO_EDATA, "%s: a member has no readable path", r->archive);
         type = (int)archive_entry_filetype(e);
         if (archive_entry_hardlink(e))
-            return ao_err_set(err, AO_EDATA, "%s: refusing member '%s': a hard link", r->archive, name);
+            return ao_err_set(err, AO_EDATA, "%s: refusing member '%.200s': a hard link", r->archive, name);
         if (type == AE_IFLNK || archive_entry_symlink(e))
-            return ao_err_set(err, AO_EDATA, "%s: refusing member '%s': a symbolic link", r->archive, name);
+            return ao_err_set(err, AO_EDATA, "%s: refusing member '%.200s': a symbolic link", r->archive, name);
         if (type == AE_IFCHR || type == AE_IFBLK)
-            return ao_err_set(err, AO_EDATA, "%s: refusing member '%s': a device", r->archive, name);
+            return ao_err_set(err, AO_EDATA, "%s: refusing member '%.200s': a device", r->archive, name);
         if (type == AE_IFIFO || type == AE_IFSOCK)
-            return ao_err_set(err, AO_EDATA, "%s: refusing member '%s': a fifo or socket", r->archive, name);
+            return ao_err_set(err, AO_EDATA, "%s: refusing member '%.200s': a fifo or socket", r->archive, name);
         if (type != AE_IFREG && type != AE_IFDIR)
-            return ao_err_set(err, AO_EDATA, "%s: refusing member '%s': not a regular file", r->archive, name);
+            return ao_err_set(err, AO_EDATA, "%s: refusing member '%.200s': not a regular file", r->archive, name);
         if (archive_entry_sparse_count(e) > 0)
-            return ao_err_set(err, AO_EDATA, "%s: refusing member '%s': a sparse file", r->archive, name);
+            return ao_err_set(err, AO_EDATA, "%s: refusing member '%.200s': a sparse file", r->archive, name);
         if (type == AE_IFDIR) {
             /* directory entries carry nothing; a well-formed name is created */
             size_t n = strlen(name);
@@ -1086,7 +1115,7 @@ static int read_members(reader *r, ao_pkg_tmp *t, ao_err *err)
             if (!(dname = strdup(name))) return ao_err_set(err, AO_EMEM, "out of memory");
             if (n > 1 && dname[n - 1] == '/') dname[n - 1] = '\0';
             if ((why = unsafe_path(dname))) {
-                ao_err_set(err, AO_EDATA, "%s: refusing member '%s': %s", r->archive, name, why);
+                ao_err_set(err, AO_EDATA, "%s: refusing member '%.200s': %s", r->archive, name, why);
                 free(dname);
                 return err->code;
             }
@@ -1094,6 +1123,20 @@ static int read_members(reader *r, ao_pkg_tmp *t, ao_err *err)
                 free(dname);
                 return ao_err_set(err, AO_EDATA, "%s: missing %s (it must be the archive's first member)", r->archive, PKG_MANIFEST);
             }
+            /* only a directory that a listed member needs, once: an
+             * unlisted one could be 3,000 levels deep or one of 200,000 */
+            if (!r->dirs && !(r->dirs = listed_dirs(r->files))) { free(dname); return ao_err_set(err, AO_EMEM, "out of memory"); }
+            if (!json_object_get(r->dirs, dname)) {
+                ao_err_set(err, AO_EDATA, "%s: refusing member '%.200s': a directory no listed member needs", r->archive, name);
+                free(dname);
+                return err->code;
+            }
+            if (json_object_get(r->seen, dname)) {
+                ao_err_set(err, AO_EDATA, "%s: refusing member '%.200s': it appears twice", r->archive, name);
+                free(dname);
+                return err->code;
+            }
+            if (json_object_set_new(r->seen, dname, json_true()) != 0) { free(dname); return ao_err_set(err, AO_EMEM, "out of memory"); }
             fd = open_parent(r->rootfd, dname, 1, &base);
             free(dname);
             if (fd < 0) return ao_err_set(err, AO_EDATA, "%s: cannot create directory '%s': %s", r->archive, name, strerror(errno));
@@ -1101,7 +1144,7 @@ static int read_members(reader *r, ao_pkg_tmp *t, ao_err *err)
             continue;
         }
         if ((why = unsafe_path(name)))
-            return ao_err_set(err, AO_EDATA, "%s: refusing member '%s': %s", r->archive, name, why);
+            return ao_err_set(err, AO_EDATA, "%s: refusing member '%.200s': %s", r->archive, name, why);
         if (first) {
             char *data;
             size_t len;
@@ -1120,9 +1163,9 @@ static int read_members(reader *r, ao_pkg_tmp *t, ao_err *err)
         if (strcmp(name, PKG_MANIFEST) == 0)
             return ao_err_set(err, AO_EDATA, "%s: a second %s", r->archive, PKG_MANIFEST);
         if (!json_object_get(r->files, name))
-            return ao_err_set(err, AO_EDATA, "%s: refusing member '%s': not listed in the manifest", r->archive, name);
+            return ao_err_set(err, AO_EDATA, "%s: refusing member '%.200s': not listed in the manifest", r->archive, name);
         if (json_object_get(r->seen, name))
-            return ao_err_set(err, AO_EDATA, "%s: refusing member '%s': it appears twice", r->archive, name);
+            return ao_err_set(err, AO_EDATA, "%s: refusing member '%.200s': it appears twice", r->archive, name);
         if (json_object_set_new(r->seen, name, json_true()) != 0) return ao_err_set(err, AO_EMEM, "out of memory");
         if (extract_member(r, name, err) < 0) return err->code;
     }
@@ -1164,6 +1207,7 @@ void ao_pkg_tmp_destroy(ao_pkg_tmp *t)
 {
     if (!t) return;
     if (t->dir) ao_rm_rf(t->dir);
+    ao_cleanup_remove(t->cleanup);
     free(t->dir);
     free(t->model_dir);
     json_decref(t->manifest);
@@ -1189,6 +1233,7 @@ ao_pkg_tmp *ao_package_open(const char *archive, ao_err *err)
         if (cap && *cap && end && !*end && mb > 0) r.max_extract = (uint64_t)mb << 20;
     }
     if (!t) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
+    t->cleanup = -1;
     if (stat(archive, &st) != 0) { ao_err_set(err, AO_EIO, "%s: cannot open: %s", archive, strerror(errno)); goto ERROR; }
     if (!S_ISREG(st.st_mode)) { ao_err_set(err, AO_EDATA, "%s: not a model package (a regular file)", archive); goto ERROR; }
     if (!tmpdir || !*tmpdir) tmpdir = "/tmp";
@@ -1199,6 +1244,7 @@ ao_pkg_tmp *ao_package_open(const char *archive, ao_err *err)
         t->dir = NULL;
         goto ERROR;
     }
+    t->cleanup = ao_cleanup_add(t->dir);
     if ((r.rootfd = open(t->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
         ao_err_set(err, AO_EIO, "%s: %s", t->dir, strerror(errno));
         goto ERROR;
@@ -1231,6 +1277,7 @@ ao_pkg_tmp *ao_package_open(const char *archive, ao_err *err)
     archive_read_free(r.a);
     close(r.rootfd);
     json_decref(r.seen);
+    json_decref(r.dirs);
     free(r.buf);
     return t;
 ERROR:
@@ -1238,6 +1285,7 @@ ERROR:
     if (r.a) archive_read_free(r.a);
     if (r.rootfd >= 0) close(r.rootfd);
     json_decref(r.seen);
+    json_decref(r.dirs);
     free(r.buf);
     ao_pkg_tmp_destroy(t);
     return NULL;

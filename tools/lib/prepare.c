@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include "agentomics/fileio.h"
 #include "agentomics/hash.h"
+#include "agentomics/jsonfield.h"
 #include "agentomics/log.h"
 #include "agentomics/prepare.h"
 
@@ -98,6 +99,7 @@ typedef struct prep {
     khash_t(str2str) *side;      /* id -> label */
     khash_t(str2int) *cls_idx;   /* label -> provisional index */
     char **cls_name;
+    unsigned char *cls_spelling; /* per class: 1 = seen as written, 2 = seen with tabs or line breaks made spaces */
     int n_cls, frozen;
     keylist keys;
     splitstats st[AO_N_SPLITS];
@@ -152,6 +154,21 @@ static void trim(char *s)
     if (i) memmove(s, s + i, n - i + 1);
 }
 
+/* Labels and column names go into dataset.json, and JSON strings are
+ * UTF-8: a Latin-1 "caf\xe9" would otherwise vanish from the class list. */
+static int check_utf8(const char *path, long line, const char *what, const char *s, ao_err *err)
+{
+    long bad = ao_utf8_invalid(s, strlen(s));
+    char shown[256];
+    size_t i, n = 0;
+    if (bad < 0) return AO_OK;
+    /* the bytes as \xHH: the terminal gets no invalid UTF-8 either */
+    for (i = 0; s[i] && n + 5 < sizeof shown; i++)
+        n += (size_t)snprintf(shown + n, sizeof shown - n, (unsigned char)s[i] < 0x80 ? "%c" : "\\x%02x", (unsigned char)s[i]);
+    return ao_err_at(err, AO_EDATA, path, line, "%s '%s' is not valid UTF-8 (byte 0x%02x at position %ld); convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8",
+                     what, shown, (unsigned char)s[bad], bad + 1);
+}
+
 static int load_side_table(prep *p, ao_err *err)
 {
     const char *path = p->o->labels_path;
@@ -160,13 +177,13 @@ static int load_side_table(prep *p, ao_err *err)
     BGZF *fp = bgzf_open(path, "r");
     kstring_t ln = {0, 0, NULL};
     char *f[256], delim;
+    size_t max_line = ao_max_line_bytes();
     int nf, id_i = 0, lb_i = -1, i, j, rc = AO_OK, ret;
     long line = 0;
     if (!fp) return ao_err_set(err, AO_EIO, "%s: cannot open: %s", path, strerror(errno));
     if (!(p->side = kh_init(str2str))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-    if ((ret = bgzf_getline(fp, '\n', &ln)) < 0) { rc = ao_err_at(err, AO_EDATA, path, 0, ret == -1 ? "empty file" : "read error"); goto DONE; }
+    if ((ret = ao_bgzf_getline(fp, &ln, max_line, path, 1, err)) < 0) { rc = ret == AO_END ? ao_err_at(err, AO_EDATA, path, 0, "empty file") : ret; goto DONE; }
     line = 1;
-    if (ln.l && ln.s[ln.l - 1] == '\r') ln.s[--ln.l] = 0;
     delim = strchr(ln.s, '\t') ? '\t' : ',';
     nf = split_line(ln.s, delim, f, 256);
     if (nf < 2) { rc = ao_err_at(err, AO_EDATA, path, 1, "a label table needs a header with an id and a label column"); goto DONE; }
@@ -179,11 +196,10 @@ static int load_side_table(prep *p, ao_err *err)
     for (j = 0; lbn[j] && lb_i < 0; j++)
         for (i = 0; i < nf; i++) if (strcasecmp(f[i], lbn[j]) == 0) { lb_i = i; break; }
     if (lb_i < 0) lb_i = id_i == 0 ? 1 : 0;
-    while ((ret = bgzf_getline(fp, '\n', &ln)) >= 0) {
+    while ((ret = ao_bgzf_getline(fp, &ln, max_line, path, line + 1, err)) == 0) {
         khint_t k;
         int absent;
         line++;
-        if (ln.l && ln.s[ln.l - 1] == '\r') ln.s[--ln.l] = 0;
         if (ln.l == 0) continue;
         nf = split_line(ln.s, delim, f, 256);
         if (nf <= id_i || nf <= lb_i) { rc = ao_err_at(err, AO_EDATA, path, line, "ragged row: %d fields", nf); goto DONE; }
@@ -200,11 +216,13 @@ static int load_side_table(prep *p, ao_err *err)
         {
             char *key = strdup(f[id_i]), *val = strdup(f[lb_i]);
             if (!key || !val) { free(key); free(val); rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+            if ((rc = check_utf8(path, line, "label", val, err)) < 0) { free(key); free(val); goto DONE; }
             k = kh_put(str2str, p->side, key, &absent);
+            if (absent < 0) { free(key); free(val); rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
             kh_val(p->side, k) = val;
         }
     }
-    if (ret < -1) rc = ao_err_at(err, AO_EDATA, path, line + 1, "read error: truncated or corrupt compressed data");
+    if (ret < AO_END) rc = ret;
     else if (kh_size(p->side) == 0) rc = ao_err_at(err, AO_EDATA, path, 0, "no labels in the table");
 DONE:
     ks_free(&ln);
@@ -233,19 +251,29 @@ static const char *side_label(prep *p, const char *id)
 
 /* ---- classes --------------------------------------------------------- */
 
-static int class_add(prep *p, const char *name, ao_err *err)
+/* Adds class name (first seen at path:line; path NULL for --classes). */
+static int class_add(prep *p, const char *name, const char *path, long line, ao_err *err)
 {
     khint_t k;
-    int absent, i;
+    int absent, i, rc;
     char *dup;
-    if (p->n_cls >= MAX_CLASSES) return ao_err_set(err, AO_EDATA, "more than %d distinct labels: is the label column right?", MAX_CLASSES);
+    if (p->n_cls >= MAX_CLASSES) {
+        if (!path) return ao_err_set(err, AO_EUSAGE, "--classes names more than %d classes", MAX_CLASSES);
+        return ao_err_at(err, AO_EDATA, path, line, "more than %d distinct labels ('%.100s' is one too many): is the label column right?", MAX_CLASSES, name);
+    }
+    if ((rc = check_utf8(path ? path : "--classes", path ? line : 0, "label", name, err)) < 0) return rc;
     if (!(dup = strdup(name))) return ao_err_set(err, AO_EMEM, "out of memory");
     k = kh_put(str2int, p->cls_idx, dup, &absent);
+    if (absent < 0) { free(dup); return ao_err_set(err, AO_EMEM, "out of memory"); }
     if (!absent) { free(dup); return kh_val(p->cls_idx, k); }
     {
         char **nn = realloc(p->cls_name, sizeof *nn * (size_t)(p->n_cls + 1));
+        unsigned char *nf;
         if (!nn) return ao_err_set(err, AO_EMEM, "out of memory");
         p->cls_name = nn;
+        if (!(nf = realloc(p->cls_spelling, (size_t)(p->n_cls + 1)))) return ao_err_set(err, AO_EMEM, "out of memory");
+        p->cls_spelling = nf;
+        nf[p->n_cls] = 0;
     }
     p->cls_name[p->n_cls] = dup;
     kh_val(p->cls_idx, k) = p->n_cls;
@@ -312,11 +340,20 @@ static int add_length(colstats *c, size_t len)
     return AO_OK;
 }
 
-static int process_record(prep *p, int split, const char *path, ao_record *rec, FILE *out, ao_err *err)
+/* What a missing label lacked, for the message. */
+static const char *missing_label_why(const ao_reader_opts *o)
+{
+    if (o->label_from_ref) return ": the read is unmapped, so there is no reference to label it with (drop unmapped reads first: samtools view -F 4)";
+    if (o->label_from_rg) return ": the record has no read group (RG tag)";
+    if (o->label_tag[0]) return ": the record lacks the label tag";
+    return "";
+}
+
+static int process_record(prep *p, int split, const char *path, const char *out_path, ao_record *rec, FILE *out, ao_err *err)
 {
     splitstats *st = &p->st[split];
     const char *label = rec->has_label ? rec->label.s : NULL;
-    int cls, i;
+    int cls, i, spelling;
     uint64_t h = 0x5eedULL;
     size_t j;
     if (p->side) {
@@ -324,12 +361,13 @@ static int process_record(prep *p, int split, const char *path, ao_record *rec, 
         if (sl) label = sl;
     }
     if (!label || !*label)
-        return ao_err_at(err, AO_EDATA, path, rec->line, "missing label for record '%s'", rec->id.s);
-    if (label != rec->label.s) { rec->label.l = 0; kputs(label, &rec->label); }
+        return ao_err_at(err, AO_EDATA, path, rec->line, "missing label for record '%s'%s", rec->id.s, p->side ? "" : missing_label_why(&p->o->reader));
+    if (label != rec->label.s) { rec->label.l = 0; if (kputs(label, &rec->label) < 0) return ao_err_set(err, AO_EMEM, "out of memory"); }
     trim(rec->label.s);
     rec->label.l = strlen(rec->label.s);
     if (rec->label.l == 0) return ao_err_at(err, AO_EDATA, path, rec->line, "missing label for record '%s'", rec->id.s);
-    if (sanitise(&rec->label)) st->fields_sanitised++;
+    spelling = 1;
+    if (sanitise(&rec->label)) { st->fields_sanitised++; spelling = 2; }
     {
         khint_t k = kh_get(str2int, p->cls_idx, rec->label.s);
         if (k != kh_end(p->cls_idx)) cls = kh_val(p->cls_idx, k);
@@ -337,8 +375,12 @@ static int process_record(prep *p, int split, const char *path, ao_record *rec, 
             return ao_err_at(err, AO_EDATA, path, rec->line, "label '%s' is not one of the classes given with --classes", rec->label.s);
         else if (split != AO_SPLIT_TRAIN)
             return ao_err_at(err, AO_EDATA, path, rec->line, "label '%s' does not occur in the training data", rec->label.s);
-        else if ((cls = class_add(p, rec->label.s, err)) < 0) return cls;
+        else if ((cls = class_add(p, rec->label.s, path, rec->line, err)) < 0) return cls;
     }
+    if ((p->cls_spelling[cls] | spelling) == 3 && p->cls_spelling[cls] != 3)
+        ao_warn("%s:%ld: label '%s' is also spelled with tabs or line breaks, which become spaces: both spellings are one class",
+                path, rec->line, rec->label.s);
+    p->cls_spelling[cls] |= (unsigned char)spelling;
     if (sanitise(&rec->id)) st->fields_sanitised++;
     /* statistics and the duplicate key */
     for (i = 0; i < rec->n_seq; i++) {
@@ -353,19 +395,21 @@ static int process_record(prep *p, int split, const char *path, ao_record *rec, 
     st->class_n[cls]++;
     if (keylist_push(&p->keys, (seqkey){h, id_hash(rec->id.s, rec->id.l), (uint32_t)cls, (uint8_t)split}) < 0) return ao_err_set(err, AO_EMEM, "out of memory");
     /* the normalised row */
-    p->line.l = 0;
-    kputsn(rec->id.s, rec->id.l, &p->line);
-    for (i = 0; i < rec->n_seq; i++) { kputc('\t', &p->line); kputsn(rec->seq[i].s, rec->seq[i].l, &p->line); }
-    for (i = 0; i < rec->n_keep; i++) {
-        if (sanitise(&rec->keep[i])) st->fields_sanitised++;
-        kputc('\t', &p->line);
-        kputsn(rec->keep[i].s, rec->keep[i].l, &p->line);
+    {
+        /* one check for the whole row: an append that fails leaves every later one failing too */
+        int bad = 0;
+        p->line.l = 0;
+        bad |= kputsn(rec->id.s, rec->id.l, &p->line) < 0;
+        for (i = 0; i < rec->n_seq; i++) bad |= kputc('\t', &p->line) < 0 || kputsn(rec->seq[i].s, rec->seq[i].l, &p->line) < 0;
+        for (i = 0; i < rec->n_keep; i++) {
+            if (sanitise(&rec->keep[i])) st->fields_sanitised++;
+            bad |= kputc('\t', &p->line) < 0 || kputsn(rec->keep[i].s, rec->keep[i].l, &p->line) < 0;
+        }
+        bad |= kputc('\t', &p->line) < 0 || kputsn(rec->label.s, rec->label.l, &p->line) < 0 || kputc('\n', &p->line) < 0;
+        if (bad) return ao_err_at(err, AO_EMEM, path, rec->line, "out of memory writing the record");
     }
-    kputc('\t', &p->line);
-    kputsn(rec->label.s, rec->label.l, &p->line);
-    kputc('\n', &p->line);
     digest_row(st, &p->line);
-    if (fwrite(p->line.s, 1, p->line.l, out) != p->line.l) return ao_err_set(err, AO_EIO, "write error: %s", strerror(errno));
+    if (fwrite(p->line.s, 1, p->line.l, out) != p->line.l) return ao_err_set(err, AO_EIO, "%s: write error: %s", out_path, strerror(errno));
     return AO_OK;
 }
 
@@ -382,8 +426,13 @@ static int check_columns(prep *p, ao_reader *r, const char *path, ao_err *err)
             if (!(p->keep_names[i] = strdup(ao_reader_keep_col_name(r, i)))) return ao_err_set(err, AO_EMEM, "out of memory");
         for (i = 0; i < n_seq + n_keep; i++) {
             const char *nm = i < n_seq ? p->seq_names[i] : p->keep_names[i - n_seq];
+            int j, rc;
             if (strcmp(nm, "id") == 0 || strcmp(nm, "label") == 0)
                 return ao_err_at(err, AO_EDATA, path, 1, "column '%s' would clash with the output's own '%s' column", nm, nm);
+            for (j = 0; j < i; j++)
+                if (strcmp(nm, j < n_seq ? p->seq_names[j] : p->keep_names[j - n_seq]) == 0)
+                    return ao_err_at(err, AO_EDATA, path, 1, "column '%s' would appear twice in the output (a --keep-col naming a sequence column, or given twice?)", nm);
+            if ((rc = check_utf8(path, 1, "column name", nm, err)) < 0) return rc;
         }
         return AO_OK;
     }
@@ -394,12 +443,13 @@ static int check_columns(prep *p, ao_reader *r, const char *path, ao_err *err)
 
 static int write_header(prep *p, FILE *out, splitstats *st)
 {
-    int i;
+    int i, bad = 0;
     p->line.l = 0;
-    kputs("id", &p->line);
-    for (i = 0; i < p->n_seq; i++) { kputc('\t', &p->line); kputs(p->seq_names[i], &p->line); }
-    for (i = 0; i < p->n_keep; i++) { kputc('\t', &p->line); kputs(p->keep_names[i], &p->line); }
-    kputs("\tlabel\n", &p->line);
+    bad |= kputs("id", &p->line) < 0;
+    for (i = 0; i < p->n_seq; i++) bad |= kputc('\t', &p->line) < 0 || kputs(p->seq_names[i], &p->line) < 0;
+    for (i = 0; i < p->n_keep; i++) bad |= kputc('\t', &p->line) < 0 || kputs(p->keep_names[i], &p->line) < 0;
+    bad |= kputs("\tlabel\n", &p->line) < 0;
+    if (bad) return AO_EMEM;
     digest_row(st, &p->line);
     return fwrite(p->line.s, 1, p->line.l, out) == p->line.l ? AO_OK : AO_EIO;
 }
@@ -430,13 +480,16 @@ static int process_split(prep *p, int split, ao_outdir *od, ao_err *err)
             rc = ao_err_at(err, AO_EDATA, in->path, 1, "no label source: no label column (--label-col), tag (--label-tag), --class NAME=FILE or --labels FILE");
             goto DONE;
         }
-        if (i == 0 && (rc = write_header(p, out, &p->st[split])) < 0) { rc = ao_err_set(err, AO_EIO, "%s: write error", path); goto DONE; }
+        if (i == 0 && (rc = write_header(p, out, &p->st[split])) < 0) {
+            rc = rc == AO_EMEM ? ao_err_set(err, AO_EMEM, "out of memory") : ao_err_set(err, AO_EIO, "%s: write error: %s", path, strerror(errno));
+            goto DONE;
+        }
         {
             size_t fl = strlen(p->st[split].formats);
             snprintf(p->st[split].formats + fl, sizeof p->st[split].formats - fl, "%s%s", fl ? "," : "", ao_format_name(ao_reader_format(r)));
         }
         while ((rc = ao_reader_next(r, &rec, err)) == 0) {
-            if ((rc = process_record(p, split, in->path, &rec, out, err)) < 0) goto DONE;
+            if ((rc = process_record(p, split, in->path, path, &rec, out, err)) < 0) goto DONE;
             nrec++;
         }
         if (rc < AO_END) goto DONE;
@@ -614,12 +667,11 @@ static int rename_duplicate_ids(prep *p, int split, const char *path, const seqk
                 n = kh_val(seen, k);
                 do {
                     nid.l = 0;
-                    kputsn(line.s, idl, &nid);
-                    ksprintf(&nid, "_%d", ++n);
+                    if (kputsn(line.s, idl, &nid) < 0 || ksprintf(&nid, "_%d", ++n) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
                 } while (id_taken(all, lo, hi, id_hash(nid.s, nid.l)) || idset_has(&made, id_hash(nid.s, nid.l)));
                 kh_val(seen, k) = n;
                 if (idset_put(&made, id_hash(nid.s, nid.l)) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-                kputs(line.s + idl, &nid);
+                if (kputs(line.s + idl, &nid) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
                 ks_free(&line);
                 line = nid;
                 memset(&nid, 0, sizeof nid);
@@ -627,7 +679,7 @@ static int rename_duplicate_ids(prep *p, int split, const char *path, const seqk
             }
         }
         first = 0;
-        kputc('\n', &line);
+        if (kputc('\n', &line) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
         digest_row(st, &line);
         if (fwrite(line.s, 1, line.l, out) != line.l) { rc = ao_err_set(err, AO_EIO, "%s: write error", tmp); goto DONE; }
     }
@@ -946,6 +998,7 @@ static void prep_free(prep *p)
     if (p->cls_idx) kh_destroy(str2int, p->cls_idx);   /* keys are owned by cls_name */
     for (i = 0; i < p->n_cls; i++) free(p->cls_name[i]);
     free(p->cls_name);
+    free(p->cls_spelling);
     keylist_free(&p->keys);
     for (i = 0; i < AO_N_SPLITS; i++) {
         free(p->st[i].class_n);
@@ -982,7 +1035,7 @@ int ao_prepare_run(const ao_prepare_opts *o, ao_err *err)
                 rc = ao_err_set(err, AO_EUSAGE, "--classes names '%s' twice", tok);
                 break;
             }
-            if ((rc = class_add(&p, tok, err)) < 0) break;
+            if ((rc = class_add(&p, tok, NULL, 0, err)) < 0) break;
             rc = AO_OK;
         }
         free(list);

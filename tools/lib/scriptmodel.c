@@ -819,7 +819,7 @@ int ao_script_predict(const char *model_dir, const ao_seqset *s, const ao_script
     uint64_t seed = 0;
     char *mdir = NULL, *tmp = NULL, *in = NULL, *out = NULL, *inpath = NULL, *outpath = NULL, *entry = NULL, *text = NULL;
     size_t len;
-    int rc;
+    int rc, cleanup = -1;
     memset(&spec, 0, sizeof spec);
     memset(&env, 0, sizeof env);
     ao_script_report_clear(rep);
@@ -845,6 +845,7 @@ int ao_script_predict(const char *model_dir, const ao_seqset *s, const ao_script
     }
     if (asprintf(&tmp, "%s/agentomics-predict.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp") < 0) { tmp = NULL; rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
     if (!mkdtemp(tmp)) { rc = ao_err_set(err, AO_EIO, "%s: cannot create a temporary directory: %s", tmp, strerror(errno)); free(tmp); tmp = NULL; goto DONE; }
+    cleanup = ao_cleanup_add(tmp);
     if (!(in = ao_path_join(tmp, "input")) || !(out = ao_path_join(tmp, "output")) || !(inpath = ao_path_join(in, "input.tsv")) ||
         !(outpath = ao_path_join(out, "predictions.tsv")) || asprintf(&entry, "/model/code/%s", spec.inference_entry) < 0) {
         entry = NULL;
@@ -876,6 +877,7 @@ DONE:
     if (rc > 0) rc = AO_OK;
     if (rc < 0) rep->ok = 0;
     if (tmp) ao_rm_rf(tmp);
+    ao_cleanup_remove(cleanup);
     ao_script_spec_free(&spec);
     ao_dataset_info_destroy(info);
     free(env.classes);

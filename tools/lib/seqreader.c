@@ -13,6 +13,7 @@
 #include <htslib/hfile.h>
 #include <htslib/hts.h>
 #include <htslib/sam.h>
+#include "agentomics/fileio.h"
 #include "agentomics/log.h"
 #include "agentomics/seqreader.h"
 
@@ -26,6 +27,7 @@ struct ao_reader {
     bam1_t *b;
     char nt_pair[256][2], nt_pair_rc[256][2];   /* BAM byte -> two bases (forward / reverse-complemented) */
     kstring_t line;
+    size_t max_line;        /* longest line accepted, bytes */
     int pending;            /* line holds an unconsumed line (FASTA lookahead) */
     long lineno;
     long nrec;
@@ -41,6 +43,8 @@ struct ao_reader {
     long rec_start;         /* line where the last logical table record began */
     int fields_ready;       /* the first data row is parsed and waiting */
 };
+
+#define AO_MAX_TABLE_COLS 100000   /* columns of a table header */
 
 static const char *id_names[] = {"id", "name", "read_name", "seq_id", "sequence_id", NULL};
 static const char *label_names[] = {"label", "class", "target", "y", "labels", NULL};
@@ -87,7 +91,7 @@ int ao_reader_has_label_source(const ao_reader *r)
     if (r->opts.fixed_label) return 1;
     switch (r->fmt) {
     case AO_FMT_CSV: case AO_FMT_TSV: return r->label_idx >= 0;
-    case AO_FMT_SAM: case AO_FMT_BAM: case AO_FMT_CRAM: return r->opts.label_tag[0] || r->opts.label_from_rg;
+    case AO_FMT_SAM: case AO_FMT_BAM: case AO_FMT_CRAM: return r->opts.label_tag[0] || r->opts.label_from_rg || r->opts.label_from_ref;
     default: return 1; /* FASTA/FASTQ headers may carry one; checked per record */
     }
 }
@@ -118,47 +122,114 @@ long ao_seq_normalise(char *s, size_t len, int u_to_t)
     return -1;
 }
 
+static int oom(const ao_reader *r, long line, ao_err *err)
+{
+    return ao_err_at(err, AO_EMEM, r->path, line, "out of memory (a record or line larger than the memory available)");
+}
+
+static int bad_symbol(ao_reader *r, long line, unsigned char c, long pos, long col, ao_err *err)
+{
+    char where[64] = "";
+    if (col > 0) snprintf(where, sizeof where, " (column %ld of this line)", col);
+    if (isprint(c))
+        return ao_err_at(err, AO_EDATA, r->path, line, "symbol '%c' at position %ld of the sequence%s is not an IUPAC nucleotide code", c, pos, where);
+    return ao_err_at(err, AO_EDATA, r->path, line, "byte 0x%02x at position %ld of the sequence%s is not an IUPAC nucleotide code", c, pos, where);
+}
+
+/* Appends the line just read to a FASTA/FASTQ sequence, normalised and
+ * checked, so a bad symbol is reported at the line that holds it. */
+static int append_seq_line(ao_reader *r, kstring_t *seq, ao_err *err)
+{
+    size_t start = seq->l;
+    long bad;
+    if (kputsn(r->line.s, r->line.l, seq) < 0) return oom(r, r->lineno, err);
+    if ((bad = ao_seq_normalise(seq->s + start, r->line.l, r->opts.u_to_t)) >= 0)
+        return bad_symbol(r, r->lineno, (unsigned char)seq->s[start + bad], (long)start + bad + 1, bad + 1, err);
+    return AO_OK;
+}
+
 static int check_seq(ao_reader *r, kstring_t *s, long line, const char *what, ao_err *err)
 {
     long bad;
     if (s->l == 0) return ao_err_at(err, AO_EDATA, r->path, line, "record without sequence%s%s", what ? " in column " : "", what ? what : "");
     bad = ao_seq_normalise(s->s, s->l, r->opts.u_to_t);
-    if (bad >= 0) {
-        unsigned char c = (unsigned char)s->s[bad];
-        if (isprint(c))
-            return ao_err_at(err, AO_EDATA, r->path, line, "symbol '%c' at position %ld of the sequence is not an IUPAC nucleotide code", c, bad + 1);
-        return ao_err_at(err, AO_EDATA, r->path, line, "byte 0x%02x at position %ld of the sequence is not an IUPAC nucleotide code", c, bad + 1);
-    }
+    if (bad >= 0) return bad_symbol(r, line, (unsigned char)s->s[bad], bad + 1, 0, err);
     return AO_OK;
 }
 
 /* ---- text lines ---------------------------------------------------- */
 
-/* Reads the next physical line into r->line (CR stripped); -1 at EOF. */
-static int next_line(ao_reader *r, ao_err *err)
+/* Whether any of n bytes is a control byte other than tab and CR: eight
+ * bytes at a time, looking closer only when a word has a byte < 0x20. */
+static const unsigned char *find_control(const unsigned char *p, size_t n)
 {
-    int ret;
     size_t i;
-    if (r->pending) { r->pending = 0; return 0; }
-    ret = bgzf_getline(r->bg, '\n', &r->line);
-    if (ret == -1) return AO_END;
-    if (ret < -1) return ao_err_at(err, AO_EDATA, r->path, r->lineno + 1, "read error: truncated or corrupt compressed data");
-    r->lineno++;
-    if (r->line.l && r->line.s[r->line.l - 1] == '\r') r->line.s[--r->line.l] = '\0';
-    /* Control bytes (other than tab) mean binary data. Test eight bytes
-     * at a time for any byte < 0x20 and look closer only then. */
-    for (i = 0; i + 8 <= r->line.l; i += 8) {
+    for (i = 0; i + 8 <= n; i += 8) {
         uint64_t x;
-        memcpy(&x, r->line.s + i, 8);
+        memcpy(&x, p + i, 8);
         if (((x - 0x2020202020202020ULL) & ~x & 0x8080808080808080ULL) == 0) continue;
         break;
     }
-    for (; i < r->line.l; i++) {
-        unsigned char c = (unsigned char)r->line.s[i];
-        if (c < 0x20 && c != '\t')
-            return ao_err_at(err, AO_EDATA, r->path, r->lineno, "binary data (byte 0x%02x): not a sequence or table file", c);
+    for (; i < n; i++)
+        if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\r') return p + i;
+    return NULL;
+}
+
+int ao_bgzf_getline(BGZF *fp, kstring_t *str, size_t max_line, const char *path, long line, ao_err *err)
+{
+    int cr_pending = 0, got_any = 0;
+    str->l = 0;
+    for (;;) {
+        const unsigned char *buf, *nl, *bad;
+        size_t avail, take;
+        if (fp->block_offset >= fp->block_length) {
+            if (bgzf_read_block(fp) != 0)
+                return ao_err_at(err, AO_EDATA, path, line, "read error: truncated or corrupt compressed data");
+            if (fp->block_length == 0) {
+                if (!got_any) return AO_END;
+                break;
+            }
+        }
+        got_any = 1;
+        buf = (const unsigned char *)fp->uncompressed_block + fp->block_offset;
+        avail = (size_t)(fp->block_length - fp->block_offset);
+        nl = memchr(buf, '\n', avail);
+        take = nl ? (size_t)(nl - buf) : avail;
+        if (cr_pending && take > 0)
+            return ao_err_at(err, AO_EDATA, path, line, "carriage return without a line feed: CR-only (old Mac) line ends; convert them to LF (tr '\\r' '\\n')");
+        if ((bad = find_control(buf, take)))
+            return ao_err_at(err, AO_EDATA, path, line, "binary data (byte 0x%02x): not a sequence or table file", *bad);
+        {
+            const unsigned char *cr = memchr(buf, '\r', take);
+            if (cr && cr + 1 < buf + take)
+                return ao_err_at(err, AO_EDATA, path, line, "carriage return without a line feed: CR-only (old Mac) line ends; convert them to LF (tr '\\r' '\\n')");
+            cr_pending = cr != NULL && !nl;
+        }
+        if (str->l + take > max_line)
+            return ao_err_at(err, AO_EDATA, path, line, "line longer than %zu MB (set AGENTOMICS_MAX_LINE_MB to raise the limit)", max_line >> 20);
+        if (ks_resize(str, str->l + take + 2) < 0)
+            return ao_err_at(err, AO_EMEM, path, line, "out of memory (a record or line larger than the memory available)");
+        memcpy(str->s + str->l, buf, take);
+        str->l += take;
+        fp->block_offset += (int)take + (nl ? 1 : 0);
+        fp->uncompressed_address += (int64_t)take + (nl ? 1 : 0);
+        /* as bgzf_getline does: the gzip path of bgzf_read_block refills
+         * from offset 0 without resetting it */
+        if (fp->block_offset >= fp->block_length) fp->block_offset = fp->block_length = 0;
+        if (nl) break;
     }
+    if (str->l && str->s[str->l - 1] == '\r') str->l--;
+    str->s[str->l] = '\0';
     return 0;
+}
+
+/* The next physical line into r->line; -1 at EOF. */
+static int next_line(ao_reader *r, ao_err *err)
+{
+    int ret;
+    if (r->pending) { r->pending = 0; return 0; }
+    if ((ret = ao_bgzf_getline(r->bg, &r->line, r->max_line, r->path, r->lineno + 1, err)) == 0) r->lineno++;
+    return ret;
 }
 
 /* ---- FASTA / FASTQ --------------------------------------------------- */
@@ -177,14 +248,14 @@ static int parse_header(ao_reader *r, const char *hdr, ao_record *rec, ao_err *e
     }
     if (nt == 0) return ao_err_at(err, AO_EDATA, r->path, r->lineno, "header without a sequence id");
     rec->id.l = 0;
-    kputsn(tok[0], end[0] - tok[0], &rec->id);
+    if (kputsn(tok[0], end[0] - tok[0], &rec->id) < 0) return oom(r, r->lineno, err);
     rec->label.l = 0;
     rec->has_label = 0;
     if (r->opts.fixed_label) return AO_OK;
     if (want == 0) {
         for (i = 1; i < nt; i++)
             if (end[i] - tok[i] > 6 && strncmp(tok[i], "label=", 6) == 0) {
-                kputsn(tok[i] + 6, end[i] - tok[i] - 6, &rec->label);
+                if (kputsn(tok[i] + 6, end[i] - tok[i] - 6, &rec->label) < 0) return oom(r, r->lineno, err);
                 rec->has_label = 1;
                 break;
             }
@@ -193,7 +264,7 @@ static int parse_header(ao_reader *r, const char *hdr, ao_record *rec, ao_err *e
     i = want > 0 ? want - 1 : nt + want;
     if (i < 0 || i >= nt)
         return ao_err_at(err, AO_EDATA, r->path, r->lineno, "header has %d token%s, no token %d to take the label from", nt, nt == 1 ? "" : "s", want);
-    kputsn(tok[i], end[i] - tok[i], &rec->label);
+    if (kputsn(tok[i], end[i] - tok[i], &rec->label) < 0) return oom(r, r->lineno, err);
     rec->has_label = 1;
     return AO_OK;
 }
@@ -212,12 +283,13 @@ static int read_fasta(ao_reader *r, ao_record *rec, ao_err *err)
     rec->seq[0].l = 0;
     while ((ret = next_line(r, err)) == 0) {
         if (r->line.l && r->line.s[0] == '>') { r->pending = 1; break; }
-        kputsn(r->line.s, r->line.l, &rec->seq[0]);
+        if ((ret = append_seq_line(r, &rec->seq[0], err)) < 0) return ret;
     }
     if (ret < -1) return ret;
     rec->line = start;
     rec->n_seq = 1;
-    return check_seq(r, &rec->seq[0], start, NULL, err);
+    if (rec->seq[0].l == 0) return ao_err_at(err, AO_EDATA, r->path, start, "record without sequence");
+    return AO_OK;
 }
 
 static int read_fastq(ao_reader *r, ao_record *rec, ao_err *err)
@@ -236,7 +308,7 @@ static int read_fastq(ao_reader *r, ao_record *rec, ao_err *err)
         if ((ret = next_line(r, err)) < 0)
             return ret == AO_END ? ao_err_at(err, AO_EDATA, r->path, start, "FASTQ record truncated: no '+' line") : ret;
         if (r->line.l && r->line.s[0] == '+') break;
-        kputsn(r->line.s, r->line.l, &rec->seq[0]);
+        if ((ret = append_seq_line(r, &rec->seq[0], err)) < 0) return ret;
     }
     while (qlen < rec->seq[0].l) {
         if ((ret = next_line(r, err)) < 0)
@@ -247,7 +319,8 @@ static int read_fastq(ao_reader *r, ao_record *rec, ao_err *err)
         return ao_err_at(err, AO_EDATA, r->path, start, "FASTQ quality length %zu differs from sequence length %zu", qlen, rec->seq[0].l);
     rec->line = start;
     rec->n_seq = 1;
-    return check_seq(r, &rec->seq[0], start, NULL, err);
+    if (rec->seq[0].l == 0) return ao_err_at(err, AO_EDATA, r->path, start, "record without sequence");
+    return AO_OK;
 }
 
 /* ---- SAM text (parsed here so header-less SAM works too) -------------- */
@@ -267,10 +340,11 @@ static int revcomp_inplace(char *s, size_t n)
 }
 
 /* Suffix /1 or /2 for paired reads, as samtools fasta does, so mates keep distinct ids. */
-static void mate_suffix(kstring_t *id, int flag)
+static int mate_suffix(kstring_t *id, int flag)
 {
-    if ((flag & BAM_FPAIRED) && (flag & BAM_FREAD1)) kputs("/1", id);
-    else if ((flag & BAM_FPAIRED) && (flag & BAM_FREAD2)) kputs("/2", id);
+    if ((flag & BAM_FPAIRED) && (flag & BAM_FREAD1)) return kputs("/1", id) < 0 ? AO_EMEM : AO_OK;
+    if ((flag & BAM_FPAIRED) && (flag & BAM_FREAD2)) return kputs("/2", id) < 0 ? AO_EMEM : AO_OK;
+    return AO_OK;
 }
 
 static int read_sam_text(ao_reader *r, ao_record *rec, ao_err *err)
@@ -296,10 +370,10 @@ static int read_sam_text(ao_reader *r, ao_record *rec, ao_err *err)
         if (*q || flag < 0) return ao_err_at(err, AO_EDATA, r->path, r->lineno, "SAM FLAG '%s' is not a number", f[1]);
         if (flag & (BAM_FSECONDARY | BAM_FSUPPLEMENTARY)) continue;
         rec->id.l = 0;
-        kputs(f[0], &rec->id);
-        mate_suffix(&rec->id, (int)flag);
         rec->seq[0].l = 0;
-        if (strcmp(f[9], "*") != 0) kputs(f[9], &rec->seq[0]);
+        if (kputs(f[0], &rec->id) < 0 || mate_suffix(&rec->id, (int)flag) < 0 ||
+            (strcmp(f[9], "*") != 0 && kputs(f[9], &rec->seq[0]) < 0))
+            return oom(r, r->lineno, err);
         rec->line = r->lineno;
         rec->n_seq = 1;
         if ((ret = check_seq(r, &rec->seq[0], r->lineno, NULL, err)) < 0) return ret;
@@ -307,12 +381,18 @@ static int read_sam_text(ao_reader *r, ao_record *rec, ao_err *err)
         rec->has_label = 0;
         rec->label.l = 0;
         if (r->opts.fixed_label) return AO_OK;
-        if ((r->opts.label_tag[0] || r->opts.label_from_rg) && f[11]) {
+        if (r->opts.label_from_ref) {
+            /* an unmapped read may carry its mate's RNAME as a placement only */
+            if (!(flag & BAM_FUNMAP) && strcmp(f[2], "*") != 0) {
+                if (kputs(f[2], &rec->label) < 0) return oom(r, r->lineno, err);
+                rec->has_label = 1;
+            }
+        } else if ((r->opts.label_tag[0] || r->opts.label_from_rg) && f[11]) {
             const char *want = r->opts.label_from_rg ? "RG" : r->opts.label_tag;
             char *tags = f[11], *save = NULL, *t;
             for (t = strtok_r(tags, "\t", &save); t; t = strtok_r(NULL, "\t", &save))
                 if (strlen(t) > 5 && strncmp(t, want, 2) == 0 && t[2] == ':' && t[4] == ':') {
-                    kputs(t + 5, &rec->label);
+                    if (kputs(t + 5, &rec->label) < 0) return oom(r, r->lineno, err);
                     rec->has_label = 1;
                     break;
                 }
@@ -322,6 +402,37 @@ static int read_sam_text(ao_reader *r, ao_record *rec, ao_err *err)
 }
 
 /* ---- BAM / CRAM through htslib ---------------------------------------- */
+
+/* An aux tag's value as SAM text writes it: Z/H strings, A characters,
+ * integers, floats (%g), and B arrays as "SUBTYPE,v1,v2,..." (so two
+ * different arrays never become the same label). */
+static int aux_label(ao_reader *r, const uint8_t *aux, kstring_t *out, ao_err *err)
+{
+    char type = (char)*aux;
+    int rc = 0;
+    errno = 0;
+    switch (type) {
+    case 'Z': case 'H': rc = kputs(bam_aux2Z(aux), out); break;
+    case 'A': rc = kputc(bam_aux2A(aux), out); break;
+    case 'f': case 'd': rc = ksprintf(out, "%g", bam_aux2f(aux)); break;
+    case 'c': case 'C': case 's': case 'S': case 'i': case 'I': rc = kputll(bam_aux2i(aux), out); break;
+    case 'B': {
+        uint32_t i, n = bam_auxB_len(aux);
+        char sub = (char)aux[1];
+        rc = kputc(sub, out);
+        for (i = 0; i < n && rc >= 0; i++) {
+            if (kputc(',', out) < 0) rc = -1;
+            else if (sub == 'f') rc = ksprintf(out, "%g", bam_auxB2f(aux, i));
+            else rc = kputll(bam_auxB2i(aux, i), out);
+        }
+        break;
+    }
+    default:
+        return ao_err_at(err, AO_EDATA, r->path, r->nrec, "aux tag of unknown type '%c'", type);
+    }
+    if (errno == EINVAL) return ao_err_at(err, AO_EDATA, r->path, r->nrec, "malformed aux tag of type '%c'", type);
+    return rc < 0 ? oom(r, r->nrec, err) : AO_OK;
+}
 
 static int read_bam(ao_reader *r, ao_record *rec, ao_err *err)
 {
@@ -340,12 +451,11 @@ static int read_bam(ao_reader *r, ao_record *rec, ao_err *err)
         r->nrec++;
         if (r->b->core.flag & (BAM_FSECONDARY | BAM_FSUPPLEMENTARY)) continue;
         rec->id.l = 0;
-        kputs(bam_get_qname(r->b), &rec->id);
-        mate_suffix(&rec->id, r->b->core.flag);
+        if (kputs(bam_get_qname(r->b), &rec->id) < 0 || mate_suffix(&rec->id, r->b->core.flag) < 0) return oom(r, r->nrec, err);
         len = r->b->core.l_qseq;
         seq = bam_get_seq(r->b);
         rec->seq[0].l = 0;
-        if (ks_resize(&rec->seq[0], (size_t)len + 2) < 0) return ao_err_set(err, AO_EMEM, "out of memory");
+        if (ks_resize(&rec->seq[0], (size_t)len + 2) < 0) return oom(r, r->nrec, err);
         /* two bases per byte through a pair table; reverse-strand reads
          * are written back to front with complemented bases */
         if (r->b->core.flag & BAM_FREVERSE) {
@@ -369,14 +479,19 @@ static int read_bam(ao_reader *r, ao_record *rec, ao_err *err)
         rec->has_label = 0;
         rec->label.l = 0;
         if (r->opts.fixed_label) return AO_OK;
+        if (r->opts.label_from_ref) {
+            if (r->b->core.tid >= 0 && !(r->b->core.flag & BAM_FUNMAP)) {
+                const char *ref = sam_hdr_tid2name(r->hdr, r->b->core.tid);
+                if (!ref) return ao_err_at(err, AO_EDATA, r->path, r->nrec, "reference id %d is not in the header", r->b->core.tid);
+                if (kputs(ref, &rec->label) < 0) return oom(r, r->nrec, err);
+                rec->has_label = 1;
+            }
+            return AO_OK;
+        }
         aux = (r->opts.label_tag[0] || r->opts.label_from_rg)
                   ? bam_aux_get(r->b, r->opts.label_from_rg ? "RG" : r->opts.label_tag) : NULL;
         if (aux) {
-            char type = (char)*aux;
-            if (type == 'Z' || type == 'H') kputs(bam_aux2Z(aux), &rec->label);
-            else if (type == 'A') kputc(bam_aux2A(aux), &rec->label);
-            else if (type == 'f' || type == 'd') ksprintf(&rec->label, "%g", bam_aux2f(aux));
-            else kputll(bam_aux2i(aux), &rec->label);
+            if ((ret = aux_label(r, aux, &rec->label, err)) < 0) return ret;
             rec->has_label = 1;
         }
         return AO_OK;
@@ -385,9 +500,29 @@ static int read_bam(ao_reader *r, ao_record *rec, ao_err *err)
 
 /* ---- CSV / TSV -------------------------------------------------------- */
 
+/* Makes room for field nf (an empty string). */
+static int field_slot(ao_reader *r, int nf, long line, ao_err *err)
+{
+    if (nf >= r->m_fields) {
+        int m = r->m_fields ? r->m_fields * 2 : 16;
+        kstring_t *nfd = realloc(r->fields, (size_t)m * sizeof *nfd);
+        if (!nfd) return oom(r, line, err);
+        memset(nfd + r->m_fields, 0, (size_t)(m - r->m_fields) * sizeof *nfd);
+        r->fields = nfd;
+        r->m_fields = m;
+    }
+    r->fields[nf].l = 0;
+    if (ks_resize(&r->fields[nf], 16) < 0) return oom(r, line, err);
+    r->fields[nf].s[0] = 0;
+    return AO_OK;
+}
+
 /* Reads one logical record (quoted fields may span lines) and splits it
- * into r->fields. Returns the number of fields, -1 at EOF, < -1 on error. */
-static int read_fields(ao_reader *r, ao_err *err)
+ * into r->fields. A record with more than max_fields fields is refused as
+ * soon as the field after the last is reached, so a row of millions of
+ * delimiters costs no more than the expected fields. Returns the number
+ * of fields, -1 at EOF, < -1 on error. */
+static int read_fields(ao_reader *r, int max_fields, ao_err *err)
 {
     int ret, nf = 0, inq = 0, atstart = 1;
     long start;
@@ -396,55 +531,42 @@ static int read_fields(ao_reader *r, ao_err *err)
         if ((ret = next_line(r, err)) < 0) return ret;
     } while (r->line.l == 0);
     start = r->lineno;
+    if ((ret = field_slot(r, 0, start, err)) < 0) return ret;
     for (;;) {
         for (i = 0; i < r->line.l; i++) {
             char c = r->line.s[i];
-            if (nf >= r->m_fields) {
-                int m = r->m_fields ? r->m_fields * 2 : 16;
-                kstring_t *nfd = realloc(r->fields, (size_t)m * sizeof *nfd);
-                if (!nfd) return ao_err_set(err, AO_EMEM, "out of memory");
-                memset(nfd + r->m_fields, 0, (size_t)(m - r->m_fields) * sizeof *nfd);
-                r->fields = nfd;
-                r->m_fields = m;
-            }
-            if (atstart) { r->fields[nf].l = 0; ks_resize(&r->fields[nf], 16); r->fields[nf].s[0] = 0; }
+            kstring_t *f = &r->fields[nf];
             if (inq) {
                 if (c == '"') {
-                    if (i + 1 < r->line.l && r->line.s[i + 1] == '"') { kputc('"', &r->fields[nf]); i++; }
+                    if (i + 1 < r->line.l && r->line.s[i + 1] == '"') { if (kputc('"', f) < 0) return oom(r, r->lineno, err); i++; }
                     else inq = 0;
-                } else kputc(c, &r->fields[nf]);
+                } else if (kputc(c, f) < 0) return oom(r, r->lineno, err);
                 atstart = 0;
                 continue;
             }
             if (c == '"' && atstart) { inq = 1; atstart = 0; continue; }
             if (c == r->delim) {
-                if (atstart) { r->fields[nf].l = 0; }
-                nf++;
+                if (++nf >= max_fields) {
+                    if (!r->n_header)
+                        return ao_err_at(err, AO_EDATA, r->path, start, "more than %d columns in the header", max_fields);
+                    if (!r->n_data)
+                        return ao_err_at(err, AO_EDATA, r->path, start, "ragged row: more fields than the %d columns the header names", max_fields);
+                    return ao_err_at(err, AO_EDATA, r->path, start, "ragged row: more than %d fields, expected %d", max_fields, max_fields);
+                }
+                if ((ret = field_slot(r, nf, r->lineno, err)) < 0) return ret;
                 atstart = 1;
                 continue;
             }
             if (c == '"' && !atstart && r->delim == ',')
                 return ao_err_at(err, AO_EDATA, r->path, r->lineno, "stray '\"' inside an unquoted field (RFC 4180 quoting)");
-            kputc(c, &r->fields[nf]);
+            if (kputc(c, f) < 0) return oom(r, r->lineno, err);
             atstart = 0;
         }
         if (!inq) break;
         /* quoted field continues on the next line */
-        kputc('\n', &r->fields[nf]);
+        if (kputc('\n', &r->fields[nf]) < 0) return oom(r, r->lineno, err);
         if ((ret = next_line(r, err)) < 0)
             return ret == AO_END ? ao_err_at(err, AO_EDATA, r->path, start, "unterminated quoted field") : ret;
-    }
-    if (atstart) {
-        if (nf >= r->m_fields) {
-            kstring_t *nfd = realloc(r->fields, (size_t)(r->m_fields + 1) * sizeof *nfd);
-            if (!nfd) return ao_err_set(err, AO_EMEM, "out of memory");
-            memset(nfd + r->m_fields, 0, sizeof *nfd);
-            r->fields = nfd;
-            r->m_fields++;
-        }
-        r->fields[nf].l = 0;
-        ks_resize(&r->fields[nf], 1);
-        r->fields[nf].s[0] = 0;
     }
     r->n_fields = nf + 1;
     r->rec_start = start;
@@ -538,7 +660,7 @@ static int open_table(ao_reader *r, ao_err *err)
     }
     /* Parse the header line we hold as fields (quoting applies there too). */
     r->pending = 1;
-    if ((ret = read_fields(r, err)) < 0) return ret;
+    if ((ret = read_fields(r, AO_MAX_TABLE_COLS, err)) < 0) return ret;
     hline = r->lineno;
     r->n_header = r->n_header_alloc = r->n_fields;
     if (!(r->header = calloc((size_t)r->n_header, sizeof *r->header))) return ao_err_set(err, AO_EMEM, "out of memory");
@@ -567,7 +689,7 @@ static int open_table(ao_reader *r, ao_err *err)
             return ao_err_at(err, AO_EDATA, r->path, hline, "no column named '%s' to keep", r->opts.keep_cols[i]);
     /* The first data row settles the field count and, when no sequence
      * column is named, which column holds sequences. */
-    if ((ret = read_fields(r, err)) < 0)
+    if ((ret = read_fields(r, r->n_header, err)) < 0)
         return ret == AO_END ? ao_err_at(err, AO_EDATA, r->path, hline, "no data rows after the header") : ret;
     r->fields_ready = 1;
     return first_data_row(r, err);
@@ -578,23 +700,23 @@ static int read_table(ao_reader *r, ao_record *rec, ao_err *err)
     int ret, i;
     long start;
     if (r->fields_ready) r->fields_ready = 0;
-    else if ((ret = read_fields(r, err)) < 0) return ret;
+    else if ((ret = read_fields(r, r->n_data, err)) < 0) return ret;
     start = r->rec_start;
     r->nrec++;
     if (r->n_fields != r->n_data)
         return ao_err_at(err, AO_EDATA, r->path, start, "ragged row: %d fields, expected %d", r->n_fields, r->n_data);
     rec->id.l = 0;
     if (r->id_idx >= 0) {
-        kputsn(r->fields[r->id_idx].s, r->fields[r->id_idx].l, &rec->id);
+        if (kputsn(r->fields[r->id_idx].s, r->fields[r->id_idx].l, &rec->id) < 0) return oom(r, start, err);
         if (rec->id.l == 0) return ao_err_at(err, AO_EDATA, r->path, start, "empty id in column '%s'", r->header[r->id_idx]);
-    } else {
-        ksprintf(&rec->id, "%s_%ld", r->opts.id_prefix, r->nrec);
+    } else if (ksprintf(&rec->id, "%s_%ld", r->opts.id_prefix, r->nrec) < 0) {
+        return oom(r, start, err);
     }
     rec->n_seq = r->n_seq;
     for (i = 0; i < r->n_seq; i++) {
         kstring_t *f = &r->fields[r->seq_idx[i]];
         rec->seq[i].l = 0;
-        kputsn(f->s, f->l, &rec->seq[i]);
+        if (kputsn(f->s, f->l, &rec->seq[i]) < 0) return oom(r, start, err);
         /* surrounding blanks are formatting, not sequence */
         while (rec->seq[i].l && isspace((unsigned char)rec->seq[i].s[rec->seq[i].l - 1])) rec->seq[i].s[--rec->seq[i].l] = 0;
         if (rec->seq[i].l && isspace((unsigned char)rec->seq[i].s[0])) {
@@ -609,14 +731,14 @@ static int read_table(ao_reader *r, ao_record *rec, ao_err *err)
     rec->label.l = 0;
     if (!r->opts.fixed_label && r->label_idx >= 0) {
         kstring_t *f = &r->fields[r->label_idx];
-        kputsn(f->s, f->l, &rec->label);
+        if (kputsn(f->s, f->l, &rec->label) < 0) return oom(r, start, err);
         rec->has_label = rec->label.l > 0;
     }
     rec->n_keep = r->n_keep;
     for (i = 0; i < r->n_keep; i++) {
         kstring_t *f = &r->fields[r->keep_idx[i]];
         rec->keep[i].l = 0;
-        kputsn(f->s, f->l, &rec->keep[i]);
+        if (kputsn(f->s, f->l, &rec->keep[i]) < 0) return oom(r, start, err);
     }
     rec->line = start;
     return AO_OK;
@@ -632,6 +754,7 @@ ao_reader *ao_reader_open(const char *path, const ao_reader_opts *opts, ao_err *
     if (!r) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
     r->opts = *opts;
     r->id_idx = r->label_idx = -1;
+    r->max_line = ao_max_line_bytes();
     if (!(r->path = strdup(path))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
     if (!(hf = hopen(path, "r"))) {
         ao_err_set(err, AO_EIO, "%s: cannot open: %s", path, strerror(errno));
@@ -645,7 +768,7 @@ ao_reader *ao_reader_open(const char *path, const ao_reader_opts *opts, ao_err *
     case bam: case cram:
         r->fmt = fmt.format == bam ? AO_FMT_BAM : AO_FMT_CRAM;
         if (!(r->hts = hts_hopen(hf, path, "r"))) {
-            hf = NULL;
+            /* a failed hts_hopen leaves hf open: the ERROR path closes it */
             ao_err_at(err, AO_EDATA, path, 0, "cannot open as %s", ao_format_name(r->fmt));
             goto ERROR;
         }
@@ -660,6 +783,15 @@ ao_reader *ao_reader_open(const char *path, const ao_reader_opts *opts, ao_err *
             goto ERROR;
         }
         if (!(r->b = bam_init1())) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
+        if (opts->label_from_rg && !opts->fixed_label && sam_hdr_count_lines(r->hdr, "RG") <= 0) {
+            ao_err_at(err, AO_EDATA, path, 0, "no read groups (no @RG header lines): --label-from rg has nothing to read");
+            goto ERROR;
+        }
+        /* a file cut at a block boundary decodes cleanly to the cut: only
+         * the missing end-of-file marker tells (htslib's own warning is
+         * silenced with its log) */
+        if (hts_check_EOF(r->hts) == 0)
+            ao_warn("%s: no end-of-file marker: the %s file may be truncated (records after the cut are missing)", path, ao_format_name(r->fmt));
         {
             static const char comp16[] = "=TGKCYSBAWRDMHVN";   /* complement of "=ACMGRSVTWYHKDBN" */
             int k;
@@ -697,6 +829,8 @@ ao_reader *ao_reader_open(const char *path, const ao_reader_opts *opts, ao_err *
         goto ERROR;
     }
     hf = NULL;
+    if (fmt.compression == bgzf && bgzf_check_EOF(r->bg) == 0)
+        ao_warn("%s: no BGZF end-of-file marker: the file may be truncated", path);
     if (opts->threads > 1 && fmt.compression == bgzf) bgzf_mt(r->bg, opts->threads, 64);
     switch (fmt.format) {
     case fasta_format: r->fmt = AO_FMT_FASTA; break;
@@ -739,7 +873,7 @@ int ao_reader_next(ao_reader *r, ao_record *rec, ao_err *err)
     }
     if (ret == 0 && r->opts.fixed_label) {
         rec->label.l = 0;
-        kputs(r->opts.fixed_label, &rec->label);
+        if (kputs(r->opts.fixed_label, &rec->label) < 0) return oom(r, rec->line, err);
         rec->has_label = 1;
     }
     if (ret == 0) rec->n_keep = r->n_keep;

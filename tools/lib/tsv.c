@@ -176,6 +176,19 @@ ao_tsv *ao_tsv_load(const char *path, ao_err *err)
             goto ERROR;
         }
         if (got == 0) break;
+        {
+            /* binary input (/dev/zero) stops at its first block, not once
+             * memory runs out; the parse checks the rest of a text file */
+            const unsigned char *b = (const unsigned char *)buf + n, *q;
+            for (q = b; q < b + got; q++)
+                if (*q < 0x20 && *q != '\t' && *q != '\r' && *q != '\n') {
+                    long line = 1;
+                    const char *c;
+                    for (c = buf; c < (const char *)q; c++) line += *c == '\n';
+                    ao_err_at(err, AO_EDATA, path, line, "binary data (byte 0x%02x): not a text tab-separated file", *q);
+                    goto ERROR;
+                }
+        }
         n += (size_t)got;
     }
     if (bgzf_close(fp) != 0) {

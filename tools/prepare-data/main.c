@@ -27,7 +27,9 @@ static void usage(FILE *fp)
 "Labels:\n"
 "  --label-col NAME        table column with the label [first of label,class,target,y,labels]\n"
 "  --label-from SPEC       token:N (N-th header token, 1 = the id; negative from the end),\n"
-"                          rg (the read group of SAM/BAM/CRAM records) or tag:XX\n"
+"                          rg (the read group of SAM/BAM/CRAM records), ref (the\n"
+"                          reference a read is aligned to; unmapped reads have none)\n"
+"                          or tag:XX (B arrays as SAM writes them: c,1,2)\n"
 "                          [FASTA/FASTQ: a 'label=NAME' header token]\n"
 "  --label-tag TAG         SAM/BAM/CRAM aux tag with the label (same as --label-from tag:TAG)\n"
 "  --labels FILE           side table (TSV/CSV with header) mapping id -> label\n"
@@ -51,7 +53,8 @@ static void usage(FILE *fp)
 "  -v, --verbose           more log output (repeatable); -q, --quiet: errors only\n"
 "  -h, --help              this help;  --version: the version, then htslib's\n"
 "\n"
-"Exit status: 0 ok, 2 usage error, 65 data error (FILE:LINE: problem), 74 I/O error.\n");
+"Exit status: 0 ok, 2 usage error, 65 data error (FILE:LINE: problem), 71 out of\n"
+"memory, 74 I/O error. A line longer than AGENTOMICS_MAX_LINE_MB (1024) is a data error.\n");
 }
 
 static int add_input(ao_prepare_opts *o, int split, const char *path, const char *label)
@@ -115,10 +118,12 @@ int main(int argc, char **argv)
                 o.reader.label_token = (int)v;
             } else if (strcmp(optarg, "rg") == 0) {
                 o.reader.label_from_rg = 1;
+            } else if (strcmp(optarg, "ref") == 0) {
+                o.reader.label_from_ref = 1;
             } else if (strncmp(optarg, "tag:", 4) == 0 && strlen(optarg) == 6) {
                 memcpy(o.reader.label_tag, optarg + 4, 2);
             } else {
-                return ao_cli_usage_error("--label-from expects token:N, rg or tag:XX, got '%s'", optarg);
+                return ao_cli_usage_error("--label-from expects token:N, rg, ref or tag:XX, got '%s'", optarg);
             }
             break;
         case O_LABELTAG:
@@ -152,6 +157,23 @@ int main(int argc, char **argv)
     if (optind < argc) return ao_cli_usage_error("unexpected argument '%s'", argv[optind]);
     if (o.n_inputs[0] == 0) return ao_cli_usage_error("no training input: give --train FILE or --class NAME=FILE");
     if (!o.out) return ao_cli_usage_error("no output directory: give --out DIR");
+    {
+        /* standard input can be read once: a second '-' would find it empty */
+        const char *first = NULL, *opt[] = {"--labels", "--description", "--reference"};
+        const char *val[] = {o.labels_path, o.description_path, o.reader.reference};
+        int s, i;
+        for (s = 0; s < AO_N_SPLITS; s++)
+            for (i = 0; i < o.n_inputs[s]; i++)
+                if (strcmp(o.inputs[s][i].path, "-") == 0) {
+                    if (first) return ao_cli_usage_error("standard input ('-') is given twice (%s and a %s input)", first, s == 0 ? "training" : s == 1 ? "validation" : "test");
+                    first = s == 0 ? "a training input" : s == 1 ? "a validation input" : "a test input";
+                }
+        for (i = 0; i < 3; i++)
+            if (val[i] && strcmp(val[i], "-") == 0) {
+                if (first) return ao_cli_usage_error("standard input ('-') is given twice (%s and %s)", first, opt[i]);
+                first = opt[i];
+            }
+    }
     ao_cli_start(&cli);
     return ao_cli_finish(&cli, ao_prepare_run(&o, &err), &err);
 }
