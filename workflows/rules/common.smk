@@ -381,6 +381,7 @@ def final_targets():
         f"{RESULTS}/model.tar.gz",
         f"{RESULTS}/history.json",
         f"{RESULTS}/report.md",
+        f"{RESULTS}/report.html",
         f"{RESULTS}/lineages.json",
     ]
     targets += [f"{RESULTS}/lineage{lineage}/summary.json" for lineage in range(1, LINEAGES + 1)]
