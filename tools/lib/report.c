@@ -998,7 +998,7 @@ static int write_progress(rep *r, ao_err *err)
         fig_end(r, "The ranking metric of every iteration on the validation split, one line per lineage; the ringed point is the chosen model.");
     }
     {
-        const char *head[9] = {"lineage", "iteration", "model", "status", "validation", "selection", "seconds", "decision", "failure or message"};
+        const char *head[9] = {"lineage", "iteration", "model", "status", "validation", "selection", "time", "decision", "failure or message"};
         const char *cells[9];
         char b[5][64], desc[128];
         tbl_begin(r, 9, head);
@@ -1013,7 +1013,7 @@ static int write_progress(rep *r, ao_err *err)
                 snprintf(b[1], sizeof b[1], "%d", it->number);
                 num(b[2], sizeof b[2], ao_iteration_valid_value(it, metric));
                 num(b[3], sizeof b[3], jnum(json_object_get(m, "selection"), metric));
-                snprintf(b[4], sizeof b[4], "%.1f", iter_seconds(it));
+                snprintf(b[4], sizeof b[4], "%.1f s", iter_seconds(it));
                 cells[0] = b[0]; cells[1] = b[1]; cells[2] = model_desc(it, desc, sizeof desc);
                 cells[3] = it->has_run ? it->run.status : it->failure ? "failed" : "-";
                 cells[4] = b[2]; cells[5] = json_object_get(m, "selection") ? b[3] : "-"; cells[6] = b[4];
@@ -1025,7 +1025,7 @@ static int write_progress(rep *r, ao_err *err)
             }
         }
         tbl_end(r);
-        para(r, "note", "The chosen model's row is marked%s. Seconds: the agent's steps and training together.", r->best ? " (bold in report.md)" : "");
+        para(r, "note", "The chosen model's row is marked%s. Time: the agent's steps and training together.", r->best ? " (bold in report.md)" : "");
     }
     subsection(r, "Iterations");
     for (i = 0; i < r->n_lin; i++)
@@ -1301,7 +1301,7 @@ static void write_usage(rep *r)
     for (i = 0; i < r->n_lin; i++) {
         const lineage *l = &r->lin[i];
         json_t *steps = json_object_get(l->usage, "steps");
-        const char *head[7] = {"iteration", "step", "protocol", "calls", "prompt tokens", "completion tokens", "seconds"}, *cells[7];
+        const char *head[7] = {"iteration", "step", "protocol", "calls", "prompt tokens", "completion tokens", "time"}, *cells[7];
         char b[5][32], *rel;
         size_t k;
         if (!l->usage || json_integer_value(json_object_get(l->usage, "llm_calls")) <= 0) continue;
@@ -1329,7 +1329,7 @@ static void write_usage(rep *r)
             jnum_str(b[1], sizeof b[1], st, "llm_calls");
             jnum_str(b[2], sizeof b[2], st, "prompt_tokens");
             jnum_str(b[3], sizeof b[3], st, "completion_tokens");
-            jnum_str(b[4], sizeof b[4], st, "seconds");
+            snprintf(b[4], sizeof b[4], "%.1f s", jnum(st, "seconds"));
             cells[0] = b[0]; cells[1] = jstr(st, "step"); cells[2] = jstr(st, "protocol");
             cells[3] = b[1]; cells[4] = b[2]; cells[5] = b[3]; cells[6] = b[4];
             tbl_row(r, 7, cells, NULL);

@@ -63,17 +63,6 @@ rule history:
 # states and runs, the data, the selection, the held-out test results) and
 # writes report.html (annotated for `snakemake --report`), report.md and the
 # MultiQC custom content.
-def report_input(wildcards):
-    inputs = {
-        "model": f"{RESULTS}/model.tar.gz",
-        "history": f"{RESULTS}/history.json",
-        "summaries": [f"{RESULTS}/lineage{lineage}/summary.json" for lineage in range(1, LINEAGES + 1)],
-    }
-    if HAS_TEST:
-        inputs["test"] = [f"{RESULTS}/test_metrics.json", f"{RESULTS}/test_predictions.tsv"]
-    return inputs
-
-
 rule report:
     input:
         unpack(report_input),
@@ -96,7 +85,7 @@ rule report:
         f"{RESULTS}/logs/report.log",
     params:
         tool=tool("report"),
-        results=RESULTS,
+        results=lambda wildcards, output: os.path.dirname(output.html),
         title=DATASET,
     threads: 1
     resources:
