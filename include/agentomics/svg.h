@@ -8,7 +8,8 @@
  * cells): 0 means the plot had nothing to draw and says "no data" in its
  * frame instead. Points whose x or y is not finite, or not > 0 on a log
  * axis, are skipped and break a line into separate pieces. Text is
- * escaped for XML. Functions return AO_OK, or AO_EIO when the stream
+ * escaped for XML. When every x value is an integer (iterations, epochs),
+ * fractional x ticks are left out. Functions return AO_OK, or AO_EIO when the stream
  * reports a write error.
  */
 #ifndef AGENTOMICS_SVG_H

@@ -92,6 +92,20 @@ static void test_xy(void)
     }
 }
 
+static void test_integral_x(void)
+{
+    double x[3] = {1, 2, 3}, y[3] = {0.7, 0.9, 0.95};
+    ao_svg_series s = {"lineage 1", x, y, 3, AO_SVG_LINE_POINTS, 2, 0};
+    ao_svg_plot p = {"per iteration", 400, 300, {"iteration", 0, NAN, NAN}, {"auroc", 0, NAN, NAN}, &s, 1};
+    char *out = draw(&p);
+    CHECK(out && strstr(out, ">2<") && !strstr(out, ">1.5<") && !strstr(out, ">2.5<"), "integer x values: no fractional x ticks");
+    free(out);
+    x[1] = 1.5;
+    out = draw(&p);
+    CHECK(out && strstr(out, ">1.5<"), "fractional x values keep them");
+    free(out);
+}
+
 static void test_bars_heatmap(void)
 {
     const char *cats[2] = {"x", "y"}, *groups[2] = {"train", "test"}, *rows[2] = {"0", "1"};
@@ -121,6 +135,7 @@ int main(void)
 {
     test_ticks();
     test_xy();
+    test_integral_x();
     test_bars_heatmap();
     return UNIT_DONE();
 }

@@ -128,6 +128,12 @@ static void data_range(const ao_svg_plot *p, int yaxis, double *lo, double *hi)
             if (v > *hi) *hi = v;
         }
     }
+    if (*lo < *hi && !ax->log) {
+        /* a little room so that the extreme points do not sit on the frame */
+        double pad = (*hi - *lo) * 0.04;
+        *lo -= pad;
+        *hi += pad;
+    }
     if (isfinite(ax->lo)) *lo = ax->lo;
     if (isfinite(ax->hi)) *hi = ax->hi;
     if (*lo > *hi) return;
@@ -178,17 +184,21 @@ int ao_svg_xy(FILE *fp, const ao_svg_plot *p)
     char *buf = NULL, lab[32];
     size_t len = 0, i;
     long marks = 0;
-    int s, n, k;
+    int s, n, k, x_integral = 1;
     FILE *b;
     frame_open(fp, (int)w, (int)h, p->title, "xy");
     if (!(b = open_memstream(&buf, &len))) return AO_EIO;
     data_range(p, 0, &xlo, &xhi);
     data_range(p, 1, &ylo, &yhi);
+    for (s = 0; s < p->n_series; s++)
+        for (i = 0; i < p->series[s].n; i++)
+            if (isfinite(p->series[s].x[i]) && p->series[s].x[i] != floor(p->series[s].x[i])) x_integral = 0;
     fprintf(b, "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"none\" stroke=\"#999\"/>", x0, y1, x1 - x0, y0 - y1);
     if (xlo <= xhi && ylo <= yhi) {
         n = ao_svg_ticks(xlo, xhi, p->x.log, ticks, MAX_TICKS);
         for (k = 0; k < n; k++) {
             double px = scale(ticks[k], xlo, xhi, p->x.log, x0, x1);
+            if (x_integral && ticks[k] != floor(ticks[k])) continue;   /* no "1.5" between iterations 1 and 2 */
             tick_label(lab, sizeof lab, ticks[k]);
             fprintf(b, "<line x1=\"%.1f\" y1=\"%g\" x2=\"%.1f\" y2=\"%g\" stroke=\"#eee\"/>", px, y1, px, y0);
             fprintf(b, "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\" font-size=\"10\" font-family=\"sans-serif\">%s</text>", px, y0 + 14, lab);
