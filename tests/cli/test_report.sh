@@ -87,6 +87,18 @@ grep -q '^| metric | validation | selection | held-out test |' "$B/report.md" &&
 grep -q '<th>selection</th>' "$B/report.html" && ok "the page has the selection column too" || not_ok "the page has the selection column too"
 check "numbers agree with a selection slice" "$PY" "$CHECK" numbers "$B/report.html" "$B/report.md"
 
+# ---- LLM usage: a final state whose usage.json records calls per step ---------------------
+U="$B/lineage1/iter2/reflected/usage.json"
+rm -f "$U"   # a hard-linked copy in the states: replaced, not edited
+"$PY" -c 'import json,sys; json.dump({"llm_calls": 3, "prompt_tokens": 1234, "completion_tokens": 567, "cost": 0.0123, "wall_seconds": 9.5,
+  "steps": [{"step": "architect", "iteration": 2, "protocol": "tools", "llm_calls": 2, "prompt_tokens": 1000, "completion_tokens": 500, "seconds": 6.25},
+            {"step": "code", "iteration": 2, "protocol": "json", "llm_calls": 1, "prompt_tokens": 234, "completion_tokens": 67, "seconds": 3.0}]}, open(sys.argv[1], "w"))' "$U"
+check "report with LLM usage" "$REP" --results "$B"
+grep -q '^| 2 | architect | tools | 2 | 1000 | 500 | 6.2 s |' "$B/report.md" && grep -q 'Lineage 1: 3 calls, 1234 prompt and 567 completion tokens, cost USD 0.0123' "$B/report.md" \
+    && ok "LLM usage: calls, tokens and cost per lineage and per step" || { not_ok "LLM usage table"; grep -A8 '## LLM usage' "$B/report.md" | sed 's/^/#   /'; }
+grep -q '<a href="lineage1/iter2/reflected/transcript.jsonl">' "$B/report.html" && ok "LLM usage: a link to the transcript, relative to the results folder" || not_ok "LLM usage: transcript link"
+check "numbers agree with LLM usage" "$PY" "$CHECK" numbers "$B/report.html" "$B/report.md"
+
 # ---- planted train/test overlap: 45 of the 100 test sequences copied into train ---------
 C="$TMP/c"
 { cat "$DATA/gue_tata_train.csv"; tail -n +2 "$DATA/gue_tata_test.csv" | head -45; } > "$TMP/leaky_train.csv"
