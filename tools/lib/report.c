@@ -353,9 +353,13 @@ static int read_lineages(rep *r, ao_err *err)
     return AO_OK;
 }
 
+/* A run id names a directory below lineage<L>/runs/: one path component. */
+static int safe_id(const char *id) { return id && *id && !strchr(id, '/') && strcmp(id, ".") && strcmp(id, ".."); }
+
+/* NULL for an id that is not one path component (nothing is read for it) or out of memory. */
 static char *run_dir(const rep *r, const lineage *l, const char *run_id)
 {
-    return run_id ? fmt("%s/lineage%d/runs/%s", r->res, l->number, run_id) : NULL;
+    return safe_id(run_id) ? fmt("%s/lineage%d/runs/%s", r->res, l->number, run_id) : NULL;
 }
 
 /* The validation labels the chosen run was scored on: the agent's split
@@ -1052,6 +1056,7 @@ static int learning_curve(rep *r, const lineage *l, const ao_iteration *it, int 
     double *x = NULL, *y = NULL;
     int c, ci[3], cs, cu, rc = AO_OK, ns = 0;
     size_t i;
+    if (!safe_id(it->run.run_id)) goto DONE;
     if (!path) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
     if (!ao_file_exists(path)) goto DONE;
     if (!(t = ao_tsv_load(path, err))) { rc = err->code; goto DONE; }
@@ -1479,7 +1484,7 @@ int ao_report_write(const ao_report_opts *o, ao_err *err)
     {
         lineage *l = &r.lin[r.chosen];
         r.best = l->h.best.iteration > 0 ? ao_history_iteration(&l->h, l->h.best.iteration) : NULL;
-        if (r.best && r.best->has_run) {
+        if (r.best && r.best->has_run && safe_id(r.best->run.run_id)) {
             r.best_run_dir = run_dir(&r, l, r.best->run.run_id);
             if (!r.best_run_dir) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
             if (!(r.best_run = load_json(r.best_run_dir, "metrics.json", err)) && err->code) { rc = err->code; goto DONE; }
