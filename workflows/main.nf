@@ -164,5 +164,8 @@ workflow {
         .combine(testFiles.map { [it] }))
     versions = versions.mix(REPORT.out.versions)
     // one entry per distinct process and version: the same task of every iteration and lineage writes the same text
-    versions.map { m, v -> v.text.endsWith('\n') ? v.text : v.text + '\n' }.unique().collectFile(name: 'versions.yml', storeDir: "${outdir}/pipeline_info", sort: true)
+    // and the workflow's own line: Nextflow and the pipeline (htslib is in PREPARE_DATA's, the tools link one)
+    versions.map { m, v -> v.text.endsWith('\n') ? v.text : v.text + '\n' }.unique()
+        .mix(Channel.of("\"Workflow\":\n    Nextflow: ${workflow.nextflow.version.toString()}\n    agentomics: ${workflow.manifest.version}\n".toString()))
+        .collectFile(name: 'versions.yml', storeDir: "${outdir}/pipeline_info", sort: true)
 }
