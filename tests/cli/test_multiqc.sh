@@ -13,6 +13,12 @@ CACHE=${AGENTOMICS_CACHE:-$HOME/.cache/agentomics}
 VENV="$CACHE/multiqc-$VER"
 # a venv's scripts name its path, so it is built in place; .complete marks a finished install
 if [ ! -f "$VENV/.complete" ]; then
+    # a quick probe first, so that an offline machine skips at once instead of after pip's retries
+    if ! timeout 20 /usr/bin/python3 -c 'import os, urllib.request; urllib.request.urlopen(os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple") + "/multiqc/", timeout=15)' 2>"$TMP/probe.err"; then
+        echo "# SKIP MultiQC: PyPI is not reachable ($(tail -1 "$TMP/probe.err"))"
+        echo "1..0 # skipped"
+        exit 0
+    fi
     rm -rf "$VENV"
     mkdir -p "$CACHE"
     if ! { /usr/bin/python3 -m venv "$VENV" >"$TMP/venv.log" 2>&1 &&

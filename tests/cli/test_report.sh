@@ -87,6 +87,15 @@ grep -q '^| metric | validation | selection | held-out test |' "$B/report.md" &&
 grep -q '<th>selection</th>' "$B/report.html" && ok "the page has the selection column too" || not_ok "the page has the selection column too"
 check "numbers agree with a selection slice" "$PY" "$CHECK" numbers "$B/report.html" "$B/report.md"
 
+# ---- a malformed file: exit 65 naming it, nothing written --------------------------------
+D="$TMP/d"
+cp -r "$A" "$D"
+rm -f "$D"/report.* "$D"/*_mqc.json
+printf '{"chosen": ' > "$D/lineages.json"
+expect_exit 65 "a truncated lineages.json is a data error" "$REP" --results "$D"
+stderr_has "lineages.json:1:" "the message names the file and line"
+[ ! -e "$D/report.html" ] && [ ! -e "$D/report.md" ] && ok "no partial report" || not_ok "no partial report"
+
 # ---- LLM usage: a final state whose usage.json records calls per step ---------------------
 U="$B/lineage1/iter2/reflected/usage.json"
 rm -f "$U"   # a hard-linked copy in the states: replaced, not edited
