@@ -631,8 +631,9 @@ static void write_flags(rep *r, const seqstats *ss)
     }
     {
         json_t *v = json_object_get(ov, "valid_in_train");
-        long n = json_is_integer(v) ? (long)json_integer_value(v) : -1;
-        if (n == 0) flag(r, FLAG_OK, "train/validation overlap", "none of the %ld validation sequences is in the training set.", n_valid);
+        long n = json_is_integer(v) && n_valid >= 0 ? (long)json_integer_value(v) : -1;
+        if (n_valid < 0) para(r, "note", "No validation set was given: the agent split one off the training set (exact duplicates across that split are counted in the agent's split step).");
+        else if (n == 0) flag(r, FLAG_OK, "train/validation overlap", "none of the %ld validation sequences is in the training set.", n_valid);
         else if (n > 0 && n_valid > 0 && (double)n / (double)n_valid >= AO_REPORT_OVERLAP_RED)
             flag(r, FLAG_RED, "train/validation overlap", "%ld of %ld validation sequences (%.1f%%) are also in the training set: validation metrics, and the choice among iterations, may be inflated.",
                  n, n_valid, 100.0 * (double)n / (double)n_valid);
@@ -680,7 +681,7 @@ static void write_flags(rep *r, const seqstats *ss)
         else flag(r, FLAG_OK, "class imbalance", "largest to smallest class: %ld vs %ld training sequences.", hi, lo);
         if (rich > 0) flag(r, FLAG_WARN, "many N", "%ld of %zu training sequences have more than 10%% non-ACGT bases.", rich, ss->rows);
         else flag(r, FLAG_OK, "many N", "no training sequence has more than 10%% non-ACGT bases.");
-        num(mb, sizeof mb, ss->median);
+        snprintf(mb, sizeof mb, "%.1f", ss->median);
         if (sh + lg > 0) flag(r, FLAG_WARN, "length outliers", "%ld training sequences are shorter than half the median length (%s) and %ld longer than twice it.", sh, mb, lg);
         else flag(r, FLAG_OK, "length outliers", "every training sequence is within half to twice the median length (%s).", mb);
     }
@@ -1118,13 +1119,26 @@ static int write_curves(rep *r, ao_err *err)
 /* ---- the chosen model on validation, selection and test -------------------------- */
 
 typedef struct split_pred { const char *name; ao_scored s; int ok; } split_pred;
+static int eval_curves_of(rep *r, split_pred *sp, int nsp, int roc, ao_err *err);
 
+/* Two classes: one plot, a curve per split. More: a plot per split, a
+ * curve per class against the rest. */
 static int eval_curves(rep *r, split_pred *sp, int nsp, int roc, ao_err *err)
+{
+    int i, rc = AO_OK, multi = 0;
+    for (i = 0; i < nsp; i++) if (sp[i].ok && sp[i].s.n_classes > 2) multi = 1;
+    if (!multi) return eval_curves_of(r, sp, nsp, roc, err);
+    for (i = 0; i < nsp && rc >= 0; i++)
+        if (sp[i].ok) rc = eval_curves_of(r, sp + i, 1, roc, err);
+    return rc;
+}
+
+static int eval_curves_of(rep *r, split_pred *sp, int nsp, int roc, ao_err *err)
 {
     ao_svg_series se[64];
     double *a[64], *b[64];
     size_t n[64];
-    char *names[64];
+    char *names[64], *title = NULL;
     int i, k, ns = 0, rc = AO_OK;
     memset(a, 0, sizeof a);
     memset(b, 0, sizeof b);
@@ -1135,7 +1149,7 @@ static int eval_curves(rep *r, split_pred *sp, int nsp, int roc, ao_err *err)
         for (k = K == 2 ? 1 : 0; k < K && ns < 63; k++) {
             rc = roc ? ao_roc_curve(&sp[i].s, k, &a[ns], &b[ns], &n[ns], err) : ao_pr_curve(&sp[i].s, k, &a[ns], &b[ns], &n[ns], err);
             if (rc < 0) goto DONE;
-            names[ns] = K == 2 ? strdup(sp[i].name) : fmt("%s, %s", sp[i].name, sp[i].s.classes[k]);
+            names[ns] = strdup(K == 2 ? sp[i].name : sp[i].s.classes[k]);
             memset(&se[ns], 0, sizeof se[ns]);
             se[ns].name = names[ns];
             se[ns].x = a[ns];
@@ -1156,8 +1170,10 @@ static int eval_curves(rep *r, split_pred *sp, int nsp, int roc, ao_err *err)
         se[ns].mark = -1;
         ns++;
     }
+    title = nsp == 1 && sp[0].s.n_classes > 2 ? fmt("%s, %s", roc ? "ROC" : "Precision-recall", sp[0].name) : strdup(roc ? "ROC" : "Precision-recall");
+    if (!title) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
     {
-        ao_svg_plot p = {roc ? "ROC" : "Precision-recall", 420, 340, {roc ? "false positive rate" : "recall", 0, 0, 1},
+        ao_svg_plot p = {title, ns > 8 ? 520 : 420, 340, {roc ? "false positive rate" : "recall", 0, 0, 1},
                          {roc ? "true positive rate" : "precision", 0, 0, 1}, se, ns};
         fig_begin(r);
         if (ao_svg_xy(r->h, &p) < 0) { rc = ao_err_set(err, AO_EIO, "cannot write the report"); goto DONE; }
@@ -1166,6 +1182,7 @@ static int eval_curves(rep *r, split_pred *sp, int nsp, int roc, ao_err *err)
     }
 DONE:
     for (i = 0; i < 64; i++) { free(a[i]); free(b[i]); free(names[i]); }
+    free(title);
     return rc;
 }
 

@@ -158,6 +158,35 @@ static void axis_labels(FILE *fp, const ao_svg_axis *x, const ao_svg_axis *y, do
     }
 }
 
+/* The width a one-row legend needs, and the widest entry. */
+static double legend_width(const char *const *names, int n, double *widest)
+{
+    double tot = 0, tw;
+    int i;
+    *widest = 0;
+    for (i = 0; i < n; i++) {
+        if (!names[i]) continue;
+        tw = 7.0 * (double)strlen(names[i]) + 18;
+        tot += tw;
+        if (tw > *widest) *widest = tw;
+    }
+    return tot;
+}
+
+/* A column of entries right of the plot, from x (when one row above it would not fit). */
+static void legend_column(FILE *fp, const char *const *names, int n, double x)
+{
+    int i, row = 0;
+    for (i = 0; i < n; i++) {
+        if (!names[i]) continue;
+        fprintf(fp, "<rect x=\"%g\" y=\"%g\" width=\"10\" height=\"10\" fill=\"%s\"/>", x, MT + 14.0 * row, palette[i % N_PALETTE]);
+        fprintf(fp, "<text x=\"%g\" y=\"%g\" font-size=\"11\" font-family=\"sans-serif\">", x + 13, MT + 14.0 * row + 9);
+        ao_svg_escape(fp, names[i]);
+        fputs("</text>", fp);
+        row++;
+    }
+}
+
 static void legend(FILE *fp, const char *const *names, int n, double w)
 {
     int i, shown = 0;
@@ -184,9 +213,16 @@ int ao_svg_xy(FILE *fp, const ao_svg_plot *p)
     char *buf = NULL, lab[32];
     size_t len = 0, i;
     long marks = 0;
-    int s, n, k, x_integral = 1;
+    int s, n, k, x_integral = 1, column = 0;
+    double widest;
     FILE *b;
     frame_open(fp, (int)w, (int)h, p->title, "xy");
+    for (s = 0; s < p->n_series && s < 64; s++) names[s] = p->series[s].dashed ? NULL : p->series[s].name;
+    /* a legend that does not fit in one row beside the title goes in a column right of the plot */
+    if (legend_width(names, s, &widest) > w - ML - MR - 7.0 * (p->title ? (double)strlen(p->title) : 0) - 20) {
+        column = 1;
+        x1 = w - MR - widest - 6;
+    }
     if (!(b = open_memstream(&buf, &len))) return AO_EIO;
     data_range(p, 0, &xlo, &xhi);
     data_range(p, 1, &ylo, &yhi);
@@ -248,9 +284,10 @@ int ao_svg_xy(FILE *fp, const ao_svg_plot *p)
             }
         }
     }
-    axis_labels(b, &p->x, &p->y, w, h);
-    for (s = 0; s < p->n_series && s < 64; s++) names[s] = p->series[s].dashed ? NULL : p->series[s].name;
-    legend(b, names, s, w);
+    axis_labels(b, &p->x, &p->y, w - (column ? w - MR - x1 : 0), h);
+    s = p->n_series < 64 ? p->n_series : 64;
+    if (column) legend_column(b, names, s, x1 + 8);
+    else legend(b, names, s, w);
     {
         int rc = frame_close(fp, b, &buf, &len, marks, w, h);
         free(buf);
