@@ -19,6 +19,7 @@
  *   test_metrics.json, test_predictions.tsv         agentomics-evaluate, -predict
  *
  * Sections: summary, QC flags (train/test and train/validation overlap,
+ * the test metric again without the test rows whose sequence is in train,
  * duplicates, conflicting labels, class imbalance, N-rich sequences,
  * length outliers), dataset profile, search progress (per lineage and
  * iteration, with what changed), learning curves, the chosen model on

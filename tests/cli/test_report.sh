@@ -120,6 +120,25 @@ grep -Eq "^- \*\*RED FLAG: train/test overlap\*\* $n of 100 test sequences \($n\
     && ok "report.md raises the red flag with the counts" || { not_ok "report.md raises the red flag"; grep -i overlap "$C/report.md" | sed 's/^/#   /'; }
 grep -Eq '<div class="flag red"><b>RED FLAG: train/test overlap</b> '"$n"' of 100 test sequences' "$C/report.html" \
     && ok "report.html raises the red flag with the counts" || not_ok "report.html raises the red flag"
+# the metric without the overlap: the test rows whose sequence is not in train, scored again
+clean=$("$PY" - "$C" <<'PY'
+import csv, json, sys
+from sklearn.metrics import roc_auc_score
+r = sys.argv[1]
+cols = json.load(open(f"{r}/data/agent/dataset.json"))["sequence_columns"]
+key = lambda row: "\t".join(row[c] for c in cols)
+train = {key(x) for x in csv.DictReader(open(f"{r}/data/agent/train.tsv"), delimiter="\t")}
+test = list(csv.DictReader(open(f"{r}/data/heldout/test.tsv"), delimiter="\t"))
+pred = {x["id"]: x for x in csv.DictReader(open(f"{r}/test_predictions.tsv"), delimiter="\t")}
+pos = json.load(open(f"{r}/data/agent/dataset.json"))["positive_class"]
+keep = [x for x in test if key(x) not in train]
+print(len(keep), "%.4f" % roc_auc_score([x["label"] == pos for x in keep], [float(pred[x["id"]]["probability_" + pos]) for x in keep]))
+PY
+)
+set -- $clean
+grep -q "Without them, on the $1 test sequences not in the training set, the auroc is $2\." "$C/report.md" \
+    && ok "the flag gives the test auroc without the overlap ($1 sequences: $2, as scikit-learn computes it)" \
+    || { not_ok "the flag gives the test auroc without the overlap (expected $clean)"; grep "train/test" "$C/report.md" | sed 's/^/#   /'; }
 check "numbers agree in the leaky report" "$PY" "$CHECK" numbers "$C/report.html" "$C/report.md"
 
 # ---- headless Chromium: the page loads without console errors, plots drawn -------------
