@@ -7,6 +7,7 @@
 //                   (until the decision is not "continue")
 //                ─► agentomics-select on every lineage's final (decided) state (lineages.json)
 //                ─► package-model of the chosen lineage ─► predict + evaluate
+//                ─► agentomics-report (report.html, report.md, MultiQC content)
 //
 //   nextflow run workflows/main.nf --help                   (the parameters; --help NAME: one)
 //   nextflow run workflows/main.nf -profile test            (bundled slice, builtin agent)
@@ -17,7 +18,8 @@
 // the modules read them only as task.ext.args set in the config (nf-core
 // style), and the tools come from PATH (bin_dir is put first on every task's PATH).
 // Outputs under --outdir: model.tar.gz, test_metrics.json, test_predictions.tsv,
-// history.json, report.md, lineages.json, lineage<L>/summary.json, data/,
+// history.json, report.html, report.md, agentomics_mqc.json,
+// agentomics_general_stats_mqc.json, lineages.json, lineage<L>/summary.json, data/,
 // lineage<L>/iter<I>/{agent,analyzed,reflected,decided}/, lineage<L>/runs/iter<I>/.
 // The loop: ONE recursion carries every lineage (LINEAGES.recurse(starts).until
 // {...}, modules/iteration.nf), so neither the iterations nor the lineages have
@@ -35,6 +37,7 @@ include { SELECT_LINEAGE } from './modules/select_lineage'
 include { PACKAGE_MODEL  } from './modules/package_model'
 include { PREDICT        } from './modules/predict'
 include { EVALUATE       } from './modules/evaluate'
+include { REPORT         } from './modules/report'
 
 // ---- the parameters, before anything runs: --help, then the schema's checks (exit 2) ----
 def schema = new AgentomicsParams(file("${projectDir}/nextflow_schema.json"))
@@ -138,11 +141,31 @@ workflow {
     versions = PREPARE_DATA.out.versions
         .mix(LINEAGES.out.lineage.flatMap { item -> item[4].collect { v -> [item[0], v] } })
         .mix(SELECT_LINEAGE.out.versions, PACKAGE_MODEL.out.versions)
+    def testFiles = Channel.value([])
+    def heldout = Channel.value([])
     if (hasTest) {
         PREDICT(PACKAGE_MODEL.out.model.map { m, model -> [[id: m.id], model] }.join(PREPARE_DATA.out.heldout))
         EVALUATE(PREDICT.out.predictions.join(PREPARE_DATA.out.heldout))
         versions = versions.mix(PREDICT.out.versions, EVALUATE.out.versions)
+        testFiles = EVALUATE.out.metrics.join(PREDICT.out.predictions).map { m, metrics, preds -> [metrics, preds] }
+        heldout = PREPARE_DATA.out.heldout.map { m, h -> h }
     }
+
+    // The report, last: every lineage's final state and runs, the data, the
+    // choice and the held-out test results (modules/report.nf). Each part is
+    // wrapped in a list so that combine keeps it one element.
+    def lineageParts = finished.toSortedList { x, y -> x[0].lineage <=> y[0].lineage }.map { items ->
+        [items.collect { it[0] }, items.collect { it[6] },
+         items.collectMany { item -> item[3].collect { r -> [item[0].lineage, r.name] } }, items.collectMany { it[3] }] }
+    REPORT(SELECT_LINEAGE.out.selection
+        .combine(lineageParts.map { [it] }).map { m, sel, parts -> [m, sel] + parts }
+        .combine(PREPARE_DATA.out.agent.map { m, a -> [a] })
+        .combine(heldout.map { [it] })
+        .combine(testFiles.map { [it] }))
+    versions = versions.mix(REPORT.out.versions)
     // one entry per distinct process and version: the same task of every iteration and lineage writes the same text
-    versions.map { m, v -> v.text.endsWith('\n') ? v.text : v.text + '\n' }.unique().collectFile(name: 'versions.yml', storeDir: "${outdir}/pipeline_info", sort: true)
+    // and the workflow's own line: Nextflow and the pipeline (htslib is in PREPARE_DATA's, the tools link one)
+    versions.map { m, v -> v.text.endsWith('\n') ? v.text : v.text + '\n' }.unique()
+        .mix(Channel.of("\"Workflow\":\n    Nextflow: ${workflow.nextflow.version.toString()}\n    agentomics: ${workflow.manifest.version}\n".toString()))
+        .collectFile(name: 'versions.yml', storeDir: "${outdir}/pipeline_info", sort: true)
 }

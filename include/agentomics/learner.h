@@ -118,6 +118,7 @@ typedef struct ao_fit_opts {
     double t0;                /* ao_now() when training started (representation included) */
     double time_limit;        /* seconds after t0; <= 0: none */
     FILE *log;                /* one progress line per epoch, round or iteration block; may be NULL */
+    struct ao_progress *progress;   /* the same records for learning_curve.tsv and stderr (progress.h); may be NULL */
 } ao_fit_opts;
 
 /* 1 when o's time limit has passed, else 0 (for progress callbacks). */

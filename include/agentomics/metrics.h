@@ -89,4 +89,33 @@ ao_metrics *ao_metrics_from_files(const char *pred_path, const char *labels_path
 /* The same, as the JSON of ao_metrics_json(); *out is the caller's. */
 int ao_score_files(const char *pred_path, const char *labels_path, json_t **out, ao_err *err) AO_WUR;
 
+/* Scored rows without the metrics: the join ao_metrics_from_files()
+ * makes, for curves (the report's ROC, precision-recall and calibration
+ * plots). classes owned; y[n] class indices; prob n x K row-major. */
+typedef struct ao_scored {
+    size_t n;
+    int n_classes;
+    char **classes;
+    int *y;
+    double *prob;
+} ao_scored;
+
+/* The join and checks of ao_metrics_from_files() (same errors). */
+int ao_scored_from_files(const char *pred_path, const char *labels_path, ao_scored *s, ao_err *err) AO_WUR;
+void ao_scored_clear(ao_scored *s);   /* NULL-safe; zeroes */
+
+/* Class k against the rest, one point per distinct probability of class
+ * k (ties one point), highest threshold first. ROC: (fpr, tpr) from
+ * (0, 0) to (1, 1); NaN rates when a side has no rows. Precision-recall:
+ * (recall, precision), no (0, 1) start point. Arrays are the caller's.
+ * AO_EMEM, or AO_EUSAGE for k out of range. */
+int ao_roc_curve(const ao_scored *s, int k, double **fpr, double **tpr, size_t *n, ao_err *err) AO_WUR;
+int ao_pr_curve(const ao_scored *s, int k, double **recall, double **precision, size_t *n, ao_err *err) AO_WUR;
+
+/* Reliability over `bins` equal-width bins of [0, 1]: two classes, the
+ * positive class's probability against the positive fraction; more, the
+ * top class's probability against the fraction predicted right. Per bin:
+ * the mean probability, the observed fraction (NaN when empty), the rows. */
+void ao_calibration(const ao_scored *s, int bins, double *mean_pred, double *frac, long *count);
+
 #endif

@@ -31,6 +31,7 @@ typedef struct ao_train_opts {
     double time_limit;     /* seconds of training; <= 0: none */
     long mem_limit_mb;     /* recipes that would need more are refused; <= 0: none */
     FILE *log;             /* per-epoch / per-round progress lines; may be NULL */
+    struct ao_progress *progress;   /* learning_curve.tsv and stderr lines (progress.h); may be NULL */
 } ao_train_opts;
 
 /* Trains per the recipe. Returns AO_OK with *out set (or NULL with

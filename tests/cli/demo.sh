@@ -2,7 +2,7 @@
 # make demo — the main job: the whole agent loop (builtin agent, offline)
 # through the Snakemake workflow on the bundled real dataset
 # (examples/gue_prom_300_tata, GUE's official splits), then prints the
-# held-out test metrics and where the model package is.
+# held-out test metrics, where the model package and the report are.
 # Output: demo-out/results/gue_prom_300_tata/ (DEMO_OUT to change it).
 set -eu
 cd "$(dirname "$0")/../.."
@@ -20,7 +20,7 @@ R=$OUT/results/gue_prom_300_tata
 echo
 echo "demo: finished in $(( $(date +%s) - start )) s"
 echo "demo: model package   $R/model.tar.gz"
-echo "demo: report          $R/report.md"
+echo "demo: report          $R/report.html (open it in a browser; text twin: $R/report.md)"
 echo "demo: held-out test metrics ($R/test_metrics.json):"
 "$ROOT/bin/agentomics-evaluate" --predictions "$R/test_predictions.tsv" --labels "$R/data/heldout/test.tsv" --format text
 echo

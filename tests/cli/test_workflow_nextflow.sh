@@ -20,6 +20,8 @@
 # Nextflow comes from Maven Central via tests/workflow/nextflow.sh; when it
 # cannot be resolved every test is reported as skipped.
 . "$(dirname "$0")/lib.sh"
+# nf_trace OUTDIR: the newest trace (pipeline_info/execution_trace_<start time>.txt)
+nf_trace() { ls "$1"/pipeline_info/execution_trace_*.txt 2>/dev/null | sort | tail -1; }
 NF="$ROOT/tests/workflow/nextflow.sh"
 cd "$TMP" || exit 1   # .nextflow/ and .nextflow.log stay out of the checkout
 
@@ -143,9 +145,18 @@ check "nextflow run -profile test -stub-run" sh -c "cd '$TMP/stub' && '$NF' nf r
 # 5. contract: a real run with one lineage and one iteration on the bundled slice
 mkdir -p "$TMP/real"
 check "nextflow run -profile test (1 lineage, 1 iteration)" sh -c "cd '$TMP/real' && '$NF' nf run '$ROOT/workflows/main.nf' -profile test --iterations 1 --lineages 1 --outdir '$TMP/real/out' -ansi-log false"
-for f in model.tar.gz test_metrics.json test_predictions.tsv history.json report.md lineages.json lineage1/summary.json; do
+for f in model.tar.gz test_metrics.json test_predictions.tsv history.json report.md report.html agentomics_mqc.json lineages.json lineage1/summary.json; do
     if [ -s "$TMP/real/out/$f" ]; then ok "contract: output $f"; else not_ok "contract: output $f"; fi
 done
+# pipeline_info as nf-core has it: report, timeline, DAG, a trace with nf-core's fields, versions.yml
+pi="$TMP/real/out/pipeline_info"
+for g in execution_report_ execution_timeline_ pipeline_dag_; do
+    if ls "$pi/$g"*.html >/dev/null 2>&1; then ok "pipeline_info: $g<time>.html"; else not_ok "pipeline_info: $g<time>.html"; fi
+done
+if head -1 "$(nf_trace "$TMP/real/out")" | tr '\t' '\n' | grep -qx peak_rss && head -1 "$(nf_trace "$TMP/real/out")" | tr '\t' '\n' | grep -qx realtime \
+   && head -1 "$(nf_trace "$TMP/real/out")" | tr '\t' '\n' | grep -qx '%cpu'; then ok "pipeline_info: the trace has realtime, %cpu and peak_rss"; else not_ok "pipeline_info: the trace's fields"; fi
+if grep -q '^    Nextflow: [0-9]' "$pi/versions.yml" && grep -q '^    htslib: [0-9]' "$pi/versions.yml" && grep -q 'agentomics-report: ' "$pi/versions.yml"; then
+    ok "pipeline_info: versions.yml has Nextflow, htslib and every tool"; else not_ok "pipeline_info: versions.yml"; sed 's/^/#   /' "$pi/versions.yml" | head -30; fi
 # a normal run prints no warning (the recursion's preview notice included)
 log=$(ls "$TMP"/real/.nextflow.log 2>/dev/null)
 if [ -n "$log" ] && ! grep -E '\bWARN\b' "$log" | grep -q .; then ok "a normal run: no warning"; else not_ok "a normal run: no warning"; grep -E '\bWARN\b' "$TMP"/real/.nextflow.log | head -5 | sed 's/^/#   /'; fi
@@ -167,12 +178,14 @@ PY
 # 5a. budgets raised on -resume: --iterations 2 after a run with 1 continues the
 #     lineage: iteration 1's agent-step, train-run, analyze and reflect come from
 #     the cache; only DECIDE (the budgets' only task) and what follows run again
-cp "$TMP/real/out/pipeline_info/trace.txt" "$TMP/real/trace1.txt"
+cp "$(nf_trace "$TMP/real/out")" "$TMP/real/trace1.txt"
 check "budgets raised on -resume: nextflow run -resume --iterations 2 --time_budget 86400" sh -c "cd '$TMP/real' && '$NF' nf run '$ROOT/workflows/main.nf' -profile test --iterations 2 --time_budget 86400 --lineages 1 --outdir '$TMP/real/out' -ansi-log false -resume"
+[ "$(ls "$TMP"/real/out/pipeline_info/execution_trace_*.txt | wc -l)" -ge 2 ] && ok "pipeline_info: -resume added its own trace (timestamped names)" || not_ok "pipeline_info: -resume added its own trace"
 check "budgets raised on -resume: iteration 1 cached, its decision re-made, iteration 2 run, the package of 2 iterations" python3 - "$TMP/real/out" <<'PY'
 import csv, json, os, sys, tarfile
 out = sys.argv[1]
-t = {r["name"]: r["status"] for r in csv.DictReader(open(os.path.join(out, "pipeline_info/trace.txt")), delimiter="\t")}
+import glob
+t = {r["name"]: r["status"] for r in csv.DictReader(open(sorted(glob.glob(os.path.join(out, "pipeline_info/execution_trace_*.txt")))[-1]), delimiter="\t")}
 for step in ("AGENT_STEP", "TRAIN_RUN", "ANALYZE", "REFLECT"):
     assert t[f"LINEAGES:{step} (lineage1:iter1)"] == "CACHED", (step, t)
     assert t[f"LINEAGES:{step} (lineage1:iter2)"] == "COMPLETED", (step, t)
@@ -231,7 +244,7 @@ for r in recs:
     s = json.load(open(os.path.join(out, f"lineage{l}", "summary.json")))
     assert s["iterations"] == n and s["final_state"] == f"lineage{l}/iter{n}/decided" and len(s["runs"]) == n, s
 PY
-if out=$(python3 - "$TMP/rec/out/pipeline_info/trace.txt" 2>&1 <<'PY'
+if out=$(python3 - "$(nf_trace "$TMP/rec/out")" 2>&1 <<'PY'
 import csv, sys
 t = {r["name"]: r for r in csv.DictReader(open(sys.argv[1]), delimiter="\t")}
 slow = t["LINEAGES:TRAIN_RUN (lineage1:iter1)"]["complete"]
@@ -333,7 +346,7 @@ done
 check "resource caps: every task ran with 1 cpu, 1 GB and at most 30 min (trace)" awk -F'\t' '
     NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
     { n++; if ($col["cpus"] != 1 || $col["memory"] != "1 GB" || $col["time"] !~ /^[0-9]+m$/ || $col["time"] + 0 > 30) { print; bad = 1 } }
-    END { exit (bad || n < 6) }' "$TMP/cram/out/pipeline_info/trace.txt"
+    END { exit (bad || n < 6) }' "$(nf_trace "$TMP/cram/out")"
 case "$cmd" in *"--threads 1 "*|*"--threads 1") ok "resource caps: prepare-data got --threads 1 (task.cpus capped from 2)" ;;
     *) not_ok "resource caps: prepare-data --threads"; echo "#   $cmd" ;; esac
 

@@ -107,6 +107,19 @@ if wf_run "$A" --dry-run && grep -q "Nothing to be done" "$A.log"; then ok "a fu
 # ---- outputs ----------------------------------------------------------------------
 wf_check_outputs "$A" 2
 
+# ---- snakemake --report: report.html and report.md, annotated with report() ----------
+# Snakemake 7.21 downloads its own licence text while it renders, so an offline
+# machine gets a skip with the reason.
+if wf_run "$A" --report "$TMP/smk-report.zip"; then
+    if "$PY" -c 'import sys, zipfile; n = zipfile.ZipFile(sys.argv[1]).namelist(); sys.exit(not any(x.endswith("report.html") for x in n) or not any(x.endswith("report.md") for x in n))' "$TMP/smk-report.zip"; then
+        ok "snakemake --report bundles report.html and report.md"
+    else not_ok "snakemake --report bundles report.html and report.md"; fi
+elif grep -q "ConnectionError\|Name or service not known" "$A.log"; then
+    ok "snakemake --report # SKIP Snakemake could not download what its report embeds (offline): $(grep -o 'host=[^,]*' "$A.log" | head -1)"
+else
+    not_ok "snakemake --report"; wf_tail "$A.log"
+fi
+
 # ---- run B: same seed, another directory, not interrupted ---------------------------
 B=$TMP/b
 wf_setup "$B"

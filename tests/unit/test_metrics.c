@@ -289,6 +289,36 @@ static void run_join(void)
     rmdir(dir);
 }
 
+/* ROC and precision-recall points, calibration bins (the report's curves). */
+static void run_curves(void)
+{
+    int y[4] = {0, 0, 1, 1}, yt[4] = {0, 1, 0, 1};
+    double prob[8] = {0.9, 0.1, 0.8, 0.2, 0.2, 0.8, 0.1, 0.9}, tied[8] = {0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5};
+    char *cls[2] = {"a", "b"};
+    ao_scored s = {4, 2, cls, y, prob};
+    double *a = NULL, *b = NULL, mp[4], fr[4];
+    long cnt[4];
+    size_t n = 0;
+    ao_err err;
+    ao_err_init(&err);
+    CHECK(ao_roc_curve(&s, 1, &a, &b, &n, &err) == AO_OK && n == 5 && a[0] == 0 && b[0] == 0 && a[2] == 0 && b[2] == 1 && a[4] == 1 && b[4] == 1,
+          "ROC of a perfect ranking: (0,0) (0,.5) (0,1) (.5,1) (1,1)");
+    free(a); free(b);
+    CHECK(ao_pr_curve(&s, 1, &a, &b, &n, &err) == AO_OK && n == 4 && a[0] == 0.5 && b[0] == 1 && a[3] == 1 && b[3] == 0.5,
+          "precision-recall of a perfect ranking: from (.5, 1) to (1, .5)");
+    free(a); free(b);
+    s.prob = tied;
+    s.y = yt;
+    CHECK(ao_roc_curve(&s, 1, &a, &b, &n, &err) == AO_OK && n == 2 && a[1] == 1 && b[1] == 1, "tied scores: one threshold, (0,0) then (1,1)");
+    free(a); free(b);
+    CHECK(ao_roc_curve(&s, 2, &a, &b, &n, &err) == AO_EUSAGE && !a && !b, "a class out of range is refused");
+    s.prob = prob;
+    s.y = y;
+    ao_calibration(&s, 4, mp, fr, cnt);
+    CHECK(cnt[0] == 2 && cnt[3] == 2 && cnt[1] == 0 && fr[0] == 0 && fr[3] == 1 && isnan(fr[1]) && fabs(mp[0] - 0.15) < 1e-12,
+          "calibration: two low bins right, two high bins right, empty bins NaN");
+}
+
 int main(void)
 {
     const char *dir = getenv("AO_TEST_DATA");
@@ -296,5 +326,6 @@ int main(void)
     run_fixtures(dir);
     run_direct();
     run_join();
+    run_curves();
     return UNIT_DONE();
 }

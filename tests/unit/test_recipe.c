@@ -526,7 +526,7 @@ static void test_train(const char *dir)
         ao_recipe r;
         ao_model *m = NULL, *m2 = NULL;
         ao_train_report rep;
-        ao_train_opts o = {1, 0, 0, NULL};
+        ao_train_opts o = {1, 0, 0, NULL, NULL};
         double p1[80], p2[80];
         int ok;
         memset(&rep, 0, sizeof rep);
@@ -555,7 +555,7 @@ static void test_train(const char *dir)
             ao_recipe r;
             ao_model *m = NULL;
             ao_train_report rep;
-            ao_train_opts o = {1, 0, 1, NULL};
+            ao_train_opts o = {1, 0, 1, NULL, NULL};
             int rc = parse_text(big[i].json, &r, &err);
             if (rc == AO_OK) rc = ao_model_train(&r, info, tr, va, &o, &m, &rep, &err);
             CHECK(rc == AO_EDATA && !m && strstr(err.msg, big[i].why), "memory limit: %s", err.msg);

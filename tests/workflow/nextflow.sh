@@ -103,12 +103,14 @@ PY
     then echo "ok - every lineage ran to the iteration budget"; else echo "not ok - lineages.json iterations"; rc=1; fi
     if [ -s "$out/pipeline_info/versions.yml" ] && [ -z "$(grep '^"' "$out/pipeline_info/versions.yml" | sort | uniq -d)" ]; then
         echo "ok - versions.yml: one entry per process"; else echo "not ok - versions.yml missing or with duplicate keys"; rc=1; fi
-    cp "$out/pipeline_info/trace.txt" "$work/trace1.txt" 2>/dev/null || true
+    cp "$(ls "$out"/pipeline_info/execution_trace_*.txt | sort | tail -1)" "$work/trace1.txt" 2>/dev/null || true
     (cd "$work" && nf run "$ROOT/workflows/main.nf" -profile test --outdir "$out" -ansi-log false -resume) >"$work/run2.log" 2>&1 \
         || { tail -40 "$work/run2.log" >&2; echo "not ok - nextflow run -resume"; return 1; }
     local total cached
-    total=$(awk -F'\t' 'NR>1' "$out/pipeline_info/trace.txt" | wc -l)
-    cached=$(awk -F'\t' 'NR>1 && $4=="CACHED"' "$out/pipeline_info/trace.txt" | wc -l)
+    local trace
+    trace=$(ls "$out"/pipeline_info/execution_trace_*.txt | sort | tail -1)   # the resumed run's
+    total=$(awk -F'\t' 'NR>1' "$trace" | wc -l)
+    cached=$(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "status") c = i; next } $c == "CACHED"' "$trace" | wc -l)
     if [ "$total" -gt 0 ] && [ "$total" -eq "$cached" ]; then echo "ok - -resume recomputed nothing ($cached/$total cached)";
     else echo "not ok - -resume: $cached of $total tasks cached"; rc=1; fi
     # a temporary work folder is removed when everything passed

@@ -16,6 +16,7 @@
 #include "agentomics/log.h"
 #include "agentomics/model.h"
 #include "agentomics/policy.h"
+#include "agentomics/progress.h"
 #include "agentomics/profile.h"
 #include "agentomics/recipe.h"
 #include "agentomics/rng.h"
@@ -307,7 +308,7 @@ int agent_smoke_recipe(agent_ctx *c, const json_t *recipe_json, json_t **report,
     }
     if (!(mt = ao_seqset_subset(c->train, ti, nt, err)) || !(mv = ao_seqset_subset(c->valid, vi, nv, err))) { rc = err->code; goto DONE; }
     {
-        ao_train_opts to = {c->o->threads, 120, 0, NULL};
+        ao_train_opts to = {c->o->threads, 120, 0, NULL, NULL};
         if (ao_model_train(&r, c->info, mt, mv, &to, &m, &rep, &e2) < 0) { snprintf(msg, sizeof msg, "%s", e2.msg); goto REPORT; }
     }
     if (!m) { snprintf(msg, sizeof msg, "training produced no model: %s", rep.message); goto REPORT; }
@@ -554,6 +555,9 @@ int ao_agent_run_steps(const ao_agent_opts *o, ao_err *err)
             ao_warn("step %s skipped: the iteration failed at step %s", st->name, json_string_value(json_object_get(it->failure, "step")));
             continue;
         }
+        ao_progress_note("%s%.0d%siteration %d: step %s (%s)", c.s->run.lineage > 0 ? "lineage " : "", c.s->run.lineage,
+                         c.s->run.lineage > 0 ? ", " : "", it->number, st->name,
+                         agent_llm_drives(&c, st) ? "LLM" : "builtin");
         if (agent_llm_drives(&c, st)) rc = agent_llm_step(&c, st, &out, err);
         else rc = st->builtin(&c, &out, err);
         if (rc < 0) goto DONE;

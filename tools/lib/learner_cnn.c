@@ -1,11 +1,13 @@
 /* learner_cnn.c — the 1-D CNN row of the learner table (learner.h): its
  * recipe parameters (architecture and training schedule) and its adapter
  * to cnn.h. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include "agentomics/jsonfield.h"
 #include "agentomics/learner.h"
 #include "agentomics/log.h"
+#include "agentomics/progress.h"
 
 static const char *const cw_names[] = {"none", "balanced", NULL};
 static const int cw_values[] = {AO_CNN_CW_NONE, AO_CNN_CW_BALANCED};
@@ -120,9 +122,13 @@ static double memory(const ao_learner_params *p, const ao_learner_shape *s, cons
     return input + train;
 }
 
+typedef struct progress_ctx { const ao_fit_opts *o; int total; } progress_ctx;
+
 static int progress(void *ctx, const ao_cnn_epoch_info *e)
 {
-    FILE *log = ctx;
+    const progress_ctx *pc = ctx;
+    FILE *log = pc->o->log;
+    ao_progress_step(pc->o->progress, "epoch", e->epoch, pc->total, e->train_loss, e->valid_loss, e->valid_acc);
     if (!log) return 0;
     fprintf(log, "epoch\t%d\ttrain_loss\t%.6g\tvalid_loss\t%.6g\tvalid_acc\t%.4f\tlr\t%.3g\tseconds\t%.2f%s\n", e->epoch,
             e->train_loss, e->valid_loss, e->valid_acc, e->lr, e->seconds, e->improved ? "\tbest" : "");
@@ -134,6 +140,7 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
                void **model, ao_train_report *rep, ao_err *err)
 {
     ao_cnn_train_params p = lp->cnn.train;
+    progress_ctx pc = {o, lp->cnn.train.max_epochs};
     ao_cnn_train_result res;
     ao_cnn *m;
     int rc;
@@ -147,7 +154,7 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
         if (p.time_limit <= 0) p.time_limit = 1e-9;
     }
     p.progress = progress;
-    p.progress_ctx = o->log;
+    p.progress_ctx = &pc;
     rc = ao_cnn_train(m, &p, tr->onehot, tr->y, tr->n, va ? va->onehot : NULL, va ? va->y : NULL, va ? va->n : 0, &res, err);
     if (rc < 0) { ao_cnn_destroy(m); return rc; }
     rep->epochs = res.epochs;

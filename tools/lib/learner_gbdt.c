@@ -1,10 +1,12 @@
 /* learner_gbdt.c — the gradient-boosted-trees row of the learner table
  * (learner.h): its recipe parameters and its adapter to gbdt.h. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include "agentomics/jsonfield.h"
 #include "agentomics/learner.h"
 #include "agentomics/log.h"
+#include "agentomics/progress.h"
 
 static const char *const cw_names[] = {"none", "balanced", NULL};
 static const int cw_values[] = {AO_GBDT_CW_NONE, AO_GBDT_CW_BALANCED};
@@ -64,13 +66,14 @@ static double memory(const ao_learner_params *p, const ao_learner_shape *s, cons
     return (double)s->n_rows * (double)s->n_features * 5.0 + (double)s->n_rows * K * 8.0 * 4;
 }
 
-typedef struct progress_ctx { const ao_fit_opts *o; int hit_limit; } progress_ctx;
+typedef struct progress_ctx { const ao_fit_opts *o; int hit_limit, total; } progress_ctx;
 
 static int progress(void *ctx, int round, double train_loss, double valid_loss)
 {
     progress_ctx *p = ctx;
     if (p->o->log)
         fprintf(p->o->log, "round\t%d\ttrain_loss\t%.6g\tvalid_loss\t%.6g\telapsed\t%.2f\n", round, train_loss, valid_loss, ao_now() - p->o->t0);
+    ao_progress_step(p->o->progress, "round", round, p->total, train_loss, valid_loss, NAN);
     if (ao_fit_over_time(p->o)) p->hit_limit = 1;
     return p->hit_limit;
 }
@@ -79,7 +82,7 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
                void **model, ao_train_report *rep, ao_err *err)
 {
     ao_gbdt_params p = lp->gbdt;
-    progress_ctx pc = {o, 0};
+    progress_ctx pc = {o, 0, lp->gbdt.n_estimators};
     ao_dense *D = NULL, *Dv = NULL;
     ao_gbdt *m = NULL;
     int rc;

@@ -1,10 +1,12 @@
 /* learner_logreg.c — the logistic-regression row of the learner table
  * (learner.h): its recipe parameters and its adapter to logreg.h. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include "agentomics/jsonfield.h"
 #include "agentomics/learner.h"
 #include "agentomics/log.h"
+#include "agentomics/progress.h"
 
 static const char *const cw_names[] = {"none", "balanced", NULL};
 static const int cw_values[] = {AO_LOGREG_CW_NONE, AO_LOGREG_CW_BALANCED};
@@ -46,12 +48,13 @@ static double memory(const ao_learner_params *p, const ao_learner_shape *s, cons
     return (double)(s->n_features + 1) * nvec * (p->logreg.lbfgs_m * 2 + 4) * 8.0 + (double)s->n_rows * nvec * 8.0 * 2;
 }
 
-typedef struct progress_ctx { const ao_fit_opts *o; int hit_limit; } progress_ctx;
+typedef struct progress_ctx { const ao_fit_opts *o; int hit_limit, total; } progress_ctx;
 
 static int progress(void *ctx, int iter, double loss, double gnorm)
 {
     progress_ctx *p = ctx;
     if (p->o->log) fprintf(p->o->log, "iter\t%d\tloss\t%.6g\tgrad_norm\t%.6g\telapsed\t%.2f\n", iter, loss, gnorm, ao_now() - p->o->t0);
+    ao_progress_step(p->o->progress, "iteration", iter, p->total, loss, NAN, NAN);
     if (ao_fit_over_time(p->o)) p->hit_limit = 1;
     return p->hit_limit;
 }
@@ -61,7 +64,7 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
                void **model, ao_train_report *rep, ao_err *err)
 {
     ao_logreg_params p = lp->logreg;
-    progress_ctx pc = {o, 0};
+    progress_ctx pc = {o, 0, lp->logreg.max_iter};
     ao_logreg *m = NULL;
     int rc;
     (void)va;

@@ -388,9 +388,11 @@ static int need_col(const ao_tsv *t, const char *name, const char *what, ao_err 
     return c;
 }
 
-ao_metrics *ao_metrics_from_tables(const ao_tsv *pred, const ao_tsv *labels, ao_err *err)
+/* The join of ao_metrics_from_tables(): per labels row, its class index
+ * and its K probabilities. *classes point into pred's fields. */
+static int join_tables(const ao_tsv *pred, const ao_tsv *labels, int *n_classes, char ***classes_out, int **y_out, double **prob_out, ao_err *err)
 {
-    ao_metrics *m = NULL;
+    int rc = AO_EDATA;
     idmap pmap = {0, NULL};
     char **classes = NULL, list[512];
     int *pcol = NULL, *y = NULL, K = 0, c, k;
@@ -519,8 +521,14 @@ ao_metrics *ao_metrics_from_tables(const ao_tsv *pred, const ao_tsv *labels, ao_
             goto ERROR;
         }
 
-    m = ao_metrics_compute(labels->n_rows, K, (const char *const *)classes, y, prob, err);
-    /* fall through: m is NULL on error */
+    *n_classes = K;
+    *classes_out = classes;
+    *y_out = y;
+    *prob_out = prob;
+    classes = NULL;
+    y = NULL;
+    prob = NULL;
+    rc = AO_OK;
 ERROR:
     free(pmap.slot);
     free(classes);
@@ -529,10 +537,139 @@ ERROR:
     free(pp);
     free(prob);
     free(y);
-    return m;
+    return rc;
 ERROR_MEM:
-    ao_err_set(err, AO_EMEM, "out of memory");
+    rc = ao_err_set(err, AO_EMEM, "out of memory");
     goto ERROR;
+}
+
+ao_metrics *ao_metrics_from_tables(const ao_tsv *pred, const ao_tsv *labels, ao_err *err)
+{
+    ao_metrics *m = NULL;
+    char **classes = NULL;
+    int *y = NULL, K = 0;
+    double *prob = NULL;
+    if (join_tables(pred, labels, &K, &classes, &y, &prob, err) == AO_OK)
+        m = ao_metrics_compute(labels->n_rows, K, (const char *const *)classes, y, prob, err);
+    free(classes);
+    free(y);
+    free(prob);
+    return m;
+}
+
+int ao_scored_from_files(const char *pred_path, const char *labels_path, ao_scored *s, ao_err *err)
+{
+    ao_tsv *pred = NULL, *labels = NULL;
+    char **classes = NULL;
+    int rc, k;
+    memset(s, 0, sizeof *s);
+    if (!(pred = ao_tsv_load(pred_path, err)) || !(labels = ao_tsv_load(labels_path, err))) { rc = err->code; goto DONE; }
+    if ((rc = join_tables(pred, labels, &s->n_classes, &classes, &s->y, &s->prob, err)) < 0) goto DONE;
+    s->n = labels->n_rows;
+    if (!(s->classes = calloc((size_t)s->n_classes, sizeof *s->classes))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    for (k = 0; k < s->n_classes; k++)
+        if (!(s->classes[k] = strdup(classes[k]))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+DONE:
+    if (rc < 0) ao_scored_clear(s);
+    free(classes);
+    ao_tsv_destroy(pred);
+    ao_tsv_destroy(labels);
+    return rc;
+}
+
+void ao_scored_clear(ao_scored *s)
+{
+    int k;
+    if (!s) return;
+    for (k = 0; s->classes && k < s->n_classes; k++) free(s->classes[k]);
+    free(s->classes);
+    free(s->y);
+    free(s->prob);
+    memset(s, 0, sizeof *s);
+}
+
+/* Row indices sorted by class k's probability, highest first. */
+typedef struct { double p; size_t i; } scored_row;
+static int by_score_desc(const void *a, const void *b)
+{
+    const scored_row *x = a, *y = b;
+    return x->p > y->p ? -1 : x->p < y->p ? 1 : x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* One point per distinct threshold of class k's probability: the
+ * cumulative true and false positives above it. */
+static int sweep(const ao_scored *s, int k, double **a, double **b, size_t *n, int pr, ao_err *err)
+{
+    scored_row *r = NULL;
+    double P = 0, N = 0, tp = 0, fp = 0;
+    size_t i, m = 0;
+    *a = *b = NULL;
+    *n = 0;
+    if (k < 0 || k >= s->n_classes) return ao_err_set(err, AO_EUSAGE, "class index %d out of range", k);
+    if (!(r = malloc((s->n ? s->n : 1) * sizeof *r)) || !(*a = malloc((s->n + 2) * sizeof **a)) || !(*b = malloc((s->n + 2) * sizeof **b))) {
+        free(r);
+        free(*a);
+        free(*b);
+        *a = *b = NULL;
+        return ao_err_set(err, AO_EMEM, "out of memory");
+    }
+    for (i = 0; i < s->n; i++) {
+        r[i].p = s->prob[i * (size_t)s->n_classes + (size_t)k];
+        r[i].i = i;
+        if (s->y[i] == k) P++; else N++;
+    }
+    qsort(r, s->n, sizeof *r, by_score_desc);
+    if (!pr) { (*a)[m] = 0; (*b)[m++] = 0; }
+    for (i = 0; i < s->n; i++) {
+        if (s->y[r[i].i] == k) tp++; else fp++;
+        if (i + 1 < s->n && r[i + 1].p == r[i].p) continue;
+        if (pr) { (*a)[m] = P > 0 ? tp / P : NAN; (*b)[m++] = tp / (tp + fp); }
+        else { (*a)[m] = N > 0 ? fp / N : NAN; (*b)[m++] = P > 0 ? tp / P : NAN; }
+    }
+    free(r);
+    *n = m;
+    return AO_OK;
+}
+
+int ao_roc_curve(const ao_scored *s, int k, double **fpr, double **tpr, size_t *n, ao_err *err)
+{
+    return sweep(s, k, fpr, tpr, n, 0, err);
+}
+
+int ao_pr_curve(const ao_scored *s, int k, double **recall, double **precision, size_t *n, ao_err *err)
+{
+    return sweep(s, k, recall, precision, n, 1, err);
+}
+
+void ao_calibration(const ao_scored *s, int bins, double *mean_pred, double *frac, long *count)
+{
+    size_t i;
+    int b, k;
+    for (b = 0; b < bins; b++) { mean_pred[b] = 0; frac[b] = 0; count[b] = 0; }
+    for (i = 0; i < s->n; i++) {
+        const double *p = s->prob + i * (size_t)s->n_classes;
+        double conf;
+        int hit;
+        if (s->n_classes == 2) {
+            conf = p[1];
+            hit = s->y[i] == 1;
+        } else {
+            int top = 0;
+            for (k = 1; k < s->n_classes; k++) if (p[k] > p[top]) top = k;
+            conf = p[top];
+            hit = s->y[i] == top;
+        }
+        b = (int)(conf * bins);
+        if (b >= bins) b = bins - 1;
+        if (b < 0) b = 0;
+        mean_pred[b] += conf;
+        frac[b] += hit;
+        count[b]++;
+    }
+    for (b = 0; b < bins; b++) {
+        if (count[b]) { mean_pred[b] /= (double)count[b]; frac[b] /= (double)count[b]; }
+        else mean_pred[b] = frac[b] = NAN;
+    }
 }
 
 ao_metrics *ao_metrics_from_files(const char *pred_path, const char *labels_path, ao_err *err)

@@ -209,7 +209,7 @@ static int train(ao_model *m, const ao_recipe *r, const ao_seqset *tr, const ao_
                  ao_train_report *rep, ao_err *err)
 {
     const ao_learner *l = m->learner;
-    ao_fit_opts fo = {m->info->n_classes, r->seed, o->threads, ao_now(), o->time_limit, o->log};
+    ao_fit_opts fo = {m->info->n_classes, r->seed, o->threads, ao_now(), o->time_limit, o->log, o->progress};
     ao_learner_shape shape = {tr->n + (va ? va->n : 0), va && r->early_stopping == AO_ES_VALID ? va->n : 0, 0, 0, 0,
                               m->info->n_classes, o->threads};
     input itr, iva;

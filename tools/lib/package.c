@@ -531,7 +531,9 @@ static void md_cell(FILE *fp, const char *s)
 
 static void md_number(FILE *fp, const json_t *v)
 {
-    if (json_is_number(v)) fprintf(fp, "%.4f", json_number_value(v));
+    /* counts ("n", "n_classes") as integers, not "613.0000" */
+    if (json_is_integer(v)) fprintf(fp, "%lld", (long long)json_integer_value(v));
+    else if (json_is_number(v)) fprintf(fp, "%.4f", json_number_value(v));
     else fputs("-", fp);
 }
 

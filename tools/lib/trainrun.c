@@ -16,6 +16,7 @@
 #include "agentomics/model.h"
 #include "agentomics/predfile.h"
 #include "agentomics/predict.h"
+#include "agentomics/progress.h"
 #include "agentomics/recipe.h"
 #include "agentomics/rng.h"
 #include "agentomics/runstate.h"
@@ -151,9 +152,10 @@ static int backend_builtin(trainrun *t, ao_err *err)
     ao_recipe recipe;
     ao_model *model = NULL;
     ao_train_report rep;
-    char *recipe_path = ao_path_join(t->o->state, "workspace/recipe.json"), *model_dir = NULL;
+    char *recipe_path = ao_path_join(t->o->state, "workspace/recipe.json"), *model_dir = NULL, *curve_path = NULL;
     json_t *mt = NULL, *mv = NULL;
-    FILE *log = NULL;
+    FILE *log = NULL, *curve = NULL;
+    ao_progress prog = {NULL, ao_now(), t->o->time_limit, ao_log_level() >= AO_LOG_WARN, 10};
     int rc;
     memset(&recipe, 0, sizeof recipe);
     if (!recipe_path) return ao_err_set(err, AO_EMEM, "out of memory");
@@ -164,12 +166,21 @@ static int backend_builtin(trainrun *t, ao_err *err)
     if (!(log = fopen(t->log_path, "w"))) { rc = ao_err_set(err, AO_EIO, "%s: cannot create", t->log_path); goto DONE; }
     fprintf(log, "# agentomics-train-run %s: %s recipe, %lld training and %lld validation rows, %d thread(s)\n", AO_VERSION,
             ao_model_type_name(recipe.model), (long long)t->train->n, (long long)t->valid->n, t->o->threads);
+    /* the per-epoch records, under their final name inside the run directory being built */
+    if (!(curve_path = ao_outdir_path(t->od, "learning_curve.tsv", err))) { rc = err->code; goto DONE; }
+    if (!(curve = fopen(curve_path, "w"))) { rc = ao_err_set(err, AO_EIO, "%s: cannot create", curve_path); goto DONE; }
+    ao_progress_header(curve);
+    prog.tsv = curve;
+    ao_progress_note("training %s (%s) on %lld rows, validating on %lld; per-step records in %s",
+                json_string_value(json_object_get(recipe.json, "name")) ? json_string_value(json_object_get(recipe.json, "name")) : "the recipe", ao_model_type_name(recipe.model), (long long)t->train->n, (long long)t->valid->n, curve_path);
     {
-        ao_train_opts to = {t->o->threads, t->o->time_limit, t->o->mem_limit_mb, log};
+        ao_train_opts to = {t->o->threads, t->o->time_limit, t->o->mem_limit_mb, log, &prog};
         /* a recipe that cannot run on this data (memory, shapes) is a data error */
         if ((rc = ao_model_train(&recipe, t->info, t->train, t->valid, &to, &model, &rep, err)) < 0) goto DONE;
     }
     fprintf(log, "# %s: %s (%.2f s)\n", ao_train_status_name(rep.status), rep.message, rep.seconds);
+    if (fclose(curve) != 0) { curve = NULL; rc = ao_err_set(err, AO_EIO, "%s: write error", curve_path); goto DONE; }
+    curve = NULL;
     if (fclose(log) != 0) { log = NULL; rc = ao_err_set(err, AO_EIO, "%s: write error", t->log_path); goto DONE; }
     log = NULL;
     if ((rc = set(t, "status", json_string(ao_train_status_name(rep.status)), err)) < 0 || (rc = set(t, "message", json_string(rep.message), err)) < 0 ||
@@ -190,6 +201,8 @@ static int backend_builtin(trainrun *t, ao_err *err)
     rc = set(t, "train_seconds", json_real(rep.seconds), err);
 DONE:
     if (log) fclose(log);
+    if (curve) fclose(curve);
+    free(curve_path);
     json_decref(mt);
     json_decref(mv);
     ao_model_destroy(model);

@@ -1,6 +1,6 @@
 // agentomics-package-model: packs the best iteration of the chosen lineage
-// (meta: its final iteration); history.json and report.md (from the
-// package) next to it. The prepared agent data is staged too: its
+// (meta: its final iteration); history.json next to it (the report is
+// agentomics-report's, modules/report.nf). The prepared agent data is staged too: its
 // dataset.json gives the package the classes, positive class and sequence
 // columns (as in the Snakemake workflow). Further options: task.ext.args.
 process PACKAGE_MODEL {
@@ -13,7 +13,6 @@ process PACKAGE_MODEL {
     output:
     tuple val(meta), path('model.tar.gz'), emit: model
     tuple val(meta), path('history.json'), emit: history
-    tuple val(meta), path('report.md'),    emit: report
     tuple val(meta), path('versions.yml'), emit: versions
 
     script:
@@ -21,7 +20,6 @@ process PACKAGE_MODEL {
     """
     agentomics-package-model --state state --runs ${runs} --data agent --out model.tar.gz ${args}
     cp state/history.json history.json
-    tar -xzOf model.tar.gz report.md > report.md
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
         agentomics-package-model: \$(agentomics-package-model --version | head -1)
@@ -30,7 +28,7 @@ process PACKAGE_MODEL {
 
     stub:
     """
-    touch model.tar.gz history.json report.md
+    touch model.tar.gz history.json
     printf '"%s":\\n    agentomics-package-model: stub\\n' "${task.process}" > versions.yml
     """
 }

@@ -39,6 +39,7 @@ process PREPARE_DATA {
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
         agentomics-prepare-data: \$(agentomics-prepare-data --version | head -1)
+        htslib: \$(agentomics-prepare-data --version | sed -n 's/^Using htslib //p')
     END_VERSIONS
     """
 

@@ -376,11 +376,24 @@ def input_arg(key):
     return get
 
 
+def report_input(wildcards):
+    """agentomics-report's inputs: everything the results folder will hold."""
+    inputs = {
+        "model": f"{RESULTS}/model.tar.gz",
+        "history": f"{RESULTS}/history.json",
+        "summaries": [f"{RESULTS}/lineage{lineage}/summary.json" for lineage in range(1, LINEAGES + 1)],
+    }
+    if HAS_TEST:
+        inputs["test"] = [f"{RESULTS}/test_metrics.json", f"{RESULTS}/test_predictions.tsv"]
+    return inputs
+
+
 def final_targets():
     targets = [
         f"{RESULTS}/model.tar.gz",
         f"{RESULTS}/history.json",
         f"{RESULTS}/report.md",
+        f"{RESULTS}/report.html",
         f"{RESULTS}/lineages.json",
     ]
     targets += [f"{RESULTS}/lineage{lineage}/summary.json" for lineage in range(1, LINEAGES + 1)]

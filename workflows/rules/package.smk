@@ -2,7 +2,7 @@
 # lineages.json names the chosen lineage and its final state) → package-model
 # of the chosen lineage (with the prepared data: its dataset.json gives the
 # package the positive class and sequence columns) → predict + evaluate on the
-# held-out test; history.json and report.md next to the package.
+# held-out test; history.json next to the package; the report last.
 
 
 checkpoint select_lineage:
@@ -59,19 +59,40 @@ rule history:
         "cp {params.state}/history.json {output:q} 2> {log:q}"
 
 
+# The last step: agentomics-report reads the results folder (every lineage's
+# states and runs, the data, the selection, the held-out test results) and
+# writes report.html (annotated for `snakemake --report`), report.md and the
+# MultiQC custom content.
 rule report:
     input:
-        f"{RESULTS}/model.tar.gz",
+        unpack(report_input),
     output:
-        f"{RESULTS}/report.md",
+        html=report(
+            f"{RESULTS}/report.html",
+            caption="../report/report.rst",
+            category="agentomics",
+            labels={"file": "report.html"},
+        ),
+        md=report(
+            f"{RESULTS}/report.md",
+            caption="../report/report_md.rst",
+            category="agentomics",
+            labels={"file": "report.md"},
+        ),
+        mqc=f"{RESULTS}/agentomics_mqc.json",
+        mqc_stats=f"{RESULTS}/agentomics_general_stats_mqc.json",
     log:
         f"{RESULTS}/logs/report.log",
+    params:
+        tool=tool("report"),
+        results=lambda wildcards, output: os.path.dirname(output.html),
+        title=DATASET,
     threads: 1
     resources:
-        mem_mb=res("light", "mem_mb", 500),
+        mem_mb=res("light", "mem_mb", 500) * 2,
         runtime=res("light", "runtime", 5),
     shell:
-        "tar -xzOf {input:q} report.md > {output:q} 2> {log:q}"
+        "{params.tool} --results {params.results:q} --title {params.title:q} 2> {log:q}"
 
 
 rule predict:
