@@ -1486,7 +1486,7 @@ static int smoke_script(agent_ctx *c, const ao_script_spec *spec, json_t **repor
     ao_script_limits lim;
     ao_script_report rep;
     double *proba = NULL, t0 = ao_now();
-    int number = c->s->hist.n_iters, rc = AO_OK, ok = 0;
+    int number = c->s->hist.n_iters, rc = AO_OK, ok = 0, cleanup;
     uint64_t seed = ao_seed_derive(c->s->run.seed, AO_SEED_SMOKE, (uint64_t)number);
     memset(&rep, 0, sizeof rep);
     memset(&lim, 0, sizeof lim);
@@ -1496,6 +1496,7 @@ static int smoke_script(agent_ctx *c, const ao_script_spec *spec, json_t **repor
     /* the entry's AO_SEED: the one train-run will give it */
     lim.seed = ao_seed_derive(c->s->run.seed, AO_SEED_TRAIN, (uint64_t)number);
     if (!mkdtemp(tmpl)) return ao_err_set(err, AO_EIO, "cannot create a temporary directory: %s", strerror(errno));
+    cleanup = ao_cleanup_add(tmpl);   /* a killed step leaves no smoke directory behind */
     if (!(tr = ao_path_join(tmpl, "train.tsv")) || !(va = ao_path_join(tmpl, "valid.tsv")) || !(md = ao_path_join(tmpl, "model"))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
     if (ao_split_mini(c->train, 50, seed, &ti, &nt) < 0 || ao_split_mini(c->valid, 50, seed, &vi, &nv) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
     if ((rc = write_rows(c->train, ti, nt, c->info, tr, err)) < 0 || (rc = write_rows(c->valid, vi, nv, c->info, va, err)) < 0) goto DONE;
@@ -1520,6 +1521,7 @@ DONE:
     ao_script_report_clear(&rep);
     ao_seqset_destroy(mv);
     ao_rm_rf(tmpl);
+    ao_cleanup_remove(cleanup);
     free(proba); free(ti); free(vi); free(tr); free(va); free(md);
     return rc < 0 ? rc : ok;
 }
