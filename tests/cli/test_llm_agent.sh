@@ -24,7 +24,7 @@ LLM=(--agent llm --provider openai --api-base "$BASE" --model fake-model)
 check "iteration 1: every step by the LLM ($VARIANT scripts)" "$S" --steps $STEPS --data "$A" --out "$TMP/s1" "${LLM[@]}" --baseline none --iterations 2 --seed 3
 [ "$(J "$TMP/s1/run.json" "d['agent'], d['baseline'], d['llm']['model']")" = "('llm', 'none', 'fake-model')" ] && ok "run.json records the LLM settings" || not_ok "run.json records the LLM settings"
 grep -q "$AGENTOMICS_API_KEY" "$TMP/s1/run.json" && not_ok "run.json holds no key" || ok "run.json holds no key"
-[ "$(J "$TMP/s1/steps/split.json" "d['source'], d['report']['method'], d['report']['n_train'] + d['report']['n_valid']")" = "('agent', 'files', 400)" ] \
+[ "$(J "$TMP/s1/steps/split.json" "d['source'], d['report']['method'], d['report']['n_train'] + d['report']['n_valid']")" = "('agent', 'files', 380)" ] \
     && ok "the agent's split files were validated and adopted" || not_ok "the agent's split files were validated and adopted"
 [ -e "$TMP/s1/workspace/s_train.tsv" ] && not_ok "split copies leave the workspace" || ok "split copies leave the workspace"
 [ "$(J "$TMP/s1/steps/code.json" "d['entry'], d['smoke']['status'], len(d['attempts'])")" = "('script', 'ok', 2)" ] \
@@ -178,7 +178,8 @@ printf '{"rules": %s}\n' "$SPLITS" > "$TMP/f_split.json"
 start_server "$TMP/f_split.json"
 check "split: runs" "$S" --steps plan,explore,split --data "$A" --out "$TMP/f_split" --agent llm --provider openai --api-base "$BASE" --model fake-model --baseline none
 grep -q "class '1' has no rows in the validation file" "$TMP/requests.jsonl" && ok "split: a split with a class missing from validation is rejected" || not_ok "split: a split with a class missing from validation is rejected"
-[ "$(J "$TMP/f_split/steps/split.json" "d['source'], d['report']['n_valid']")" = "('agent', 100)" ] && ok "split: then the builtin stratified split with the model's fraction" || not_ok "split: then the builtin stratified split with the model's fraction"
+# 96: round(0.25 x 190) per class of the 380 training rows prepare-data left to the agent (20 are the selection slice)
+[ "$(J "$TMP/f_split/steps/split.json" "d['source'], d['report']['n_valid']")" = "('agent', 96)" ] && ok "split: then the builtin stratified split with the model's fraction" || not_ok "split: then the builtin stratified split with the model's fraction"
 fault turns max_turns '[{"match": {"step": "plan"}, "reply": {"tool_calls": [{"name": "list_files", "arguments": {}}]}, "times": -1}]' --max-turns 3
 
 # ---- the Snakemake workflow with agent: llm ----------------------------------------------

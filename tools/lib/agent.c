@@ -592,29 +592,47 @@ static int run_record(const json_t *m, const char *file, const char *run_dir, ao
 {
     static const char *const statuses[] = {"ok", "time_limit", "diverged", "failed", NULL};
     const char *status = json_string_value(json_object_get(m, "status")), *msg = json_string_value(json_object_get(m, "message")), *slash;
-    const json_t *tr = json_object_get(m, "train"), *va = json_object_get(m, "valid"), *e = json_object_get(m, "epochs");
+    const json_t *tr = json_object_get(m, "train"), *va = json_object_get(m, "valid"), *se = json_object_get(m, "selection"), *e = json_object_get(m, "epochs");
     size_t l = strlen(run_dir);
     int i, known = 0;
     memset(r, 0, sizeof *r);
     for (i = 0; status && statuses[i]; i++) known |= !strcmp(status, statuses[i]);
     if (!json_is_object(m)) return ao_err_set(err, AO_EDATA, "%s: not a JSON object", file);
     if (status && !known) return ao_err_set(err, AO_EDATA, "%s: $.status: '%.40s' is not ok, time_limit, diverged or failed", file, status);
-    if ((tr && !json_is_object(tr) && !json_is_null(tr)) || (va && !json_is_object(va) && !json_is_null(va)))
-        return ao_err_set(err, AO_EDATA, "%s: $.train and $.valid must be metric objects", file);
+    if ((tr && !json_is_object(tr) && !json_is_null(tr)) || (va && !json_is_object(va) && !json_is_null(va)) || (se && !json_is_object(se) && !json_is_null(se)))
+        return ao_err_set(err, AO_EDATA, "%s: $.train, $.valid and $.selection must be metric objects", file);
     while (l > 1 && run_dir[l - 1] == '/') l--;
     for (slash = run_dir + l; slash > run_dir && slash[-1] != '/'; slash--) {}
     if (!(r->run_id = strndup(slash, (size_t)(run_dir + l - slash))) || (msg && !(r->message = strdup(msg)))) goto NOMEM;
     snprintf(r->status, sizeof r->status, "%s", status ? status : "failed");
     if (json_is_object(tr) && !(r->train = json_deep_copy(tr))) goto NOMEM;
     if (json_is_object(va) && !(r->valid = json_deep_copy(va))) goto NOMEM;
+    if (json_is_object(se) && !(r->selection = json_deep_copy(se))) goto NOMEM;
     r->wall_seconds = json_is_number(json_object_get(m, "wall_seconds")) ? json_number_value(json_object_get(m, "wall_seconds")) : NAN;
     r->peak_rss_mb = json_is_number(json_object_get(m, "peak_rss_mb")) ? json_number_value(json_object_get(m, "peak_rss_mb")) : NAN;
     r->epochs = json_is_integer(e) && json_integer_value(e) >= 0 ? (int)json_integer_value(e) : -1;
     return AO_OK;
 NOMEM:
-    free(r->run_id); free(r->message); json_decref(r->train);
+    free(r->run_id); free(r->message); json_decref(r->train); json_decref(r->valid);
     memset(r, 0, sizeof *r);
     return ao_err_set(err, AO_EMEM, "out of memory");
+}
+
+/* A validation metric well above the selection slice's: the model fits
+ * what the agent saw (tuned on it, or memorised its labels). Recorded in
+ * the feedback as "overfit" ({valid, selection, gap, note}); report.md
+ * flags it. */
+static int agent_overfit_check(const ao_iteration *it, const char *metric, json_t *fb, ao_err *err)
+{
+    double va = ao_iteration_valid_value(it, metric), se = ao_iteration_selection_value(it, metric);
+    char line[256];
+    if (!isfinite(va) || !isfinite(se) || va - se <= AO_OVERFIT_GAP) return AO_OK;
+    snprintf(line, sizeof line, "validation over-fit: validation %s %.4f but %.4f on the selection slice the agent never saw (gap %.4f)",
+             metric, va, se, va - se);
+    if (json_object_set_new(fb, "overfit", json_pack("{s:f,s:f,s:f,s:s}", "valid", va, "selection", se, "gap", va - se, "note", line)) < 0)
+        return ao_err_set(err, AO_EMEM, "out of memory");
+    ao_warn("iteration %d: %s", it->number, line);
+    return AO_OK;
 }
 
 /* The decision after iteration it: a stop reason, or NULL to go on. */
@@ -724,8 +742,10 @@ int ao_agent_reflect(const ao_agent_opts *o, ao_err *err)
         if (llm_failure) json_object_set(fb, "llm_error", llm_failure);
     }
     it->feedback = json_incref(fb);
-    /* the best pointer: strict improvement, on the split in force only */
-    v = ao_iteration_valid_value(it, s->run.metric);
+    if ((rc = agent_overfit_check(it, s->run.metric, fb, err)) < 0) goto DONE;
+    /* the best pointer: strict improvement of the ranking value (the
+     * selection slice's when there is one), on the split in force only */
+    v = ao_iteration_rank_value(it, s->run.metric);
     it->improved = it->run.valid && it->split_version == h->split_version && isfinite(v) &&
                    (!h->best.iteration || h->best.split_version != h->split_version || v > h->best.value);
     if (it->improved && ao_history_set_best(h, it, s->run.metric, v) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }

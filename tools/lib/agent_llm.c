@@ -429,6 +429,8 @@ static json_t *history_digest(const ao_history *h, int upto)
             json_object_set_new(d, "status", json_string(it->run.status));
             json_object_set_new(d, "valid", metrics_brief(it->run.valid, 1));
             json_object_set_new(d, "train", metrics_brief(it->run.train, 0));
+            /* the slice's score only: its rows are never shown */
+            if (it->run.selection) json_object_set_new(d, "selection", metrics_brief(it->run.selection, 1));
         }
         if (it->feedback) json_object_set(d, "feedback", it->feedback);
         json_array_append_new(out, d);
@@ -1673,8 +1675,9 @@ int agent_llm_reflect(agent_ctx *c, const json_t *metrics, json_t **feedback, js
     if (!c->o->data) return ao_err_set(err, AO_EUSAGE, "LLM reflection needs --data AGENTDIR");
     if ((rc = llm_open(c, err)) < 0) return rc;
     cv.proto = proto_of(c->llm->protocol);
-    run = json_pack("{s:O*,s:O*,s:o*,s:o*,s:O*,s:O*}", "status", json_object_get(metrics, "status"), "message", json_object_get(metrics, "message"),
+    run = json_pack("{s:O*,s:O*,s:o*,s:o*,s:o*,s:O*,s:O*}", "status", json_object_get(metrics, "status"), "message", json_object_get(metrics, "message"),
                     "valid", metrics_brief(json_object_get(metrics, "valid"), 1), "train", metrics_brief(json_object_get(metrics, "train"), 0),
+                    "selection", json_is_object(json_object_get(metrics, "selection")) ? metrics_brief(json_object_get(metrics, "selection"), 1) : NULL,
                     "analysis", ao_iteration_output(it, "analyze"), "log_tail", json_object_get(metrics, "log_tail"));
     if (!run) return ao_err_set(err, AO_EMEM, "out of memory");
     if (it->failure) json_object_set(run, "agent_failure", it->failure);
