@@ -140,7 +140,9 @@ void ao_llm_reply_clear(ao_llm_reply *r);   /* frees and zeroes; NULL-safe */
 json_t *ao_llm_usage(const ao_llm *l);
 
 /* Appends {"time": unix seconds, "event": event, ...fields} to the
- * transcript (fields stolen; the key redacted). AO_OK without a transcript. */
+ * transcript (fields stolen; the key redacted). AO_OK without a transcript.
+ * fields NULL (a json_pack that failed: text that is not UTF-8, or no
+ * memory) is AO_EINTERNAL naming the event: nothing is dropped silently. */
 int ao_llm_transcript(ao_llm *l, const char *event, json_t *fields, ao_err *err) AO_WUR;
 
 #endif

@@ -180,6 +180,42 @@ check "split: runs" "$S" --steps plan,explore,split --data "$A" --out "$TMP/f_sp
 grep -q "class '1' has no rows in the validation file" "$TMP/requests.jsonl" && ok "split: a split with a class missing from validation is rejected" || not_ok "split: a split with a class missing from validation is rejected"
 # 96: round(0.25 x 190) per class of the 380 training rows prepare-data left to the agent (20 are the selection slice)
 [ "$(J "$TMP/f_split/steps/split.json" "d['source'], d['report']['n_valid']")" = "('agent', 96)" ] && ok "split: then the builtin stratified split with the model's fraction" || not_ok "split: then the builtin stratified split with the model's fraction"
+# hostile tool output (issue 12): bytes that are not UTF-8, a NUL, and a
+# 3-byte character cut where the sandbox keeps head and tail; every byte of
+# it reaches the next request as valid JSON, and the transcript has it
+HOSTILE=$(/usr/bin/python3 -c '
+import json
+sub = lambda args: {"tool_calls": [{"name": "submit", "arguments": args}]}
+bad = r"""printf "bad:\377\376 nul:[\000] euro:\342\202\254 cut:\342\202\n"; yes "€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€" | head -c 300001"""
+print(json.dumps([
+    {"match": {"step": "plan", "turn": 0}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": bad}}]}},
+    {"match": {"step": "plan", "turn": 1}, "reply": sub({"goal": "g", "approach": "a"})},
+    {"match": {"step": "explore"}, "reply": sub({"findings": ["f"]})},
+    {"match": {"step": "split", "turn": 0}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": "mkfifo /workspace/f.tsv /workspace/g.tsv && echo made"}}]}},
+    {"match": {"step": "split", "turn": 1}, "reply": sub({"method": "files", "train_file": "/workspace/f.tsv", "valid_file": "/workspace/g.tsv", "rationale": "r"})},
+    {"match": {"step": "split", "turn": 2}, "reply": sub({"method": "builtin", "valid_fraction": 0.25, "rationale": "r"})}]))')
+printf '{"rules": %s}\n' "$HOSTILE" > "$TMP/f_hostile.json"
+start_server "$TMP/f_hostile.json"
+t0=$(date +%s)
+check "hostile: not UTF-8, NUL, cut characters, a FIFO split" timeout -k 5 120 "$S" --steps plan,explore,split --data "$A" --out "$TMP/f_hostile" --agent llm --provider openai --api-base "$BASE" --model fake-model --baseline none
+dt=$(( $(date +%s) - t0 ))
+/usr/bin/python3 - "$TMP/requests.jsonl" <<'PY' && ok "hostile: the tool message is in the next request, valid UTF-8: U+FFFD for bad bytes, \\0 for NUL, no cut character" || not_ok "hostile: the tool message reaches the next request"
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    body = json.loads(line)["body"]
+    if not isinstance(body, dict): continue
+    for m in body.get("messages", []):
+        c = m.get("content") or ""
+        if m.get("role") == "tool" and "bad:" in c:
+            ok = "bad:\ufffd\ufffd nul:[\\0] euro:\u20ac cut:\ufffd" in c and "bytes omitted" in c and c.count("\ufffd") <= 4
+            sys.exit(0 if ok else 1)
+sys.exit(1)
+PY
+grep -q '"bad:\\ufffd\\ufffd nul:\[\\\\0\]\|bad:�� nul:\[\\\\0\]' "$TMP/f_hostile/transcript.jsonl" && ok "hostile: the transcript has the sanitised result" || not_ok "hostile: the transcript has the sanitised result"
+grep -q "/workspace/f.tsv is not a regular file" "$TMP/requests.jsonl" && [ "$dt" -lt 60 ] \
+    && ok "hostile: a FIFO split file is refused at once (${dt} s for the three steps), named by its sandbox path" || not_ok "hostile: a FIFO split file is refused (${dt} s)"
+grep -q "$TMP" "$TMP/requests.jsonl" && not_ok "hostile: no host path in any request" || ok "hostile: no host path in any request"
+[ "$(J "$TMP/f_hostile/steps/split.json" "d['attempts'][0]['verdict'], d['source']")" = "('rejected', 'agent')" ] && ok "hostile: the rejected FIFO submit is in attempts" || not_ok "hostile: the rejected FIFO submit is in attempts"
 fault turns max_turns '[{"match": {"step": "plan"}, "reply": {"tool_calls": [{"name": "list_files", "arguments": {}}]}, "times": -1}]' --max-turns 3
 
 # ---- the Snakemake workflow with agent: llm ----------------------------------------------

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "agentomics/fileio.h"
+#include "agentomics/jsonfield.h"
 #include "agentomics/jsonschema.h"
 #include "agentomics/llm.h"
 #include "agentomics/log.h"
@@ -675,6 +676,25 @@ static const char *jstr(const json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
+/* A fixed buffer made valid UTF-8 in place (a snprintf %.Ns may have cut
+ * a character; a validator's message may quote the agent's bytes). */
+static void clean_buf(char *buf, size_t cap)
+{
+    char *t = ao_utf8_text(buf, strlen(buf), cap - 1, 0, NULL);
+    if (t) { memcpy(buf, t, strlen(t) + 1); free(t); }
+    else snprintf(buf, cap, "(text not shown: out of memory)");
+}
+
+/* Records a submit and its verdict; a JSON build failure is an error, never
+ * a silently missing attempt. */
+static int attempt_add(conv *cv, const json_t *args, const char *verdict, char *reason, size_t reason_cap, ao_err *err)
+{
+    clean_buf(reason, reason_cap);
+    if (json_array_append_new(cv->attempts, json_pack("{s:O,s:s,s:s}", "submitted", args, "verdict", verdict, "reason", reason)) < 0)
+        return ao_err_set(err, AO_EINTERNAL, "step %s: the submit attempt could not be recorded (JSON build failed)", cv->step);
+    return AO_OK;
+}
+
 static char *tool_bash(agent_ctx *c, const json_t *args, ao_err *err)
 {
     struct agent_llm *a = c->llm;
@@ -722,12 +742,13 @@ static char *run_tool(agent_ctx *c, conv *cv, const char *name, const json_t *ar
         int ok = ao_jsonschema_validate_file(a->schemas, cv->schema_file, args, msg, sizeof msg, err);
         if (ok < 0) return NULL;
         if (ok == 0) {
-            json_array_append_new(cv->attempts, json_pack("{s:O,s:s,s:s}", "submitted", args, "verdict", "rejected", "reason", msg));
+            if (attempt_add(cv, args, "rejected", msg, sizeof msg, err) < 0) return NULL;
             if (asprintf(&text, "submit rejected: %s. Fix it and call submit again.", msg) < 0) text = NULL;
             return text ? text : (ao_err_set(err, AO_EMEM, "out of memory"), NULL);
         }
         if ((ok = cv->validate(c, args, &out, msg, sizeof msg, err)) < 0) return NULL;
-        json_array_append_new(cv->attempts, json_pack("{s:O,s:s,s:s}", "submitted", args, "verdict", ok ? "accepted" : "rejected", "reason", ok ? "" : msg));
+        if (ok) msg[0] = '\0';
+        if (attempt_add(cv, args, ok ? "accepted" : "rejected", msg, sizeof msg, err) < 0) { json_decref(out); return NULL; }
         if (!ok) {
             if (asprintf(&text, "submit rejected: %s. Fix it and call submit again.", msg) < 0) text = NULL;
             return text ? text : (ao_err_set(err, AO_EMEM, "out of memory"), NULL);
@@ -1070,11 +1091,20 @@ static char *dispatch(agent_ctx *c, conv *cv, turn_state *ts, const char *name, 
     if (cv->accepted) return strdup("not run: the step was already accepted");
     if (ts->only_submit && strcmp(name, "submit")) return strdup("error: not run: this reply could only submit the step's output");
     if (!(result = run_tool(c, cv, name, args, &accepted, err))) return NULL;
+    {
+        /* everything bound for a message or the transcript is valid UTF-8, cut on a character boundary */
+        int cut;
+        char *t = ao_utf8_text(result, strlen(result), TOOL_RESULT_MAX - 32, 0, &cut), *more;
+        free(result);
+        if (!t) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
+        if (cut && (more = realloc(t, strlen(t) + 32))) t = strcat(more, "\n[result truncated]");
+        result = t;
+    }
     if (!strcmp(name, "submit") && !accepted && ++ts->rejects > c->llm->cfg.submit_retries) {
         *fail_kind = "invalid_output";
         snprintf(fail_msg, fail_n, "%d submits rejected; the last: %.400s", ts->rejects, result);
+        clean_buf(fail_msg, fail_n);
     }
-    if (strlen(result) > TOOL_RESULT_MAX) strcpy(result + TOOL_RESULT_MAX - 32, "\n[result truncated]");
     a = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
     if (!a || asprintf(&key, "%s %s", name, a) < 0) key = NULL;
     free(a);
@@ -1434,9 +1464,18 @@ int agent_llm_validate_split(agent_ctx *c, const json_t *sub, json_t **out, char
         goto DONE;
     }
     if (!w1 || !w2) { snprintf(msg, n, "the split files must be under /workspace"); goto DONE; }
+    /* regular files only, checked without blocking: a FIFO would hang the read */
+    if (ao_wsfs_check_file(&a->ws, jstr(sub, "train_file"), &de) < 0 || ao_wsfs_check_file(&a->ws, jstr(sub, "valid_file"), &de) < 0) {
+        snprintf(msg, n, "%s", de.msg);
+        goto DONE;
+    }
     if ((rc = agent_load_split(c, err)) < 0) { ok = rc; goto DONE; }
     if (!(pt = ao_seqset_read(ht, c->info, 1, 1, &de)) || !(pv = ao_seqset_read(hv, c->info, 1, 1, &de))) {
-        snprintf(msg, n, "cannot read the split files: %s", de.msg);
+        /* the reader names the host path: the model is told the sandbox path */
+        char *at = strstr(de.msg, pt ? hv : ht);
+        const char *shown = jstr(sub, pt ? "valid_file" : "train_file"), *host = pt ? hv : ht;
+        if (at) snprintf(msg, n, "cannot read the split files: %.*s%s%s", (int)(at - de.msg), de.msg, shown, at + strlen(host));
+        else snprintf(msg, n, "cannot read the split files: %s", de.msg);
         goto DONE;
     }
     if (!pt->n || !pv->n) { snprintf(msg, n, "both split files need rows"); goto DONE; }

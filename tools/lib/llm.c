@@ -287,6 +287,12 @@ int ao_llm_transcript(ao_llm *l, const char *event, json_t *fields, ao_err *err)
     int rc = AO_OK;
 
     if (!l || l->tfd < 0) goto DONE;
+    if (!fields) {
+        /* every caller builds fields with json_pack: NULL is a string that
+         * is not UTF-8 (or no memory), never a reason to drop the event */
+        rc = ao_err_set(err, AO_EINTERNAL, "transcript event '%s': its JSON could not be built (text that is not UTF-8, or out of memory)", event ? event : "note");
+        goto DONE;
+    }
     gettimeofday(&tv, NULL);
     if (!(ev = json_object()) ||
         json_object_set_new(ev, "time", json_real((double)tv.tv_sec + tv.tv_usec * 1e-6)) ||
