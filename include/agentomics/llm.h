@@ -139,6 +139,10 @@ void ao_llm_reply_clear(ao_llm_reply *r);   /* frees and zeroes; NULL-safe */
  * retries. New reference. */
 json_t *ao_llm_usage(const ao_llm *l);
 
+/* Whether the last failed ao_llm_chat() ended on an authentication
+ * refusal (HTTP 401 or 403): a cause no retry or later step can cure. */
+int ao_llm_auth_failed(const ao_llm *l);
+
 /* Appends {"time": unix seconds, "event": event, ...fields} to the
  * transcript (fields stolen; the key redacted). AO_OK without a transcript.
  * fields NULL (a json_pack that failed: text that is not UTF-8, or no

@@ -123,10 +123,27 @@ check "budget: train-run records a failed iteration" "$T" --state "$TMP/f_budget
 check "budget: analyze" "$S" --step analyze --state "$TMP/f_budget" --run "$TMP/f_budget_run" --data "$A" --out "$TMP/f_budget_a" --agent llm
 check "budget: reflect" "$R" --state "$TMP/f_budget_a" --run "$TMP/f_budget_run" --data "$A" --out "$TMP/f_budget_r" --agent llm --max-llm-calls 1
 [ "$(J "$TMP/f_budget_r/decision.json" "d['decision'], d['reason']")" = "('stop', 'LLM budget used up')" ] && ok "budget: reflect stops the run" || not_ok "budget: reflect stops the run"
-fault auth provider '[{"status": 401, "body": {"error": {"message": "Incorrect API key provided"}}, "times": -1}]'
+fault auth auth '[{"status": 401, "body": {"error": {"message": "Incorrect API key provided"}}, "times": -1}]'
 grep -q "401" "$TMP/.err" && ok "auth: the provider's status is reported" || not_ok "auth: the provider's status is reported"
+# per cause (issue 12): reflect ... run_reflect NAME: train-run, analyze and an LLM reflect of state f_NAME
+run_reflect() {
+    "$T" --state "$TMP/f_$1" --data "$A" --out "$TMP/f_$1_run" 2>/dev/null && "$S" --step analyze --state "$TMP/f_$1" --run "$TMP/f_$1_run" --data "$A" --out "$TMP/f_$1_a" 2>/dev/null \
+        && AGENTOMICS_LLM_RETRIES=0 "$R" --state "$TMP/f_$1_a" --run "$TMP/f_$1_run" --data "$A" --out "$TMP/f_$1_r" --agent llm --provider openai --api-base "$BASE" --model fake-model 2>"$TMP/.err"
+}
+check "auth: reflect" run_reflect auth
+[ "$(J "$TMP/f_auth_r/decision.json" "d['decision'], d['reason']")" = "('stop', 'the LLM provider refused the credentials (authentication)')" ] \
+    && ok "auth: an authentication refusal stops the lineage" || not_ok "auth: an authentication refusal stops the lineage"
 fault error_in_200 provider '[{"body": {"error": {"message": "upstream model overloaded", "code": 400}}, "times": -1}]'
 J "$TMP/f_error_in_200/history.json" "d['iterations'][-1]['failure']['message']" | grep -q "overloaded" && ok "error in a 200 body: its message is recorded" || not_ok "error in a 200 body: its message is recorded"
+check "provider failure: reflect, whose LLM reflection fails too" run_reflect error_in_200
+[ "$(J "$TMP/f_error_in_200_r/decision.json" "d['decision']")" = continue ] \
+    && [ "$(J "$TMP/f_error_in_200_r/steps/reflect.json" "d['diagnosis'], d['llm_error']['kind']")" = "('failed', 'provider')" ] \
+    && ok "a provider failure and a failed LLM reflection do not end the run: the builtin diagnosis stands" || not_ok "a provider failure and a failed LLM reflection do not end the run"
+mv "$TMP/f_error_in_200" "$TMP/f_e1" && AGENTOMICS_LLM_RETRIES=0 "$S" --steps plan,explore --state "$TMP/f_error_in_200_r" --data "$A" --out "$TMP/f_error_in_200" \
+    --agent llm --provider openai --api-base "$BASE" --model fake-model 2>/dev/null && rm -rf "$TMP/f_error_in_200_run" "$TMP/f_error_in_200_a" "$TMP/f_error_in_200_r"
+check "provider failure again: reflect" run_reflect error_in_200
+[ "$(J "$TMP/f_error_in_200_r/decision.json" "d['decision'], d['reason']")" = "('stop', 'the same agent step failed in two iterations in a row')" ] \
+    && ok "the same step failing in two iterations in a row ends the lineage" || not_ok "the same step failing twice in a row ends the lineage"
 fault malformed provider '[{"raw": "{\"choices\": [", "times": -1}]'
 RETRIES=0 fault hang provider '[{"delay": 30, "reply": {"content": "late"}, "times": -1}]' --llm-timeout 1
 [ "$dt" -lt 15 ] && ok "hang: the timeout ends the call (${dt} s)" || not_ok "hang: the timeout ends the call (${dt} s)"

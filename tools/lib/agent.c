@@ -571,18 +571,28 @@ DONE:
 
 /* ---- agentomics-reflect -------------------------------------------------------- */
 
-/* Stop reasons of the LLM agent: its budget is used up or the provider
- * failed for good; NULL otherwise. */
-static const char *llm_stop_reason(const ao_iteration *it, const json_t *reflect_failure)
+/* Stop reasons of the LLM agent, per cause (the README's table): its
+ * budget is used up, the provider refused the credentials, or the same
+ * step failed in two iterations in a row; NULL otherwise (a provider
+ * failure, an invalid output or a failed LLM reflection: the next
+ * iteration tries again). */
+static const char *llm_stop_reason(const ao_history *h, const ao_iteration *it, const json_t *reflect_failure)
 {
     const json_t *f[2] = {it->failure, reflect_failure};
+    const ao_iteration *prev = it->number > 1 ? ao_history_iteration(h, it->number - 1) : NULL;
+    const char *step = json_string_value(json_object_get(it->failure, "step")), *pstep;
     int i;
     for (i = 0; i < 2; i++) {
         const char *kind = json_string_value(json_object_get(f[i], "kind"));
         if (!kind) continue;
         if (!strcmp(kind, "budget")) return "LLM budget used up";
-        if (!strcmp(kind, "provider")) return "the LLM provider failed";
+        if (!strcmp(kind, "auth")) return "the LLM provider refused the credentials (authentication)";
     }
+    /* any other failure of a step is retried by the next iteration; the
+     * same step failing twice in a row ends the lineage. A failed LLM
+     * reflection never does: the builtin diagnosis stands. */
+    pstep = prev ? json_string_value(json_object_get(prev->failure, "step")) : NULL;
+    if (step && pstep && !strcmp(step, pstep)) return "the same agent step failed in two iterations in a row";
     return NULL;
 }
 
@@ -640,7 +650,7 @@ static const char *stop_reason(const ao_run_config *run, const ao_history *h, co
 {
     const ao_budgets *b = &run->budgets;
     int since_best = h->best.iteration ? h->n_iters - h->best.iteration : h->n_iters;
-    const char *llm = llm_stop_reason(it, llm_failure);
+    const char *llm = llm_stop_reason(h, it, llm_failure);
     if (llm) return llm;
     if (b->iterations > 0 && h->n_iters >= b->iterations) return "iteration budget used";
     if (b->wall_seconds > 0 && ao_history_elapsed(h) >= b->wall_seconds) return "wall-time budget used";
@@ -733,7 +743,7 @@ int ao_agent_reflect(const ao_agent_opts *o, ao_err *err)
     if ((rc = run_record(metrics, mpath, o->run_dir, &it->run, err)) < 0) goto DONE;
     it->has_run = 1;
     if ((rc = ao_policy_diagnose(&s->run, metrics, ao_iteration_output(it, "analyze"), &fb, err)) < 0) goto DONE;
-    if (o->agent == AO_AGENT_LLM && !llm_stop_reason(it, NULL)) {
+    if (o->agent == AO_AGENT_LLM && !llm_stop_reason(h, it, NULL)) {
         /* the LLM's verbal feedback goes beside the builtin diagnosis,
          * which stays as the trusted, structured part */
         json_t *llm_fb = NULL;

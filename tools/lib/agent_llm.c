@@ -1258,7 +1258,7 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
         else rc = ao_llm_chat(a->llm, messages, use_tools, use_tools == submit_tools ? "submit" : cv->proto == PROTO_TOOLS ? "required" : "auto",
                               NULL, &r, &ce);
         if (rc == AO_EBUDGET || rc == AO_ELLM) {
-            *fail_kind = rc == AO_EBUDGET ? "budget" : "provider";
+            *fail_kind = rc == AO_EBUDGET ? "budget" : ao_llm_auth_failed(a->llm) ? "auth" : "provider";
             snprintf(fail_msg, fail_n, "%s", ce.msg);
             rc = AO_OK;
             break;

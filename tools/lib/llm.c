@@ -89,6 +89,7 @@ struct ao_llm {
     double seed_cost;
     int context_probed;     /* ao_llm_context_tokens asked the server already */
     long context_tokens;    /* its answer (0: unknown) */
+    long fail_status;       /* HTTP status of the last failed ao_llm_chat (0: none or no reply) */
 };
 
 /* The body of one attempt, capped. */
@@ -520,6 +521,11 @@ static json_t *tally_json(const llm_tally *t)
     return json_pack("{s:I,s:I,s:I,s:I,s:o}", "prompt_tokens", t->prompt, "completion_tokens", t->completion,
                      "cached_tokens", t->cached, "reasoning_tokens", t->reasoning,
                      "cost", t->cost_unknown ? json_null() : json_real(t->cost));
+}
+
+int ao_llm_auth_failed(const ao_llm *l)
+{
+    return l && (l->fail_status == 401 || l->fail_status == 403);
 }
 
 json_t *ao_llm_usage(const ao_llm *l)
@@ -1081,6 +1087,7 @@ int ao_llm_chat(ao_llm *l, const json_t *messages, const json_t *tools, const ch
         r->attempts = attempt;
         if (rc < 0) goto DONE;
         if (a.kind == ATT_OK) break;
+        l->fail_status = a.status;
         if (a.kind == ATT_FATAL) {
             rc = llm_fail(l, err, AO_ELLM, attempt, "%s: %s", l->url, a.reason);
             goto DONE;
