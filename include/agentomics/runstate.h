@@ -51,6 +51,7 @@ typedef struct ao_llm_settings {
     char *protocol;            /* "tools", "json", "auto"; NULL: the preset's */
     int max_tokens;            /* completion tokens per reply; 0: the preset's */
     long context_tokens;       /* the model's context; 0: asked from the server, else 32768 */
+    double step_timeout;       /* wall seconds of one LLM step; 0: none */
 } ao_llm_settings;
 
 typedef struct ao_run_config {

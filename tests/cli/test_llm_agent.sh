@@ -233,6 +233,28 @@ grep -q "/workspace/f.tsv is not a regular file" "$TMP/requests.jsonl" && [ "$dt
     && ok "hostile: a FIFO split file is refused at once (${dt} s for the three steps), named by its sandbox path" || not_ok "hostile: a FIFO split file is refused (${dt} s)"
 grep -q "$TMP" "$TMP/requests.jsonl" && not_ok "hostile: no host path in any request" || ok "hostile: no host path in any request"
 [ "$(J "$TMP/f_hostile/steps/split.json" "d['attempts'][0]['verdict'], d['source']")" = "('rejected', 'agent')" ] && ok "hostile: the rejected FIFO submit is in attempts" || not_ok "hostile: the rejected FIFO submit is in attempts"
+# more tool calls in one reply than are run, and a step past --step-timeout (issue 12)
+MANY=$(/usr/bin/python3 -c '
+import json
+calls = [{"name": "bash", "arguments": {"command": "echo call%d" % k}} for k in range(10)]
+print(json.dumps([{"match": {"step": "plan", "turn": 0}, "reply": {"tool_calls": calls}},
+                  {"match": {"step": "plan", "turn": 1}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"goal": "g", "approach": "a"}}]}}])[:-1])')
+fault many None "$MANY, $EXPLORE_OK]"
+/usr/bin/python3 - "$TMP/requests.jsonl" <<'PY' && ok "many calls: all 10 answered, the first 8 run, 2 'not run: at most 8'" || not_ok "many calls: capped at 8 per reply"
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    tools = [m["content"] for m in json.loads(line)["body"].get("messages", []) if m.get("role") == "tool"]
+    if len(tools) == 10:
+        ran = sum(1 for t in tools if t.startswith("call"))
+        capped = sum(1 for t in tools if t.startswith("not run: at most 8 tool calls"))
+        sys.exit(0 if (ran, capped) == (8, 2) else 1)
+sys.exit(1)
+PY
+SLOW=$(/usr/bin/python3 -c '
+import json
+print(json.dumps([{"match": {"step": "plan", "turn": t}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": "sleep 2; echo %d" % t}}]}} for t in range(40)]))')
+fault steptime step_timeout "$SLOW" --step-timeout 3
+[ "$dt" -lt 10 ] && grep -q "ran past --step-timeout 3 s" "$TMP/f_steptime/history.json" && ok "step timeout: the step stops within the limit and says why (${dt} s for --step-timeout 3)" || not_ok "step timeout: bounded (${dt} s)"
 fault turns max_turns '[{"match": {"step": "plan"}, "reply": {"tool_calls": [{"name": "list_files", "arguments": {}}]}, "times": -1}]' --max-turns 3
 
 # ---- the Snakemake workflow with agent: llm ----------------------------------------------

@@ -43,8 +43,8 @@ int ao_agent_llm_option(ao_agent_opts *o, int code, const char *arg, char *msg, 
     int k = code - AO_AGENT_LLM_OPT_BASE;
     static const char *const names[] = {"--provider", "--model", "--api-base", "--price-file", "--max-llm-calls", "--max-cost", "--baseline",
                                         "--max-turns", "--submit-retries", "--llm-timeout", "--bash-timeout", "--sandbox-mem",
-                                        "--llm-protocol", "--max-tokens", "--context-tokens"};
-    if (k < 0 || k > 14) { snprintf(msg, n, "invalid option"); return -1; }
+                                        "--llm-protocol", "--max-tokens", "--context-tokens", "--step-timeout"};
+    if (k < 0 || k > 15) { snprintf(msg, n, "invalid option"); return -1; }
     if (k >= 4 && k != 6 && k != 12) {
         errno = 0;
         d = strtod(arg, &end);
@@ -90,6 +90,7 @@ int ao_agent_llm_option(ao_agent_opts *o, int code, const char *arg, char *msg, 
         break;
     case 13: o->max_tokens = (int)v; break;
     case 14: o->context_tokens = v; break;
+    case 15: o->step_timeout = d; break;
     }
     return 0;
 }
@@ -120,7 +121,10 @@ void ao_agent_llm_usage(FILE *fp)
 "                         auto for vllm, llamacpp and custom]\n"
 "  --max-tokens N         completion tokens per reply, always sent [4096]\n"
 "  --context-tokens N     the model's context size [asked from llama.cpp and vLLM\n"
-"                         servers, else 32768]; every request is fitted to it\n", fp);
+"                         servers, else 32768]; every request is fitted to it\n"
+"  --step-timeout S       wall seconds of one LLM step: checked before every request and\n"
+"                         tool call, and a bash call gets at most what is left; past it\n"
+"                         the step fails (kind step_timeout) [none]\n", fp);
 }
 
 static void ctx_free(agent_ctx *c)

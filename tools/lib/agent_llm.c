@@ -34,6 +34,7 @@
 #include "agent_impl.h"
 
 #define TOOL_RESULT_MAX 20000     /* characters of one tool result kept in the conversation */
+#define MAX_CALLS_PER_REPLY 8     /* tool calls of one reply that are run; the others are answered "not run" */
 #define PROMPT_PART_MAX 12000     /* characters of one filled-in prompt variable, at most */
 #define KEEP_RECENT 6             /* messages at the end of a conversation never elided */
 
@@ -48,6 +49,7 @@ typedef struct llm_cfg {
     const char *protocol;   /* NULL: the preset's */
     int max_tokens;         /* 0: the preset's */
     long context_tokens;    /* 0: ask the server */
+    double step_timeout;    /* 0: none */
 } llm_cfg;
 
 #define DEFAULT_CONTEXT_TOKENS 32768   /* when neither the user nor the server says */
@@ -69,6 +71,7 @@ struct agent_llm {
     json_t *steps_usage;    /* per-step usage records of this process */
     ao_wsfs ws;
     char software[512];
+    double step_deadline;   /* ao_now() past which the step in progress fails (0: none) */
 };
 
 /* ---- configuration ---------------------------------------------------------- */
@@ -99,6 +102,7 @@ static void cfg_from_options(const ao_agent_opts *o, llm_cfg *c)
     c->protocol = o->protocol;
     c->max_tokens = o->max_tokens;
     c->context_tokens = o->context_tokens;
+    c->step_timeout = o->step_timeout;
 }
 
 int agent_llm_run_settings(const ao_agent_opts *o, ao_llm_settings *s, ao_err *err)
@@ -119,6 +123,7 @@ int agent_llm_run_settings(const ao_agent_opts *o, ao_llm_settings *s, ao_err *e
     s->mem_limit_mb = c.mem_limit_mb;
     s->max_tokens = c.max_tokens;
     s->context_tokens = c.context_tokens;
+    s->step_timeout = c.step_timeout;
     return AO_OK;
 }
 
@@ -144,6 +149,7 @@ static void effective_config(const agent_ctx *c, llm_cfg *cfg)
     cfg->protocol = r->protocol;
     cfg->max_tokens = r->max_tokens;
     cfg->context_tokens = r->context_tokens;
+    cfg->step_timeout = r->step_timeout;
     if (o->provider) cfg->provider = o->provider;
     if ((m = env_or(o->model, "AGENTOMICS_MODEL"))) cfg->model = m;
     if ((b = env_or(o->api_base, "AGENTOMICS_API_BASE"))) cfg->api_base = b;
@@ -158,6 +164,7 @@ static void effective_config(const agent_ctx *c, llm_cfg *cfg)
     if (o->protocol) cfg->protocol = o->protocol;
     if (o->max_tokens > 0) cfg->max_tokens = o->max_tokens;
     if (o->context_tokens > 0) cfg->context_tokens = o->context_tokens;
+    if (o->step_timeout > 0) cfg->step_timeout = o->step_timeout;
 }
 
 static double cfg_num(const json_t *cfg, const char *k, double dflt)
@@ -719,6 +726,12 @@ static char *tool_bash(agent_ctx *c, const json_t *args, ao_err *err)
     so.cwd = "/workspace";
     so.env = env;
     so.timeout = t > 0 && t < limit ? t : limit;
+    if (a->step_deadline > 0) {
+        /* a command gets at most what is left of the step's time */
+        double left = a->step_deadline - ao_now();
+        if (left <= 0) return strdup("not run: the step's time (--step-timeout) is up");
+        if (left < so.timeout) so.timeout = left;
+    }
     so.mem_mb = (long)a->cfg.mem_limit_mb;
     if ((rc = ao_sandbox_run(&so, argv, &r, err)) < 0) return NULL;
     text = ao_sandbox_describe(&r);
@@ -1220,6 +1233,7 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
         if (!submit_tools || !(submit_actions = action_schema(submit_tools))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
     }
     cv->attempts = json_array();
+    a->step_deadline = a->cfg.step_timeout > 0 ? t0 + a->cfg.step_timeout : 0;
     u0 = ao_llm_usage(a->llm);
     if ((rc = ao_llm_transcript(a->llm, "step_start", json_pack("{s:s,s:i,s:s}", "step", cv->step, "iteration", iteration, "protocol", cv->protocol), err)) < 0) goto DONE;
     for (turn = 0; turn < max_turns && !cv->accepted && !*fail_kind; turn++) {
@@ -1229,6 +1243,11 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
         ao_err ce;
         ao_err_init(&ce);
         ao_llm_reply_clear(&r);
+        if (a->step_deadline > 0 && ao_now() >= a->step_deadline) {
+            *fail_kind = "step_timeout";
+            snprintf(fail_msg, fail_n, "the step ran past --step-timeout %g s (%d model replies)", a->cfg.step_timeout, turn);
+            break;
+        }
         ts.only_submit = turn == max_turns - 1 || ts.repeats >= 2;
         if (ts.only_submit) {
             use_tools = submit_tools;
@@ -1319,6 +1338,12 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
             double tt = ao_now();
             if (!name) {
                 result = strdup("error: a tool call without a function name");
+            } else if (i >= MAX_CALLS_PER_REPLY) {
+                /* every call is answered (the API wants a result per id), but only the first few run */
+                if (asprintf(&result, "not run: at most %d tool calls of one reply are run; send this one again in your next reply",
+                             MAX_CALLS_PER_REPLY) < 0) result = NULL;
+            } else if (a->step_deadline > 0 && ao_now() >= a->step_deadline) {
+                result = strdup("not run: the step's time (--step-timeout) is up");
             } else if (!(args = call_args(fn, why, sizeof why))) {
                 if (asprintf(&result, "error: the arguments of %s are not a JSON object (%s); send them again as valid JSON", name, why) < 0) result = NULL;
             } else if (!(result = dispatch(c, cv, &ts, name, args, fail_kind, fail_msg, fail_n, err))) {

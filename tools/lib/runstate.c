@@ -113,6 +113,7 @@ int ao_run_config_parse(const json_t *j, const char *file, ao_run_config *rc, ao
         rc->llm.max_turns = (int)json_integer_value(json_object_get(llm, "max_turns"));
         rc->llm.submit_retries = (int)json_integer_value(json_object_get(llm, "submit_retries"));
         rc->llm.request_timeout = jnum(llm, "request_timeout", 300);
+        rc->llm.step_timeout = jnum(llm, "step_timeout", 0);
         rc->llm.bash_timeout = jnum(llm, "bash_timeout", 120);
         rc->llm.mem_limit_mb = jnum(llm, "mem_limit_mb", 8192);
         rc->llm.protocol = jdup(llm, "protocol", &oom);
@@ -151,6 +152,8 @@ json_t *ao_run_config_to_json(const ao_run_config *rc)
                               "max_cost", l->max_cost, "max_turns", l->max_turns, "submit_retries", l->submit_retries,
                               "request_timeout", l->request_timeout, "bash_timeout", l->bash_timeout, "mem_limit_mb", l->mem_limit_mb,
                               "protocol", l->protocol, "max_tokens", l->max_tokens, "context_tokens", (json_int_t)l->context_tokens);
+        /* written only when set: states without one stay byte-identical */
+        if (o && l->step_timeout > 0 && json_object_set_new(o, "step_timeout", json_real(l->step_timeout)) != 0) { json_decref(o); o = NULL; }
         if (!o || json_object_set_new(j, "llm", o) != 0) { json_decref(j); return NULL; }
     }
     return j;
