@@ -133,10 +133,12 @@ void ao_llm_reply_clear(ao_llm_reply *r);   /* frees and zeroes; NULL-safe */
 /* Totals of this process plus the seeded ledger: {"llm_calls",
  * "prompt_tokens", "completion_tokens", "cached_tokens",
  * "reasoning_tokens", "cost", "cost_known" (false if any call's cost was
- * unknown), "retries"}. "llm_calls" counts every HTTP attempt that got a
- * response, whatever its status (a retried call counts once per such
- * attempt); budgets are checked before each ao_llm_chat(), not before its
- * retries. New reference. */
+ * unknown), "retries"}. "llm_calls" counts every attempt, answered or
+ * not (a hang, a closed connection, any status; a retried call counts once
+ * per attempt); the call budget is checked before each ao_llm_chat() and
+ * before each retry, so it bounds the attempts. Token counts are clamped
+ * to [0, 1e12] and a reply's cost to [0, 1e6] USD, so the totals stay
+ * finite. New reference. */
 json_t *ao_llm_usage(const ao_llm *l);
 
 /* Whether the last failed ao_llm_chat() ended on an authentication

@@ -147,6 +147,15 @@ check "provider failure again: reflect" run_reflect error_in_200
 fault malformed provider '[{"raw": "{\"choices\": [", "times": -1}]'
 RETRIES=0 fault hang provider '[{"delay": 30, "reply": {"content": "late"}, "times": -1}]' --llm-timeout 1
 [ "$dt" -lt 15 ] && ok "hang: the timeout ends the call (${dt} s)" || not_ok "hang: the timeout ends the call (${dt} s)"
+# the ledger (issue 12): attempts without a reply count, and the call budget bounds the retries
+RETRIES=5 fault hang2 budget '[{"delay": 30, "reply": {"content": "late"}, "times": -1}]' --llm-timeout 1 --max-llm-calls 2
+[ "$(J "$TMP/f_hang2/usage.json" "d['llm_calls']")" = 2 ] && [ "$(grep -c '"event": *"request"' "$TMP/f_hang2/transcript.jsonl")" = 2 ] \
+    && ok "hang, --max-llm-calls 2: 2 attempts sent and counted, not 6" || not_ok "hang, --max-llm-calls 2: attempts bounded by the budget"
+HUGE='{"match": {"step": "plan"}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"goal": "g", "approach": "a"}}], "usage": {"prompt_tokens": 1e300, "completion_tokens": 9223372036854775807, "cost": 1.7e308}}}'
+HUGE2='{"match": {"step": "explore"}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"findings": ["f"]}}], "usage": {"prompt_tokens": -5, "completion_tokens": 10, "cost": 1.7e308}}}'
+fault huge None "[$HUGE, $HUGE2]"
+[ "$(J "$TMP/f_huge/usage.json" "d['llm_calls'], d['prompt_tokens'], d['completion_tokens'], d['cost']")" = "(2, 1000000000000, 1000000000010, 2000000.0)" ] \
+    && ok "provider numbers clamped: 1e300 and INT64_MAX tokens, 1.7e308 USD twice: finite totals, the calls kept" || not_ok "provider numbers clamped"
 
 RETRIES=3 fault retry_then_ok "None" "[{\"status\": 429, \"headers\": {\"Retry-After\": \"1\"}}, {\"status\": 500, \"body\": {\"error\": {\"message\": \"boom\"}}}, $PLAN_OK, $EXPLORE_OK]"
 grep -q '"event": *"retry"' "$TMP/f_retry_then_ok/transcript.jsonl" && ok "429 and 500: retried, recorded in the transcript" || not_ok "429 and 500: retried, recorded in the transcript"

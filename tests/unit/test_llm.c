@@ -488,7 +488,7 @@ static void test_timeout(env *e)
     CHECK(rc == AO_OK && r.attempts == 2 && dt < 3.0, "a hang, then a good reply on the retry: OK (%.2f s, %s)", dt, err.msg);
     {
         json_t *u = ao_llm_usage(l);
-        CHECK(json_integer_value(json_object_get(u, "llm_calls")) == 1, "a timed-out attempt is not a call (no response)");
+        CHECK(json_integer_value(json_object_get(u, "llm_calls")) == 2, "a timed-out attempt counts in the ledger too (issue 12: every attempt)");
         json_decref(u);
     }
     ao_llm_reply_clear(&r);
@@ -595,8 +595,8 @@ static void test_refused(void)
     CHECK(strstr(err.msg, "/v1/chat/completions:") != NULL && !strstr(err.msg, "/v1//"),
           "the trailing / of api_base is stripped");
     u = ao_llm_usage(l);
-    CHECK(json_integer_value(json_object_get(u, "llm_calls")) == 0 && json_integer_value(json_object_get(u, "retries")) == 1,
-          "no response: no call in the ledger");
+    CHECK(json_integer_value(json_object_get(u, "llm_calls")) == 2 && json_integer_value(json_object_get(u, "retries")) == 1,
+          "no response: both attempts in the ledger");
     json_decref(u);
     ao_llm_destroy(l);
     json_decref(m);

@@ -473,13 +473,19 @@ void ao_llm_ledger_seed(ao_llm *l, int calls, double cost)
 
 /* ---- usage --------------------------------------------------------------- */
 
+/* A provider's token count, clamped to [0, LLM_TOKENS_MAX]: a count of
+ * 1e300 or INT64_MAX must not overflow the sums (a count past the bound
+ * is taken as the bound: the budget then holds, it is not reset). */
+#define LLM_TOKENS_MAX 1000000000000LL
 static json_int_t int_member(const json_t *o, const char *k)
 {
     json_t *v = json_object_get(o, k);
-    if (json_is_integer(v)) return json_integer_value(v) > 0 ? json_integer_value(v) : 0;
-    if (json_is_real(v) && json_real_value(v) > 0) return (json_int_t)json_real_value(v);
+    if (json_is_integer(v)) return json_integer_value(v) <= 0 ? 0 : json_integer_value(v) > LLM_TOKENS_MAX ? LLM_TOKENS_MAX : json_integer_value(v);
+    if (json_is_real(v) && json_real_value(v) > 0) return json_real_value(v) >= (double)LLM_TOKENS_MAX ? LLM_TOKENS_MAX : (json_int_t)json_real_value(v);
     return 0;
 }
+
+#define LLM_COST_MAX 1e6   /* USD of one reply that is believed */
 
 /* Adds one attempt's usage to t. delivered: the attempt returned a
  * completion, so it was billed and its cost matters. */
@@ -503,7 +509,8 @@ static void tally_add(const ao_llm *l, llm_tally *t, const json_t *body, int del
     cost = json_object_get(u, "cost");
     price = l->prices ? json_object_get(l->prices, l->model) : NULL;
     if (json_is_number(cost) && isfinite(json_number_value(cost)) && json_number_value(cost) >= 0) {
-        t->cost += json_number_value(cost);
+        /* one reply's cost is bounded too, so the sum stays finite */
+        t->cost += json_number_value(cost) < LLM_COST_MAX ? json_number_value(cost) : LLM_COST_MAX;
     } else if (json_is_object(price) && json_is_number(json_object_get(price, "prompt")) &&
                json_is_number(json_object_get(price, "completion"))) {
         double pp = json_number_value(json_object_get(price, "prompt"));
@@ -836,8 +843,10 @@ static int run_attempt(ao_llm *l, int attempt, const char *payload, const json_t
     }
     snprintf(a->reason, sizeof a->reason, "%s", reason);
     free(reason);
+    /* every attempt counts, answered or not (a hang, a closed connection):
+     * the call budget bounds what was sent */
+    l->calls++;
     if (a->status > 0) {
-        l->calls++;
         tally_add(l, &l->tally, a->body, a->kind == ATT_OK);
         tally_add(l, call, a->body, a->kind == ATT_OK);
         if (!(body = logged_body(l, a, &b))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
@@ -1095,6 +1104,11 @@ int ao_llm_chat(ao_llm *l, const json_t *messages, const json_t *tools, const ch
         if (attempt > l->max_retries) {
             rc = llm_fail(l, err, AO_ELLM, attempt, "%s: %s (gave up after %d attempt%s)", l->url, a.reason, attempt,
                           attempt == 1 ? "" : "s");
+            goto DONE;
+        }
+        if (l->max_calls > 0 && l->seed_calls + l->calls >= l->max_calls) {
+            rc = llm_fail(l, err, AO_EBUDGET, attempt, "the LLM call budget (%d calls) is used up by the retries of a failing request (%s)",
+                          l->max_calls, a.reason);
             goto DONE;
         }
         delay = retry_delay(l, &a.hints, attempt - 1);
