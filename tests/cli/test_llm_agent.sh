@@ -242,6 +242,30 @@ grep -q "/workspace/f.tsv is not a regular file" "$TMP/requests.jsonl" && [ "$dt
     && ok "hostile: a FIFO split file is refused at once (${dt} s for the three steps), named by its sandbox path" || not_ok "hostile: a FIFO split file is refused (${dt} s)"
 grep -q "$TMP" "$TMP/requests.jsonl" && not_ok "hostile: no host path in any request" || ok "hostile: no host path in any request"
 [ "$(J "$TMP/f_hostile/steps/split.json" "d['attempts'][0]['verdict'], d['source']")" = "('rejected', 'agent')" ] && ok "hostile: the rejected FIFO submit is in attempts" || not_ok "hostile: the rejected FIFO submit is in attempts"
+# a server's quirks echoed back as the API wants them (issue 12): a call with id "" and
+# arguments as an object, a call with arguments ""
+RAWQ=$(/usr/bin/python3 -c '
+import json
+msg = {"role": "assistant", "content": None, "tool_calls": [
+    {"id": "", "type": "function", "function": {"name": "list_files", "arguments": {"path": "/workspace"}}},
+    {"type": "function", "function": {"name": "list_files", "arguments": ""}}]}
+body = {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": msg, "finish_reason": "tool_calls"}]}
+print(json.dumps({"match": {"step": "plan", "turn": 0}, "raw": json.dumps(body)}))')
+fault quirks None "[$RAWQ, $PLAN_OK, $EXPLORE_OK]"
+/usr/bin/python3 - "$TMP/requests.jsonl" <<'PY' && ok "quirks: object and empty arguments accepted, echoed as JSON strings with non-empty ids that the tool messages answer" || not_ok "quirks: the echoed calls"
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    ms = json.loads(line)["body"].get("messages", [])
+    calls = [c for m in ms if m.get("role") == "assistant" for c in m.get("tool_calls") or []]
+    if len(calls) == 2:
+        ids = [c["id"] for c in calls]
+        answered = [m["tool_call_id"] for m in ms if m.get("role") == "tool"]
+        args = [c["function"]["arguments"] for c in calls]
+        results = [m["content"] for m in ms if m.get("role") == "tool"]
+        ok = all(ids) and ids == answered and args == ['{"path":"/workspace"}', '{}'] and not any(r.startswith("error") for r in results)
+        sys.exit(0 if ok else 1)
+sys.exit(1)
+PY
 # more tool calls in one reply than are run, and a step past --step-timeout (issue 12)
 MANY=$(/usr/bin/python3 -c '
 import json

@@ -1066,6 +1066,42 @@ static json_t *call_args(const json_t *fn, char *why, size_t n)
     return a;
 }
 
+/* The reply's tool calls as they go back to the provider: every call has
+ * an id (a made-up "call_TURN_I" where the server gave none or "") and
+ * its arguments as a JSON string (a server may send an object), so the
+ * echoed conversation is what the API accepts. New array; NULL when out
+ * of memory. */
+static json_t *normalise_calls(const json_t *calls, int turn)
+{
+    json_t *out = json_array(), *call;
+    size_t i;
+    if (!out) return NULL;
+    json_array_foreach(calls, i, call) {
+        const json_t *fn = json_object_get(call, "function"), *args = json_object_get(fn, "arguments");
+        const char *id = jstr(call, "id");
+        char made[64], *as = NULL;
+        json_t *c, *f;
+        snprintf(made, sizeof made, "call_%d_%zu", turn, i);
+        if (json_is_string(args)) as = strdup(*json_string_value(args) ? json_string_value(args) : "{}");
+        else if (json_is_object(args)) as = json_dumps(args, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        else if (!args || json_is_null(args)) as = strdup("{}");
+        else as = json_dumps(args, JSON_COMPACT | JSON_ENCODE_ANY);   /* refused by call_args, with the reason */
+        c = json_is_object(call) ? json_deep_copy(call) : json_object();
+        f = c ? json_object_get(c, "function") : NULL;
+        /* a call without a function object stays without one: the loop answers it with an error */
+        if (!as || !c || json_object_set_new(c, "id", json_string(id && *id ? id : made)) < 0 ||
+            (json_is_object(f) && json_object_set_new(f, "arguments", json_string(as)) < 0)) {
+            json_decref(c);
+            free(as);
+            json_decref(out);
+            return NULL;
+        }
+        free(as);
+        if (json_array_append_new(out, c) < 0) { json_decref(out); return NULL; }
+    }
+    return out;
+}
+
 /* Appends a message; -1 when out of memory. */
 static int push(json_t *messages, json_t *m) { return m && json_array_append_new(messages, m) == 0 ? 0 : -1; }
 
@@ -1205,7 +1241,7 @@ DONE:
 static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char **fail_kind, char *fail_msg, size_t fail_n, ao_err *err)
 {
     struct agent_llm *a = c->llm;
-    json_t *messages = NULL, *tools = NULL, *actions = NULL, *u0 = NULL, *submit_tools = NULL, *submit_actions = NULL;
+    json_t *messages = NULL, *tools = NULL, *actions = NULL, *u0 = NULL, *submit_tools = NULL, *submit_actions = NULL, *ncalls = NULL;
     int rc = AO_OK, turn, max_turns = a->cfg.max_turns, iteration = c->s->hist.n_iters, elided = 0, forced = 0;
     size_t budget = (size_t)(a->context_tokens > ao_llm_max_tokens(a->llm) + CONTEXT_MARGIN + 256
                              ? a->context_tokens - ao_llm_max_tokens(a->llm) - CONTEXT_MARGIN : 256) * CHARS_PER_TOKEN;
@@ -1285,7 +1321,9 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
         if (rc < 0) { ao_err_set(err, rc, "%s", ce.msg); goto DONE; }
         content = jstr(r.message, "content");
         msg = json_pack("{s:s,s:s?}", "role", "assistant", "content", content);
-        calls = json_object_get(r.message, "tool_calls");
+        json_decref(ncalls);
+        if (!(ncalls = normalise_calls(json_object_get(r.message, "tool_calls"), turn))) { json_decref(msg); rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+        calls = ncalls;
         if (cv->proto != PROTO_JSON && json_array_size(calls)) json_object_set(msg, "tool_calls", calls);
         else if (!content) json_object_set_new(msg, "content", json_string(""));   /* never content null without calls */
         if (push(messages, msg) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
@@ -1391,6 +1429,8 @@ DONE:
     json_decref(submit_tools);
     json_decref(submit_actions);
     json_decref(u0);
+    json_decref(ncalls);
+    a->step_deadline = 0;
     free(ts.last_action);
     return rc;
 }
