@@ -181,6 +181,12 @@ COSTLY='{"match": {"step": "plan"}, "reply": {"tool_calls": [{"name": "submit", 
 printf '{"fake-model": {"prompt": 1.0, "completion": 4.0}}\n' > "$TMP/prices.json"
 fault cost budget "[$COSTLY, $EXPLORE_OK]" --max-cost 0.05 --price-file "$TMP/prices.json"
 [ "$(J "$TMP/f_cost/usage.json" "round(d['cost'], 6), d['cost_known']")" = "(0.104, True)" ] && ok "cost: priced from the price file" || not_ok "cost: priced from the price file"
+# replies without usage (issue 12): tokens estimated from the sizes, priced, marked; --max-cost then holds
+NOUSAGE='{"match": {"step": "plan"}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": "echo x"}}], "usage": false}, "times": -1}'
+printf '{"fake-model": {"prompt": 100000.0, "completion": 100000.0}}\n' > "$TMP/prices_hi.json"
+fault nousage budget "[$NOUSAGE]" --max-cost 1 --price-file "$TMP/prices_hi.json"
+[ "$(J "$TMP/f_nousage/usage.json" "d['cost'] > 0, d.get('cost_estimated'), d['prompt_tokens'] > 0, d['llm_calls'] < 40")" = "(True, True, True, True)" ] \
+    && ok "no usage in the replies: cost estimated from the sizes (marked), and --max-cost stops the step" || not_ok "no usage: estimated cost and --max-cost"
 LONG=$(/usr/bin/python3 -c '
 import json
 r = [{"match": {"step": "plan", "turn": t}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": "seq %d 30000" % (t + 1)}}]}} for t in range(9)]

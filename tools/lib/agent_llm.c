@@ -343,6 +343,8 @@ int agent_usage_write(agent_ctx *c, double seconds, ao_err *err)
         json_object_set_new(u, "cost", json_real(json_number_value(json_object_get(u, "cost")) + json_number_value(json_object_get(d, "cost"))));
         if (json_is_false(json_object_get(now, "cost_known"))) json_object_set_new(u, "cost_known", json_false());
         else if (!json_object_get(u, "cost_known")) json_object_set_new(u, "cost_known", json_true());
+        /* replies without usage were priced on estimated tokens: the cost is an estimate */
+        if (json_is_true(json_object_get(now, "cost_estimated"))) json_object_set_new(u, "cost_estimated", json_true());
         if (!json_is_array(steps)) { steps = json_array(); json_object_set_new(u, "steps", steps); }
         json_array_extend(steps, c->llm->steps_usage);
         json_decref(now);

@@ -6,14 +6,16 @@
  * object with one of those codes inside a 200 body) or fatal (any other
  * status, other errors in the body, a reply without a message).
  *
- * Ledger: every attempt that got an HTTP response counts as one call,
- * whatever its status, because that is what a provider may bill and rate
- * limit. Budgets are checked before each ao_llm_chat(), not before each
- * retry, so one call with retries may run a little past max_calls rather
- * than fail half-way through its retries. Cost: usage.cost when the
- * provider reports it, else the config's price table; a delivered
- * completion whose cost cannot be known makes cost_known false; attempts
- * that delivered no completion (error statuses, unparseable bodies) cost 0.
+ * Ledger: every attempt counts as one call, answered or not, whatever its
+ * status, because that is what a provider may bill and rate limit, and
+ * the call budget is checked before each ao_llm_chat() and before each
+ * retry, so it bounds the attempts. Cost: usage.cost when the provider
+ * reports it, else the config's price table on the reply's usage, else (a
+ * reply without usage) the price table on tokens estimated from the
+ * request's and the reply's sizes (CHARS_PER_TOKEN_ESTIMATE), marked
+ * cost_estimated; a delivered completion whose cost cannot be known makes
+ * cost_known false; attempts that delivered no completion (error
+ * statuses, unparseable bodies) cost 0. Provider numbers are clamped.
  *
  * The key lives only in the Authorization header. Everything written to
  * the transcript and every error message goes through a scrub that
@@ -66,6 +68,7 @@ typedef struct llm_tally {
     json_int_t prompt, completion, cached, reasoning;
     double cost;            /* sum of the known costs */
     int cost_unknown;       /* some delivered completion had no known cost */
+    int cost_estimated;     /* some cost came from estimated tokens (no usage in the reply) */
 } llm_tally;
 
 struct ao_llm {
@@ -486,15 +489,30 @@ static json_int_t int_member(const json_t *o, const char *k)
 }
 
 #define LLM_COST_MAX 1e6   /* USD of one reply that is believed */
+/* Bytes per token when a reply has no usage: low, so the estimate errs
+ * on the side of spending less (JSON and code run 3-4 bytes a token). */
+#define CHARS_PER_TOKEN_ESTIMATE 3
 
 /* Adds one attempt's usage to t. delivered: the attempt returned a
  * completion, so it was billed and its cost matters. */
-static void tally_add(const ao_llm *l, llm_tally *t, const json_t *body, int delivered)
+static void tally_add(const ao_llm *l, llm_tally *t, const json_t *body, int delivered, size_t sent, size_t got)
 {
     json_t *u = json_object_get(body, "usage"), *cost, *price;
     json_int_t p, c, ca, re;
     if (!json_is_object(u)) {
-        if (delivered) t->cost_unknown = 1;
+        /* no usage: tokens estimated from the sizes, priced when a price is known */
+        const json_t *pr = l->prices ? json_object_get(l->prices, l->model) : NULL;
+        if (!delivered) return;
+        p = (json_int_t)(sent / CHARS_PER_TOKEN_ESTIMATE);
+        c = (json_int_t)(got / CHARS_PER_TOKEN_ESTIMATE);
+        t->prompt += p;
+        t->completion += c;
+        if (json_is_object(pr) && json_is_number(json_object_get(pr, "prompt")) && json_is_number(json_object_get(pr, "completion"))) {
+            t->cost += ((double)p * json_number_value(json_object_get(pr, "prompt")) + (double)c * json_number_value(json_object_get(pr, "completion"))) / 1e6;
+            t->cost_estimated = 1;
+        } else {
+            t->cost_unknown = 1;
+        }
         return;
     }
     p = int_member(u, "prompt_tokens");
@@ -538,10 +556,11 @@ int ao_llm_auth_failed(const ao_llm *l)
 json_t *ao_llm_usage(const ao_llm *l)
 {
     if (!l) return NULL;
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:f,s:b,s:I}", "llm_calls", (json_int_t)(l->seed_calls + l->calls),
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:f,s:b,s:b,s:I}", "llm_calls", (json_int_t)(l->seed_calls + l->calls),
                      "prompt_tokens", l->tally.prompt, "completion_tokens", l->tally.completion,
                      "cached_tokens", l->tally.cached, "reasoning_tokens", l->tally.reasoning,
                      "cost", l->seed_cost + l->tally.cost, "cost_known", !l->tally.cost_unknown,
+                     "cost_estimated", l->tally.cost_estimated,
                      "retries", (json_int_t)l->retries);
 }
 
@@ -847,8 +866,8 @@ static int run_attempt(ao_llm *l, int attempt, const char *payload, const json_t
      * the call budget bounds what was sent */
     l->calls++;
     if (a->status > 0) {
-        tally_add(l, &l->tally, a->body, a->kind == ATT_OK);
-        tally_add(l, call, a->body, a->kind == ATT_OK);
+        tally_add(l, &l->tally, a->body, a->kind == ATT_OK, strlen(payload), b.len);
+        tally_add(l, call, a->body, a->kind == ATT_OK, strlen(payload), b.len);
         if (!(body = logged_body(l, a, &b))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
         fields = json_pack("{s:i,s:I,s:f,s:o}", "attempt", attempt, "status", (json_int_t)a->status,
                            "seconds", secs, "body", body);
@@ -1046,7 +1065,7 @@ int ao_llm_chat(ao_llm *l, const json_t *messages, const json_t *tools, const ch
     json_t *req = NULL, *hdr_log = NULL, *msg, *fr;
     char *payload = NULL, *auth = NULL;
     struct curl_slist *hdrs = NULL, *t;
-    llm_tally call = {0, 0, 0, 0, 0.0, 0};
+    llm_tally call = {0, 0, 0, 0, 0.0, 0, 0};
     llm_attempt a;
     double spent, delay;
     int rc = AO_OK, attempt;
