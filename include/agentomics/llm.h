@@ -40,7 +40,7 @@ typedef struct ao_llm_preset {
     int tool_choice;           /* honours tool_choice as "auto"/"required"/"none" */
     int tool_choice_object;    /* also honours tool_choice naming one function */
     int json_schema;           /* honours response_format {"type":"json_schema"} */
-    int parallel_tool_calls;   /* accepts parallel_tool_calls */
+    int parallel_tool_calls;   /* accepts parallel_tool_calls (sent only when the config asks) */
     int reports_cost;          /* usage.cost in replies (OpenRouter) */
     int needs_key;             /* refuses requests without a key */
     int max_tokens;            /* completion tokens asked for when the user gives none */
@@ -74,6 +74,8 @@ typedef struct ao_llm_config {
     double max_cost;           /* USD allowed in total; <= 0: no limit */
     const char *transcript;    /* JSONL file appended to (created if absent); NULL: none */
     uint64_t seed;             /* seeds the backoff jitter */
+    int parallel_tool_calls;   /* -1: not sent, the server's default [-1]; 0 or 1: sent as false or
+                                * true, where the preset accepts it (OpenAI's o-series refuses it) */
 } ao_llm_config;
 
 /* Fills the defaults above (provider "openai", temperature NAN, ...). */

@@ -272,6 +272,11 @@ for line in open(sys.argv[1], encoding="utf-8"):
         sys.exit(0 if ok else 1)
 sys.exit(1)
 PY
+# parallel_tool_calls (issue 12): not sent by default (OpenAI's o-series refuses it), sent as asked
+fault parallel None "[$PLAN_OK, $EXPLORE_OK]"
+grep -q parallel_tool_calls "$TMP/requests.jsonl" && not_ok "parallel_tool_calls: not sent by default" || ok "parallel_tool_calls: not sent by default"
+AGENTOMICS_LLM_PARALLEL_TOOL_CALLS=0 fault parallel0 None "[$PLAN_OK, $EXPLORE_OK]"
+grep -q '"parallel_tool_calls": false' "$TMP/requests.jsonl" && ok "parallel_tool_calls: AGENTOMICS_LLM_PARALLEL_TOOL_CALLS=0 sends false" || not_ok "parallel_tool_calls: =0 sends false"
 # more tool calls in one reply than are run, and a step past --step-timeout (issue 12)
 MANY=$(/usr/bin/python3 -c '
 import json

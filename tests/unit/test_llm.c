@@ -288,7 +288,7 @@ static void test_tool_calls(env *e)
               json_array_size(json_object_get(b, "messages")) == 2 && json_array_size(json_object_get(b, "tools")) == 2,
               "model, messages and tools sent");
         CHECK(!strcmp(json_string_value(json_object_get(b, "tool_choice")) ? json_string_value(json_object_get(b, "tool_choice")) : "", "auto") &&
-              json_is_true(json_object_get(b, "parallel_tool_calls")), "tool_choice auto and parallel_tool_calls true");
+              !json_object_get(b, "parallel_tool_calls"), "tool_choice auto; parallel_tool_calls not sent unless asked");
         CHECK(json_integer_value(json_object_get(b, "max_completion_tokens")) == 100 && !json_object_get(b, "max_tokens") &&
               fabs(json_number_value(json_object_get(b, "temperature")) - 0.25) < 1e-12 && !json_object_get(b, "response_format"),
               "openai: max_completion_tokens, temperature, no response_format");
@@ -793,7 +793,7 @@ static void test_presets(env *e)
           "ollama: tools but no tool_choice, no parallel_tool_calls");
     b = req_body(log, 1);
     CHECK(json_is_string(json_object_get(b, "tool_choice")) && !strcmp(json_string_value(json_object_get(b, "tool_choice")), "required") &&
-          json_is_true(json_object_get(b, "parallel_tool_calls")), "openai: tool_choice required and parallel_tool_calls");
+          !json_object_get(b, "parallel_tool_calls"), "openai: tool_choice required, parallel_tool_calls not sent unless asked");
     b = req_body(log, 2);
     CHECK(json_is_string(json_object_get(b, "tool_choice")) && !strcmp(json_string_value(json_object_get(b, "tool_choice")), "none") &&
           !json_object_get(b, "parallel_tool_calls"), "llamacpp: tool_choice, no parallel_tool_calls");

@@ -267,8 +267,9 @@ static int llm_open(agent_ctx *c, ao_err *err)
     lc.transcript = a->transcript;
     lc.seed = ao_seed_derive(c->s->run.seed, AO_SEED_LLM, 0);
     {
-        const char *e = getenv("AGENTOMICS_LLM_RETRIES"), *b = getenv("AGENTOMICS_LLM_BACKOFF");
+        const char *e = getenv("AGENTOMICS_LLM_RETRIES"), *b = getenv("AGENTOMICS_LLM_BACKOFF"), *p = getenv("AGENTOMICS_LLM_PARALLEL_TOOL_CALLS");
         if (e && *e) lc.max_retries = atoi(e);
+        if (p && (!strcmp(p, "0") || !strcmp(p, "1"))) lc.parallel_tool_calls = *p - '0';
         if (b && *b) lc.backoff_base = atof(b);
     }
     if (lc.max_cost > 0 && !(a->prices && json_object_get(a->prices, lc.model))) {

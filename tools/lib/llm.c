@@ -93,6 +93,7 @@ struct ao_llm {
     int context_probed;     /* ao_llm_context_tokens asked the server already */
     long context_tokens;    /* its answer (0: unknown) */
     long fail_status;       /* HTTP status of the last failed ao_llm_chat (0: none or no reply) */
+    int parallel;           /* parallel_tool_calls: -1 not sent, 0 false, 1 true */
 };
 
 /* The body of one attempt, capped. */
@@ -162,6 +163,7 @@ void ao_llm_config_init(ao_llm_config *c)
     c->backoff_base = 1;
     c->backoff_cap = 60;
     c->temperature = NAN;
+    c->parallel_tool_calls = -1;
 }
 
 const ao_llm_preset *ao_llm_preset_of(const ao_llm *l) { return l ? l->preset : NULL; }
@@ -419,6 +421,7 @@ ao_llm *ao_llm_create(const ao_llm_config *c, ao_err *err)
     l->backoff_base = c->backoff_base;
     l->backoff_cap = c->backoff_cap;
     l->temperature = c->temperature;
+    l->parallel = c->parallel_tool_calls;
     l->max_tokens = c->max_tokens;
     l->max_calls = c->max_calls;
     l->max_cost = c->max_cost;
@@ -987,7 +990,8 @@ static int build_request(const ao_llm *l, const json_t *messages, const json_t *
                 tc = json_string("required");
             if (!tc || json_object_set_new(req, "tool_choice", tc)) goto ERROR_MEM;
         }
-        if (l->preset->parallel_tool_calls && json_object_set_new(req, "parallel_tool_calls", json_true()))
+        /* a capability, sent only when asked: some models refuse the parameter itself */
+        if (l->preset->parallel_tool_calls && l->parallel >= 0 && json_object_set_new(req, "parallel_tool_calls", json_boolean(l->parallel)))
             goto ERROR_MEM;
     }
     if (response_schema && l->preset->json_schema) {
