@@ -712,6 +712,7 @@ int ao_wsfs_check_file(const ao_wsfs *w, const char *path, ao_err *err)
     rc = open_file(&p, &dirfd, &fd, err);
     if (fd >= 0) close(fd);
     if (dirfd >= 0) close(dirfd);
+    wpath_free(&p);
     return rc;
 }
 
