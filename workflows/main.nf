@@ -117,7 +117,9 @@ workflow {
     // ends when every lineage has stopped (the until-closure counts them).
     def nl = params.lineages as int
     def stopped = new java.util.concurrent.atomic.AtomicInteger(0)
-    starts = PREPARE_DATA.out.agent.map { m, agent -> (1..nl).collect { l -> [m + [lineage: l, iteration: 0], agent, [], [], [], false, []] } }
+    // first(): recurse takes a value; join gives a queue channel of one item
+    starts = PREPARE_DATA.out.agent.join(PREPARE_DATA.out.selection).first()
+        .map { m, agent, sel -> (1..nl).collect { l -> [m + [lineage: l, iteration: 0], agent, [], [], [], false, [], sel] } }
     LINEAGES.recurse(starts).until { item -> item[5] && stopped.incrementAndGet() >= nl }
     finished = LINEAGES.out.lineage.filter { item -> item[5] }          // one per lineage: its final item
 

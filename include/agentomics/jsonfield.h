@@ -23,6 +23,19 @@
  * invalid), or -1 when all of it is valid. */
 long ao_utf8_invalid(const char *s, size_t n);
 
+/* Text for a JSON document or an LLM message from arbitrary bytes
+ * s[0..n): valid UTF-8 is kept, each byte that starts no valid sequence
+ * becomes U+FFFD and a NUL byte the two characters "\0", so jansson
+ * always accepts the result. AO_UTF8_TRIM_START drops the continuation
+ * bytes of a character cut off at the start (a tail of longer text),
+ * AO_UTF8_TRIM_END a character cut short at the end (a head). max > 0
+ * bounds the result's bytes, cut on a character boundary (*cut, when not
+ * NULL, says so). A malloc'd NUL-terminated string; NULL when out of
+ * memory. */
+#define AO_UTF8_TRIM_START 1u
+#define AO_UTF8_TRIM_END 2u
+char *ao_utf8_text(const char *s, size_t n, size_t max, unsigned flags, int *cut);
+
 /* Where messages go: file names the document ("recipe.json"). */
 typedef struct ao_jf {
     const char *file;

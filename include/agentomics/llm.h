@@ -40,7 +40,7 @@ typedef struct ao_llm_preset {
     int tool_choice;           /* honours tool_choice as "auto"/"required"/"none" */
     int tool_choice_object;    /* also honours tool_choice naming one function */
     int json_schema;           /* honours response_format {"type":"json_schema"} */
-    int parallel_tool_calls;   /* accepts parallel_tool_calls */
+    int parallel_tool_calls;   /* accepts parallel_tool_calls (sent only when the config asks) */
     int reports_cost;          /* usage.cost in replies (OpenRouter) */
     int needs_key;             /* refuses requests without a key */
     int max_tokens;            /* completion tokens asked for when the user gives none */
@@ -74,6 +74,8 @@ typedef struct ao_llm_config {
     double max_cost;           /* USD allowed in total; <= 0: no limit */
     const char *transcript;    /* JSONL file appended to (created if absent); NULL: none */
     uint64_t seed;             /* seeds the backoff jitter */
+    int parallel_tool_calls;   /* -1: not sent, the server's default [-1]; 0 or 1: sent as false or
+                                * true, where the preset accepts it (OpenAI's o-series refuses it) */
 } ao_llm_config;
 
 /* Fills the defaults above (provider "openai", temperature NAN, ...). */
@@ -133,14 +135,22 @@ void ao_llm_reply_clear(ao_llm_reply *r);   /* frees and zeroes; NULL-safe */
 /* Totals of this process plus the seeded ledger: {"llm_calls",
  * "prompt_tokens", "completion_tokens", "cached_tokens",
  * "reasoning_tokens", "cost", "cost_known" (false if any call's cost was
- * unknown), "retries"}. "llm_calls" counts every HTTP attempt that got a
- * response, whatever its status (a retried call counts once per such
- * attempt); budgets are checked before each ao_llm_chat(), not before its
- * retries. New reference. */
+ * unknown), "retries"}. "llm_calls" counts every attempt, answered or
+ * not (a hang, a closed connection, any status; a retried call counts once
+ * per attempt); the call budget is checked before each ao_llm_chat() and
+ * before each retry, so it bounds the attempts. Token counts are clamped
+ * to [0, 1e12] and a reply's cost to [0, 1e6] USD, so the totals stay
+ * finite. New reference. */
 json_t *ao_llm_usage(const ao_llm *l);
 
+/* Whether the last failed ao_llm_chat() ended on an authentication
+ * refusal (HTTP 401 or 403): a cause no retry or later step can cure. */
+int ao_llm_auth_failed(const ao_llm *l);
+
 /* Appends {"time": unix seconds, "event": event, ...fields} to the
- * transcript (fields stolen; the key redacted). AO_OK without a transcript. */
+ * transcript (fields stolen; the key redacted). AO_OK without a transcript.
+ * fields NULL (a json_pack that failed: text that is not UTF-8, or no
+ * memory) is AO_EINTERNAL naming the event: nothing is dropped silently. */
 int ao_llm_transcript(ao_llm *l, const char *event, json_t *fields, ao_err *err) AO_WUR;
 
 #endif

@@ -1,5 +1,11 @@
 /* prepare.h — turning user inputs into the normalised dataset that the
- * agent sees (agent/) and the held-out test it never sees (heldout/).
+ * agent sees (agent/), the held-out test it never sees (heldout/) and the
+ * selection slice it never sees either (selection/: selection.tsv and
+ * selection.json, carved from the validation set when one is given, else
+ * from the training data; see ao_split_selection for the size rule).
+ * train-run scores every iteration on the slice, and the best iteration
+ * and lineage are chosen by that score, so a model that memorised the
+ * agent's validation labels cannot win.
  *
  * Streams every input once: records are normalised and written as they
  * are read; memory grows only with what the duplicate, overlap and id
@@ -32,7 +38,13 @@ typedef struct ao_prepare_opts {
     const char *out;                  /* output directory */
     int strict;                       /* leakage and conflicting labels are errors */
     int force;                        /* replace an existing output directory */
+    double selection_fraction;        /* the selection slice's share of its pool; < 0: the default
+                                       * (AO_SELECTION_FRACTION_VALID of a validation set, else
+                                       * AO_SELECTION_FRACTION_TRAIN of the training data); 0: none */
 } ao_prepare_opts;
+
+#define AO_SELECTION_FRACTION_VALID 0.2
+#define AO_SELECTION_FRACTION_TRAIN 0.05
 
 /* The defaults of agentomics-prepare-data --help: no inputs, one thread. */
 void ao_prepare_opts_init(ao_prepare_opts *o);

@@ -18,7 +18,8 @@ enum ao_seed_purpose {
     AO_SEED_TRAIN = 3,      /* index: iteration; a builtin recipe's seed, a script's AO_SEED */
     AO_SEED_PROFILE = 4,    /* index: which sample of the dataset profile (0 k-mer, 1 positional) */
     AO_SEED_SMOKE = 5,      /* index: iteration; the mini splits of smoke runs */
-    AO_SEED_LLM = 6         /* index 0; the LLM client's retry jitter */
+    AO_SEED_LLM = 6,        /* index 0; the LLM client's retry jitter */
+    AO_SEED_SELECTION = 7   /* base 0, index 0: prepare-data's selection slice (the same for every run on the data) */
 };
 
 /* A seed for `purpose` number `index` under `base`: two rounds of

@@ -24,7 +24,10 @@
 #include <jansson.h>
 #include "agentomics/error.h"
 
-#define AO_RUNSTATE_FORMAT_VERSION 2
+#define AO_RUNSTATE_FORMAT_VERSION 2   /* run.json */
+/* history.json: 3 adds the selection slice's metrics to run records (a
+ * format-2 history, which has none, is still read) */
+#define AO_HISTORY_FORMAT_VERSION 3
 #define AO_METRIC_NAME_MAX 24
 
 enum ao_agent_kind { AO_AGENT_BUILTIN = 0, AO_AGENT_LLM = 1 };
@@ -48,6 +51,7 @@ typedef struct ao_llm_settings {
     char *protocol;            /* "tools", "json", "auto"; NULL: the preset's */
     int max_tokens;            /* completion tokens per reply; 0: the preset's */
     long context_tokens;       /* the model's context; 0: asked from the server, else 32768 */
+    double step_timeout;       /* wall seconds of one LLM step; 0: none */
 } ao_llm_settings;
 
 typedef struct ao_run_config {
@@ -74,6 +78,7 @@ typedef struct ao_run_record {
     char status[16];           /* ok time_limit diverged failed */
     char *message;             /* NULL: none */
     json_t *train, *valid;     /* the scorer's metrics (owned), NULL when the run kept no model */
+    json_t *selection;         /* the same on the selection slice; NULL: no slice or no model */
     double wall_seconds;       /* NAN: unknown */
     double peak_rss_mb;        /* NAN: unknown */
     int epochs;                /* -1: unknown */
@@ -95,8 +100,9 @@ typedef struct ao_best {
     int iteration;             /* 0: no best yet */
     char *run_id;
     char metric[AO_METRIC_NAME_MAX];
-    double value;
+    double value;              /* the ranking value (ao_iteration_rank_value) */
     int split_version;
+    int on_selection;          /* value is the selection slice's (history.json "on") */
 } ao_best;
 
 typedef struct ao_history {
@@ -145,6 +151,14 @@ int ao_iteration_set_step(ao_iteration *it, const char *step, json_t *output, do
 int ao_iteration_set_failure(ao_iteration *it, const char *step, const char *kind, const char *message) AO_WUR;
 /* The run's validation value of metric, NAN when there is none. */
 double ao_iteration_valid_value(const ao_iteration *it, const char *metric);
+/* The run's selection-slice value of metric, NAN when there is none. */
+double ao_iteration_selection_value(const ao_iteration *it, const char *metric);
+/* The value iterations are ranked by: the selection slice's when the run
+ * was scored on one (the agent never saw it), else the validation value. */
+double ao_iteration_rank_value(const ao_iteration *it, const char *metric);
+/* A validation value more than this above the selection slice's (same
+ * metric) is flagged "validation over-fit" (reflect's feedback, report.md). */
+#define AO_OVERFIT_GAP 0.1
 
 /* What train-run does for an iteration. */
 enum ao_iteration_kind {
@@ -156,12 +170,12 @@ enum ao_iteration_kind {
 enum ao_iteration_kind ao_iteration_kind(const ao_iteration *it);
 
 /* The best pointer as history.json writes it: {"iteration", "run_id",
- * "metric", "value", "split_version"}, or JSON null before the first
+ * "metric", "value", "split_version", "on"}, or JSON null before the first
  * best; NULL when out of memory. */
 json_t *ao_best_json(const ao_best *b);
 /* Sets the best pointer to iteration it (which has a run). */
 int ao_history_set_best(ao_history *h, const ao_iteration *it, const char *metric, double value) AO_WUR;
-/* Recomputes the best pointer under metric: the best validation value
+/* Recomputes the best pointer under metric: the best ranking value
  * among the reflected iterations on the split in force (ties: the
  * earliest). For a metric changed mid-run. */
 int ao_history_rebest(ao_history *h, const char *metric) AO_WUR;

@@ -7,8 +7,10 @@
  *                  the iterations and the best pointer)
  *   decision.json  {"decision": "continue"|"stop", "reason": ...}
  *
- * Rule: the lineage whose best iteration has the highest validation value
- * (history.json best.value; every metric is higher-is-better); ties go to
+ * Rule: the lineage whose best iteration has the highest ranking value
+ * (history.json best.value: the metric on prepare-data's selection slice,
+ * which no lineage's agent saw, so lineages are compared on the same rows;
+ * else the validation value; every metric is higher-is-better); ties go to
  * the lowest lineage number; a best without a finite value (null) does not
  * compete; when no lineage has one, the lowest lineage number is chosen.
  * Lineages are comparable only when they share run.json's metric and the

@@ -54,6 +54,24 @@ int ao_split_stratified(const ao_seqset *s, double valid_fraction, uint64_t seed
                         int64_t **train_idx, int64_t *n_train, int64_t **valid_idx, int64_t *n_valid,
                         json_t **report, ao_err *err) AO_WUR;
 
+/* The selection slice (prepare-data): a stratified part of a labelled
+ * pool that no agent-written code and no agent tool ever sees, scored by
+ * train-run to choose iterations and lineages (see prepare.h).
+ *
+ * Each class gets round(rows_c * fraction) rows, at least 2, and the
+ * slice is carved only when every class has >= AO_SELECTION_MIN_CLASS_ROWS
+ * rows; duplicate groups stay whole (slice or agent side),
+ * so no slice sequence also occurs in the rest of the pool. Deterministic
+ * given seed.
+ *
+ * AO_OK with sel_idx and keep_idx (ascending, the caller frees both) set;
+ * or AO_OK with both NULL and why (a message) when no slice can be made
+ * (a small class, a single class, duplicate groups that cannot be
+ * divided). AO_EUSAGE (no labels, fraction outside (0, 1)), AO_EMEM. */
+#define AO_SELECTION_MIN_CLASS_ROWS 10
+int ao_split_selection(const ao_seqset *s, double fraction, uint64_t seed, int64_t **keep_idx, int64_t *n_keep,
+                       int64_t **sel_idx, int64_t *n_sel, char *why, size_t why_size, ao_err *err) AO_WUR;
+
 /* Replaces the class-index keys of a split report's class_counts by the
  * class names of info (in class order). AO_OK, or AO_EMEM. */
 int ao_split_report_name_classes(json_t *report, const ao_dataset_info *info) AO_WUR;

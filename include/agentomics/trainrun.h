@@ -15,8 +15,11 @@
  * The run directory (created whole, or not at all):
  *   model/                 the trained model (absent when training kept nothing)
  *   predictions.valid.tsv  predictions.train.tsv
+ *                          (the selection slice is predicted by the same
+ *                          inference path and scored, its predictions not kept)
  *   metrics.json           {"format_version": 1, "status": "ok"|"time_limit"|"diverged"|"failed",
- *                           "message", "model", "train", "valid", "data", "wall_seconds",
+ *                           "message", "model", "train", "valid", "selection" (when the data
+ *                           has a selection slice; the shape of "valid"), "data", "wall_seconds",
  *                           "peak_rss_mb", "threads", "time_limit", ...}
  *   train.log              progress lines, the entries' output
  */
@@ -28,6 +31,7 @@
 typedef struct ao_trainrun_opts {
     const char *state;      /* the agent state directory */
     const char *data;       /* the agent data directory (prepare-data's agent/) */
+    const char *selection;  /* the selection slice's directory; NULL: DATA/../selection when it exists */
     const char *out;        /* the run directory */
     double time_limit;      /* training wall seconds (scripts: also each inference run); <= 0: none */
     long mem_limit_mb;      /* builtin: refuse recipes that need more; scripts: address-space limit; 0: none */

@@ -40,6 +40,12 @@ int ao_wsfs_replace(const ao_wsfs *w, const char *path, const char *old, const c
  * followed); at most 500 entries. *text malloc'd. */
 int ao_wsfs_list(const ao_wsfs *w, const char *path, int depth, char **text, ao_err *err) AO_WUR;
 
+/* Whether path names an existing regular file (opened O_NONBLOCK and
+ * checked with fstat, so a FIFO or a device is refused at once, never
+ * waited on; no link on the way). AO_OK, or AO_EDATA with a message that
+ * names the sandbox path only. */
+int ao_wsfs_check_file(const ao_wsfs *w, const char *path, ao_err *err) AO_WUR;
+
 /* The host path of a sandbox path (same rules; the file need not exist).
  * *writable: 1 for workspace paths. malloc'd, NULL on error. */
 char *ao_wsfs_host_path(const ao_wsfs *w, const char *path, int *writable, ao_err *err) AO_WUR;

@@ -24,7 +24,7 @@ LLM=(--agent llm --provider openai --api-base "$BASE" --model fake-model)
 check "iteration 1: every step by the LLM ($VARIANT scripts)" "$S" --steps $STEPS --data "$A" --out "$TMP/s1" "${LLM[@]}" --baseline none --iterations 2 --seed 3
 [ "$(J "$TMP/s1/run.json" "d['agent'], d['baseline'], d['llm']['model']")" = "('llm', 'none', 'fake-model')" ] && ok "run.json records the LLM settings" || not_ok "run.json records the LLM settings"
 grep -q "$AGENTOMICS_API_KEY" "$TMP/s1/run.json" && not_ok "run.json holds no key" || ok "run.json holds no key"
-[ "$(J "$TMP/s1/steps/split.json" "d['source'], d['report']['method'], d['report']['n_train'] + d['report']['n_valid']")" = "('agent', 'files', 400)" ] \
+[ "$(J "$TMP/s1/steps/split.json" "d['source'], d['report']['method'], d['report']['n_train'] + d['report']['n_valid']")" = "('agent', 'files', 380)" ] \
     && ok "the agent's split files were validated and adopted" || not_ok "the agent's split files were validated and adopted"
 [ -e "$TMP/s1/workspace/s_train.tsv" ] && not_ok "split copies leave the workspace" || ok "split copies leave the workspace"
 [ "$(J "$TMP/s1/steps/code.json" "d['entry'], d['smoke']['status'], len(d['attempts'])")" = "('script', 'ok', 2)" ] \
@@ -123,13 +123,39 @@ check "budget: train-run records a failed iteration" "$T" --state "$TMP/f_budget
 check "budget: analyze" "$S" --step analyze --state "$TMP/f_budget" --run "$TMP/f_budget_run" --data "$A" --out "$TMP/f_budget_a" --agent llm
 check "budget: reflect" "$R" --state "$TMP/f_budget_a" --run "$TMP/f_budget_run" --data "$A" --out "$TMP/f_budget_r" --agent llm --max-llm-calls 1
 [ "$(J "$TMP/f_budget_r/decision.json" "d['decision'], d['reason']")" = "('stop', 'LLM budget used up')" ] && ok "budget: reflect stops the run" || not_ok "budget: reflect stops the run"
-fault auth provider '[{"status": 401, "body": {"error": {"message": "Incorrect API key provided"}}, "times": -1}]'
+fault auth auth '[{"status": 401, "body": {"error": {"message": "Incorrect API key provided"}}, "times": -1}]'
 grep -q "401" "$TMP/.err" && ok "auth: the provider's status is reported" || not_ok "auth: the provider's status is reported"
+# per cause (issue 12): reflect ... run_reflect NAME: train-run, analyze and an LLM reflect of state f_NAME
+run_reflect() {
+    "$T" --state "$TMP/f_$1" --data "$A" --out "$TMP/f_$1_run" 2>/dev/null && "$S" --step analyze --state "$TMP/f_$1" --run "$TMP/f_$1_run" --data "$A" --out "$TMP/f_$1_a" 2>/dev/null \
+        && AGENTOMICS_LLM_RETRIES=0 "$R" --state "$TMP/f_$1_a" --run "$TMP/f_$1_run" --data "$A" --out "$TMP/f_$1_r" --agent llm --provider openai --api-base "$BASE" --model fake-model 2>"$TMP/.err"
+}
+check "auth: reflect" run_reflect auth
+[ "$(J "$TMP/f_auth_r/decision.json" "d['decision'], d['reason']")" = "('stop', 'the LLM provider refused the credentials (authentication)')" ] \
+    && ok "auth: an authentication refusal stops the lineage" || not_ok "auth: an authentication refusal stops the lineage"
 fault error_in_200 provider '[{"body": {"error": {"message": "upstream model overloaded", "code": 400}}, "times": -1}]'
 J "$TMP/f_error_in_200/history.json" "d['iterations'][-1]['failure']['message']" | grep -q "overloaded" && ok "error in a 200 body: its message is recorded" || not_ok "error in a 200 body: its message is recorded"
+check "provider failure: reflect, whose LLM reflection fails too" run_reflect error_in_200
+[ "$(J "$TMP/f_error_in_200_r/decision.json" "d['decision']")" = continue ] \
+    && [ "$(J "$TMP/f_error_in_200_r/steps/reflect.json" "d['diagnosis'], d['llm_error']['kind']")" = "('failed', 'provider')" ] \
+    && ok "a provider failure and a failed LLM reflection do not end the run: the builtin diagnosis stands" || not_ok "a provider failure and a failed LLM reflection do not end the run"
+mv "$TMP/f_error_in_200" "$TMP/f_e1" && AGENTOMICS_LLM_RETRIES=0 "$S" --steps plan,explore --state "$TMP/f_error_in_200_r" --data "$A" --out "$TMP/f_error_in_200" \
+    --agent llm --provider openai --api-base "$BASE" --model fake-model 2>/dev/null && rm -rf "$TMP/f_error_in_200_run" "$TMP/f_error_in_200_a" "$TMP/f_error_in_200_r"
+check "provider failure again: reflect" run_reflect error_in_200
+[ "$(J "$TMP/f_error_in_200_r/decision.json" "d['decision'], d['reason']")" = "('stop', 'the same agent step failed in two iterations in a row')" ] \
+    && ok "the same step failing in two iterations in a row ends the lineage" || not_ok "the same step failing twice in a row ends the lineage"
 fault malformed provider '[{"raw": "{\"choices\": [", "times": -1}]'
 RETRIES=0 fault hang provider '[{"delay": 30, "reply": {"content": "late"}, "times": -1}]' --llm-timeout 1
 [ "$dt" -lt 15 ] && ok "hang: the timeout ends the call (${dt} s)" || not_ok "hang: the timeout ends the call (${dt} s)"
+# the ledger (issue 12): attempts without a reply count, and the call budget bounds the retries
+RETRIES=5 fault hang2 budget '[{"delay": 30, "reply": {"content": "late"}, "times": -1}]' --llm-timeout 1 --max-llm-calls 2
+[ "$(J "$TMP/f_hang2/usage.json" "d['llm_calls']")" = 2 ] && [ "$(grep -c '"event": *"request"' "$TMP/f_hang2/transcript.jsonl")" = 2 ] \
+    && ok "hang, --max-llm-calls 2: 2 attempts sent and counted, not 6" || not_ok "hang, --max-llm-calls 2: attempts bounded by the budget"
+HUGE='{"match": {"step": "plan"}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"goal": "g", "approach": "a"}}], "usage": {"prompt_tokens": 1e300, "completion_tokens": 9223372036854775807, "cost": 1.7e308}}}'
+HUGE2='{"match": {"step": "explore"}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"findings": ["f"]}}], "usage": {"prompt_tokens": -5, "completion_tokens": 10, "cost": 1.7e308}}}'
+fault huge None "[$HUGE, $HUGE2]"
+[ "$(J "$TMP/f_huge/usage.json" "d['llm_calls'], d['prompt_tokens'], d['completion_tokens'], d['cost']")" = "(2, 1000000000000, 1000000000010, 2000000.0)" ] \
+    && ok "provider numbers clamped: 1e300 and INT64_MAX tokens, 1.7e308 USD twice: finite totals, the calls kept" || not_ok "provider numbers clamped"
 
 RETRIES=3 fault retry_then_ok "None" "[{\"status\": 429, \"headers\": {\"Retry-After\": \"1\"}}, {\"status\": 500, \"body\": {\"error\": {\"message\": \"boom\"}}}, $PLAN_OK, $EXPLORE_OK]"
 grep -q '"event": *"retry"' "$TMP/f_retry_then_ok/transcript.jsonl" && ok "429 and 500: retried, recorded in the transcript" || not_ok "429 and 500: retried, recorded in the transcript"
@@ -155,6 +181,12 @@ COSTLY='{"match": {"step": "plan"}, "reply": {"tool_calls": [{"name": "submit", 
 printf '{"fake-model": {"prompt": 1.0, "completion": 4.0}}\n' > "$TMP/prices.json"
 fault cost budget "[$COSTLY, $EXPLORE_OK]" --max-cost 0.05 --price-file "$TMP/prices.json"
 [ "$(J "$TMP/f_cost/usage.json" "round(d['cost'], 6), d['cost_known']")" = "(0.104, True)" ] && ok "cost: priced from the price file" || not_ok "cost: priced from the price file"
+# replies without usage (issue 12): tokens estimated from the sizes, priced, marked; --max-cost then holds
+NOUSAGE='{"match": {"step": "plan"}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": "echo x"}}], "usage": false}, "times": -1}'
+printf '{"fake-model": {"prompt": 100000.0, "completion": 100000.0}}\n' > "$TMP/prices_hi.json"
+fault nousage budget "[$NOUSAGE]" --max-cost 1 --price-file "$TMP/prices_hi.json"
+[ "$(J "$TMP/f_nousage/usage.json" "d['cost'] > 0, d.get('cost_estimated'), d['prompt_tokens'] > 0, d['llm_calls'] < 40")" = "(True, True, True, True)" ] \
+    && ok "no usage in the replies: cost estimated from the sizes (marked), and --max-cost stops the step" || not_ok "no usage: estimated cost and --max-cost"
 LONG=$(/usr/bin/python3 -c '
 import json
 r = [{"match": {"step": "plan", "turn": t}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": "seq %d 30000" % (t + 1)}}]}} for t in range(9)]
@@ -178,7 +210,95 @@ printf '{"rules": %s}\n' "$SPLITS" > "$TMP/f_split.json"
 start_server "$TMP/f_split.json"
 check "split: runs" "$S" --steps plan,explore,split --data "$A" --out "$TMP/f_split" --agent llm --provider openai --api-base "$BASE" --model fake-model --baseline none
 grep -q "class '1' has no rows in the validation file" "$TMP/requests.jsonl" && ok "split: a split with a class missing from validation is rejected" || not_ok "split: a split with a class missing from validation is rejected"
-[ "$(J "$TMP/f_split/steps/split.json" "d['source'], d['report']['n_valid']")" = "('agent', 100)" ] && ok "split: then the builtin stratified split with the model's fraction" || not_ok "split: then the builtin stratified split with the model's fraction"
+# 96: round(0.25 x 190) per class of the 380 training rows prepare-data left to the agent (20 are the selection slice)
+[ "$(J "$TMP/f_split/steps/split.json" "d['source'], d['report']['n_valid']")" = "('agent', 96)" ] && ok "split: then the builtin stratified split with the model's fraction" || not_ok "split: then the builtin stratified split with the model's fraction"
+# hostile tool output (issue 12): bytes that are not UTF-8, a NUL, and a
+# 3-byte character cut where the sandbox keeps head and tail; every byte of
+# it reaches the next request as valid JSON, and the transcript has it
+HOSTILE=$(/usr/bin/python3 -c '
+import json
+sub = lambda args: {"tool_calls": [{"name": "submit", "arguments": args}]}
+bad = r"""printf "bad:\377\376 nul:[\000] euro:\342\202\254 cut:\342\202\n"; yes "€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€" | head -c 300001"""
+print(json.dumps([
+    {"match": {"step": "plan", "turn": 0}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": bad}}]}},
+    {"match": {"step": "plan", "turn": 1}, "reply": sub({"goal": "g", "approach": "a"})},
+    {"match": {"step": "explore"}, "reply": sub({"findings": ["f"]})},
+    {"match": {"step": "split", "turn": 0}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": "mkfifo /workspace/f.tsv /workspace/g.tsv && echo made"}}]}},
+    {"match": {"step": "split", "turn": 1}, "reply": sub({"method": "files", "train_file": "/workspace/f.tsv", "valid_file": "/workspace/g.tsv", "rationale": "r"})},
+    {"match": {"step": "split", "turn": 2}, "reply": sub({"method": "builtin", "valid_fraction": 0.25, "rationale": "r"})}]))')
+printf '{"rules": %s}\n' "$HOSTILE" > "$TMP/f_hostile.json"
+start_server "$TMP/f_hostile.json"
+t0=$(date +%s)
+check "hostile: not UTF-8, NUL, cut characters, a FIFO split" timeout -k 5 120 "$S" --steps plan,explore,split --data "$A" --out "$TMP/f_hostile" --agent llm --provider openai --api-base "$BASE" --model fake-model --baseline none
+dt=$(( $(date +%s) - t0 ))
+/usr/bin/python3 - "$TMP/requests.jsonl" <<'PY' && ok "hostile: the tool message is in the next request, valid UTF-8: U+FFFD for bad bytes, \\0 for NUL, no cut character" || not_ok "hostile: the tool message reaches the next request"
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    body = json.loads(line)["body"]
+    if not isinstance(body, dict): continue
+    for m in body.get("messages", []):
+        c = m.get("content") or ""
+        if m.get("role") == "tool" and "bad:" in c:
+            ok = "bad:\ufffd\ufffd nul:[\\0] euro:\u20ac cut:\ufffd" in c and "bytes omitted" in c and c.count("\ufffd") <= 4
+            sys.exit(0 if ok else 1)
+sys.exit(1)
+PY
+grep -q '"bad:\\ufffd\\ufffd nul:\[\\\\0\]\|bad:�� nul:\[\\\\0\]' "$TMP/f_hostile/transcript.jsonl" && ok "hostile: the transcript has the sanitised result" || not_ok "hostile: the transcript has the sanitised result"
+grep -q "/workspace/f.tsv is not a regular file" "$TMP/requests.jsonl" && [ "$dt" -lt 60 ] \
+    && ok "hostile: a FIFO split file is refused at once (${dt} s for the three steps), named by its sandbox path" || not_ok "hostile: a FIFO split file is refused (${dt} s)"
+grep -q "$TMP" "$TMP/requests.jsonl" && not_ok "hostile: no host path in any request" || ok "hostile: no host path in any request"
+[ "$(J "$TMP/f_hostile/steps/split.json" "d['attempts'][0]['verdict'], d['source']")" = "('rejected', 'agent')" ] && ok "hostile: the rejected FIFO submit is in attempts" || not_ok "hostile: the rejected FIFO submit is in attempts"
+# a server's quirks echoed back as the API wants them (issue 12): a call with id "" and
+# arguments as an object, a call with arguments ""
+RAWQ=$(/usr/bin/python3 -c '
+import json
+msg = {"role": "assistant", "content": None, "tool_calls": [
+    {"id": "", "type": "function", "function": {"name": "list_files", "arguments": {"path": "/workspace"}}},
+    {"type": "function", "function": {"name": "list_files", "arguments": ""}}]}
+body = {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": msg, "finish_reason": "tool_calls"}]}
+print(json.dumps({"match": {"step": "plan", "turn": 0}, "raw": json.dumps(body)}))')
+fault quirks None "[$RAWQ, $PLAN_OK, $EXPLORE_OK]"
+/usr/bin/python3 - "$TMP/requests.jsonl" <<'PY' && ok "quirks: object and empty arguments accepted, echoed as JSON strings with non-empty ids that the tool messages answer" || not_ok "quirks: the echoed calls"
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    ms = json.loads(line)["body"].get("messages", [])
+    calls = [c for m in ms if m.get("role") == "assistant" for c in m.get("tool_calls") or []]
+    if len(calls) == 2:
+        ids = [c["id"] for c in calls]
+        answered = [m["tool_call_id"] for m in ms if m.get("role") == "tool"]
+        args = [c["function"]["arguments"] for c in calls]
+        results = [m["content"] for m in ms if m.get("role") == "tool"]
+        ok = all(ids) and ids == answered and args == ['{"path":"/workspace"}', '{}'] and not any(r.startswith("error") for r in results)
+        sys.exit(0 if ok else 1)
+sys.exit(1)
+PY
+# parallel_tool_calls (issue 12): not sent by default (OpenAI's o-series refuses it), sent as asked
+fault parallel None "[$PLAN_OK, $EXPLORE_OK]"
+grep -q parallel_tool_calls "$TMP/requests.jsonl" && not_ok "parallel_tool_calls: not sent by default" || ok "parallel_tool_calls: not sent by default"
+AGENTOMICS_LLM_PARALLEL_TOOL_CALLS=0 fault parallel0 None "[$PLAN_OK, $EXPLORE_OK]"
+grep -q '"parallel_tool_calls": false' "$TMP/requests.jsonl" && ok "parallel_tool_calls: AGENTOMICS_LLM_PARALLEL_TOOL_CALLS=0 sends false" || not_ok "parallel_tool_calls: =0 sends false"
+# more tool calls in one reply than are run, and a step past --step-timeout (issue 12)
+MANY=$(/usr/bin/python3 -c '
+import json
+calls = [{"name": "bash", "arguments": {"command": "echo call%d" % k}} for k in range(10)]
+print(json.dumps([{"match": {"step": "plan", "turn": 0}, "reply": {"tool_calls": calls}},
+                  {"match": {"step": "plan", "turn": 1}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"goal": "g", "approach": "a"}}]}}])[:-1])')
+fault many None "$MANY, $EXPLORE_OK]"
+/usr/bin/python3 - "$TMP/requests.jsonl" <<'PY' && ok "many calls: all 10 answered, the first 8 run, 2 'not run: at most 8'" || not_ok "many calls: capped at 8 per reply"
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    tools = [m["content"] for m in json.loads(line)["body"].get("messages", []) if m.get("role") == "tool"]
+    if len(tools) == 10:
+        ran = sum(1 for t in tools if t.startswith("call"))
+        capped = sum(1 for t in tools if t.startswith("not run: at most 8 tool calls"))
+        sys.exit(0 if (ran, capped) == (8, 2) else 1)
+sys.exit(1)
+PY
+SLOW=$(/usr/bin/python3 -c '
+import json
+print(json.dumps([{"match": {"step": "plan", "turn": t}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": "sleep 2; echo %d" % t}}]}} for t in range(40)]))')
+fault steptime step_timeout "$SLOW" --step-timeout 3
+[ "$dt" -lt 10 ] && grep -q "ran past --step-timeout 3 s" "$TMP/f_steptime/history.json" && ok "step timeout: the step stops within the limit and says why (${dt} s for --step-timeout 3)" || not_ok "step timeout: bounded (${dt} s)"
 fault turns max_turns '[{"match": {"step": "plan"}, "reply": {"tool_calls": [{"name": "list_files", "arguments": {}}]}, "times": -1}]' --max-turns 3
 
 # ---- the Snakemake workflow with agent: llm ----------------------------------------------

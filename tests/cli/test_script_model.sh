@@ -71,7 +71,8 @@ done
 ok "awk: model (script-model.json, code/, artifacts/), predictions, metrics and log written"
 [ "$(J "$TMP/run_sa/metrics.json" "d['status'], d['model'], d['entry']['train_entry'], d['static_check']")" = "('ok', 'script', 'train.sh', None)" ] \
     && ok "awk: metrics.json status ok, model script, the entry spec" || not_ok "awk: metrics.json status ok, model script, the entry spec"
-[ "$(wc -l < "$TMP/run_sa/predictions.valid.tsv")" = 101 ] && [ "$(wc -l < "$TMP/run_sa/predictions.train.tsv")" = 401 ] \
+# 80 validation rows: prepare-data held 20 of the 100 back as the selection slice
+[ "$(wc -l < "$TMP/run_sa/predictions.valid.tsv")" = 81 ] && [ "$(wc -l < "$TMP/run_sa/predictions.train.tsv")" = 401 ] \
     && ok "awk: one prediction per validation and training row" || not_ok "awk: one prediction per validation and training row"
 # AO_SEED is the iteration's training seed, the one a builtin recipe of the same iteration gets
 seed=$(J "$TMP/s0/history.json" "d['iterations'][-1]['steps']['code']['output']['recipe']['seed']")

@@ -309,7 +309,8 @@ cmd=$(cat "$TMP"/cls/work/*/*/.command.sh 2>/dev/null | grep 'agentomics-prepare
 want="--class 'enhancer=in/class/1/ienhancer_enhancer.fa' --class 'non_enhancer=in/class/2/ienhancer_non_enhancer.fa' --test-class 'enhancer=in/class/3/ienhancer_enhancer_ind.fa' --test-class 'non_enhancer=in/class/4/ienhancer_non_enhancer_ind.fa'"
 case "$cmd" in *"$want"*) ok "per-class inputs: staged files passed as --class/--test-class NAME=in/class/N/FILE, by class name" ;;
     *) not_ok "per-class inputs: rendered prepare-data command"; echo "#   $cmd" ;; esac
-check "per-class inputs: 60+60 training and 20+20 held-out records" sh -c "[ \$(tail -n +2 '$TMP/cls/out/data/agent/train.tsv' | wc -l) = 120 ] && [ \$(tail -n +2 '$TMP/cls/out/data/heldout/test.tsv' | wc -l) = 40 ]"
+# 114: 3 + 3 of the 120 training records are the selection slice (5%, no validation set given)
+check "per-class inputs: 60+60 training (6 held back) and 20+20 held-out records" sh -c "[ \$(tail -n +2 '$TMP/cls/out/data/agent/train.tsv' | wc -l) = 114 ] && [ \$(tail -n +2 '$TMP/cls/out/data/heldout/test.tsv' | wc -l) = 40 ]"
 check "per-class inputs: held-out AUROC above chance" python3 -c "import json, sys; m = json.load(open('$TMP/cls/out/test_metrics.json')); print(m['auroc']); sys.exit(0 if m['auroc'] > 0.6 and m['n'] == 40 else 1)"
 (cd "$TMP/cls" && "$NF" nf run "$ROOT/workflows/main.nf" -profile test --class 'enhancer' -ansi-log false) >"$TMP/cls/bad.log" 2>&1
 if grep -q "expects NAME=FILE" "$TMP/cls/bad.log"; then ok "per-class inputs: --class without NAME=FILE is an error"; else not_ok "per-class inputs: --class without NAME=FILE is an error"; tail -5 "$TMP/cls/bad.log" | sed 's/^/#   /'; fi

@@ -27,7 +27,7 @@ and answered by the first rule of SCRIPT.json that is not used up and whose
                  "tool_calls": [{"name": "f", "arguments": {...}} | {"name": "f", "arguments_raw": "text"}],
                  "finish_reason": "stop",   # default "tool_calls" when there are tool calls
                  "refusal": "text",
-                 "usage": {...}}}           # default: a plausible token count
+                 "usage": {...}}}           # default: a plausible token count; false: none
     ]}
 
 With --n-ctx N (or a top-level "n_ctx" in the script) the server says its
@@ -143,9 +143,12 @@ def completion(n, reply, req):
         done = max(1, len(json.dumps(msg)) // 4)
         usage = {"prompt_tokens": prompt, "completion_tokens": done, "total_tokens": prompt + done}
     model = req.get("model", "fake") if isinstance(req, dict) else "fake"
-    return {"id": "chatcmpl-fake-%d" % n, "object": "chat.completion", "created": int(time.time()),
+    body = {"id": "chatcmpl-fake-%d" % n, "object": "chat.completion", "created": int(time.time()),
             "model": model, "choices": [{"index": 0, "message": msg, "finish_reason": finish}],
             "usage": usage}
+    if usage is False:   # "usage": false: a server that reports none
+        del body["usage"]
+    return body
 
 
 class Handler(BaseHTTPRequestHandler):

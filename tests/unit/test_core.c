@@ -10,6 +10,7 @@
 #include "agentomics/modelfile.h"
 #include "agentomics/rng.h"
 #include "agentomics/seqreader.h"
+#include "agentomics/jsonfield.h"
 #include "unit.h"
 
 static void sha_hex_of(const char *s, size_t n, char hex[65])
@@ -231,8 +232,37 @@ static void test_seqreader(void)
     unlink(p);
 }
 
+/* Text for JSON and LLM messages from arbitrary bytes (ao_utf8_text). */
+static void test_utf8_text(void)
+{
+    static const char in[] = "ok \xe2\x82\xac bad:\xff nul:[\0] cut:\xe2\x82";
+    char *t;
+    int cut;
+    json_t *j;
+    t = ao_utf8_text(in, sizeof in - 1, 0, 0, &cut);
+    CHECK(t && !strcmp(t, "ok \xe2\x82\xac bad:\xef\xbf\xbd nul:[\\0] cut:\xef\xbf\xbd\xef\xbf\xbd") && !cut,
+          "invalid bytes become U+FFFD, NUL the two characters \\0: %s", t ? t : "(null)");
+    j = t ? json_string(t) : NULL;
+    CHECK(t && ao_utf8_invalid(t, strlen(t)) < 0 && j != NULL, "the result is valid UTF-8 that jansson takes");
+    json_decref(j);
+    free(t);
+    t = ao_utf8_text(in, sizeof in - 1, 5, 0, &cut);
+    CHECK(t && !strcmp(t, "ok ") && cut, "a bound cuts on a character boundary (not inside the euro sign): '%s'", t ? t : "(null)");
+    free(t);
+    t = ao_utf8_text("ab\xe2\x82", 4, 0, AO_UTF8_TRIM_END, NULL);
+    CHECK(t && !strcmp(t, "ab"), "TRIM_END drops a character cut short at the end");
+    free(t);
+    t = ao_utf8_text("\x82\xac" "cd", 4, 0, AO_UTF8_TRIM_START, NULL);
+    CHECK(t && !strcmp(t, "cd"), "TRIM_START drops the rest of a character cut at the start");
+    free(t);
+    t = ao_utf8_text("\xf0\x9f\x98\x80 \xed\xa0\x80 \xc0\xaf", 10, 0, 0, NULL);
+    CHECK(t && !strncmp(t, "\xf0\x9f\x98\x80 ", 5) && ao_utf8_invalid(t, strlen(t)) < 0, "4-byte characters kept; surrogates and overlong forms replaced");
+    free(t);
+}
+
 int main(void)
 {
+    test_utf8_text();
     test_sha256();
     test_modelfile();
     test_outfile();

@@ -311,6 +311,67 @@ static void test_two_columns(void)
     ao_dataset_info_destroy(info);
 }
 
+/* The selection slice's size rule: round(f x rows) per class, at least 2,
+ * none when a class has fewer than 10 rows; duplicate groups stay whole. */
+static void test_selection(void)
+{
+    char path[4096], *classes[] = {"A", "B"}, *cols[] = {"sequence"}, why[256];
+    ao_dataset_info *info = ao_dataset_info_create(2, classes, 1, cols);
+    ao_err err;
+    ao_seqset *s = NULL;
+    int64_t *keep = NULL, *sel = NULL, nk, ns, cnt[2], *group = NULL, ng, i, j;
+    int r, c, whole = 1;
+    FILE *fp;
+
+    /* A: 40 rows (rows 0-3 one sequence), B: 10 rows */
+    snprintf(path, sizeof path, "%s/sel.csv", tmpdir);
+    fp = fopen(path, "w");
+    fputs("id,sequence,label\n", fp);
+    for (r = 0; r < 50; r++) {
+        fprintf(fp, "r%d,", r);
+        if (r < 4) fputs("AAAACCCCGGGGTTTT", fp);
+        else for (c = 0; c < 16; c++) fputc("ACGT"[(r >> (c % 6)) % 4 ^ (c & 1)], fp);
+        fprintf(fp, "%c%c%c,%s\n", "ACGT"[r % 4], "ACGT"[(r / 4) % 4], "ACGT"[(r / 16) % 4], r < 40 ? "A" : "B");
+    }
+    fclose(fp);
+    ao_err_init(&err);
+    s = ao_seqset_read(path, info, 1, 1, &err);
+    CHECK(s && s->n == 50, "read the selection table (50 rows)");
+    if (!s) goto DONE;
+    CHECK(ao_split_selection(s, 0.05, 7, &keep, &nk, &sel, &ns, why, sizeof why, &err) == AO_OK && sel, "a slice at 5%%");
+    if (!sel) goto DONE;
+    count_classes(s, sel, ns, cnt, 2);
+    CHECK(cnt[0] == 2 && cnt[1] == 2, "5%% of 40 and of 10 is raised to 2 per class (got %lld, %lld)", (long long)cnt[0], (long long)cnt[1]);
+    CHECK(partition_ok(s->n, keep, nk, sel, ns), "slice and rest partition the rows");
+    free(keep); free(sel); keep = sel = NULL;
+    CHECK(ao_split_selection(s, 0.2, 7, &keep, &nk, &sel, &ns, why, sizeof why, &err) == AO_OK && sel, "a slice at 20%%");
+    if (!sel) goto DONE;
+    count_classes(s, sel, ns, cnt, 2);
+    CHECK(cnt[0] == 8 && cnt[1] == 2, "20%%: round(0.2 x 40) = 8 and round(0.2 x 10) = 2 (got %lld, %lld)", (long long)cnt[0], (long long)cnt[1]);
+    group = malloc(sizeof *group * (size_t)s->n);
+    CHECK(group && ao_split_dup_groups(s, group, &ng, &err) == AO_OK, "duplicate groups");
+    for (i = 0; group && i < ns; i++)
+        for (j = 0; j < nk; j++) if (group[sel[i]] == group[keep[j]]) whole = 0;
+    CHECK(whole, "no slice sequence also occurs in the rest");
+    free(keep); free(sel); keep = sel = NULL;
+    {
+        /* B reduced to 9 rows: no slice, and why */
+        ao_seqset *sub;
+        int64_t idx[49];
+        for (i = 0; i < 49; i++) idx[i] = i;
+        sub = ao_seqset_subset(s, idx, 49, &err);
+        CHECK(sub && ao_split_selection(sub, 0.2, 7, &keep, &nk, &sel, &ns, why, sizeof why, &err) == AO_OK && !sel && strstr(why, "fewer than 10"),
+              "a class of 9 rows: no slice (%s)", why);
+        ao_seqset_destroy(sub);
+    }
+    CHECK(ao_split_selection(s, 0, 7, &keep, &nk, &sel, &ns, why, sizeof why, &err) == AO_EUSAGE, "fraction 0 is a usage error");
+DONE:
+    free(keep); free(sel); free(group);
+    ao_seqset_destroy(s);
+    ao_dataset_info_destroy(info);
+    unlink(path);
+}
+
 int main(void)
 {
     const char *data = getenv("AO_TEST_DATA");
@@ -319,6 +380,7 @@ int main(void)
     test_real(data);
     test_handmade();
     test_two_columns();
+    test_selection();
     rmdir(tmpdir);
     return UNIT_DONE();
 }

@@ -2,8 +2,10 @@
 """check_leakage.py RESULTS_DIR [PATH...]
 
 Leakage check by content: no file staged for the agent (agentomics-agent-step,
--train-run, -reflect) contains a held-out test sequence. Reads the test
-sequences from RESULTS_DIR/data/heldout/test.tsv (every sequence column) and
+-train-run, -reflect) contains a held-out test sequence or a sequence of the
+selection slice. Reads the test sequences from RESULTS_DIR/data/heldout/test.tsv
+and the slice's from RESULTS_DIR/data/selection/selection.tsv when there is one
+(every sequence column) and
 searches every file under RESULTS_DIR/data/agent and RESULTS_DIR/lineage*/
 (states, workspaces, runs, models; gzip members decompressed), or under the
 PATHs given. Test sequences that also occur verbatim in the agent's own
@@ -53,6 +55,12 @@ def main(argv):
         return 2
     results = argv[1]
     test = sequences(os.path.join(results, "data", "heldout", "test.tsv"))
+    sel_tsv = os.path.join(results, "data", "selection", "selection.tsv")
+    n_sel = 0
+    if os.path.exists(sel_tsv):
+        sel = sequences(sel_tsv)
+        n_sel = len(sel - test)
+        test |= sel
     own = set()
     for split in ("train.tsv", "valid.tsv"):
         p = os.path.join(results, "data", "agent", split)
@@ -75,10 +83,10 @@ def main(argv):
         hits = [n for n in needles if n in data]
         if hits:
             leaks.append((f, len(hits)))
-    print(f"# {len(needles)} held-out test sequences searched in {len(files)} files"
+    print(f"# {len(needles)} held-out test and selection-slice ({n_sel}) sequences searched in {len(files)} files"
           f" ({len(overlap)} also in the agent's own data, left out)")
     for f, n in leaks:
-        print(f"LEAK: {f}: {n} held-out test sequence(s)")
+        print(f"LEAK: {f}: {n} held-out test or selection-slice sequence(s)")
     if not needles:
         print("no held-out test sequence to search for", file=sys.stderr)
         return 1

@@ -44,8 +44,8 @@ int ao_agent_llm_option(ao_agent_opts *o, int code, const char *arg, char *msg, 
     int k = code - AO_AGENT_LLM_OPT_BASE;
     static const char *const names[] = {"--provider", "--model", "--api-base", "--price-file", "--max-llm-calls", "--max-cost", "--baseline",
                                         "--max-turns", "--submit-retries", "--llm-timeout", "--bash-timeout", "--sandbox-mem",
-                                        "--llm-protocol", "--max-tokens", "--context-tokens"};
-    if (k < 0 || k > 14) { snprintf(msg, n, "invalid option"); return -1; }
+                                        "--llm-protocol", "--max-tokens", "--context-tokens", "--step-timeout"};
+    if (k < 0 || k > 15) { snprintf(msg, n, "invalid option"); return -1; }
     if (k >= 4 && k != 6 && k != 12) {
         errno = 0;
         d = strtod(arg, &end);
@@ -91,6 +91,7 @@ int ao_agent_llm_option(ao_agent_opts *o, int code, const char *arg, char *msg, 
         break;
     case 13: o->max_tokens = (int)v; break;
     case 14: o->context_tokens = v; break;
+    case 15: o->step_timeout = d; break;
     }
     return 0;
 }
@@ -121,7 +122,10 @@ void ao_agent_llm_usage(FILE *fp)
 "                         auto for vllm, llamacpp and custom]\n"
 "  --max-tokens N         completion tokens per reply, always sent [4096]\n"
 "  --context-tokens N     the model's context size [asked from llama.cpp and vLLM\n"
-"                         servers, else 32768]; every request is fitted to it\n", fp);
+"                         servers, else 32768]; every request is fitted to it\n"
+"  --step-timeout S       wall seconds of one LLM step: checked before every request and\n"
+"                         tool call, and a bash call gets at most what is left; past it\n"
+"                         the step fails (kind step_timeout) [none]\n", fp);
 }
 
 static void ctx_free(agent_ctx *c)
@@ -575,18 +579,28 @@ DONE:
 
 /* ---- agentomics-reflect -------------------------------------------------------- */
 
-/* Stop reasons of the LLM agent: its budget is used up or the provider
- * failed for good; NULL otherwise. */
-static const char *llm_stop_reason(const ao_iteration *it, const json_t *reflect_failure)
+/* Stop reasons of the LLM agent, per cause (the README's table): its
+ * budget is used up, the provider refused the credentials, or the same
+ * step failed in two iterations in a row; NULL otherwise (a provider
+ * failure, an invalid output or a failed LLM reflection: the next
+ * iteration tries again). */
+static const char *llm_stop_reason(const ao_history *h, const ao_iteration *it, const json_t *reflect_failure)
 {
     const json_t *f[2] = {it->failure, reflect_failure};
+    const ao_iteration *prev = it->number > 1 ? ao_history_iteration(h, it->number - 1) : NULL;
+    const char *step = json_string_value(json_object_get(it->failure, "step")), *pstep;
     int i;
     for (i = 0; i < 2; i++) {
         const char *kind = json_string_value(json_object_get(f[i], "kind"));
         if (!kind) continue;
         if (!strcmp(kind, "budget")) return "LLM budget used up";
-        if (!strcmp(kind, "provider")) return "the LLM provider failed";
+        if (!strcmp(kind, "auth")) return "the LLM provider refused the credentials (authentication)";
     }
+    /* any other failure of a step is retried by the next iteration; the
+     * same step failing twice in a row ends the lineage. A failed LLM
+     * reflection never does: the builtin diagnosis stands. */
+    pstep = prev ? json_string_value(json_object_get(prev->failure, "step")) : NULL;
+    if (step && pstep && !strcmp(step, pstep)) return "the same agent step failed in two iterations in a row";
     return NULL;
 }
 
@@ -596,29 +610,47 @@ static int run_record(const json_t *m, const char *file, const char *run_dir, ao
 {
     static const char *const statuses[] = {"ok", "time_limit", "diverged", "failed", NULL};
     const char *status = json_string_value(json_object_get(m, "status")), *msg = json_string_value(json_object_get(m, "message")), *slash;
-    const json_t *tr = json_object_get(m, "train"), *va = json_object_get(m, "valid"), *e = json_object_get(m, "epochs");
+    const json_t *tr = json_object_get(m, "train"), *va = json_object_get(m, "valid"), *se = json_object_get(m, "selection"), *e = json_object_get(m, "epochs");
     size_t l = strlen(run_dir);
     int i, known = 0;
     memset(r, 0, sizeof *r);
     for (i = 0; status && statuses[i]; i++) known |= !strcmp(status, statuses[i]);
     if (!json_is_object(m)) return ao_err_set(err, AO_EDATA, "%s: not a JSON object", file);
     if (status && !known) return ao_err_set(err, AO_EDATA, "%s: $.status: '%.40s' is not ok, time_limit, diverged or failed", file, status);
-    if ((tr && !json_is_object(tr) && !json_is_null(tr)) || (va && !json_is_object(va) && !json_is_null(va)))
-        return ao_err_set(err, AO_EDATA, "%s: $.train and $.valid must be metric objects", file);
+    if ((tr && !json_is_object(tr) && !json_is_null(tr)) || (va && !json_is_object(va) && !json_is_null(va)) || (se && !json_is_object(se) && !json_is_null(se)))
+        return ao_err_set(err, AO_EDATA, "%s: $.train, $.valid and $.selection must be metric objects", file);
     while (l > 1 && run_dir[l - 1] == '/') l--;
     for (slash = run_dir + l; slash > run_dir && slash[-1] != '/'; slash--) {}
     if (!(r->run_id = strndup(slash, (size_t)(run_dir + l - slash))) || (msg && !(r->message = strdup(msg)))) goto NOMEM;
     snprintf(r->status, sizeof r->status, "%s", status ? status : "failed");
     if (json_is_object(tr) && !(r->train = json_deep_copy(tr))) goto NOMEM;
     if (json_is_object(va) && !(r->valid = json_deep_copy(va))) goto NOMEM;
+    if (json_is_object(se) && !(r->selection = json_deep_copy(se))) goto NOMEM;
     r->wall_seconds = json_is_number(json_object_get(m, "wall_seconds")) ? json_number_value(json_object_get(m, "wall_seconds")) : NAN;
     r->peak_rss_mb = json_is_number(json_object_get(m, "peak_rss_mb")) ? json_number_value(json_object_get(m, "peak_rss_mb")) : NAN;
     r->epochs = json_is_integer(e) && json_integer_value(e) >= 0 ? (int)json_integer_value(e) : -1;
     return AO_OK;
 NOMEM:
-    free(r->run_id); free(r->message); json_decref(r->train);
+    free(r->run_id); free(r->message); json_decref(r->train); json_decref(r->valid);
     memset(r, 0, sizeof *r);
     return ao_err_set(err, AO_EMEM, "out of memory");
+}
+
+/* A validation metric well above the selection slice's: the model fits
+ * what the agent saw (tuned on it, or memorised its labels). Recorded in
+ * the feedback as "overfit" ({valid, selection, gap, note}); report.md
+ * flags it. */
+static int agent_overfit_check(const ao_iteration *it, const char *metric, json_t *fb, ao_err *err)
+{
+    double va = ao_iteration_valid_value(it, metric), se = ao_iteration_selection_value(it, metric);
+    char line[256];
+    if (!isfinite(va) || !isfinite(se) || va - se <= AO_OVERFIT_GAP) return AO_OK;
+    snprintf(line, sizeof line, "validation over-fit: validation %s %.4f but %.4f on the selection slice the agent never saw (gap %.4f)",
+             metric, va, se, va - se);
+    if (json_object_set_new(fb, "overfit", json_pack("{s:f,s:f,s:f,s:s}", "valid", va, "selection", se, "gap", va - se, "note", line)) < 0)
+        return ao_err_set(err, AO_EMEM, "out of memory");
+    ao_warn("iteration %d: %s", it->number, line);
+    return AO_OK;
 }
 
 /* The decision after iteration it: a stop reason, or NULL to go on. */
@@ -626,7 +658,7 @@ static const char *stop_reason(const ao_run_config *run, const ao_history *h, co
 {
     const ao_budgets *b = &run->budgets;
     int since_best = h->best.iteration ? h->n_iters - h->best.iteration : h->n_iters;
-    const char *llm = llm_stop_reason(it, llm_failure);
+    const char *llm = llm_stop_reason(h, it, llm_failure);
     if (llm) return llm;
     if (b->iterations > 0 && h->n_iters >= b->iterations) return "iteration budget used";
     if (b->wall_seconds > 0 && ao_history_elapsed(h) >= b->wall_seconds) return "wall-time budget used";
@@ -719,7 +751,7 @@ int ao_agent_reflect(const ao_agent_opts *o, ao_err *err)
     if ((rc = run_record(metrics, mpath, o->run_dir, &it->run, err)) < 0) goto DONE;
     it->has_run = 1;
     if ((rc = ao_policy_diagnose(&s->run, metrics, ao_iteration_output(it, "analyze"), &fb, err)) < 0) goto DONE;
-    if (o->agent == AO_AGENT_LLM && !llm_stop_reason(it, NULL)) {
+    if (o->agent == AO_AGENT_LLM && !llm_stop_reason(h, it, NULL)) {
         /* the LLM's verbal feedback goes beside the builtin diagnosis,
          * which stays as the trusted, structured part */
         json_t *llm_fb = NULL;
@@ -728,8 +760,10 @@ int ao_agent_reflect(const ao_agent_opts *o, ao_err *err)
         if (llm_failure) json_object_set(fb, "llm_error", llm_failure);
     }
     it->feedback = json_incref(fb);
-    /* the best pointer: strict improvement, on the split in force only */
-    v = ao_iteration_valid_value(it, s->run.metric);
+    if ((rc = agent_overfit_check(it, s->run.metric, fb, err)) < 0) goto DONE;
+    /* the best pointer: strict improvement of the ranking value (the
+     * selection slice's when there is one), on the split in force only */
+    v = ao_iteration_rank_value(it, s->run.metric);
     it->improved = it->run.valid && it->split_version == h->split_version && isfinite(v) &&
                    (!h->best.iteration || h->best.split_version != h->split_version || v > h->best.value);
     if (it->improved && ao_history_set_best(h, it, s->run.metric, v) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "agentomics/fileio.h"
+#include "agentomics/jsonfield.h"
 #include "agentomics/jsonschema.h"
 #include "agentomics/llm.h"
 #include "agentomics/log.h"
@@ -33,6 +34,7 @@
 #include "agent_impl.h"
 
 #define TOOL_RESULT_MAX 20000     /* characters of one tool result kept in the conversation */
+#define MAX_CALLS_PER_REPLY 8     /* tool calls of one reply that are run; the others are answered "not run" */
 #define PROMPT_PART_MAX 12000     /* characters of one filled-in prompt variable, at most */
 #define KEEP_RECENT 6             /* messages at the end of a conversation never elided */
 
@@ -47,6 +49,7 @@ typedef struct llm_cfg {
     const char *protocol;   /* NULL: the preset's */
     int max_tokens;         /* 0: the preset's */
     long context_tokens;    /* 0: ask the server */
+    double step_timeout;    /* 0: none */
 } llm_cfg;
 
 #define DEFAULT_CONTEXT_TOKENS 32768   /* when neither the user nor the server says */
@@ -68,6 +71,7 @@ struct agent_llm {
     json_t *steps_usage;    /* per-step usage records of this process */
     ao_wsfs ws;
     char software[512];
+    double step_deadline;   /* ao_now() past which the step in progress fails (0: none) */
 };
 
 /* ---- configuration ---------------------------------------------------------- */
@@ -98,6 +102,7 @@ static void cfg_from_options(const ao_agent_opts *o, llm_cfg *c)
     c->protocol = o->protocol;
     c->max_tokens = o->max_tokens;
     c->context_tokens = o->context_tokens;
+    c->step_timeout = o->step_timeout;
 }
 
 int agent_llm_run_settings(const ao_agent_opts *o, ao_llm_settings *s, ao_err *err)
@@ -118,6 +123,7 @@ int agent_llm_run_settings(const ao_agent_opts *o, ao_llm_settings *s, ao_err *e
     s->mem_limit_mb = c.mem_limit_mb;
     s->max_tokens = c.max_tokens;
     s->context_tokens = c.context_tokens;
+    s->step_timeout = c.step_timeout;
     return AO_OK;
 }
 
@@ -143,6 +149,7 @@ static void effective_config(const agent_ctx *c, llm_cfg *cfg)
     cfg->protocol = r->protocol;
     cfg->max_tokens = r->max_tokens;
     cfg->context_tokens = r->context_tokens;
+    cfg->step_timeout = r->step_timeout;
     if (o->provider) cfg->provider = o->provider;
     if ((m = env_or(o->model, "AGENTOMICS_MODEL"))) cfg->model = m;
     if ((b = env_or(o->api_base, "AGENTOMICS_API_BASE"))) cfg->api_base = b;
@@ -157,6 +164,7 @@ static void effective_config(const agent_ctx *c, llm_cfg *cfg)
     if (o->protocol) cfg->protocol = o->protocol;
     if (o->max_tokens > 0) cfg->max_tokens = o->max_tokens;
     if (o->context_tokens > 0) cfg->context_tokens = o->context_tokens;
+    if (o->step_timeout > 0) cfg->step_timeout = o->step_timeout;
 }
 
 static double cfg_num(const json_t *cfg, const char *k, double dflt)
@@ -259,8 +267,9 @@ static int llm_open(agent_ctx *c, ao_err *err)
     lc.transcript = a->transcript;
     lc.seed = ao_seed_derive(c->s->run.seed, AO_SEED_LLM, 0);
     {
-        const char *e = getenv("AGENTOMICS_LLM_RETRIES"), *b = getenv("AGENTOMICS_LLM_BACKOFF");
+        const char *e = getenv("AGENTOMICS_LLM_RETRIES"), *b = getenv("AGENTOMICS_LLM_BACKOFF"), *p = getenv("AGENTOMICS_LLM_PARALLEL_TOOL_CALLS");
         if (e && *e) lc.max_retries = atoi(e);
+        if (p && (!strcmp(p, "0") || !strcmp(p, "1"))) lc.parallel_tool_calls = *p - '0';
         if (b && *b) lc.backoff_base = atof(b);
     }
     if (lc.max_cost > 0 && !(a->prices && json_object_get(a->prices, lc.model))) {
@@ -335,6 +344,8 @@ int agent_usage_write(agent_ctx *c, double seconds, ao_err *err)
         json_object_set_new(u, "cost", json_real(json_number_value(json_object_get(u, "cost")) + json_number_value(json_object_get(d, "cost"))));
         if (json_is_false(json_object_get(now, "cost_known"))) json_object_set_new(u, "cost_known", json_false());
         else if (!json_object_get(u, "cost_known")) json_object_set_new(u, "cost_known", json_true());
+        /* replies without usage were priced on estimated tokens: the cost is an estimate */
+        if (json_is_true(json_object_get(now, "cost_estimated"))) json_object_set_new(u, "cost_estimated", json_true());
         if (!json_is_array(steps)) { steps = json_array(); json_object_set_new(u, "steps", steps); }
         json_array_extend(steps, c->llm->steps_usage);
         json_decref(now);
@@ -429,6 +440,8 @@ static json_t *history_digest(const ao_history *h, int upto)
             json_object_set_new(d, "status", json_string(it->run.status));
             json_object_set_new(d, "valid", metrics_brief(it->run.valid, 1));
             json_object_set_new(d, "train", metrics_brief(it->run.train, 0));
+            /* the slice's score only: its rows are never shown */
+            if (it->run.selection) json_object_set_new(d, "selection", metrics_brief(it->run.selection, 1));
         }
         if (it->feedback) json_object_set(d, "feedback", it->feedback);
         json_array_append_new(out, d);
@@ -673,6 +686,25 @@ static const char *jstr(const json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
+/* A fixed buffer made valid UTF-8 in place (a snprintf %.Ns may have cut
+ * a character; a validator's message may quote the agent's bytes). */
+static void clean_buf(char *buf, size_t cap)
+{
+    char *t = ao_utf8_text(buf, strlen(buf), cap - 1, 0, NULL);
+    if (t) { memcpy(buf, t, strlen(t) + 1); free(t); }
+    else snprintf(buf, cap, "(text not shown: out of memory)");
+}
+
+/* Records a submit and its verdict; a JSON build failure is an error, never
+ * a silently missing attempt. */
+static int attempt_add(conv *cv, const json_t *args, const char *verdict, char *reason, size_t reason_cap, ao_err *err)
+{
+    clean_buf(reason, reason_cap);
+    if (json_array_append_new(cv->attempts, json_pack("{s:O,s:s,s:s}", "submitted", args, "verdict", verdict, "reason", reason)) < 0)
+        return ao_err_set(err, AO_EINTERNAL, "step %s: the submit attempt could not be recorded (JSON build failed)", cv->step);
+    return AO_OK;
+}
+
 static char *tool_bash(agent_ctx *c, const json_t *args, ao_err *err)
 {
     struct agent_llm *a = c->llm;
@@ -697,6 +729,12 @@ static char *tool_bash(agent_ctx *c, const json_t *args, ao_err *err)
     so.cwd = "/workspace";
     so.env = env;
     so.timeout = t > 0 && t < limit ? t : limit;
+    if (a->step_deadline > 0) {
+        /* a command gets at most what is left of the step's time */
+        double left = a->step_deadline - ao_now();
+        if (left <= 0) return strdup("not run: the step's time (--step-timeout) is up");
+        if (left < so.timeout) so.timeout = left;
+    }
     so.mem_mb = (long)a->cfg.mem_limit_mb;
     if ((rc = ao_sandbox_run(&so, argv, &r, err)) < 0) return NULL;
     text = ao_sandbox_describe(&r);
@@ -720,12 +758,13 @@ static char *run_tool(agent_ctx *c, conv *cv, const char *name, const json_t *ar
         int ok = ao_jsonschema_validate_file(a->schemas, cv->schema_file, args, msg, sizeof msg, err);
         if (ok < 0) return NULL;
         if (ok == 0) {
-            json_array_append_new(cv->attempts, json_pack("{s:O,s:s,s:s}", "submitted", args, "verdict", "rejected", "reason", msg));
+            if (attempt_add(cv, args, "rejected", msg, sizeof msg, err) < 0) return NULL;
             if (asprintf(&text, "submit rejected: %s. Fix it and call submit again.", msg) < 0) text = NULL;
             return text ? text : (ao_err_set(err, AO_EMEM, "out of memory"), NULL);
         }
         if ((ok = cv->validate(c, args, &out, msg, sizeof msg, err)) < 0) return NULL;
-        json_array_append_new(cv->attempts, json_pack("{s:O,s:s,s:s}", "submitted", args, "verdict", ok ? "accepted" : "rejected", "reason", ok ? "" : msg));
+        if (ok) msg[0] = '\0';
+        if (attempt_add(cv, args, ok ? "accepted" : "rejected", msg, sizeof msg, err) < 0) { json_decref(out); return NULL; }
         if (!ok) {
             if (asprintf(&text, "submit rejected: %s. Fix it and call submit again.", msg) < 0) text = NULL;
             return text ? text : (ao_err_set(err, AO_EMEM, "out of memory"), NULL);
@@ -1030,6 +1069,42 @@ static json_t *call_args(const json_t *fn, char *why, size_t n)
     return a;
 }
 
+/* The reply's tool calls as they go back to the provider: every call has
+ * an id (a made-up "call_TURN_I" where the server gave none or "") and
+ * its arguments as a JSON string (a server may send an object), so the
+ * echoed conversation is what the API accepts. New array; NULL when out
+ * of memory. */
+static json_t *normalise_calls(const json_t *calls, int turn)
+{
+    json_t *out = json_array(), *call;
+    size_t i;
+    if (!out) return NULL;
+    json_array_foreach(calls, i, call) {
+        const json_t *fn = json_object_get(call, "function"), *args = json_object_get(fn, "arguments");
+        const char *id = jstr(call, "id");
+        char made[64], *as = NULL;
+        json_t *c, *f;
+        snprintf(made, sizeof made, "call_%d_%zu", turn, i);
+        if (json_is_string(args)) as = strdup(*json_string_value(args) ? json_string_value(args) : "{}");
+        else if (json_is_object(args)) as = json_dumps(args, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        else if (!args || json_is_null(args)) as = strdup("{}");
+        else as = json_dumps(args, JSON_COMPACT | JSON_ENCODE_ANY);   /* refused by call_args, with the reason */
+        c = json_is_object(call) ? json_deep_copy(call) : json_object();
+        f = c ? json_object_get(c, "function") : NULL;
+        /* a call without a function object stays without one: the loop answers it with an error */
+        if (!as || !c || json_object_set_new(c, "id", json_string(id && *id ? id : made)) < 0 ||
+            (json_is_object(f) && json_object_set_new(f, "arguments", json_string(as)) < 0)) {
+            json_decref(c);
+            free(as);
+            json_decref(out);
+            return NULL;
+        }
+        free(as);
+        if (json_array_append_new(out, c) < 0) { json_decref(out); return NULL; }
+    }
+    return out;
+}
+
 /* Appends a message; -1 when out of memory. */
 static int push(json_t *messages, json_t *m) { return m && json_array_append_new(messages, m) == 0 ? 0 : -1; }
 
@@ -1068,11 +1143,20 @@ static char *dispatch(agent_ctx *c, conv *cv, turn_state *ts, const char *name, 
     if (cv->accepted) return strdup("not run: the step was already accepted");
     if (ts->only_submit && strcmp(name, "submit")) return strdup("error: not run: this reply could only submit the step's output");
     if (!(result = run_tool(c, cv, name, args, &accepted, err))) return NULL;
+    {
+        /* everything bound for a message or the transcript is valid UTF-8, cut on a character boundary */
+        int cut;
+        char *t = ao_utf8_text(result, strlen(result), TOOL_RESULT_MAX - 32, 0, &cut), *more;
+        free(result);
+        if (!t) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
+        if (cut && (more = realloc(t, strlen(t) + 32))) t = strcat(more, "\n[result truncated]");
+        result = t;
+    }
     if (!strcmp(name, "submit") && !accepted && ++ts->rejects > c->llm->cfg.submit_retries) {
         *fail_kind = "invalid_output";
         snprintf(fail_msg, fail_n, "%d submits rejected; the last: %.400s", ts->rejects, result);
+        clean_buf(fail_msg, fail_n);
     }
-    if (strlen(result) > TOOL_RESULT_MAX) strcpy(result + TOOL_RESULT_MAX - 32, "\n[result truncated]");
     a = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
     if (!a || asprintf(&key, "%s %s", name, a) < 0) key = NULL;
     free(a);
@@ -1160,7 +1244,7 @@ DONE:
 static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char **fail_kind, char *fail_msg, size_t fail_n, ao_err *err)
 {
     struct agent_llm *a = c->llm;
-    json_t *messages = NULL, *tools = NULL, *actions = NULL, *u0 = NULL, *submit_tools = NULL, *submit_actions = NULL;
+    json_t *messages = NULL, *tools = NULL, *actions = NULL, *u0 = NULL, *submit_tools = NULL, *submit_actions = NULL, *ncalls = NULL;
     int rc = AO_OK, turn, max_turns = a->cfg.max_turns, iteration = c->s->hist.n_iters, elided = 0, forced = 0;
     size_t budget = (size_t)(a->context_tokens > ao_llm_max_tokens(a->llm) + CONTEXT_MARGIN + 256
                              ? a->context_tokens - ao_llm_max_tokens(a->llm) - CONTEXT_MARGIN : 256) * CHARS_PER_TOKEN;
@@ -1188,6 +1272,7 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
         if (!submit_tools || !(submit_actions = action_schema(submit_tools))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
     }
     cv->attempts = json_array();
+    a->step_deadline = a->cfg.step_timeout > 0 ? t0 + a->cfg.step_timeout : 0;
     u0 = ao_llm_usage(a->llm);
     if ((rc = ao_llm_transcript(a->llm, "step_start", json_pack("{s:s,s:i,s:s}", "step", cv->step, "iteration", iteration, "protocol", cv->protocol), err)) < 0) goto DONE;
     for (turn = 0; turn < max_turns && !cv->accepted && !*fail_kind; turn++) {
@@ -1197,6 +1282,11 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
         ao_err ce;
         ao_err_init(&ce);
         ao_llm_reply_clear(&r);
+        if (a->step_deadline > 0 && ao_now() >= a->step_deadline) {
+            *fail_kind = "step_timeout";
+            snprintf(fail_msg, fail_n, "the step ran past --step-timeout %g s (%d model replies)", a->cfg.step_timeout, turn);
+            break;
+        }
         ts.only_submit = turn == max_turns - 1 || ts.repeats >= 2;
         if (ts.only_submit) {
             use_tools = submit_tools;
@@ -1226,7 +1316,7 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
         else rc = ao_llm_chat(a->llm, messages, use_tools, use_tools == submit_tools ? "submit" : cv->proto == PROTO_TOOLS ? "required" : "auto",
                               NULL, &r, &ce);
         if (rc == AO_EBUDGET || rc == AO_ELLM) {
-            *fail_kind = rc == AO_EBUDGET ? "budget" : "provider";
+            *fail_kind = rc == AO_EBUDGET ? "budget" : ao_llm_auth_failed(a->llm) ? "auth" : "provider";
             snprintf(fail_msg, fail_n, "%s", ce.msg);
             rc = AO_OK;
             break;
@@ -1234,7 +1324,9 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
         if (rc < 0) { ao_err_set(err, rc, "%s", ce.msg); goto DONE; }
         content = jstr(r.message, "content");
         msg = json_pack("{s:s,s:s?}", "role", "assistant", "content", content);
-        calls = json_object_get(r.message, "tool_calls");
+        json_decref(ncalls);
+        if (!(ncalls = normalise_calls(json_object_get(r.message, "tool_calls"), turn))) { json_decref(msg); rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+        calls = ncalls;
         if (cv->proto != PROTO_JSON && json_array_size(calls)) json_object_set(msg, "tool_calls", calls);
         else if (!content) json_object_set_new(msg, "content", json_string(""));   /* never content null without calls */
         if (push(messages, msg) < 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
@@ -1287,6 +1379,12 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
             double tt = ao_now();
             if (!name) {
                 result = strdup("error: a tool call without a function name");
+            } else if (i >= MAX_CALLS_PER_REPLY) {
+                /* every call is answered (the API wants a result per id), but only the first few run */
+                if (asprintf(&result, "not run: at most %d tool calls of one reply are run; send this one again in your next reply",
+                             MAX_CALLS_PER_REPLY) < 0) result = NULL;
+            } else if (a->step_deadline > 0 && ao_now() >= a->step_deadline) {
+                result = strdup("not run: the step's time (--step-timeout) is up");
             } else if (!(args = call_args(fn, why, sizeof why))) {
                 if (asprintf(&result, "error: the arguments of %s are not a JSON object (%s); send them again as valid JSON", name, why) < 0) result = NULL;
             } else if (!(result = dispatch(c, cv, &ts, name, args, fail_kind, fail_msg, fail_n, err))) {
@@ -1334,6 +1432,8 @@ DONE:
     json_decref(submit_tools);
     json_decref(submit_actions);
     json_decref(u0);
+    json_decref(ncalls);
+    a->step_deadline = 0;
     free(ts.last_action);
     return rc;
 }
@@ -1432,9 +1532,18 @@ int agent_llm_validate_split(agent_ctx *c, const json_t *sub, json_t **out, char
         goto DONE;
     }
     if (!w1 || !w2) { snprintf(msg, n, "the split files must be under /workspace"); goto DONE; }
+    /* regular files only, checked without blocking: a FIFO would hang the read */
+    if (ao_wsfs_check_file(&a->ws, jstr(sub, "train_file"), &de) < 0 || ao_wsfs_check_file(&a->ws, jstr(sub, "valid_file"), &de) < 0) {
+        snprintf(msg, n, "%s", de.msg);
+        goto DONE;
+    }
     if ((rc = agent_load_split(c, err)) < 0) { ok = rc; goto DONE; }
     if (!(pt = ao_seqset_read(ht, c->info, 1, 1, &de)) || !(pv = ao_seqset_read(hv, c->info, 1, 1, &de))) {
-        snprintf(msg, n, "cannot read the split files: %s", de.msg);
+        /* the reader names the host path: the model is told the sandbox path */
+        char *at = strstr(de.msg, pt ? hv : ht);
+        const char *shown = jstr(sub, pt ? "valid_file" : "train_file"), *host = pt ? hv : ht;
+        if (at) snprintf(msg, n, "cannot read the split files: %.*s%s%s", (int)(at - de.msg), de.msg, shown, at + strlen(host));
+        else snprintf(msg, n, "cannot read the split files: %s", de.msg);
         goto DONE;
     }
     if (!pt->n || !pv->n) { snprintf(msg, n, "both split files need rows"); goto DONE; }
@@ -1675,8 +1784,9 @@ int agent_llm_reflect(agent_ctx *c, const json_t *metrics, json_t **feedback, js
     if (!c->o->data) return ao_err_set(err, AO_EUSAGE, "LLM reflection needs --data AGENTDIR");
     if ((rc = llm_open(c, err)) < 0) return rc;
     cv.proto = proto_of(c->llm->protocol);
-    run = json_pack("{s:O*,s:O*,s:o*,s:o*,s:O*,s:O*}", "status", json_object_get(metrics, "status"), "message", json_object_get(metrics, "message"),
+    run = json_pack("{s:O*,s:O*,s:o*,s:o*,s:o*,s:O*,s:O*}", "status", json_object_get(metrics, "status"), "message", json_object_get(metrics, "message"),
                     "valid", metrics_brief(json_object_get(metrics, "valid"), 1), "train", metrics_brief(json_object_get(metrics, "train"), 0),
+                    "selection", json_is_object(json_object_get(metrics, "selection")) ? metrics_brief(json_object_get(metrics, "selection"), 1) : NULL,
                     "analysis", ao_iteration_output(it, "analyze"), "log_tail", json_object_get(metrics, "log_tail"));
     if (!run) return ao_err_set(err, AO_EMEM, "out of memory");
     if (it->failure) json_object_set(run, "agent_failure", it->failure);

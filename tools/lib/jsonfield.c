@@ -2,6 +2,7 @@
  * jsonfield.h): shared by the recipe reader and the learners' parameter
  * parsers, so every strict document reports problems the same way. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "agentomics/jsonfield.h"
 
@@ -113,27 +114,66 @@ const char *ao_jf_enum_name(const char *const *names, const int *values, int v)
     return NULL;
 }
 
+/* Length of the valid UTF-8 sequence at p[0..n), 0 when p[0] starts none
+ * (or the sequence is cut short by n). */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    size_t k, j;
+    unsigned cp;
+    if (p[0] < 0x80) return 1;
+    if ((p[0] & 0xe0) == 0xc0) { k = 1; cp = p[0] & 0x1f; }
+    else if ((p[0] & 0xf0) == 0xe0) { k = 2; cp = p[0] & 0x0f; }
+    else if ((p[0] & 0xf8) == 0xf0) { k = 3; cp = p[0] & 0x07; }
+    else return 0;
+    if (k >= n) return 0;
+    for (j = 1; j <= k; j++) {
+        if ((p[j] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (p[j] & 0x3f);
+    }
+    if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return k + 1;
+}
+
 long ao_utf8_invalid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
+    size_t i = 0, k;
     while (i < n) {
-        int k, j;
-        unsigned cp;
-        if (p[i] < 0x80) { i++; continue; }
-        if ((p[i] & 0xe0) == 0xc0) { k = 1; cp = p[i] & 0x1f; }
-        else if ((p[i] & 0xf0) == 0xe0) { k = 2; cp = p[i] & 0x0f; }
-        else if ((p[i] & 0xf8) == 0xf0) { k = 3; cp = p[i] & 0x07; }
-        else return (long)i;
-        if ((size_t)k >= n - i) return (long)i;   /* cut short */
-        for (j = 1; j <= k; j++) {
-            if ((p[i + j] & 0xc0) != 0x80) return (long)i;
-            cp = (cp << 6) | (p[i + j] & 0x3f);
-        }
-        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return (long)i;
-        i += (size_t)k + 1;
+        if (!(k = utf8_seq(p + i, n - i))) return (long)i;
+        i += k;
     }
     return -1;
+}
+
+char *ao_utf8_text(const char *s, size_t n, size_t max, unsigned flags, int *cut)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, o = 0, k;
+    char *out;
+    if (cut) *cut = 0;
+    /* a tail cut from a longer text: the continuation bytes of a character whose start was cut off go */
+    if (flags & AO_UTF8_TRIM_START)
+        while (i < n && i < 3 && (p[i] & 0xc0) == 0x80) i++;
+    if (flags & AO_UTF8_TRIM_END) {
+        /* a head cut from a longer text: a character cut short at the end goes */
+        size_t b = n, back;
+        for (back = 0; back < 3 && b > i && (p[b - 1] & 0xc0) == 0x80; back++) b--;
+        if (b > i && p[b - 1] >= 0xc0 && !utf8_seq(p + b - 1, n - (b - 1))) n = b - 1;
+    }
+    /* worst case: every byte becomes U+FFFD (3 bytes) */
+    if (n > ((size_t)-1 - 4) / 3 || !(out = malloc(3 * (n - i) + 4))) return NULL;
+    while (i < n) {
+        const char *add;
+        size_t len;
+        if (p[i] == 0) { add = "\\0"; len = 2; k = 1; }
+        else if ((k = utf8_seq(p + i, n - i))) { add = s + i; len = k; }
+        else { add = "\xEF\xBF\xBD"; len = 3; k = 1; }
+        if (max && o + len > max) { if (cut) *cut = 1; break; }
+        memcpy(out + o, add, len);
+        o += len;
+        i += k;
+    }
+    out[o] = '\0';
+    return out;
 }

@@ -6,14 +6,16 @@
  * object with one of those codes inside a 200 body) or fatal (any other
  * status, other errors in the body, a reply without a message).
  *
- * Ledger: every attempt that got an HTTP response counts as one call,
- * whatever its status, because that is what a provider may bill and rate
- * limit. Budgets are checked before each ao_llm_chat(), not before each
- * retry, so one call with retries may run a little past max_calls rather
- * than fail half-way through its retries. Cost: usage.cost when the
- * provider reports it, else the config's price table; a delivered
- * completion whose cost cannot be known makes cost_known false; attempts
- * that delivered no completion (error statuses, unparseable bodies) cost 0.
+ * Ledger: every attempt counts as one call, answered or not, whatever its
+ * status, because that is what a provider may bill and rate limit, and
+ * the call budget is checked before each ao_llm_chat() and before each
+ * retry, so it bounds the attempts. Cost: usage.cost when the provider
+ * reports it, else the config's price table on the reply's usage, else (a
+ * reply without usage) the price table on tokens estimated from the
+ * request's and the reply's sizes (CHARS_PER_TOKEN_ESTIMATE), marked
+ * cost_estimated; a delivered completion whose cost cannot be known makes
+ * cost_known false; attempts that delivered no completion (error
+ * statuses, unparseable bodies) cost 0. Provider numbers are clamped.
  *
  * The key lives only in the Authorization header. Everything written to
  * the transcript and every error message goes through a scrub that
@@ -66,6 +68,7 @@ typedef struct llm_tally {
     json_int_t prompt, completion, cached, reasoning;
     double cost;            /* sum of the known costs */
     int cost_unknown;       /* some delivered completion had no known cost */
+    int cost_estimated;     /* some cost came from estimated tokens (no usage in the reply) */
 } llm_tally;
 
 struct ao_llm {
@@ -89,6 +92,8 @@ struct ao_llm {
     double seed_cost;
     int context_probed;     /* ao_llm_context_tokens asked the server already */
     long context_tokens;    /* its answer (0: unknown) */
+    long fail_status;       /* HTTP status of the last failed ao_llm_chat (0: none or no reply) */
+    int parallel;           /* parallel_tool_calls: -1 not sent, 0 false, 1 true */
 };
 
 /* The body of one attempt, capped. */
@@ -158,6 +163,7 @@ void ao_llm_config_init(ao_llm_config *c)
     c->backoff_base = 1;
     c->backoff_cap = 60;
     c->temperature = NAN;
+    c->parallel_tool_calls = -1;
 }
 
 const ao_llm_preset *ao_llm_preset_of(const ao_llm *l) { return l ? l->preset : NULL; }
@@ -287,6 +293,12 @@ int ao_llm_transcript(ao_llm *l, const char *event, json_t *fields, ao_err *err)
     int rc = AO_OK;
 
     if (!l || l->tfd < 0) goto DONE;
+    if (!fields) {
+        /* every caller builds fields with json_pack: NULL is a string that
+         * is not UTF-8 (or no memory), never a reason to drop the event */
+        rc = ao_err_set(err, AO_EINTERNAL, "transcript event '%s': its JSON could not be built (text that is not UTF-8, or out of memory)", event ? event : "note");
+        goto DONE;
+    }
     gettimeofday(&tv, NULL);
     if (!(ev = json_object()) ||
         json_object_set_new(ev, "time", json_real((double)tv.tv_sec + tv.tv_usec * 1e-6)) ||
@@ -409,6 +421,7 @@ ao_llm *ao_llm_create(const ao_llm_config *c, ao_err *err)
     l->backoff_base = c->backoff_base;
     l->backoff_cap = c->backoff_cap;
     l->temperature = c->temperature;
+    l->parallel = c->parallel_tool_calls;
     l->max_tokens = c->max_tokens;
     l->max_calls = c->max_calls;
     l->max_cost = c->max_cost;
@@ -466,22 +479,43 @@ void ao_llm_ledger_seed(ao_llm *l, int calls, double cost)
 
 /* ---- usage --------------------------------------------------------------- */
 
+/* A provider's token count, clamped to [0, LLM_TOKENS_MAX]: a count of
+ * 1e300 or INT64_MAX must not overflow the sums (a count past the bound
+ * is taken as the bound: the budget then holds, it is not reset). */
+#define LLM_TOKENS_MAX 1000000000000LL
 static json_int_t int_member(const json_t *o, const char *k)
 {
     json_t *v = json_object_get(o, k);
-    if (json_is_integer(v)) return json_integer_value(v) > 0 ? json_integer_value(v) : 0;
-    if (json_is_real(v) && json_real_value(v) > 0) return (json_int_t)json_real_value(v);
+    if (json_is_integer(v)) return json_integer_value(v) <= 0 ? 0 : json_integer_value(v) > LLM_TOKENS_MAX ? LLM_TOKENS_MAX : json_integer_value(v);
+    if (json_is_real(v) && json_real_value(v) > 0) return json_real_value(v) >= (double)LLM_TOKENS_MAX ? LLM_TOKENS_MAX : (json_int_t)json_real_value(v);
     return 0;
 }
 
+#define LLM_COST_MAX 1e6   /* USD of one reply that is believed */
+/* Bytes per token when a reply has no usage: low, so the estimate errs
+ * on the side of spending less (JSON and code run 3-4 bytes a token). */
+#define CHARS_PER_TOKEN_ESTIMATE 3
+
 /* Adds one attempt's usage to t. delivered: the attempt returned a
  * completion, so it was billed and its cost matters. */
-static void tally_add(const ao_llm *l, llm_tally *t, const json_t *body, int delivered)
+static void tally_add(const ao_llm *l, llm_tally *t, const json_t *body, int delivered, size_t sent, size_t got)
 {
     json_t *u = json_object_get(body, "usage"), *cost, *price;
     json_int_t p, c, ca, re;
     if (!json_is_object(u)) {
-        if (delivered) t->cost_unknown = 1;
+        /* no usage: tokens estimated from the sizes, priced when a price is known */
+        const json_t *pr = l->prices ? json_object_get(l->prices, l->model) : NULL;
+        if (!delivered) return;
+        p = (json_int_t)(sent / CHARS_PER_TOKEN_ESTIMATE);
+        c = (json_int_t)(got / CHARS_PER_TOKEN_ESTIMATE);
+        t->prompt += p;
+        t->completion += c;
+        if (json_is_object(pr) && json_is_number(json_object_get(pr, "prompt")) && json_is_number(json_object_get(pr, "completion"))) {
+            t->cost += ((double)p * json_number_value(json_object_get(pr, "prompt")) + (double)c * json_number_value(json_object_get(pr, "completion"))) / 1e6;
+            t->cost_estimated = 1;
+        } else {
+            t->cost_unknown = 1;
+        }
         return;
     }
     p = int_member(u, "prompt_tokens");
@@ -496,7 +530,8 @@ static void tally_add(const ao_llm *l, llm_tally *t, const json_t *body, int del
     cost = json_object_get(u, "cost");
     price = l->prices ? json_object_get(l->prices, l->model) : NULL;
     if (json_is_number(cost) && isfinite(json_number_value(cost)) && json_number_value(cost) >= 0) {
-        t->cost += json_number_value(cost);
+        /* one reply's cost is bounded too, so the sum stays finite */
+        t->cost += json_number_value(cost) < LLM_COST_MAX ? json_number_value(cost) : LLM_COST_MAX;
     } else if (json_is_object(price) && json_is_number(json_object_get(price, "prompt")) &&
                json_is_number(json_object_get(price, "completion"))) {
         double pp = json_number_value(json_object_get(price, "prompt"));
@@ -516,13 +551,19 @@ static json_t *tally_json(const llm_tally *t)
                      "cost", t->cost_unknown ? json_null() : json_real(t->cost));
 }
 
+int ao_llm_auth_failed(const ao_llm *l)
+{
+    return l && (l->fail_status == 401 || l->fail_status == 403);
+}
+
 json_t *ao_llm_usage(const ao_llm *l)
 {
     if (!l) return NULL;
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:f,s:b,s:I}", "llm_calls", (json_int_t)(l->seed_calls + l->calls),
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:f,s:b,s:b,s:I}", "llm_calls", (json_int_t)(l->seed_calls + l->calls),
                      "prompt_tokens", l->tally.prompt, "completion_tokens", l->tally.completion,
                      "cached_tokens", l->tally.cached, "reasoning_tokens", l->tally.reasoning,
                      "cost", l->seed_cost + l->tally.cost, "cost_known", !l->tally.cost_unknown,
+                     "cost_estimated", l->tally.cost_estimated,
                      "retries", (json_int_t)l->retries);
 }
 
@@ -824,10 +865,12 @@ static int run_attempt(ao_llm *l, int attempt, const char *payload, const json_t
     }
     snprintf(a->reason, sizeof a->reason, "%s", reason);
     free(reason);
+    /* every attempt counts, answered or not (a hang, a closed connection):
+     * the call budget bounds what was sent */
+    l->calls++;
     if (a->status > 0) {
-        l->calls++;
-        tally_add(l, &l->tally, a->body, a->kind == ATT_OK);
-        tally_add(l, call, a->body, a->kind == ATT_OK);
+        tally_add(l, &l->tally, a->body, a->kind == ATT_OK, strlen(payload), b.len);
+        tally_add(l, call, a->body, a->kind == ATT_OK, strlen(payload), b.len);
         if (!(body = logged_body(l, a, &b))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
         fields = json_pack("{s:i,s:I,s:f,s:o}", "attempt", attempt, "status", (json_int_t)a->status,
                            "seconds", secs, "body", body);
@@ -947,7 +990,8 @@ static int build_request(const ao_llm *l, const json_t *messages, const json_t *
                 tc = json_string("required");
             if (!tc || json_object_set_new(req, "tool_choice", tc)) goto ERROR_MEM;
         }
-        if (l->preset->parallel_tool_calls && json_object_set_new(req, "parallel_tool_calls", json_true()))
+        /* a capability, sent only when asked: some models refuse the parameter itself */
+        if (l->preset->parallel_tool_calls && l->parallel >= 0 && json_object_set_new(req, "parallel_tool_calls", json_boolean(l->parallel)))
             goto ERROR_MEM;
     }
     if (response_schema && l->preset->json_schema) {
@@ -1025,7 +1069,7 @@ int ao_llm_chat(ao_llm *l, const json_t *messages, const json_t *tools, const ch
     json_t *req = NULL, *hdr_log = NULL, *msg, *fr;
     char *payload = NULL, *auth = NULL;
     struct curl_slist *hdrs = NULL, *t;
-    llm_tally call = {0, 0, 0, 0, 0.0, 0};
+    llm_tally call = {0, 0, 0, 0, 0.0, 0, 0};
     llm_attempt a;
     double spent, delay;
     int rc = AO_OK, attempt;
@@ -1075,6 +1119,7 @@ int ao_llm_chat(ao_llm *l, const json_t *messages, const json_t *tools, const ch
         r->attempts = attempt;
         if (rc < 0) goto DONE;
         if (a.kind == ATT_OK) break;
+        l->fail_status = a.status;
         if (a.kind == ATT_FATAL) {
             rc = llm_fail(l, err, AO_ELLM, attempt, "%s: %s", l->url, a.reason);
             goto DONE;
@@ -1082,6 +1127,11 @@ int ao_llm_chat(ao_llm *l, const json_t *messages, const json_t *tools, const ch
         if (attempt > l->max_retries) {
             rc = llm_fail(l, err, AO_ELLM, attempt, "%s: %s (gave up after %d attempt%s)", l->url, a.reason, attempt,
                           attempt == 1 ? "" : "s");
+            goto DONE;
+        }
+        if (l->max_calls > 0 && l->seed_calls + l->calls >= l->max_calls) {
+            rc = llm_fail(l, err, AO_EBUDGET, attempt, "the LLM call budget (%d calls) is used up by the retries of a failing request (%s)",
+                          l->max_calls, a.reason);
             goto DONE;
         }
         delay = retry_delay(l, &a.hints, attempt - 1);

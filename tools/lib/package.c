@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -545,6 +546,8 @@ static const char *iter_model(const pkg *p, const ao_iteration *it)
     return m ? m : "-";
 }
 
+static double jnum_or_nan(const json_t *v) { return json_is_number(v) ? json_number_value(v) : NAN; }
+
 static char *report_md(const pkg *p, size_t *len, ao_err *err)
 {
     static const char *cols[] = {"accuracy", "auroc", "auprc", "f1_macro", "mcc", "log_loss", NULL};
@@ -571,7 +574,19 @@ static char *report_md(const pkg *p, size_t *len, ao_err *err)
         md_cell(fp, jstr(p->dataset, "positive_class"));
         fputc('\n', fp);
     }
-    fprintf(fp, "- Selection metric (validation): %s\n", p->metric ? p->metric : "-");
+    {
+        json_t *sel = json_object_get(p->metrics, "selection");
+        const char *mt = p->metric ? p->metric : "-";
+        double va = jnum_or_nan(json_object_get(valid, mt)), se = jnum_or_nan(json_object_get(sel, mt));
+        if (json_is_object(sel)) {
+            fprintf(fp, "- Ranking metric: %s on the selection slice (prepare-data's held-back validation rows, never seen by the agent)\n", mt);
+            fprintf(fp, "- Best iteration's %s: validation %.4f, selection slice %.4f", mt, va, se);
+            if (isfinite(va) && isfinite(se) && va - se > AO_OVERFIT_GAP) fprintf(fp, " — **validation over-fit** (gap %.4f)", va - se);
+            fputc('\n', fp);
+        } else {
+            fprintf(fp, "- Ranking metric: %s on the validation split (no selection slice)\n", mt);
+        }
+    }
     fprintf(fp, "- Best iteration: %lld (run `", p->best_iter);
     md_cell(fp, p->run_id);
     fputs("`, model ", fp);
@@ -585,9 +600,9 @@ static char *report_md(const pkg *p, size_t *len, ao_err *err)
 
     fputs("\n## Iterations\n\n| iteration | run | model | status |", fp);
     for (c = 0; cols[c]; c++) fprintf(fp, " %s |", cols[c]);
-    fputs(" decision |\n|---:|---|---|---|", fp);
+    fprintf(fp, " selection %s | decision |\n|---:|---|---|---|", p->metric ? p->metric : "-");
     for (c = 0; cols[c]; c++) fputs("---:|", fp);
-    fputs("---|\n", fp);
+    fputs("---:|---|\n", fp);
     for (j = 0; j < p->hist.n_iters; j++) {
         const ao_iteration *it = &p->hist.iters[j];
         fprintf(fp, it->number == p->best_iter ? "| **%d** |" : "| %d |", it->number);
@@ -603,6 +618,13 @@ static char *report_md(const pkg *p, size_t *len, ao_err *err)
             md_number(fp, it->has_run ? json_object_get(it->run.valid, cols[c]) : NULL);
             fputs(" |", fp);
         }
+        fputc(' ', fp);
+        md_number(fp, it->has_run && p->metric ? json_object_get(it->run.selection, p->metric) : NULL);
+        if (it->has_run && p->metric) {
+            double va = ao_iteration_valid_value(it, p->metric), se = ao_iteration_selection_value(it, p->metric);
+            if (isfinite(va) && isfinite(se) && va - se > AO_OVERFIT_GAP) fputs(" (validation over-fit)", fp);
+        }
+        fputs(" |", fp);
         fputc(' ', fp);
         md_cell(fp, it->decision == AO_DECISION_STOP ? "stop" : it->decision == AO_DECISION_CONTINUE ? "continue" : "-");
         fputs(" |\n", fp);

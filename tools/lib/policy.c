@@ -102,7 +102,7 @@ static past read_past(const ao_history *h, const char *metric)
         p.last_status = status;
         p.repairs_in_a_row = (p.last_family == f && failed) ? p.repairs_in_a_row + 1 : failed;
         p.last_family = f;
-        v = ao_iteration_valid_value(it, metric);
+        v = ao_iteration_rank_value(it, metric);
         if (!isnan(v) && v > p.best_value[f]) {
             p.best_value[f] = v;
             p.best_recipe[f] = recipe;
@@ -483,7 +483,8 @@ int ao_policy_plan(const ao_run_config *run, const ao_history *h, json_t **out, 
     json_t *best = NULL;
     char goal[256];
     if (h->best.iteration) {
-        snprintf(goal, sizeof goal, "beat the best validation %s of %.4f (iteration %d)", run->metric, h->best.value, h->best.iteration);
+        snprintf(goal, sizeof goal, "beat the best %s %s of %.4f (iteration %d)", h->best.on_selection ? "selection-slice" : "validation", run->metric,
+                 h->best.value, h->best.iteration);
         best = ao_best_json(&h->best);
         if (!best) return ao_err_set(err, AO_EMEM, "out of memory");
     } else if (iteration == 1) {

@@ -4,6 +4,7 @@
  * its checks (duplicates, conflicting labels, train/test overlap). */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,9 @@
 #include "agentomics/jsonfield.h"
 #include "agentomics/log.h"
 #include "agentomics/prepare.h"
+#include "agentomics/rng.h"
+#include "agentomics/split.h"
+#include "agentomics/data.h"
 
 KHASH_MAP_INIT_STR(str2str, char *)
 KHASH_MAP_INIT_STR(str2int, int)
@@ -978,12 +982,144 @@ DONE:
     return rc;
 }
 
+/* ---- the selection slice ------------------------------------------------ */
+
+/* Takes one row's contribution out of the split's statistics (the inverse
+ * of process_record's counting): the row is the normalised TSV line. */
+static int unstat_row(prep *p, splitstats *st, char *line, ao_err *err)
+{
+    char *f[AO_MAX_SEQ_COLS + AO_MAX_KEEP_COLS + 2];
+    int nf = split_line(line, '\t', f, p->n_seq + p->n_keep + 2), i, cls;
+    khint_t k;
+    if (nf != p->n_seq + p->n_keep + 2) return ao_err_set(err, AO_EINTERNAL, "selection slice: a row with %d fields", nf);
+    k = kh_get(str2int, p->cls_idx, f[nf - 1]);
+    if (k == kh_end(p->cls_idx)) return ao_err_set(err, AO_EINTERNAL, "selection slice: unknown label '%s'", f[nf - 1]);
+    cls = kh_val(p->cls_idx, k);
+    for (i = 0; i < p->n_seq; i++) {
+        colstats *c = &st->col[i];
+        const unsigned char *q = (const unsigned char *)f[1 + i];
+        size_t len = strlen(f[1 + i]), j;
+        for (j = 0; j < len; j++) c->alphabet[cls][q[j]]--;
+        if (len < SHORT_LEN) c->short_len[len]--;
+        else if (c->long_len && (k = kh_get(len2n, c->long_len, (khint64_t)len)) != kh_end(c->long_len) && --kh_val(c->long_len, k) == 0)
+            kh_del(len2n, c->long_len, k);
+    }
+    st->n--;
+    st->class_n[cls]--;
+    return AO_OK;
+}
+
+/* Carves the selection slice out of the pool split (the validation set
+ * when given, else training) of the output being written: the pool file
+ * is rewritten without the slice's rows, its statistics and digest follow
+ * (dataset.json is written again after), and selection/selection.tsv gets
+ * the rows. *pool_out: the pool split, -1 when no slice was made. */
+static int carve_selection(prep *p, ao_outdir *od, int *pool_out, json_t **record, ao_err *err)
+{
+    const ao_prepare_opts *o = p->o;
+    int pool = o->n_inputs[AO_SPLIT_VALID] ? AO_SPLIT_VALID : AO_SPLIT_TRAIN, rc;
+    double fr = o->selection_fraction < 0 ? (pool == AO_SPLIT_VALID ? AO_SELECTION_FRACTION_VALID : AO_SELECTION_FRACTION_TRAIN) : o->selection_fraction;
+    uint64_t seed = ao_seed_derive(0, AO_SEED_SELECTION, 0);
+    char *agent = NULL, *pool_path = NULL, *rest_path = NULL, *sel_path = NULL, why[AO_ERRMSG_MAX], *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    ao_dataset_info *info = NULL;
+    ao_seqset *s = NULL;
+    int64_t *keep = NULL, *sel = NULL, nk = 0, ns = 0, row = -1, j = 0;
+    FILE *in = NULL, *rest = NULL, *out = NULL;
+    splitstats *st = &p->st[pool];
+    *pool_out = -1;
+    *record = NULL;
+    if (fr == 0) { *record = json_pack("{s:b,s:s}", "carved", 0, "reason", "--selection-fraction 0"); goto DONE_NOSLICE; }
+    if (!(agent = ao_outdir_path(od, "agent/.x", err)) || !(pool_path = ao_outdir_path(od, pool == AO_SPLIT_VALID ? "agent/valid.tsv" : "agent/train.tsv", err)) ||
+        !(rest_path = ao_outdir_path(od, "agent/pool.rest", err))) { rc = err->code; goto DONE; }
+    *strrchr(agent, '/') = '\0';
+    if (!(info = ao_dataset_info_load(agent, err)) || !(s = ao_seqset_read(pool_path, info, 1, o->reader.threads, err))) { rc = err->code; goto DONE; }
+    if ((rc = ao_split_selection(s, fr, seed, &keep, &nk, &sel, &ns, why, sizeof why, err)) < 0) goto DONE;
+    if (!sel) {
+        ao_warn("no selection slice (iterations and lineages are then chosen on the validation metric): %s", why);
+        *record = json_pack("{s:b,s:s,s:f,s:s}", "carved", 0, "pool", split_names[pool], "fraction", fr, "reason", why);
+        goto DONE_NOSLICE;
+    }
+    if (!(sel_path = ao_outdir_path(od, "selection/selection.tsv", err))) { rc = err->code; goto DONE; }
+    if (!(in = fopen(pool_path, "r"))) { rc = ao_err_set(err, AO_EIO, "%s: cannot read: %s", pool_path, strerror(errno)); goto DONE; }
+    if (!(rest = fopen(rest_path, "w")) || !(out = fopen(sel_path, "w"))) { rc = ao_err_set(err, AO_EIO, "%s: cannot create: %s", rest ? sel_path : rest_path, strerror(errno)); goto DONE; }
+    digest_init(st);
+    /* line 0 is the header (both files); data line r is seqset row r */
+    while ((len = getline(&line, &cap, in)) > 0) {
+        int to_sel = row >= 0 && j < ns && sel[j] == row;
+        kstring_t ks = {(size_t)len, cap, line};
+        if (row < 0 || !to_sel) digest_row(st, &ks);
+        if ((row < 0 || to_sel) && fwrite(line, 1, (size_t)len, out) != (size_t)len) { rc = ao_err_set(err, AO_EIO, "%s: write error", sel_path); goto DONE; }
+        if ((row < 0 || !to_sel) && fwrite(line, 1, (size_t)len, rest) != (size_t)len) { rc = ao_err_set(err, AO_EIO, "%s: write error", rest_path); goto DONE; }
+        if (to_sel) {
+            j++;
+            if (line[len - 1] == '\n') line[len - 1] = '\0';
+            if ((rc = unstat_row(p, st, line, err)) < 0) goto DONE;
+        }
+        row++;
+    }
+    if (ferror(in) || row != s->n || j != ns) { rc = ao_err_set(err, AO_EINTERNAL, "%s: %" PRId64 " rows re-read, %" PRId64 " expected", pool_path, row, s->n); goto DONE; }
+    digest_final(st);
+    rc = fclose(rest); rest = NULL;
+    if (rc != 0 || fclose(out) != 0) { out = NULL; rc = ao_err_set(err, AO_EIO, "%s: write error", rest_path); goto DONE; }
+    out = NULL;
+    if (rename(rest_path, pool_path) != 0) { rc = ao_err_set(err, AO_EIO, "%s: cannot rename: %s", rest_path, strerror(errno)); goto DONE; }
+    {
+        json_t *cc = json_object();
+        int64_t *n = calloc((size_t)info->n_classes, sizeof *n), i;
+        if (!cc || !n) { json_decref(cc); free(n); rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+        for (i = 0; i < ns; i++) n[s->y[sel[i]]]++;
+        for (i = 0; i < info->n_classes; i++) json_object_set_new(cc, info->classes[i], json_integer((json_int_t)n[i]));
+        free(n);
+        *record = json_pack("{s:b,s:s,s:f,s:I,s:I,s:o}", "carved", 1, "pool", split_names[pool], "fraction", fr, "seed", (json_int_t)seed,
+                            "n_records", (json_int_t)ns, "class_counts", cc);
+    }
+    ao_info("selection slice: %" PRId64 " of %" PRId64 " %s rows held back from the agent", ns, s->n, split_names[pool]);
+    *pool_out = pool;
+DONE_NOSLICE:
+    rc = *record ? AO_OK : ao_err_set(err, AO_EMEM, "out of memory");
+DONE:
+    if (in) fclose(in);
+    if (rest) fclose(rest);
+    if (out) fclose(out);
+    if (rc < 0 && rest_path) unlink(rest_path);
+    free(line);
+    free(agent);
+    free(pool_path);
+    free(rest_path);
+    free(sel_path);
+    free(keep);
+    free(sel);
+    ao_seqset_destroy(s);
+    ao_dataset_info_destroy(info);
+    return rc;
+}
+
+/* selection/selection.json: what was carved (or why nothing was), tied to
+ * the agent data it belongs to by dataset.json's content hash. */
+static int write_selection_json(ao_outdir *od, json_t *record, ao_err *err)
+{
+    char *ds = ao_outdir_path(od, "agent/dataset.json", err);
+    json_t *d;
+    int rc;
+    if (!ds) return err->code;
+    d = json_load_file(ds, 0, NULL);
+    free(ds);
+    if (!d) return ao_err_set(err, AO_EIO, "agent/dataset.json: cannot read back");
+    rc = json_object_set_new(record, "format_version", json_integer(1)) < 0 ||
+         json_object_set(record, "content_hash", json_object_get(d, "content_hash")) < 0 ? ao_err_set(err, AO_EMEM, "out of memory") : AO_OK;
+    json_decref(d);
+    return rc < 0 ? rc : write_json(od, "selection/selection.json", record, err);
+}
+
 /* ---- driver ------------------------------------------------------------ */
 
 void ao_prepare_opts_init(ao_prepare_opts *o)
 {
     memset(o, 0, sizeof *o);
     ao_reader_opts_init(&o->reader);
+    o->selection_fraction = -1;
 }
 
 static void prep_free(prep *p)
@@ -1080,6 +1216,17 @@ int ao_prepare_run(const ao_prepare_opts *o, ao_err *err)
                 (unsigned long long)f.test_in_train, (unsigned long long)f.test_in_valid);
     }
     if ((rc = write_outputs(&p, od, &f, err)) < 0) goto DONE;
+    {
+        /* dataset.json is written once to read the classes back, and again
+         * when the slice changed the pool's statistics */
+        int pool;
+        json_t *record = NULL;
+        if ((rc = carve_selection(&p, od, &pool, &record, err)) < 0) goto DONE;
+        if (pool >= 0 && (rc = write_outputs(&p, od, &f, err)) < 0) { json_decref(record); goto DONE; }
+        rc = write_selection_json(od, record, err);
+        json_decref(record);
+        if (rc < 0) goto DONE;
+    }
     rc = ao_outdir_commit(od, err);
 DONE:
     free(keys);

@@ -113,6 +113,7 @@ int ao_run_config_parse(const json_t *j, const char *file, ao_run_config *rc, ao
         rc->llm.max_turns = (int)json_integer_value(json_object_get(llm, "max_turns"));
         rc->llm.submit_retries = (int)json_integer_value(json_object_get(llm, "submit_retries"));
         rc->llm.request_timeout = jnum(llm, "request_timeout", 300);
+        rc->llm.step_timeout = jnum(llm, "step_timeout", 0);
         rc->llm.bash_timeout = jnum(llm, "bash_timeout", 120);
         rc->llm.mem_limit_mb = jnum(llm, "mem_limit_mb", 8192);
         rc->llm.protocol = jdup(llm, "protocol", &oom);
@@ -151,6 +152,8 @@ json_t *ao_run_config_to_json(const ao_run_config *rc)
                               "max_cost", l->max_cost, "max_turns", l->max_turns, "submit_retries", l->submit_retries,
                               "request_timeout", l->request_timeout, "bash_timeout", l->bash_timeout, "mem_limit_mb", l->mem_limit_mb,
                               "protocol", l->protocol, "max_tokens", l->max_tokens, "context_tokens", (json_int_t)l->context_tokens);
+        /* written only when set: states without one stay byte-identical */
+        if (o && l->step_timeout > 0 && json_object_set_new(o, "step_timeout", json_real(l->step_timeout)) != 0) { json_decref(o); o = NULL; }
         if (!o || json_object_set_new(j, "llm", o) != 0) { json_decref(j); return NULL; }
     }
     return j;
@@ -189,6 +192,7 @@ static void run_record_clear(ao_run_record *r)
     free(r->message);
     json_decref(r->train);
     json_decref(r->valid);
+    json_decref(r->selection);
     memset(r, 0, sizeof *r);
 }
 
@@ -235,6 +239,7 @@ static int parse_run_record(const json_t *j, ao_run_record *r)
     r->message = jdup(j, "message", &oom);
     if (json_is_object(json_object_get(m, "train"))) r->train = json_deep_copy(json_object_get(m, "train"));
     if (json_is_object(json_object_get(m, "valid"))) r->valid = json_deep_copy(json_object_get(m, "valid"));
+    if (json_is_object(json_object_get(m, "selection")) && !(r->selection = json_deep_copy(json_object_get(m, "selection")))) return AO_EMEM;
     r->wall_seconds = jnum(j, "wall_seconds", NAN);
     r->peak_rss_mb = jnum(j, "peak_rss_mb", NAN);
     r->epochs = json_is_integer(e) ? (int)json_integer_value(e) : -1;
@@ -251,6 +256,7 @@ static json_t *run_record_json(const ao_run_record *r)
     json_object_set_new(j, "message", r->message ? json_string(r->message) : json_null());
     if (r->train) json_object_set(m, "train", r->train);
     if (r->valid) json_object_set(m, "valid", r->valid);
+    if (r->selection) json_object_set(m, "selection", r->selection);
     json_object_set_new(j, "wall_seconds", num_or_null(r->wall_seconds));
     json_object_set_new(j, "peak_rss_mb", num_or_null(r->peak_rss_mb));
     json_object_set_new(j, "epochs", r->epochs >= 0 ? json_integer(r->epochs) : json_null());
@@ -303,6 +309,7 @@ int ao_history_parse(const json_t *j, const char *file, ao_history *h, ao_err *e
         snprintf(h->best.metric, sizeof h->best.metric, "%s", jstr(best, "metric"));
         h->best.value = jnum(best, "value", NAN);
         h->best.split_version = (int)json_integer_value(json_object_get(best, "split_version"));
+        h->best.on_selection = jstr(best, "on") && !strcmp(jstr(best, "on"), "selection");
     }
     if (stop) {
         h->stop_reason = jdup(stop, "reason", &oom);
@@ -336,13 +343,13 @@ int ao_history_parse(const json_t *j, const char *file, ao_history *h, ao_err *e
 json_t *ao_best_json(const ao_best *b)
 {
     if (!b->iteration) return json_null();
-    return json_pack("{s:i,s:s,s:s,s:f,s:i}", "iteration", b->iteration, "run_id", b->run_id, "metric", b->metric, "value", b->value,
-                     "split_version", b->split_version);
+    return json_pack("{s:i,s:s,s:s,s:f,s:i,s:s}", "iteration", b->iteration, "run_id", b->run_id, "metric", b->metric, "value", b->value,
+                     "split_version", b->split_version, "on", b->on_selection ? "selection" : "valid");
 }
 
 json_t *ao_history_to_json(const ao_history *h)
 {
-    json_t *j = json_pack("{s:i,s:[]}", "format_version", AO_RUNSTATE_FORMAT_VERSION, "iterations"), *its;
+    json_t *j = json_pack("{s:i,s:[]}", "format_version", AO_HISTORY_FORMAT_VERSION, "iterations"), *its;
     int i, oom = 0;
     if (!j) return NULL;
     its = json_object_get(j, "iterations");
@@ -410,6 +417,17 @@ double ao_iteration_valid_value(const ao_iteration *it, const char *metric)
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+double ao_iteration_selection_value(const ao_iteration *it, const char *metric)
+{
+    json_t *v = it && it->has_run ? json_object_get(it->run.selection, metric) : NULL;
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+double ao_iteration_rank_value(const ao_iteration *it, const char *metric)
+{
+    return it && it->has_run && it->run.selection ? ao_iteration_selection_value(it, metric) : ao_iteration_valid_value(it, metric);
+}
+
 enum ao_iteration_kind ao_iteration_kind(const ao_iteration *it)
 {
     const char *entry;
@@ -429,6 +447,7 @@ int ao_history_set_best(ao_history *h, const ao_iteration *it, const char *metri
     snprintf(h->best.metric, sizeof h->best.metric, "%s", metric);
     h->best.value = value;
     h->best.split_version = it->split_version;
+    h->best.on_selection = it->run.selection != NULL;
     return AO_OK;
 }
 
@@ -439,7 +458,7 @@ int ao_history_rebest(ao_history *h, const char *metric)
     int i;
     for (i = 0; i < h->n_iters; i++) {
         const ao_iteration *it = &h->iters[i];
-        double v = ao_iteration_valid_value(it, metric);
+        double v = ao_iteration_rank_value(it, metric);
         if (it->split_version == h->split_version && isfinite(v) && v > best) { best = v; pick = it; }
     }
     if (!pick) {

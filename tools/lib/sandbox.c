@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "agentomics/jsonfield.h"
 #include "agentomics/sandbox.h"
 
 #define SANDBOX_OUTPUT_DEFAULT 16384
@@ -318,27 +319,38 @@ static void capture_add(capture *c, const char *buf, size_t n)
     }
 }
 
-/* Head, a "[... N bytes omitted ...]" line when bytes were lost, tail. */
+/* Head, a "[... N bytes omitted ...]" line when bytes were lost, tail:
+ * text for messages and JSON, so each part is made valid UTF-8
+ * (ao_utf8_text: NUL shown as \0, invalid bytes as U+FFFD, a character
+ * cut at the head's end or the tail's start dropped). */
 static char *capture_text(const capture *c, ao_sandbox_result *r)
 {
-    size_t omitted = c->total - c->hlen - c->tlen, len = 0, start;
+    size_t omitted = c->total - c->hlen - c->tlen, start;
     char note[96] = "";
-    char *s;
+    char *s = NULL, *head = NULL, *tail = NULL, *raw = NULL;
     if (omitted > 0) snprintf(note, sizeof note, "%s[... %zu bytes omitted ...]\n",
                               c->hlen && c->head[c->hlen - 1] != '\n' ? "\n" : "", omitted);
-    if (!(s = malloc(c->hlen + strlen(note) + c->tlen + 1))) return NULL;
-    memcpy(s, c->head, c->hlen);
-    len = c->hlen;
-    memcpy(s + len, note, strlen(note));
-    len += strlen(note);
+    /* raw: the head, then the tail; contiguous text when nothing was omitted */
+    if (!(raw = malloc(c->hlen + c->tlen + 1))) return NULL;
+    memcpy(raw, c->head, c->hlen);
     start = (c->tpos + c->tmax - c->tlen) % (c->tmax ? c->tmax : 1);
     if (c->tlen) {
         size_t first = c->tmax - start < c->tlen ? c->tmax - start : c->tlen;
-        memcpy(s + len, c->tail + start, first);
-        memcpy(s + len + first, c->tail, c->tlen - first);
-        len += c->tlen;
+        memcpy(raw + c->hlen, c->tail + start, first);
+        memcpy(raw + c->hlen + first, c->tail, c->tlen - first);
     }
-    s[len] = '\0';
+    if (omitted > 0) {
+        head = ao_utf8_text(raw, c->hlen, 0, AO_UTF8_TRIM_END, NULL);
+        tail = ao_utf8_text(raw + c->hlen, c->tlen, 0, AO_UTF8_TRIM_START, NULL);
+    } else {
+        head = ao_utf8_text(raw, c->hlen + c->tlen, 0, 0, NULL);
+        tail = strdup("");
+    }
+    if (head && tail && asprintf(&s, "%s%s%s", head, note, tail) < 0) s = NULL;
+    free(raw);
+    free(head);
+    free(tail);
+    if (!s) return NULL;
     r->output_total = c->total;
     r->truncated = omitted > 0;
     r->shown_head = omitted ? c->hlen : 0;

@@ -142,9 +142,11 @@ static int add_counts(json_t *obj, const int64_t *cnt, int K)
     return 0;
 }
 
-int ao_split_stratified(const ao_seqset *s, double valid_fraction, uint64_t seed,
-                        int64_t **train_idx, int64_t *n_train, int64_t **valid_idx, int64_t *n_valid,
-                        json_t **report, ao_err *err)
+/* ao_split_stratified with a floor: each class with >= 2 rows gets at
+ * least min_valid validation rows (target permitting: at most rows - 1). */
+static int split_stratified(const ao_seqset *s, double valid_fraction, int64_t min_valid, uint64_t seed,
+                            int64_t **train_idx, int64_t *n_train, int64_t **valid_idx, int64_t *n_valid,
+                            json_t **report, ao_err *err)
 {
     split_ctx c;
     int64_t *group = NULL, *gmaj = NULL, *order = NULL, *ostart = NULL, *tr = NULL, *va = NULL;
@@ -222,7 +224,7 @@ int ao_split_stratified(const ao_seqset *s, double valid_fraction, uint64_t seed
         shuffle_i64(&rng, order + ostart[k], ostart[k + 1] - ostart[k]);
         if (n_rows < 2) continue;
         target = (int64_t)((double)n_rows * valid_fraction + 0.5);
-        if (target < 1) target = 1;
+        if (target < min_valid) target = min_valid;
         if (target > n_rows - 1) target = n_rows - 1;
         for (j = ostart[k]; j < ostart[k + 1] && taken < target; j++) {
             int64_t gg = order[j], size = c.gstart[gg + 1] - c.gstart[gg];
@@ -304,6 +306,44 @@ ERROR:
     json_decref(rep);
     free(group); free(gmaj); free(order); free(ostart); free(tr); free(va);
     free(c.gstart); free(c.grows); free(c.side); free(c.cnt[0]); free(c.cnt[1]); free(c.rows); free(c.tmp);
+    return rc;
+}
+
+int ao_split_stratified(const ao_seqset *s, double valid_fraction, uint64_t seed,
+                        int64_t **train_idx, int64_t *n_train, int64_t **valid_idx, int64_t *n_valid,
+                        json_t **report, ao_err *err)
+{
+    return split_stratified(s, valid_fraction, 1, seed, train_idx, n_train, valid_idx, n_valid, report, err);
+}
+
+int ao_split_selection(const ao_seqset *s, double fraction, uint64_t seed, int64_t **keep_idx, int64_t *n_keep,
+                       int64_t **sel_idx, int64_t *n_sel, char *why, size_t why_size, ao_err *err)
+{
+    int64_t *cnt = NULL, i;
+    int K = 0, k, rc;
+    *keep_idx = *sel_idx = NULL;
+    *n_keep = *n_sel = 0;
+    if (why_size) why[0] = '\0';
+    if (!s || !s->y) return ao_err_set(err, AO_EUSAGE, "selection slice: the sequence set has no labels");
+    if (!(fraction > 0 && fraction < 1)) return ao_err_set(err, AO_EUSAGE, "selection slice: the fraction must be in (0, 1), not %g", fraction);
+    for (i = 0; i < s->n; i++) if (s->y[i] >= K) K = s->y[i] + 1;
+    if (!(cnt = calloc((size_t)(K ? K : 1), sizeof *cnt))) return ao_err_set(err, AO_EMEM, "out of memory");
+    for (i = 0; i < s->n; i++) if (s->y[i] >= 0) cnt[s->y[i]]++;
+    for (k = 0; k < K; k++)
+        if (cnt[k] < AO_SELECTION_MIN_CLASS_ROWS) {
+            snprintf(why, why_size, "class %d has %" PRId64 " row(s), fewer than %d", k, cnt[k], AO_SELECTION_MIN_CLASS_ROWS);
+            free(cnt);
+            return AO_OK;
+        }
+    free(cnt);
+    if (K < 2) { snprintf(why, why_size, "a single class"); return AO_OK; }
+    rc = split_stratified(s, fraction, 2, seed, keep_idx, n_keep, sel_idx, n_sel, NULL, err);
+    if (rc == AO_EDATA) {
+        /* duplicate groups that cannot be divided: no slice, said why */
+        snprintf(why, why_size, "%s", err->msg);
+        ao_err_init(err);
+        return AO_OK;
+    }
     return rc;
 }
 

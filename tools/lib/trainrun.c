@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <jansson.h>
 #include "agentomics/data.h"
 #include "agentomics/fileio.h"
@@ -35,6 +36,8 @@ typedef struct trainrun {
     ao_dataset_info *info;
     ao_seqset *train, *valid;
     char *train_path, *valid_path;
+    ao_seqset *sel;               /* the selection slice (NULL: none) */
+    char *sel_path;
     ao_outdir *od;
     char *log_path;
     json_t *metrics;              /* metrics.json, keys in the order a reader wants them */
@@ -49,6 +52,8 @@ static void trainrun_clear(trainrun *t)
     ao_seqset_destroy(t->valid);
     free(t->train_path);
     free(t->valid_path);
+    ao_seqset_destroy(t->sel);
+    free(t->sel_path);
     ao_outdir_destroy(t->od);
     free(t->log_path);
     json_decref(t->metrics);
@@ -113,8 +118,8 @@ static int set(trainrun *t, const char *key, json_t *v /* stolen */, ao_err *err
 
 static json_t *data_json(const trainrun *t)
 {
-    return json_pack("{s:s,s:I,s:s,s:I}", "train", t->train_path, "n_train", (json_int_t)t->train->n, "valid", t->valid_path,
-                     "n_valid", (json_int_t)t->valid->n);
+    return json_pack("{s:s,s:I,s:s,s:I,s:I}", "train", t->train_path, "n_train", (json_int_t)t->train->n, "valid", t->valid_path,
+                     "n_valid", (json_int_t)t->valid->n, "n_selection", (json_int_t)(t->sel ? t->sel->n : 0));
 }
 
 /* ---- an iteration whose agent steps failed -------------------------------------- */
@@ -136,13 +141,16 @@ static int backend_failed(trainrun *t, const char *msg, const json_t *failure, a
 /* ---- builtin recipes ------------------------------------------------------------------ */
 
 /* Predicts split `path` with the saved model (the inference path of
- * agentomics-predict) into the run's `pred` file and scores it. */
-static int predict_and_score(trainrun *t, const char *model_dir, const char *path, const char *pred, json_t **score, ao_err *err)
+ * agentomics-predict) into the run's `pred` file and scores it; keep 0
+ * removes the file after scoring (the selection slice's predictions stay
+ * out of the run directory, which the agent reads). */
+static int predict_and_score(trainrun *t, const char *model_dir, const char *path, const char *pred, int keep, json_t **score, ao_err *err)
 {
     char *p = ao_outdir_path(t->od, pred, err);
     int rc;
     if (!p) return err->code;
     if ((rc = ao_predict_file(model_dir, path, p, t->o->threads, err)) >= 0) rc = ao_score_files(p, path, score, err);
+    if (!keep) unlink(p);
     free(p);
     return rc;
 }
@@ -153,7 +161,7 @@ static int backend_builtin(trainrun *t, ao_err *err)
     ao_model *model = NULL;
     ao_train_report rep;
     char *recipe_path = ao_path_join(t->o->state, "workspace/recipe.json"), *model_dir = NULL, *curve_path = NULL;
-    json_t *mt = NULL, *mv = NULL;
+    json_t *mt = NULL, *mv = NULL, *ms = NULL;
     FILE *log = NULL, *curve = NULL;
     ao_progress prog = {NULL, ao_now(), t->o->time_limit, ao_log_level() >= AO_LOG_WARN, 10};
     int rc;
@@ -191,10 +199,13 @@ static int backend_builtin(trainrun *t, ao_err *err)
     if ((rc = set(t, "data", data_json(t), err)) < 0) goto DONE;
     if (model) {
         if ((rc = ao_model_save(model, model_dir, err)) < 0) goto DONE;
-        if ((rc = predict_and_score(t, model_dir, t->valid_path, "predictions.valid.tsv", &mv, err)) < 0) goto DONE;
-        if ((rc = predict_and_score(t, model_dir, t->train_path, "predictions.train.tsv", &mt, err)) < 0) goto DONE;
+        if ((rc = predict_and_score(t, model_dir, t->valid_path, "predictions.valid.tsv", 1, &mv, err)) < 0) goto DONE;
+        if ((rc = predict_and_score(t, model_dir, t->train_path, "predictions.train.tsv", 1, &mt, err)) < 0) goto DONE;
+        if (t->sel && (rc = predict_and_score(t, model_dir, t->sel_path, "predictions.selection.tsv", 0, &ms, err)) < 0) goto DONE;
         if ((rc = set(t, "train", mt, err)) < 0 || (rc = set(t, "valid", mv, err)) < 0) { mt = mv = NULL; goto DONE; }
         mt = mv = NULL;
+        if (ms && (rc = set(t, "selection", ms, err)) < 0) { ms = NULL; goto DONE; }
+        ms = NULL;
     } else {
         ao_rm_rf(model_dir);
     }
@@ -205,6 +216,7 @@ DONE:
     free(curve_path);
     json_decref(mt);
     json_decref(mv);
+    json_decref(ms);
     ao_model_destroy(model);
     ao_recipe_free(&recipe);
     free(recipe_path);
@@ -229,17 +241,18 @@ static int set_outcome(trainrun *t, const char *status, const ao_script_report *
  * kept unless it all worked. */
 static int backend_script(trainrun *t, const ao_script_spec *s, ao_err *err)
 {
-    static const char *const split_name[] = {"validation", "training"};
-    static const char *const pred_file[] = {"predictions.valid.tsv", "predictions.train.tsv"};
-    const ao_seqset *sets[2] = {t->valid, t->train};
-    const char *labels[2] = {t->valid_path, t->train_path};
+    static const char *const split_name[] = {"validation", "training", "selection"};
+    static const char *const pred_file[] = {"predictions.valid.tsv", "predictions.train.tsv", "predictions.selection.tsv"};
+    const ao_seqset *sets[3] = {t->valid, t->train, t->sel};
+    const char *labels[3] = {t->valid_path, t->train_path, t->sel_path};
+    int n_sets = t->sel ? 3 : 2;
     ao_script_limits lim = {t->o->time_limit, t->o->mem_limit_mb, t->o->threads, t->o->gpus,
                             ao_seed_derive(t->run.seed, AO_SEED_TRAIN, (uint64_t)(t->it ? t->it->number : 0)), t->log_path};
     ao_script_report rep, prep;
     ao_dataset_info *info = NULL;
-    char *model = ao_path_join(t->od->tmp, "model"), *ws = ao_path_join(t->o->state, "workspace"), *pred[2] = {NULL, NULL}, msg[1400], leak[512];
+    char *model = ao_path_join(t->od->tmp, "model"), *ws = ao_path_join(t->o->state, "workspace"), *pred[3] = {NULL, NULL, NULL}, msg[1400], leak[512];
     double *proba = NULL;
-    json_t *score[2] = {NULL, NULL};
+    json_t *score[3] = {NULL, NULL, NULL};
     FILE *log;
     int rc, k, ok = 0;
     memset(&rep, 0, sizeof rep);
@@ -261,7 +274,7 @@ static int backend_script(trainrun *t, const ao_script_spec *s, ao_err *err)
     log_line(t->log_path, "# %s", rep.message);
     if (!rep.ok) { rc = set_outcome(t, rep.timed_out ? "time_limit" : "failed", &rep, rep.message, err); goto DONE; }
     if (!(info = ao_script_model_info(model, err))) { rc = err->code; goto DONE; }
-    for (k = 0; k < 2; k++) {
+    for (k = 0; k < n_sets; k++) {
         free(proba);
         if (!(proba = malloc(sizeof *proba * (size_t)(sets[k]->n * info->n_classes + 1)))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
         log_line(t->log_path, "# inference entry on the %s split (%lld rows): %s", split_name[k], (long long)sets[k]->n, s->inference_entry);
@@ -275,6 +288,8 @@ static int backend_script(trainrun *t, const ao_script_spec *s, ao_err *err)
         if (!(pred[k] = ao_path_join(t->od->tmp, pred_file[k]))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
         if ((rc = ao_predfile_write(pred[k], info, sets[k], proba, err)) < 0) goto DONE;
         if ((rc = ao_score_files(pred[k], labels[k], &score[k], err)) < 0) goto DONE;
+        /* the selection slice's predictions stay out of the run directory */
+        if (k == 2) unlink(pred[k]);
         ao_script_report_clear(&prep);
     }
     snprintf(msg, sizeof msg, "trained in %.2f s; the inference entry predicted %lld validation and %lld training rows",
@@ -284,16 +299,19 @@ static int backend_script(trainrun *t, const ao_script_spec *s, ao_err *err)
         goto DONE;
     }
     score[0] = score[1] = NULL;
+    if (score[2] && (rc = set(t, "selection", score[2], err)) < 0) { score[2] = NULL; goto DONE; }
+    score[2] = NULL;
     ok = 1;
 DONE:
     /* a failed run keeps no model and no predictions: nothing to package or score */
     if (rc >= 0 && !ok) {
         ao_rm_rf(model);
-        for (k = 0; k < 2; k++) if (pred[k]) ao_rm_rf(pred[k]);
+        for (k = 0; k < 3; k++) if (pred[k]) ao_rm_rf(pred[k]);
     }
     if (rc >= 0) rc = set(t, "data", data_json(t), err);
     json_decref(score[0]);
     json_decref(score[1]);
+    json_decref(score[2]);
     ao_script_report_clear(&rep);
     ao_script_report_clear(&prep);
     ao_dataset_info_destroy(info);
@@ -302,10 +320,46 @@ DONE:
     free(ws);
     free(pred[0]);
     free(pred[1]);
+    free(pred[2]);
     return rc;
 }
 
 /* ---- the run ----------------------------------------------------------------------- */
+
+/* The selection slice: --selection DIR, else prepare-data's
+ * AGENTDIR/../selection when it exists; its selection.json must belong to
+ * this agent data (the content hash) and say a slice was carved. */
+static int load_selection(trainrun *t, ao_err *err)
+{
+    char *dir = t->o->selection ? strdup(t->o->selection) : ao_path_join(t->o->data, "../selection"), *js = NULL;
+    json_t *sj = NULL, *dj = NULL;
+    const char *h1, *h2;
+    int rc = AO_OK;
+    if (!dir) return ao_err_set(err, AO_EMEM, "out of memory");
+    if (!t->o->selection && !ao_file_exists(dir)) goto DONE;
+    if (!(js = ao_path_join(dir, "selection.json"))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    if (!(sj = ao_state_read_json(dir, "selection.json", err)) || !(dj = ao_state_read_json(t->o->data, "dataset.json", err))) { rc = err->code; goto DONE; }
+    h1 = json_string_value(json_object_get(sj, "content_hash"));
+    h2 = json_string_value(json_object_get(dj, "content_hash"));
+    if (!json_is_integer(json_object_get(sj, "format_version")) || json_integer_value(json_object_get(sj, "format_version")) != 1) {
+        rc = ao_err_set(err, AO_EDATA, "%s: $.format_version: expected 1", js);
+        goto DONE;
+    }
+    if (!h1 || !h2 || strcmp(h1, h2) != 0) {
+        rc = ao_err_set(err, AO_EDATA, "%s: belongs to another dataset (content hash %.16s, %s/dataset.json has %.16s)", js, h1 ? h1 : "none",
+                        t->o->data, h2 ? h2 : "none");
+        goto DONE;
+    }
+    if (!json_is_true(json_object_get(sj, "carved"))) goto DONE;
+    if (!(t->sel_path = ao_path_join(dir, "selection.tsv"))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    if (!(t->sel = ao_seqset_read(t->sel_path, t->info, 1, t->o->threads, err))) { rc = err->code; goto DONE; }
+DONE:
+    json_decref(sj);
+    json_decref(dj);
+    free(js);
+    free(dir);
+    return rc;
+}
 
 /* The split in force, read with labels. */
 static int load_split(trainrun *t, ao_err *err)
@@ -319,7 +373,7 @@ static int load_split(trainrun *t, ao_err *err)
                           t->o->data, t->o->state);
     if (!(t->train = ao_seqset_read(t->train_path, t->info, 1, t->o->threads, err))) return err->code;
     if (!(t->valid = ao_seqset_read(t->valid_path, t->info, 1, t->o->threads, err))) return err->code;
-    return AO_OK;
+    return load_selection(t, err);
 }
 
 /* The outcome every run records, then metrics.json and the commit. */

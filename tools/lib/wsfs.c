@@ -704,6 +704,18 @@ DONE:
 
 /* ---- host paths ---------------------------------------------------------------------- */
 
+int ao_wsfs_check_file(const ao_wsfs *w, const char *path, ao_err *err)
+{
+    wpath p;
+    int dirfd = -1, fd = -1, rc;
+    if ((rc = parse_path(w, path, &p, err)) < 0) return rc;
+    rc = open_file(&p, &dirfd, &fd, err);
+    if (fd >= 0) close(fd);
+    if (dirfd >= 0) close(dirfd);
+    wpath_free(&p);
+    return rc;
+}
+
 char *ao_wsfs_host_path(const ao_wsfs *w, const char *path, int *writable, ao_err *err)
 {
     wpath p;

@@ -16,7 +16,8 @@ static void usage(FILE *fp)
 "\n"
 "Reads FASTA/FASTQ (plain, gzip, BGZF), SAM/BAM/CRAM and CSV/TSV (plain or gzip),\n"
 "detected from content; '-' is standard input. Writes DIR/agent/{train,valid}.tsv,\n"
-"dataset.json, description.md and DIR/heldout/test.tsv (never shown to the agent).\n"
+"dataset.json, description.md, DIR/heldout/test.tsv and DIR/selection/ (neither\n"
+"ever shown to the agent).\n"
 "\n"
 "Inputs (each repeatable; files of one split are concatenated):\n"
 "  --train FILE            training data\n"
@@ -47,6 +48,10 @@ static void usage(FILE *fp)
 "  --description FILE      Markdown description of the dataset for the agent\n"
 "  --reference FASTA       reference for CRAM decoding\n"
 "  --u-to-t                convert U to T (RNA written as RNA)\n"
+"  --selection-fraction F  the selection slice: held back from the agent, it chooses\n"
+"                          the best iteration and lineage [0.2 of --valid's rows, else\n"
+"                          0.05 of --train's; each class round(F*rows), at least 2;\n"
+"                          none when a class has fewer than 10 rows; 0: none]\n"
 "  --strict                test sequences present in train/valid (leakage) are an error\n"
 "  --force                 replace an existing output directory\n"
 "  --threads N             decompression threads [1]\n"
@@ -77,7 +82,7 @@ static int add_class_input(ao_prepare_opts *o, int split, char *arg)
 
 int main(int argc, char **argv)
 {
-    enum { O_TRAIN = 256, O_VALID, O_TEST, O_CLASS, O_VCLASS, O_TCLASS, O_OUT, O_LABELCOL, O_LABELFROM, O_LABELTAG,
+    enum { O_TRAIN = 256, O_VALID, O_TEST, O_CLASS, O_VCLASS, O_TCLASS, O_OUT, O_LABELCOL, O_LABELFROM, O_LABELTAG, O_SELFRAC,
            O_LABELS, O_CLASSES, O_POSITIVE, O_SEQCOL, O_IDCOL, O_KEEPCOL, O_DESC, O_REF, O_UTOT, O_STRICT, O_FORCE,
            O_THREADS };
     static const struct option lopts[] = {
@@ -91,6 +96,7 @@ int main(int argc, char **argv)
         {"id-col", required_argument, 0, O_IDCOL}, {"keep-col", required_argument, 0, O_KEEPCOL},
         {"description", required_argument, 0, O_DESC}, {"reference", required_argument, 0, O_REF},
         {"u-to-t", no_argument, 0, O_UTOT}, {"strict", no_argument, 0, O_STRICT}, {"force", no_argument, 0, O_FORCE},
+        {"selection-fraction", required_argument, 0, O_SELFRAC},
         {"threads", required_argument, 0, O_THREADS}, AO_CLI_LONGOPTS, {0, 0, 0, 0}};
     ao_prepare_opts o;
     ao_cli cli;
@@ -147,6 +153,10 @@ int main(int argc, char **argv)
         case O_UTOT: o.reader.u_to_t = 1; break;
         case O_STRICT: o.strict = 1; break;
         case O_FORCE: o.force = 1; break;
+        case O_SELFRAC:
+            if (ao_cli_double(optarg, &o.selection_fraction) < 0 || !(o.selection_fraction >= 0 && o.selection_fraction < 0.5))
+                return ao_cli_usage_error("--selection-fraction expects a number in [0, 0.5), got '%s'", optarg);
+            break;
         case O_THREADS:
             if (ao_cli_int(optarg, 1, 1024, &v) < 0) return ao_cli_usage_error("--threads expects an integer >= 1, got '%s'", optarg);
             o.reader.threads = (int)v;

@@ -22,11 +22,15 @@ static void usage(FILE *fp)
 "agent made them, else AGENTDIR/{train,valid}.tsv. A diverged, timed-out or\n"
 "failed training, a crashing script, a bad prediction file and an iteration whose\n"
 "agent steps failed are recorded in metrics.json (\"status\", \"message\",\n"
-"\"log_tail\") and are not errors.\n"
+"\"log_tail\") and are not errors. When prepare-data carved a selection slice,\n"
+"the model predicts it too (same inference path) and metrics.json gets its scores\n"
+"as \"selection\" (the predictions are not kept: the agent never sees the slice).\n"
 "\n"
 "  --state DIR        agent state directory (run.json, workspace/recipe.json)\n"
 "  --data AGENTDIR    the agent/ directory written by agentomics-prepare-data\n"
 "  --out RUNDIR       output directory (created whole, or not at all)\n"
+"  --selection DIR    the selection slice (selection.json, selection.tsv)\n"
+"                     [AGENTDIR/../selection when it exists]\n"
 "  --time-limit S     training wall-time limit in seconds; for scripts also each\n"
 "                     inference run [none]\n"
 "  --mem-limit MB     refuse recipes whose data structures need more; for scripts\n"
@@ -43,11 +47,12 @@ static void usage(FILE *fp)
 
 int main(int argc, char **argv)
 {
-    enum { O_STATE = 256, O_DATA, O_OUT, O_TIME, O_MEM, O_THREADS, O_GPUS, O_FORCE };
+    enum { O_STATE = 256, O_DATA, O_OUT, O_TIME, O_MEM, O_THREADS, O_GPUS, O_FORCE, O_SEL };
     static const struct option lopts[] = {
         {"state", required_argument, 0, O_STATE}, {"data", required_argument, 0, O_DATA}, {"out", required_argument, 0, O_OUT},
         {"time-limit", required_argument, 0, O_TIME}, {"mem-limit", required_argument, 0, O_MEM},
         {"threads", required_argument, 0, O_THREADS}, {"gpus", required_argument, 0, O_GPUS}, {"force", no_argument, 0, O_FORCE},
+        {"selection", required_argument, 0, O_SEL},
         AO_CLI_LONGOPTS, {0, 0, 0, 0}};
     ao_trainrun_opts o = {0};
     long v;
@@ -63,6 +68,7 @@ int main(int argc, char **argv)
         case O_STATE: o.state = optarg; break;
         case O_DATA: o.data = optarg; break;
         case O_OUT: o.out = optarg; break;
+        case O_SEL: o.selection = optarg; break;
         case O_TIME:
             if (ao_cli_double(optarg, &o.time_limit) < 0 || o.time_limit <= 0) return ao_cli_usage_error("--time-limit expects seconds > 0, got '%s'", optarg);
             break;

@@ -14,7 +14,7 @@
 // re-runs only the DECIDE tasks and continues each lineage where it stopped.
 //
 // Item (the input and output have the same shape):
-//   [meta, data, state, runs, versions, stop, final]
+//   [meta, data, state, runs, versions, stop, final, selection]
 //   meta      [id: dataset, lineage: L, iteration: I], I the lineage's last
 //             finished iteration (0 before the first)
 //   data      the prepared agent data (data/agent)
@@ -23,6 +23,7 @@
 //   versions  the versions.yml files of iteration I's tasks ([] before the first)
 //   stop      DECIDE decided to stop after iteration I
 //   final     iteration I's decided state (the lineage's final state when stop; [] before the first)
+//   selection the selection slice (data/selection), given to TRAIN_RUN only
 // Items of stopped lineages that come round again are dropped at the input;
 // the output carries every iteration's item, the stopped one last.
 //
@@ -45,23 +46,23 @@ workflow LINEAGES {
     // the first round's value is the list of every lineage's start item
     todo = items
         .flatMap { x -> x[0] instanceof Map ? [x] : x }
-        .filter { meta, data, state, runs, versions, stop, fin -> !stop }
-        .map { meta, data, state, runs, versions, stop, fin -> [meta + [iteration: meta.iteration + 1], data, state, runs] }
-    AGENT_STEP(todo.map { meta, data, state, runs -> [meta, data, state] })
-    base = todo.map { meta, data, state, runs -> [meta, data, runs] }
-    a = AGENT_STEP.out.state.join(base)                                  // meta, st, data, runs
-    TRAIN_RUN(a.map { meta, st, data, runs -> [meta, data, st] })
-    b = TRAIN_RUN.out.run.join(a)                                        // meta, run, st, data, runs
-    ANALYZE(b.map { meta, run, st, data, runs -> [meta, data, st, run] })
-    c = ANALYZE.out.state.join(b)                                        // meta, an, run, st, data, runs
-    REFLECT(c.map { meta, an, run, st, data, runs -> [meta, data, an, run] })
+        .filter { meta, data, state, runs, versions, stop, fin, sel -> !stop }
+        .map { meta, data, state, runs, versions, stop, fin, sel -> [meta + [iteration: meta.iteration + 1], data, state, runs, sel] }
+    AGENT_STEP(todo.map { meta, data, state, runs, sel -> [meta, data, state] })
+    base = todo.map { meta, data, state, runs, sel -> [meta, data, runs, sel] }
+    a = AGENT_STEP.out.state.join(base)                                  // meta, st, data, runs, sel
+    TRAIN_RUN(a.map { meta, st, data, runs, sel -> [meta, data, st, sel] })
+    b = TRAIN_RUN.out.run.join(a)                                        // meta, run, st, data, runs, sel
+    ANALYZE(b.map { meta, run, st, data, runs, sel -> [meta, data, st, run] })
+    c = ANALYZE.out.state.join(b)                                        // meta, an, run, st, data, runs, sel
+    REFLECT(c.map { meta, an, run, st, data, runs, sel -> [meta, data, an, run] })
     DECIDE(REFLECT.out.state)
     versions = AGENT_STEP.out.versions.join(TRAIN_RUN.out.versions).join(ANALYZE.out.versions).join(REFLECT.out.versions)
         .join(DECIDE.out.versions)
-    next = REFLECT.out.state.join(DECIDE.out.state).join(c).join(versions)   // meta, ref, dec, an, run, st, data, runs, v1..v5
-        .map { meta, ref, dec, an, run, st, data, runs, v1, v2, v3, v4, v5 ->
+    next = REFLECT.out.state.join(DECIDE.out.state).join(c).join(versions)   // meta, ref, dec, an, run, st, data, runs, sel, v1..v5
+        .map { meta, ref, dec, an, run, st, data, runs, sel, v1, v2, v3, v4, v5 ->
             def decision = new groovy.json.JsonSlurper().parse(dec.resolve('decision.json').toFile()).decision
-            [meta, data, ref, runs + [run], [v1, v2, v3, v4, v5], decision != 'continue', dec]
+            [meta, data, ref, runs + [run], [v1, v2, v3, v4, v5], decision != 'continue', dec, sel]
         }
 
     emit:

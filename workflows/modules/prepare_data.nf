@@ -1,5 +1,6 @@
-// agentomics-prepare-data: normalised agent data (data/agent) and the held-out
-// test (data/heldout, only when a test set is given). Every input file is a
+// agentomics-prepare-data: normalised agent data (data/agent), the selection
+// slice (data/selection: train-run only) and the held-out test (data/heldout,
+// only when a test set is given). Every input file is a
 // staged path (never a host path), so the module works in containers and on
 // clusters: train/valid/test files under in/<kind>/<n>/ (n numbers the files,
 // so equal names cannot collide), description and labels under in/<kind>/,
@@ -26,6 +27,7 @@ process PREPARE_DATA {
 
     output:
     tuple val(meta), path('data/agent'),   emit: agent
+    tuple val(meta), path('data/selection'), emit: selection
     tuple val(meta), path('data/heldout'), emit: heldout, optional: true
     tuple val(meta), path('versions.yml'), emit: versions
 
@@ -45,8 +47,8 @@ process PREPARE_DATA {
 
     stub:
     """
-    mkdir -p data/agent data/heldout
-    touch data/agent/train.tsv data/agent/dataset.json data/heldout/test.tsv
+    mkdir -p data/agent data/heldout data/selection
+    touch data/agent/train.tsv data/agent/dataset.json data/heldout/test.tsv data/selection/selection.json
     printf '"%s":\\n    agentomics-prepare-data: stub\\n' "${task.process}" > versions.yml
     """
 }

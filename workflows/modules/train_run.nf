@@ -6,7 +6,7 @@ process TRAIN_RUN {
     label 'process_gpu'
 
     input:
-    tuple val(meta), path(data, stageAs: 'agent'), path(state, stageAs: 'state')
+    tuple val(meta), path(data, stageAs: 'agent'), path(state, stageAs: 'state'), path(selection, stageAs: 'selection')
 
     output:
     tuple val(meta), path("iter${meta.iteration}"), emit: run
@@ -15,7 +15,7 @@ process TRAIN_RUN {
     script:
     def args = task.ext.args ?: ''
     """
-    agentomics-train-run --state state --data agent --out iter${meta.iteration} --threads ${task.cpus} ${args}
+    agentomics-train-run --state state --data agent --selection selection --out iter${meta.iteration} --threads ${task.cpus} ${args}
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
         agentomics-train-run: \$(agentomics-train-run --version | head -1)

@@ -200,8 +200,9 @@ def prepare_args():
 
 
 def prepare_outputs():
-    """data/agent, and data/heldout when a test set is given."""
-    outputs = {"agent": directory(f"{RESULTS}/data/agent")}
+    """data/agent, data/selection (the selection slice: train-run only) and
+    data/heldout when a test set is given."""
+    outputs = {"agent": directory(f"{RESULTS}/data/agent"), "selection": directory(f"{RESULTS}/data/selection")}
     if HAS_TEST:
         outputs["heldout"] = directory(f"{RESULTS}/data/heldout")
     return outputs

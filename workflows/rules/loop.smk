@@ -43,6 +43,7 @@ rule train_run:
     input:
         state=state_dir("{lineage}", "{iteration}", "agent"),
         data=f"{RESULTS}/data/agent",
+        selection=f"{RESULTS}/data/selection",
     output:
         directory(run_dir("{lineage}", "{iteration}")),
     log:
@@ -57,7 +58,7 @@ rule train_run:
         runtime=train_runtime(),
         gpu=GPUS,
     shell:
-        "{params.tool} --state {input.state:q} --data {input.data:q} --out {output:q}"
+        "{params.tool} --state {input.state:q} --data {input.data:q} --selection {input.selection:q} --out {output:q}"
         " --time-limit {params.time_limit} {params.mem_limit} --threads {threads} --gpus {resources.gpu}"
         " 2> {log:q} && rm -f {output:q}/.snakemake_timestamp"
 

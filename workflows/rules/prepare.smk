@@ -1,5 +1,6 @@
 # agentomics-prepare-data: normalised agent data and the held-out test.
-# One --out folder holds both; only data/agent is ever given to the agent.
+# One --out folder holds them all; only data/agent is ever given to the agent
+# (data/selection goes to train-run only, data/heldout to predict and evaluate).
 
 
 rule prepare_data:
