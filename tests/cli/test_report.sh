@@ -22,12 +22,13 @@ expect_exit 65 "a results folder without a lineage state" "$REP" --results "$TMP
 stderr_has "no lineage state found" "the message says what is missing"
 [ -z "$(ls "$TMP/empty")" ] && ok "nothing written on failure" || not_ok "nothing written on failure"
 
-# results RES TRAIN ITERATIONS: prepare-data, the loop by hand, package, predict
+# results RES TRAIN ITERATIONS [PREPARE-DATA OPTION...]: prepare-data, the loop by hand, package, predict
 # and evaluate, laid out as the workflows publish them.
 results() {
     local res=$1 train=$2 n=$3 i state=""
+    shift 3
     mkdir -p "$res/data" "$res/lineage1/runs"
-    "$P" --train "$train" --valid "$DATA/gue_tata_dev.csv" --test "$DATA/gue_tata_test.csv" --out "$res/data" -q || return 1
+    "$P" --train "$train" --valid "$DATA/gue_tata_dev.csv" --test "$DATA/gue_tata_test.csv" --out "$res/data" -q "$@" || return 1
     for i in $(seq 1 "$n"); do
         local it="$res/lineage1/iter$i" run="$res/lineage1/runs/iter$i"
         mkdir -p "$it"
@@ -43,9 +44,9 @@ results() {
     "$BIN/agentomics-evaluate" --predictions "$res/test_predictions.tsv" --labels "$res/data/heldout/test.tsv" --out "$res/test_metrics.json" -q
 }
 
-# ---- a clean run: two iterations ------------------------------------------------------
+# ---- a clean run: two iterations, no selection slice -----------------------------------
 A="$TMP/a"
-check "a two-iteration run laid out as the workflows do" results "$A" "$DATA/gue_tata_train.csv" 2
+check "a two-iteration run laid out as the workflows do" results "$A" "$DATA/gue_tata_train.csv" 2 --selection-fraction 0
 check "report" "$REP" --results "$A" --title gue_tata
 for f in report.html report.md agentomics_mqc.json agentomics_general_stats_mqc.json; do
     [ -s "$A/$f" ] && ok "wrote $f" || not_ok "wrote $f"
@@ -75,13 +76,9 @@ head -1 "$A/lineage1/runs/iter1/learning_curve.tsv" | grep -q "^unit	step	train_
 "$S" --steps $STEPS --data "$A/data/agent" --out "$TMP/s-progress" --iterations 1 --seed 3 2>"$TMP/steps.err"
 grep -q "^agentomics-agent-step: iteration 1: step explore (builtin)$" "$TMP/steps.err" && ok "agent-step prints the step it is in" || not_ok "agent-step prints the step it is in"
 
-# ---- the selection slice: a run's metrics.json with "selection" ---------------------------
+# ---- the selection slice: prepare-data's default slice, scored by train-run --------------
 B="$TMP/b"
-cp -r "$A" "$B"
-rm -f "$B"/report.* "$B"/*_mqc.json
-for m in "$B"/lineage1/runs/iter*/metrics.json; do
-    "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); v=dict(d["valid"]); v["auroc"]=0.5; d["selection"]=v; json.dump(d, open(sys.argv[1], "w"))' "$m"
-done
+check "a two-iteration run with the default selection slice" results "$B" "$DATA/gue_tata_train.csv" 2
 check "report with a selection slice" "$REP" --results "$B"
 grep -q '^| metric | validation | selection | held-out test |' "$B/report.md" && ok "validation, selection and test side by side" || not_ok "validation, selection and test side by side"
 grep -q '<th>selection</th>' "$B/report.html" && ok "the page has the selection column too" || not_ok "the page has the selection column too"
