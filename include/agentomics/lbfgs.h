@@ -30,8 +30,10 @@
 typedef int (*ao_lbfgs_eval_fn)(void *ctx, const double *x, double *f, double *g);
 
 /* Progress: called after iteration 0 (the start) and every `every`
- * iterations, and once at the end. gnorm is max_i |g_i|. Return non-zero
- * to stop early (status AO_LBFGS_STOPPED, x holds the current iterate). */
+ * iterations that did not converge (the convergence tests come first),
+ * and once at the end unless the last iterate was just reported. gnorm is
+ * max_i |g_i|. Return non-zero to stop early (status AO_LBFGS_STOPPED, x
+ * holds the current iterate). */
 typedef int (*ao_lbfgs_progress_fn)(void *ctx, int iter, double f, double gnorm);
 
 typedef struct ao_lbfgs_params {

@@ -80,7 +80,37 @@ typedef struct ao_train_report {
     int n_features;           /* representation width (feature-matrix learners) */
     int input_length;         /* one-hot length (one-hot representations) */
     char message[256];        /* why it stopped, in words */
+    /* "" or, when training stopped at a cap while it was still improving
+     * or without converging, that fact in words: metrics.json's
+     * `warnings` (a run with a warning is still `ok`) */
+    char warning[256];
 } ao_train_report;
+
+/* Adaptive training caps. A recipe's iteration, epoch or round count is a
+ * soft cap: past it a learner goes on while it still improves, up to a
+ * fixed multiple of the cap and always within the time limit, and it
+ * warns (ao_train_report.warning) when it stops at the hard bound still
+ * improving or, for L-BFGS, not converged. Every rule reads numbers the
+ * fit computes deterministically, so a seed and thread count still give
+ * one model. Without a validation set the CNN and GBDT do not extend
+ * (early stopping and the extension read the validation loss only). */
+/* L-BFGS: past max_iter, while the objective fell by more than
+ * AO_LOGREG_PLATEAU (relative to max(|f|, 1)) over the last
+ * AO_LOGREG_WINDOW iterations; at most AO_LOGREG_EXTEND x max_iter. */
+#define AO_LOGREG_EXTEND 4
+#define AO_LOGREG_PLATEAU 1e-5
+#define AO_LOGREG_WINDOW 10
+/* CNN: past `epochs`, while the best validation epoch is the last one or
+ * the one before; at most AO_CNN_EXTEND x epochs (patience still stops
+ * it earlier). */
+#define AO_CNN_EXTEND 2
+/* GBDT: past n_estimators, while the best validation round is among the
+ * last AO_GBDT_WINDOW rounds; at most AO_GBDT_EXTEND x n_estimators. */
+#define AO_GBDT_EXTEND 2
+#define AO_GBDT_WINDOW 10
+
+/* cap * factor, within [cap, 1000000]: the hard bound of a soft cap. */
+int ao_fit_extended_cap(int cap, int factor);
 
 /* A learner's input rows, as its row's input says. */
 typedef struct ao_learner_data {

@@ -48,6 +48,19 @@ done
 "$T" --state "$TMP/gb" --data "$A" --out "$TMP/gb_t2" --threads 2 2>/dev/null
 cmp -s "$TMP/run_gb/model/model.aom" "$TMP/gb_t2/model/model.aom" && ok "gbdt: same model with 2 threads" || not_ok "gbdt: same model with 2 threads"
 
+# ---- training caps -------------------------------------------------------------------
+# a logistic regression far from converged at its (soft) cap: train-run
+# extends it 4x, then says so in metrics.json, train.log and on stderr
+state "$TMP/cap" '{"seed": 3, "representation": {"type": "kmer", "k": [3, 4], "frequencies": true, "global": true}, "model": {"type": "logreg", "C": 1000, "max_iter": 2, "tol": 0}}'
+check "train-run: logreg at its iteration cap" "$T" --state "$TMP/cap" --data "$A" --out "$TMP/run_cap"
+[ "$(J "$TMP/run_cap/metrics.json" "d['status'], d['epochs'], len(d['warnings'])")" = "('ok', 8, 1)" ] \
+    && ok "cap: status ok after 4 x 2 iterations, one warning" || not_ok "cap: status ok after 4 x 2 iterations, one warning"
+J "$TMP/run_cap/metrics.json" "d['warnings'][0]" | grep -q '^iteration cap: logistic regression did not converge in 8 L-BFGS iterations' \
+    && ok "cap: the warning names the cap" || not_ok "cap: the warning names the cap"
+grep -q '^# warning: iteration cap' "$TMP/run_cap/train.log" && ok "cap: train.log has the warning" || not_ok "cap: train.log has the warning"
+stderr_has "iteration cap" "cap: the warning is on stderr"
+[ "$(J "$TMP/run_gb/metrics.json" "d['warnings']")" = "[]" ] && ok "an early-stopped run has no warnings" || not_ok "an early-stopped run has no warnings"
+
 # ---- predict on other formats ------------------------------------------------------
 tail -n +2 "$TMP/d/heldout/test.tsv" | awk -F'\t' '{print ">" $1 "\n" $2}' > "$TMP/test.fa"
 check "predict reads FASTA" "$PR" --model "$TMP/run_lr/model" --input "$TMP/test.fa" --output "$TMP/pred_fa.tsv"

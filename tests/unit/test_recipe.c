@@ -569,6 +569,103 @@ DONE:
     ao_dataset_info_destroy(info);
 }
 
+/* One fit of a recipe text for test_caps; 1 when it trained. */
+static int fit_text(const char *json, const ao_dataset_info *info, const ao_seqset *tr, const ao_seqset *va, ao_train_report *rep,
+                    double *proba)
+{
+    ao_recipe r;
+    ao_model *m = NULL;
+    ao_train_opts o = {1, 0, 0, NULL, NULL};
+    ao_err err;
+    int ok;
+    ao_err_init(&err);
+    ok = parse_text(json, &r, &err) == AO_OK && ao_model_train(&r, info, tr, va, &o, &m, rep, &err) == AO_OK && m &&
+         ao_model_predict(m, va, 1, proba, &err) == AO_OK;
+    if (!ok) fprintf(stderr, "# %s: %s\n", json, err.msg);
+    ao_model_destroy(m);
+    ao_recipe_free(&r);
+    return ok;
+}
+
+/* Soft training caps (learner.h): past a recipe's cap a learner goes on
+ * while it improves, to a bounded multiple, says so when it stops there,
+ * and two fits give one model. */
+static void test_caps(const char *dir)
+{
+    char *classes[] = {"neg", "pos"}, *cols[] = {"sequence"}, tpath[4096], vpath[4096];
+    ao_dataset_info *info = ao_dataset_info_create(2, classes, 1, cols);
+    ao_seqset *tr = NULL, *va = NULL;
+    ao_train_report rep, rep2;
+    double p1[80], p2[80];
+    ao_err err;
+    snprintf(tpath, sizeof tpath, "%s/caps_train.tsv", dir);
+    snprintf(vpath, sizeof vpath, "%s/caps_valid.tsv", dir);
+    ao_err_init(&err);
+    if (!info || !write_set(tpath, 120, 1) || !write_set(vpath, 40, 2) || !(tr = ao_seqset_read(tpath, info, 1, 1, &err)) ||
+        !(va = ao_seqset_read(vpath, info, 1, 1, &err))) {
+        CHECK(0, "training data: %s", err.msg);
+        goto DONE;
+    }
+    /* logistic regression, nearly unregularised on separable data: far
+     * from converged at 3 iterations, still falling at 4 x 3 */
+    {
+        const char *j = "{\"seed\": 3, \"representation\": {\"type\": \"onehot\"}, \"model\": {\"type\": \"logreg\", \"C\": 10000, \"max_iter\": 3, \"tol\": 0}}";
+        int ok = fit_text(j, info, tr, va, &rep, p1);
+        CHECK(ok && rep.status == AO_TRAIN_OK && rep.epochs == 3 * AO_LOGREG_EXTEND && strstr(rep.warning, "iteration cap") &&
+              strstr(rep.warning, "did not converge in 12") && strcmp(rep.message, rep.warning) == 0,
+              "logreg: max_iter 3 extended to %d iterations, then warns: %s", rep.epochs, rep.warning);
+        ok = fit_text(j, info, tr, va, &rep2, p2);
+        CHECK(ok && rep2.epochs == rep.epochs && memcmp(p1, p2, sizeof p1) == 0, "logreg: the extended fit is deterministic");
+    }
+    /* the default cap converges on this data: no warning */
+    CHECK(fit_text("{\"seed\": 3, \"representation\": {\"type\": \"kmer\", \"k\": [2]}, \"model\": {\"type\": \"logreg\", \"C\": 0.1}}",
+                   info, tr, va, &rep, p1) && !*rep.warning && strstr(rep.message, "converged after"),
+          "logreg: a converged fit has no warning (%s)", rep.message);
+    /* the objective stops falling measurably before it converges: past
+     * the cap that is a stop with a warning, well before 4 x the cap */
+    CHECK(fit_text("{\"seed\": 3, \"representation\": {\"type\": \"kmer\", \"k\": [3, 4]}, \"model\": {\"type\": \"logreg\", \"C\": 1, \"max_iter\": 20, \"tol\": 0}}",
+                   info, tr, va, &rep, p1) && rep.epochs > 20 && rep.epochs < 80 && strstr(rep.warning, "fell by less than"),
+          "logreg: past max_iter 20 it stops on a plateau after %d iterations: %s", rep.epochs, rep.warning);
+    /* gradient boosting with a slow learning rate still improves at 5
+     * rounds and at 10 */
+    {
+        const char *j = "{\"seed\": 3, \"representation\": {\"type\": \"kmer\", \"k\": [2, 3]}, \"model\": {\"type\": \"gbdt\", \"n_estimators\": 5, "
+                        "\"learning_rate\": 0.05, \"min_samples_leaf\": 5, \"early_stopping_rounds\": 20}}";
+        int ok = fit_text(j, info, tr, va, &rep, p1);
+        CHECK(ok && rep.epochs == 5 * AO_GBDT_EXTEND && strstr(rep.warning, "round cap") && strstr(rep.message, "extended"),
+              "gbdt: n_estimators 5 extended to %d rounds, then warns: %s", rep.epochs, rep.warning);
+        ok = fit_text(j, info, tr, va, &rep2, p2);
+        CHECK(ok && rep2.epochs == rep.epochs && memcmp(p1, p2, sizeof p1) == 0, "gbdt: the extended fit is deterministic");
+    }
+    /* a fast learning rate stops improving validation before 200 rounds:
+     * at most AO_GBDT_WINDOW rounds past the cap, no warning */
+    CHECK(fit_text("{\"seed\": 3, \"representation\": {\"type\": \"kmer\", \"k\": [2, 3]}, \"model\": {\"type\": \"gbdt\", \"n_estimators\": 200, "
+                   "\"learning_rate\": 1, \"min_samples_leaf\": 1, \"early_stopping_rounds\": 0}}", info, tr, va, &rep, p1) &&
+          rep.epochs >= 200 && rep.epochs <= 200 + AO_GBDT_WINDOW && !*rep.warning, "gbdt: no extension once validation stopped improving (%d rounds: %s)", rep.epochs, rep.message);
+    /* a small CNN still improving at its last epoch gets more */
+    {
+        const char *j = "{\"seed\": 3, \"representation\": {\"type\": \"onehot\"}, \"model\": {\"type\": \"cnn\", \"epochs\": 2, \"blocks\": "
+                        "[{\"filters\": 8, \"width\": 7}], \"global_pool\": \"max\", \"hidden\": 0}}";
+        int ok = fit_text(j, info, tr, va, &rep, p1);
+        CHECK(ok && rep.epochs > 2 && rep.epochs <= 2 * AO_CNN_EXTEND && strstr(rep.message, "extended") &&
+              (rep.epochs < 2 * AO_CNN_EXTEND ? rep.best < rep.epochs - 1 && !*rep.warning
+                                             : rep.best < rep.epochs - 1 || strstr(rep.warning, "epoch cap")),
+              "cnn: epochs 2 extended to %d (best %d): %s %s", rep.epochs, rep.best, rep.message, rep.warning);
+        ok = fit_text(j, info, tr, va, &rep2, p2);
+        CHECK(ok && rep2.epochs == rep.epochs && memcmp(p1, p2, sizeof p1) == 0, "cnn: the extended fit is deterministic");
+    }
+    /* without validation nothing extends */
+    CHECK(fit_text("{\"seed\": 3, \"representation\": {\"type\": \"onehot\"}, \"model\": {\"type\": \"cnn\", \"epochs\": 2, \"blocks\": "
+                   "[{\"filters\": 8, \"width\": 7}], \"global_pool\": \"max\", \"hidden\": 0}, \"early_stopping\": \"none\"}",
+                   info, tr, va, &rep, p1) && rep.epochs == 2 && !*rep.warning, "cnn: no validation, no extension (%d epochs)", rep.epochs);
+    CHECK(ao_fit_extended_cap(100000, 4) == 400000 && ao_fit_extended_cap(400000, 4) == 1000000 && ao_fit_extended_cap(3, 4) == 12 && ao_fit_extended_cap(5, 0) == 5 &&
+          ao_fit_extended_cap(2000000, 2) == 2000000, "extended caps are bounded");
+DONE:
+    ao_seqset_destroy(tr);
+    ao_seqset_destroy(va);
+    ao_dataset_info_destroy(info);
+}
+
 /* A model file whose META names a learner that does not exist. */
 static void test_unknown_model(const char *dir)
 {
@@ -641,6 +738,7 @@ int main(void)
     test_policy();
     if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return UNIT_DONE(); }
     test_train(dir);
+    test_caps(dir);
     test_unknown_model(dir);
     ao_rm_rf(dir);
     return UNIT_DONE();

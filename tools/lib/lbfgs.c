@@ -403,17 +403,20 @@ int ao_lbfgs_minimize(const ao_lbfgs_params *pin, int64_t n, double *x,
         iter++;
         gnorm = maxabs(g, n);
         if (p.deadline > 0 && ao_now() > p.deadline) { status = AO_LBFGS_STOPPED; goto DONE; }
+        if (gnorm <= p.gtol) { status = AO_LBFGS_CONVERGED_GTOL; goto DONE; }
+        if (p.ftol > 0.0 && fold - f <= p.ftol * fmax(fmax(fabs(fold), fabs(f)), 1.0)) {
+            status = AO_LBFGS_CONVERGED_FTOL;
+            goto DONE;
+        }
+        /* after the convergence tests, so a callback deciding whether to go
+         * on (a soft iteration cap) is only asked about unconverged iterates;
+         * a converged one is reported by the final call below */
         if (p.progress && p.progress_every > 0 && iter % p.progress_every == 0) {
             reported = iter;
             if (p.progress(p.progress_ctx, iter, f, gnorm)) {
                 status = AO_LBFGS_STOPPED;
                 goto DONE;
             }
-        }
-        if (gnorm <= p.gtol) { status = AO_LBFGS_CONVERGED_GTOL; goto DONE; }
-        if (p.ftol > 0.0 && fold - f <= p.ftol * fmax(fmax(fabs(fold), fabs(f)), 1.0)) {
-            status = AO_LBFGS_CONVERGED_FTOL;
-            goto DONE;
         }
         if (iter >= p.max_iter) { status = AO_LBFGS_MAX_ITER; goto DONE; }
         if (c.n_eval >= p.max_eval) { status = AO_LBFGS_MAX_EVAL; goto DONE; }

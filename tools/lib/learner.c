@@ -55,3 +55,12 @@ int ao_fit_over_time(const ao_fit_opts *o)
 {
     return o->time_limit > 0 && ao_now() - o->t0 > o->time_limit;
 }
+
+int ao_fit_extended_cap(int cap, int factor)
+{
+    /* a recipe may ask for up to 100000 epochs or rounds; the product is
+     * formed in 64 bits and bounded so a cap never overflows */
+    long long h = (long long)cap * (factor > 1 ? factor : 1);
+    if (h > 1000000) h = cap > 1000000 ? cap : 1000000;
+    return (int)h;
+}

@@ -122,25 +122,33 @@ static double memory(const ao_learner_params *p, const ao_learner_shape *s, cons
     return input + train;
 }
 
-typedef struct progress_ctx { const ao_fit_opts *o; int total; } progress_ctx;
+typedef struct progress_ctx { const ao_fit_opts *o; int cap, hard, best, capped; } progress_ctx;
 
 static int progress(void *ctx, const ao_cnn_epoch_info *e)
 {
-    const progress_ctx *pc = ctx;
+    progress_ctx *pc = ctx;
     FILE *log = pc->o->log;
-    ao_progress_step(pc->o->progress, "epoch", e->epoch, pc->total, e->train_loss, e->valid_loss, e->valid_acc);
-    if (!log) return 0;
-    fprintf(log, "epoch\t%d\ttrain_loss\t%.6g\tvalid_loss\t%.6g\tvalid_acc\t%.4f\tlr\t%.3g\tseconds\t%.2f%s\n", e->epoch,
-            e->train_loss, e->valid_loss, e->valid_acc, e->lr, e->seconds, e->improved ? "\tbest" : "");
-    fflush(log);
-    return 0;   /* the CNN enforces the time limit itself */
+    ao_progress_step(pc->o->progress, "epoch", e->epoch, e->epoch <= pc->cap ? pc->cap : pc->hard, e->train_loss, e->valid_loss, e->valid_acc);
+    if (log) {
+        fprintf(log, "epoch\t%d\ttrain_loss\t%.6g\tvalid_loss\t%.6g\tvalid_acc\t%.4f\tlr\t%.3g\tseconds\t%.2f%s\n", e->epoch,
+                e->train_loss, e->valid_loss, e->valid_acc, e->lr, e->seconds, e->improved ? "\tbest" : "");
+        fflush(log);
+    }
+    if (e->improved) pc->best = e->epoch;
+    /* the soft epoch cap (learner.h): from the recipe's last epoch on,
+     * training goes on only while the best epoch is this one or the one
+     * before; the CNN enforces the time limit itself */
+    if (e->epoch >= pc->cap && pc->best < e->epoch - 1) pc->capped = 1;
+    return pc->capped;
 }
 
 static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_learner_data *va, const ao_fit_opts *o,
                void **model, ao_train_report *rep, ao_err *err)
 {
     ao_cnn_train_params p = lp->cnn.train;
-    progress_ctx pc = {o, lp->cnn.train.max_epochs};
+    int cap = lp->cnn.train.max_epochs;
+    /* without validation every epoch counts as the best: nothing to extend on */
+    progress_ctx pc = {o, cap, va && va->n > 0 ? ao_fit_extended_cap(cap, AO_CNN_EXTEND) : cap, 0, 0};
     ao_cnn_train_result res;
     ao_cnn *m;
     int rc;
@@ -148,6 +156,7 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
     if (!(m = ao_cnn_create(&lp->cnn.arch, tr->channels, tr->length, o->n_classes, o->seed, err))) return err->code ? err->code : AO_EDATA;
     p.seed = o->seed;
     p.threads = o->threads;
+    p.max_epochs = pc.hard;
     /* the limit counts from o->t0 (the representation included) */
     if (o->time_limit > 0) {
         p.time_limit = o->time_limit - (ao_now() - o->t0);
@@ -165,11 +174,15 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
     case AO_CNN_DIVERGED: rep->status = res.best_epoch > 0 ? AO_TRAIN_DIVERGED : AO_TRAIN_FAILED; break;
     case AO_CNN_MAX_EPOCHS: case AO_CNN_EARLY_STOP: case AO_CNN_CANCELLED: rep->status = AO_TRAIN_OK; break;
     }
-    snprintf(rep->message, sizeof rep->message, "%s after %d epochs; best epoch %d (validation loss %.4g)",
+    snprintf(rep->message, sizeof rep->message, "%s after %d epochs%s; best epoch %d (validation loss %.4g)",
              res.status == AO_CNN_EARLY_STOP ? "early stop" : res.status == AO_CNN_TIME_LIMIT
              ? (res.best_epoch > 0 ? "time limit" : "time limit before the first epoch ended (make epochs cheaper)")
              : res.status == AO_CNN_DIVERGED ? "loss became NaN/inf" : "epoch budget used",
-             res.epochs, res.best_epoch, res.best_valid_loss);
+             res.epochs, res.epochs > cap ? " (extended past the recipe's epochs while the best epoch was the last or the one before)" : "",
+             res.best_epoch, res.best_valid_loss);
+    if (res.status == AO_CNN_MAX_EPOCHS && pc.hard > cap && res.best_epoch >= res.epochs - 1)
+        snprintf(rep->warning, sizeof rep->warning, "epoch cap: the best epoch %d is at or next to the last of %d epochs "
+                 "(epochs %d extended %dx); more epochs may still help", res.best_epoch, res.epochs, cap, AO_CNN_EXTEND);
     *model = m;
     return AO_OK;
 }

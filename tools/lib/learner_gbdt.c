@@ -66,29 +66,42 @@ static double memory(const ao_learner_params *p, const ao_learner_shape *s, cons
     return (double)s->n_rows * (double)s->n_features * 5.0 + (double)s->n_rows * K * 8.0 * 4;
 }
 
-typedef struct progress_ctx { const ao_fit_opts *o; int hit_limit, total; } progress_ctx;
+typedef struct progress_ctx {
+    const ao_fit_opts *o;
+    int hit_limit, capped, cap, hard, best;
+    double best_vl;
+} progress_ctx;
 
 static int progress(void *ctx, int round, double train_loss, double valid_loss)
 {
     progress_ctx *p = ctx;
     if (p->o->log)
         fprintf(p->o->log, "round\t%d\ttrain_loss\t%.6g\tvalid_loss\t%.6g\telapsed\t%.2f\n", round, train_loss, valid_loss, ao_now() - p->o->t0);
-    ao_progress_step(p->o->progress, "round", round, p->total, train_loss, valid_loss, NAN);
+    ao_progress_step(p->o->progress, "round", round, round < p->cap ? p->cap : p->hard, train_loss, valid_loss, NAN);
     if (ao_fit_over_time(p->o)) p->hit_limit = 1;
-    return p->hit_limit;
+    if (p->hit_limit) return 1;
+    /* the soft round cap (learner.h): from the recipe's last round on, go
+     * on while the best validation round (the same strict test as gbdt.c's
+     * early stopping) is among the last AO_GBDT_WINDOW */
+    if (valid_loss < p->best_vl) { p->best_vl = valid_loss; p->best = round; }
+    if (round + 1 >= p->cap && round - p->best >= AO_GBDT_WINDOW) p->capped = 1;
+    return p->capped;
 }
 
 static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_learner_data *va, const ao_fit_opts *o,
                void **model, ao_train_report *rep, ao_err *err)
 {
     ao_gbdt_params p = lp->gbdt;
-    progress_ctx pc = {o, 0, lp->gbdt.n_estimators};
+    int cap = lp->gbdt.n_estimators;
+    /* without validation there is no improvement to extend on */
+    progress_ctx pc = {o, 0, 0, cap, va && va->n > 0 ? ao_fit_extended_cap(cap, AO_GBDT_EXTEND) : cap, -1, INFINITY};
     ao_dense *D = NULL, *Dv = NULL;
     ao_gbdt *m = NULL;
     int rc;
     *model = NULL;
     p.seed = o->seed;
     p.threads = o->threads;
+    p.n_estimators = pc.hard;
     p.progress = progress;
     p.progress_ctx = &pc;
     p.deadline = o->time_limit > 0 ? o->t0 + o->time_limit : 0;
@@ -103,7 +116,7 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
         rc = AO_OK;
     }
     if (rc < 0) goto DONE;
-    if (ao_gbdt_stopped(m) && ao_fit_over_time(o)) pc.hit_limit = 1;   /* cut inside a round */
+    if (ao_gbdt_stopped(m) && !pc.capped && ao_fit_over_time(o)) pc.hit_limit = 1;   /* cut inside a round */
     rep->epochs = ao_gbdt_n_history(m);
     rep->best = ao_gbdt_n_rounds(m);
     if (ao_gbdt_diverged(m)) {
@@ -113,7 +126,11 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
         rep->status = AO_TRAIN_TIME_LIMIT;
         snprintf(rep->message, sizeof rep->message, "time limit after %d rounds; %d kept", rep->epochs, rep->best);
     } else {
-        snprintf(rep->message, sizeof rep->message, "%d rounds run, %d kept", rep->epochs, rep->best);
+        snprintf(rep->message, sizeof rep->message, "%d rounds run, %d kept%s", rep->epochs, rep->best,
+                 rep->epochs > cap ? " (n_estimators extended while the validation loss still improved)" : "");
+        if (pc.hard > cap && rep->epochs >= pc.hard && !pc.capped)
+            snprintf(rep->warning, sizeof rep->warning, "round cap: the validation loss still improved within the last %d of %d rounds "
+                     "(n_estimators %d extended %dx); more rounds may still help", AO_GBDT_WINDOW, rep->epochs, cap, AO_GBDT_EXTEND);
     }
     *model = m;
     m = NULL;

@@ -48,15 +48,35 @@ static double memory(const ao_learner_params *p, const ao_learner_shape *s, cons
     return (double)(s->n_features + 1) * nvec * (p->logreg.lbfgs_m * 2 + 4) * 8.0 + (double)s->n_rows * nvec * 8.0 * 2;
 }
 
-typedef struct progress_ctx { const ao_fit_opts *o; int hit_limit, total; } progress_ctx;
+/* The L-BFGS callback runs every iteration (for the soft cap) but logs
+ * every 10th, as the other learners' blocks; fit logs the last one. */
+typedef struct progress_ctx {
+    const ao_fit_opts *o;
+    int hit_limit, plateau, cap, hard, logged;
+    double f[AO_LOGREG_WINDOW + 1];   /* the objective of the last window + 1 iterations, by iter mod size */
+} progress_ctx;
+
+static void log_iter(progress_ctx *p, int iter, double loss, double gnorm)
+{
+    if (p->o->log) fprintf(p->o->log, "iter\t%d\tloss\t%.6g\tgrad_norm\t%.6g\telapsed\t%.2f\n", iter, loss, gnorm, ao_now() - p->o->t0);
+    ao_progress_step(p->o->progress, "iteration", iter, iter <= p->cap ? p->cap : p->hard, loss, NAN, NAN);
+    p->logged = iter;
+}
 
 static int progress(void *ctx, int iter, double loss, double gnorm)
 {
     progress_ctx *p = ctx;
-    if (p->o->log) fprintf(p->o->log, "iter\t%d\tloss\t%.6g\tgrad_norm\t%.6g\telapsed\t%.2f\n", iter, loss, gnorm, ao_now() - p->o->t0);
-    ao_progress_step(p->o->progress, "iteration", iter, p->total, loss, NAN, NAN);
+    if (iter % 10 == 0) log_iter(p, iter, loss, gnorm);
+    p->f[iter % (AO_LOGREG_WINDOW + 1)] = loss;
     if (ao_fit_over_time(p->o)) p->hit_limit = 1;
-    return p->hit_limit;
+    if (p->hit_limit) return 1;
+    /* past the recipe's cap (only unconverged iterates get here): go on
+     * while the objective still falls measurably */
+    if (iter >= p->cap && iter >= AO_LOGREG_WINDOW) {
+        double old = p->f[(iter - AO_LOGREG_WINDOW) % (AO_LOGREG_WINDOW + 1)];
+        if (!(old - loss > AO_LOGREG_PLATEAU * fmax(fabs(old), 1.0))) p->plateau = 1;
+    }
+    return p->plateau;
 }
 
 /* L-BFGS has no early stopping: valid is not used. */
@@ -64,14 +84,21 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
                void **model, ao_train_report *rep, ao_err *err)
 {
     ao_logreg_params p = lp->logreg;
-    progress_ctx pc = {o, 0, lp->logreg.max_iter};
+    progress_ctx pc;
     ao_logreg *m = NULL;
-    int rc;
+    int rc, n;
     (void)va;
     *model = NULL;
+    memset(&pc, 0, sizeof pc);
+    pc.o = o;
+    pc.cap = lp->logreg.max_iter;
+    pc.hard = ao_fit_extended_cap(pc.cap, AO_LOGREG_EXTEND);
+    pc.logged = -1;
+    p.max_iter = pc.hard;
     p.threads = o->threads;
     p.progress = progress;
     p.progress_ctx = &pc;
+    p.progress_every = 1;
     p.deadline = o->time_limit > 0 ? o->t0 + o->time_limit : 0;
     rc = ao_logreg_fit(&p, tr->X, tr->y, o->n_classes, NULL, &m, err);
     if (rc == AO_LOGREG_EDIVERGED) {
@@ -82,10 +109,28 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
         return AO_OK;
     }
     if (rc < 0) return rc;
-    rep->epochs = ao_logreg_n_iter(m);
-    if (pc.hit_limit) rep->status = AO_TRAIN_TIME_LIMIT;
-    snprintf(rep->message, sizeof rep->message, "%s after %d L-BFGS iterations",
-             pc.hit_limit ? "time limit" : ao_logreg_converged(m) ? "converged" : "stopped", rep->epochs);
+    n = rep->epochs = ao_logreg_n_iter(m);
+    if (pc.logged != n) log_iter(&pc, n, ao_logreg_loss(m), ao_logreg_gnorm(m));
+    if (pc.hit_limit || (ao_logreg_status(m) == AO_LBFGS_STOPPED && !pc.plateau)) {
+        rep->status = AO_TRAIN_TIME_LIMIT;   /* the callback's check or the solver's own deadline */
+        snprintf(rep->message, sizeof rep->message, "time limit after %d L-BFGS iterations (not converged)", n);
+    } else if (ao_logreg_converged(m)) {
+        snprintf(rep->message, sizeof rep->message, n > pc.cap ? "converged after %d L-BFGS iterations (max_iter %d extended while the objective still fell)"
+                 : "converged after %d L-BFGS iterations", n, pc.cap);
+    } else {
+        if (pc.plateau)
+            snprintf(rep->warning, sizeof rep->warning, "iteration cap: logistic regression stopped after %d L-BFGS iterations (max_iter %d), "
+                     "not converged (gradient max-norm %.3g > tol %.3g) but the objective fell by less than %g over the last %d iterations",
+                     n, pc.cap, ao_logreg_gnorm(m), lp->logreg.tol, AO_LOGREG_PLATEAU, AO_LOGREG_WINDOW);
+        else if (ao_logreg_status(m) == AO_LBFGS_MAX_ITER)
+            snprintf(rep->warning, sizeof rep->warning, "iteration cap: logistic regression did not converge in %d L-BFGS iterations "
+                     "(max_iter %d extended %dx; gradient max-norm %.3g > tol %.3g); raise max_iter or lower C",
+                     n, pc.cap, AO_LOGREG_EXTEND, ao_logreg_gnorm(m), lp->logreg.tol);
+        else
+            snprintf(rep->warning, sizeof rep->warning, "logistic regression stopped after %d L-BFGS iterations, not converged: %s",
+                     n, ao_lbfgs_status_str(ao_logreg_status(m)));
+        snprintf(rep->message, sizeof rep->message, "%s", rep->warning);
+    }
     *model = m;
     return AO_OK;
 }

@@ -187,13 +187,19 @@ static int backend_builtin(trainrun *t, ao_err *err)
         if ((rc = ao_model_train(&recipe, t->info, t->train, t->valid, &to, &model, &rep, err)) < 0) goto DONE;
     }
     fprintf(log, "# %s: %s (%.2f s)\n", ao_train_status_name(rep.status), rep.message, rep.seconds);
+    if (*rep.warning) {
+        fprintf(log, "# warning: %s\n", rep.warning);
+        ao_warn("%s", rep.warning);
+    }
     if (fclose(curve) != 0) { curve = NULL; rc = ao_err_set(err, AO_EIO, "%s: write error", curve_path); goto DONE; }
     curve = NULL;
     if (fclose(log) != 0) { log = NULL; rc = ao_err_set(err, AO_EIO, "%s: write error", t->log_path); goto DONE; }
     log = NULL;
     if ((rc = set(t, "status", json_string(ao_train_status_name(rep.status)), err)) < 0 || (rc = set(t, "message", json_string(rep.message), err)) < 0 ||
         (rc = set(t, "model", json_string(ao_model_type_name(recipe.model)), err)) < 0 || (rc = set(t, "recipe", json_incref(recipe.json), err)) < 0 ||
-        (rc = set(t, "epochs", json_integer(rep.epochs), err)) < 0 || (rc = set(t, "best", json_integer(rep.best), err)) < 0) goto DONE;
+        (rc = set(t, "epochs", json_integer(rep.epochs), err)) < 0 || (rc = set(t, "best", json_integer(rep.best), err)) < 0 ||
+        /* training's own warnings (a cap hit while still improving), beside the status a run keeps */
+        (rc = set(t, "warnings", *rep.warning ? json_pack("[s]", rep.warning) : json_array(), err)) < 0) goto DONE;
     if (rep.n_features && (rc = set(t, "n_features", json_integer(rep.n_features), err)) < 0) goto DONE;
     if (rep.input_length && (rc = set(t, "input_length", json_integer(rep.input_length), err)) < 0) goto DONE;
     if ((rc = set(t, "data", data_json(t), err)) < 0) goto DONE;
