@@ -395,7 +395,9 @@ else:
 # lineages as concurrent jobs: train-run jobs of two lineages running at once
 pairs = [(a, b) for a in train for b in train if lineage(a) and lineage(b) and lineage(a) < lineage(b)
          and ts(a["Start"]) and ts(b["Start"]) and ts(a["End"]) and ts(b["End"])
-         and ts(a["Start"]) < ts(b["End"]) and ts(b["Start"]) < ts(a["End"])]
+         # sacct's times have one-second resolution and a quick train-run shows 0 s
+         # elapsed: intervals that share a second count as overlapping
+         and ts(a["Start"]) <= ts(b["End"]) and ts(b["Start"]) <= ts(a["End"])]
 if pairs:
     a, b = pairs[0]
     print(f"# {engine}: {len(pairs)} pairs of train-run jobs of different lineages overlapped, e.g. {a['JobID']} (lineage {lineage(a)}, {a['Start']}..{a['End']}) and {b['JobID']} (lineage {lineage(b)}, {b['Start']}..{b['End']})")
