@@ -23,6 +23,11 @@
  * invalid), or -1 when all of it is valid. */
 long ao_utf8_invalid(const char *s, size_t n);
 
+/* The length of the valid UTF-8 sequence at p[0..n) (1 to 4), 0 when p[0]
+ * starts none or the sequence is cut short by n; n >= 1. The one validator
+ * every module uses, so text that passes it is text jansson accepts. */
+size_t ao_utf8_seq(const unsigned char *p, size_t n);
+
 /* Text for a JSON document or an LLM message from arbitrary bytes
  * s[0..n): valid UTF-8 is kept, each byte that starts no valid sequence
  * becomes U+FFFD and a NUL byte the two characters "\0", so jansson

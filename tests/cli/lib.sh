@@ -20,4 +20,10 @@ expect_exit() {
 }
 # stderr_has PATTERN DESC : the last command's stderr matches the extended regex
 stderr_has() { if grep -Eq -- "$1" "$TMP/.err"; then ok "$2"; else not_ok "$2"; echo "#   stderr lacks /$1/:"; sed 's/^/#   /' "$TMP/.err" | head -10; fi; }
+# J FILE EXPR: EXPR (Python, the document as d) of a JSON file
+J() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+# recipe_state AGENTDIR DIR RECIPE_JSON: a run's first iteration (plan) with a hand-written recipe
+recipe_state() {
+    "$BIN/agentomics-agent-step" --step plan --data "$1" --out "$2" -q && mkdir -p "$2/workspace" && printf '%s\n' "$3" > "$2/workspace/recipe.json"
+}
 done_testing() { echo "1..$T_N"; [ "$T_FAILED" -eq 0 ]; }

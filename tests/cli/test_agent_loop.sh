@@ -4,7 +4,6 @@
 # best pointer and the stop decision.
 . "$(dirname "$0")/lib.sh"
 P="$BIN/agentomics-prepare-data"; S="$BIN/agentomics-agent-step"; T="$BIN/agentomics-train-run"; R="$BIN/agentomics-reflect"
-J() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 STEPS=plan,explore,split,represent,architect,code
 
 for t in --help --version; do expect_exit 0 "agent-step $t" "$S" $t; expect_exit 0 "reflect $t" "$R" $t; done

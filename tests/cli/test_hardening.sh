@@ -6,13 +6,9 @@
 # UTF-8 and the smaller refusals. Each case fails without its fix.
 . "$(dirname "$0")/lib.sh"
 P="$BIN/agentomics-prepare-data"; T="$BIN/agentomics-train-run"; PR="$BIN/agentomics-predict"; E="$BIN/agentomics-evaluate"
-J() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 "$P" --train "$DATA/gue_tata_train.csv" --valid "$DATA/gue_tata_dev.csv" --test "$DATA/gue_tata_test.csv" --out "$TMP/d" -q || exit 1
 A="$TMP/d/agent"
-state() {   # state DIR RECIPE_JSON: a run's first iteration (plan) with a hand-written recipe
-    "$BIN/agentomics-agent-step" --step plan --data "$A" --out "$1" -q && mkdir -p "$1/workspace" && printf '%s\n' "$2" > "$1/workspace/recipe.json"
-}
-state "$TMP/lr" '{"seed": 3, "representation": {"type": "kmer", "k": [2, 3]}, "model": {"type": "logreg", "C": 1.0}}'
+recipe_state "$A" "$TMP/lr" '{"seed": 3, "representation": {"type": "kmer", "k": [2, 3]}, "model": {"type": "logreg", "C": 1.0}}'
 "$T" --state "$TMP/lr" --data "$A" --out "$TMP/run_lr" -q || exit 1
 M="$TMP/run_lr/model"
 tail -n +2 "$TMP/d/heldout/test.tsv" | awk -F'\t' '{print ">" $1 "\n" $2}' > "$TMP/test.fa"
@@ -100,8 +96,8 @@ out = raw[:8] + struct.pack("<II", ver, len(order)) + b"".join(t.encode() + stru
 open(dst, "wb").write(out + hashlib.sha256(out).digest())
 EOF
 }
-state "$TMP/gb" '{"seed": 3, "representation": {"type": "kmer", "k": [2, 3]}, "model": {"type": "gbdt", "n_estimators": 5}}'
-state "$TMP/cn" '{"seed": 3, "representation": {"type": "onehot"}, "model": {"type": "cnn", "epochs": 1, "blocks": [{"filters": 8, "width": 9, "pool": "max", "pool_size": 4}]}}'
+recipe_state "$A" "$TMP/gb" '{"seed": 3, "representation": {"type": "kmer", "k": [2, 3]}, "model": {"type": "gbdt", "n_estimators": 5}}'
+recipe_state "$A" "$TMP/cn" '{"seed": 3, "representation": {"type": "onehot"}, "model": {"type": "cnn", "epochs": 1, "blocks": [{"filters": 8, "width": 9, "pool": "max", "pool_size": 4}]}}'
 "$T" --state "$TMP/gb" --data "$A" --out "$TMP/run_gb" -q && "$T" --state "$TMP/cn" --data "$A" --out "$TMP/run_cn" -q || exit 1
 # bad_model NAME RUN PATTERN PYTHON: the edited model is refused with 65 naming PATTERN
 bad_model() {
@@ -230,10 +226,10 @@ stderr_has "more than 32 path components" "the depth bound is named"
 [ -z "$(ls "$TD")" ] && ok "no extraction tree left in TMPDIR" || { not_ok "no extraction tree left in TMPDIR"; ls "$TD" | head -3 | sed 's/^/#   /'; }
 
 # ---- training limits: memory estimated whole, time checked inside a batch ---------
-state "$TMP/huge" '{"representation": {"type": "onehot"}, "model": {"type": "cnn", "blocks": [{"filters": 4096, "width": 1024}], "hidden": 65536}}'
+recipe_state "$A" "$TMP/huge" '{"representation": {"type": "onehot"}, "model": {"type": "cnn", "blocks": [{"filters": 4096, "width": 1024}], "hidden": 65536}}'
 expect_exit 65 "--mem-limit counts weights, optimizer state and activations (before: only the input)" timeout 60 "$T" --state "$TMP/huge" --data "$A" --out "$X/huge" --mem-limit 2000
 stderr_has "\\\$\.model: the network's weights, optimizer state and activations needs about [0-9]+ MB, over 80% of the 2000 MB" "the estimate names what drives it"
-state "$TMP/slowbatch" '{"representation": {"type": "onehot"}, "model": {"type": "cnn", "epochs": 3, "batch_size": 400, "blocks": [{"filters": 256, "width": 31}, {"filters": 256, "width": 31}]}}'
+recipe_state "$A" "$TMP/slowbatch" '{"representation": {"type": "onehot"}, "model": {"type": "cnn", "epochs": 3, "batch_size": 400, "blocks": [{"filters": 256, "width": 31}, {"filters": 256, "width": 31}]}}'
 t0=$(date +%s)
 check "a CNN whose one batch takes minutes ..." timeout 120 "$T" --state "$TMP/slowbatch" --data "$A" --out "$X/slowbatch" --time-limit 3
 t1=$(date +%s)
@@ -266,7 +262,7 @@ for sig in TERM INT HUP; do
     [ "$(kill -l $rc 2>/dev/null)" = "$sig" ] && ok "predict dies of SIG$sig" || not_ok "predict dies of SIG$sig (exit $rc)"
     [ -z "$(ls "$TMP/sig/td")" ] && ok "SIG$sig: no TMPDIR/agentomics-model.* left by predict" || { not_ok "SIG$sig: no TMPDIR/agentomics-model.* left by predict"; ls "$TMP/sig/td" | sed 's/^/#   /'; }
 done
-state "$TMP/slow" '{"representation": {"type": "onehot"}, "model": {"type": "cnn", "epochs": 100000, "patience": 0, "blocks": [{"filters": 32, "width": 15}]}}'
+recipe_state "$A" "$TMP/slow" '{"representation": {"type": "onehot"}, "model": {"type": "cnn", "epochs": 100000, "patience": 0, "blocks": [{"filters": 32, "width": 15}]}}'
 rm -rf "$TMP/sig"; mkdir -p "$TMP/sig"
 "$T" --state "$TMP/slow" --data "$A" --out "$TMP/sig/run" -q & pid=$!
 for _ in $(seq 100); do [ -e "$TMP/sig/run.tmp.$pid/train.log" ] && break; sleep 0.1; done

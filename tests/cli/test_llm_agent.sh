@@ -6,7 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 P="$BIN/agentomics-prepare-data"; S="$BIN/agentomics-agent-step"; T="$BIN/agentomics-train-run"
 R="$BIN/agentomics-reflect"; K="$BIN/agentomics-package-model"; PR="$BIN/agentomics-predict"; E="$BIN/agentomics-evaluate"
-J() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 . "$ROOT/tests/llm/server.sh"
 llm_skip_unless_ready
 

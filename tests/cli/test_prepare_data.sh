@@ -3,7 +3,6 @@
 # corpus of malformed inputs (each: exit 65, FILE:LINE message, no output).
 . "$(dirname "$0")/lib.sh"
 P="$BIN/agentomics-prepare-data"
-J() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
 # ---- standard behaviour ---------------------------------------------------
 expect_exit 0 "--help exits 0" "$P" --help

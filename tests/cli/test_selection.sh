@@ -8,7 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 P="$BIN/agentomics-prepare-data"; S="$BIN/agentomics-agent-step"; T="$BIN/agentomics-train-run"; R="$BIN/agentomics-reflect"
 K="$BIN/agentomics-package-model"; SEL="$BIN/agentomics-select"
-J() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 rows() { echo $(($(wc -l < "$1") - 1)); }
 
 # ---- prepare-data: the size rule ------------------------------------------------

@@ -4,21 +4,17 @@
 # divergence, time limits, and prediction on other input formats.
 . "$(dirname "$0")/lib.sh"
 P="$BIN/agentomics-prepare-data"; T="$BIN/agentomics-train-run"; PR="$BIN/agentomics-predict"; E="$BIN/agentomics-evaluate"
-J() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 "$P" --train "$DATA/gue_tata_train.csv" --valid "$DATA/gue_tata_dev.csv" --test "$DATA/gue_tata_test.csv" --out "$TMP/d" -q || exit 1
 A="$TMP/d/agent"
-state() {   # state DIR RECIPE_JSON: a run's first iteration (plan) with a hand-written recipe
-    "$BIN/agentomics-agent-step" --step plan --data "$A" --out "$1" -q && mkdir -p "$1/workspace" && printf '%s\n' "$2" > "$1/workspace/recipe.json"
-}
 
 for t in --help --version; do expect_exit 0 "train-run $t" "$T" $t; expect_exit 0 "predict $t" "$PR" $t; done
 expect_exit 2 "train-run without arguments" "$T"
 expect_exit 2 "predict without arguments" "$PR"
 
 # ---- each learner ----------------------------------------------------------------
-state "$TMP/lr" '{"seed": 3, "representation": {"type": "kmer", "k": [3, 4], "frequencies": true, "global": true}, "model": {"type": "logreg", "C": 1.0}}'
-state "$TMP/gb" '{"seed": 3, "representation": {"type": "kmer", "k": [2, 3]}, "model": {"type": "gbdt", "n_estimators": 60, "learning_rate": 0.1, "early_stopping_rounds": 10}}'
-state "$TMP/cn" '{"seed": 3, "representation": {"type": "onehot"}, "model": {"type": "cnn", "epochs": 3, "blocks": [{"filters": 16, "width": 9, "pool": "max", "pool_size": 4}], "batch_size": 32}}'
+recipe_state "$A" "$TMP/lr" '{"seed": 3, "representation": {"type": "kmer", "k": [3, 4], "frequencies": true, "global": true}, "model": {"type": "logreg", "C": 1.0}}'
+recipe_state "$A" "$TMP/gb" '{"seed": 3, "representation": {"type": "kmer", "k": [2, 3]}, "model": {"type": "gbdt", "n_estimators": 60, "learning_rate": 0.1, "early_stopping_rounds": 10}}'
+recipe_state "$A" "$TMP/cn" '{"seed": 3, "representation": {"type": "onehot"}, "model": {"type": "cnn", "epochs": 3, "blocks": [{"filters": 16, "width": 9, "pool": "max", "pool_size": 4}], "batch_size": 32}}'
 for m in lr gb cn; do
     check "train-run $m" "$T" --state "$TMP/$m" --data "$A" --out "$TMP/run_$m"
     for f in model/model.aom model/recipe.json predictions.valid.tsv predictions.train.tsv metrics.json train.log; do
@@ -51,7 +47,7 @@ cmp -s "$TMP/run_gb/model/model.aom" "$TMP/gb_t2/model/model.aom" && ok "gbdt: s
 # ---- training caps -------------------------------------------------------------------
 # a logistic regression far from converged at its (soft) cap: train-run
 # extends it 4x, then says so in metrics.json, train.log and on stderr
-state "$TMP/cap" '{"seed": 3, "representation": {"type": "kmer", "k": [3, 4], "frequencies": true, "global": true}, "model": {"type": "logreg", "C": 1000, "max_iter": 2, "tol": 0}}'
+recipe_state "$A" "$TMP/cap" '{"seed": 3, "representation": {"type": "kmer", "k": [3, 4], "frequencies": true, "global": true}, "model": {"type": "logreg", "C": 1000, "max_iter": 2, "tol": 0}}'
 check "train-run: logreg at its iteration cap" "$T" --state "$TMP/cap" --data "$A" --out "$TMP/run_cap"
 [ "$(J "$TMP/run_cap/metrics.json" "d['status'], d['epochs'], len(d['warnings'])")" = "('ok', 8, 1)" ] \
     && ok "cap: status ok after 4 x 2 iterations, one warning" || not_ok "cap: status ok after 4 x 2 iterations, one warning"
@@ -78,7 +74,7 @@ stderr_has "checksum" "the corruption is named"
 # ---- invalid recipes (exit 65 with the JSON path) ---------------------------------------
 bad_recipe() {   # DESC PATTERN RECIPE [extra args]
     d=$1; pat=$2; r=$3; shift 3
-    rm -rf "$TMP/bad" "$TMP/badrun"; state "$TMP/bad" "$r"
+    rm -rf "$TMP/bad" "$TMP/badrun"; recipe_state "$A" "$TMP/bad" "$r"
     expect_exit 65 "invalid recipe: $d" "$T" --state "$TMP/bad" --data "$A" --out "$TMP/badrun" "$@"
     stderr_has "$pat" "invalid recipe: $d: message names $pat"
     [ ! -e "$TMP/badrun" ] && ok "invalid recipe: $d: no output" || not_ok "invalid recipe: $d: no output"
@@ -93,13 +89,13 @@ bad_recipe "k too large for the memory limit" '\$\.representation\.k: .*memory l
 bad_recipe "impossible CNN shape" '\$\.model: .*features' '{"representation": {"type": "onehot", "length": 20000}, "model": {"type": "cnn", "blocks": [{"filters": 1024, "width": 3}], "global_pool": "flatten"}}'
 
 # ---- recorded failures: divergence and time limit ------------------------------------
-state "$TMP/nan" '{"representation": {"type": "onehot"}, "model": {"type": "cnn", "epochs": 3, "learning_rate": 1e6, "blocks": [{"filters": 8, "width": 9}]}}'
+recipe_state "$A" "$TMP/nan" '{"representation": {"type": "onehot"}, "model": {"type": "cnn", "epochs": 3, "learning_rate": 1e6, "blocks": [{"filters": 8, "width": 9}]}}'
 check "a diverging CNN is a recorded outcome, not a crash" "$T" --state "$TMP/nan" --data "$A" --out "$TMP/run_nan"
 st=$(J "$TMP/run_nan/metrics.json" "d['status']")
 case "$st" in diverged|failed) ok "divergence recorded as '$st'";; *) not_ok "divergence recorded (got '$st')";; esac
 if [ "$st" = failed ]; then [ ! -e "$TMP/run_nan/model" ] && ok "no garbage model kept" || not_ok "no garbage model kept"
 else /usr/bin/python3 -c "import csv,math,sys; r=list(csv.reader(open('$TMP/run_nan/predictions.valid.tsv'),delimiter='\t'))[1:]; sys.exit(0 if all(math.isfinite(float(x)) for row in r for x in row[2:]) else 1)" && ok "the kept checkpoint predicts finite probabilities" || not_ok "the kept checkpoint predicts finite probabilities"; fi
-state "$TMP/slow" '{"representation": {"type": "onehot"}, "model": {"type": "cnn", "epochs": 100000, "patience": 0, "blocks": [{"filters": 32, "width": 15}]}}'
+recipe_state "$A" "$TMP/slow" '{"representation": {"type": "onehot"}, "model": {"type": "cnn", "epochs": 100000, "patience": 0, "blocks": [{"filters": 32, "width": 15}]}}'
 check "a time limit cuts training" "$T" --state "$TMP/slow" --data "$A" --out "$TMP/run_slow" --time-limit 3
 [ "$(J "$TMP/run_slow/metrics.json" "d['status']")" = time_limit ] && ok "time limit recorded" || not_ok "time limit recorded"
 [ -s "$TMP/run_slow/model/model.aom" ] && ok "best checkpoint kept at the time limit" || not_ok "best checkpoint kept at the time limit"

@@ -114,9 +114,7 @@ const char *ao_jf_enum_name(const char *const *names, const int *values, int v)
     return NULL;
 }
 
-/* Length of the valid UTF-8 sequence at p[0..n), 0 when p[0] starts none
- * (or the sequence is cut short by n). */
-static size_t utf8_seq(const unsigned char *p, size_t n)
+size_t ao_utf8_seq(const unsigned char *p, size_t n)
 {
     size_t k, j;
     unsigned cp;
@@ -140,7 +138,7 @@ long ao_utf8_invalid(const char *s, size_t n)
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, k;
     while (i < n) {
-        if (!(k = utf8_seq(p + i, n - i))) return (long)i;
+        if (!(k = ao_utf8_seq(p + i, n - i))) return (long)i;
         i += k;
     }
     return -1;
@@ -159,7 +157,7 @@ char *ao_utf8_text(const char *s, size_t n, size_t max, unsigned flags, int *cut
         /* a head cut from a longer text: a character cut short at the end goes */
         size_t b = n, back;
         for (back = 0; back < 3 && b > i && (p[b - 1] & 0xc0) == 0x80; back++) b--;
-        if (b > i && p[b - 1] >= 0xc0 && !utf8_seq(p + b - 1, n - (b - 1))) n = b - 1;
+        if (b > i && p[b - 1] >= 0xc0 && !ao_utf8_seq(p + b - 1, n - (b - 1))) n = b - 1;
     }
     /* worst case: every byte becomes U+FFFD (3 bytes) */
     if (n > ((size_t)-1 - 4) / 3 || !(out = malloc(3 * (n - i) + 4))) return NULL;
@@ -167,7 +165,7 @@ char *ao_utf8_text(const char *s, size_t n, size_t max, unsigned flags, int *cut
         const char *add;
         size_t len;
         if (p[i] == 0) { add = "\\0"; len = 2; k = 1; }
-        else if ((k = utf8_seq(p + i, n - i))) { add = s + i; len = k; }
+        else if ((k = ao_utf8_seq(p + i, n - i))) { add = s + i; len = k; }
         else { add = "\xEF\xBF\xBD"; len = 3; k = 1; }
         if (max && o + len > max) { if (cut) *cut = 1; break; }
         memcpy(out + o, add, len);

@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
+#include "agentomics/jsonfield.h"
 #include "agentomics/llm.h"
 #include "agentomics/log.h"
 #include "agentomics/rng.h"
@@ -253,12 +254,8 @@ static size_t utf8_clean(const char *s, size_t n, char *out, int flatten)
     size_t i = 0, o = 0;
     while (i < n) {
         unsigned char c = u[i];
-        size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-        size_t j;
-        int ok = len > 0 && i + len <= n && !(len == 2 && c < 0xC2);
-        for (j = 1; ok && j < len; j++)
-            if ((u[i + j] & 0xC0) != 0x80) ok = 0;
-        if (!ok) { out[o++] = '?'; i++; continue; }
+        size_t len = ao_utf8_seq(u + i, n - i);
+        if (!len) { out[o++] = '?'; i++; continue; }
         if (len == 1 && flatten && (c < 0x20 || c == 0x7F)) { out[o++] = ' '; i++; continue; }
         memmove(out + o, s + i, len);   /* out may be s: cleaning in place */
         o += len;

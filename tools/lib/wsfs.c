@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "agentomics/jsonfield.h"
 #include "agentomics/wsfs.h"
 
 #define DEFAULT_MAX_READ 65536
@@ -70,26 +71,6 @@ static int tb_printf(tbuf *b, const char *fmt, ...)
     return rc;
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-    size_t k, i;
-    uint32_t cp;
-    if (p[0] < 0x80) return 1;
-    if (p[0] >= 0xC2 && p[0] <= 0xDF) { k = 2; cp = p[0] & 0x1F; }
-    else if (p[0] >= 0xE0 && p[0] <= 0xEF) { k = 3; cp = p[0] & 0x0F; }
-    else if (p[0] >= 0xF0 && p[0] <= 0xF4) { k = 4; cp = p[0] & 0x07; }
-    else return 0;
-    if (k > n) return 0;
-    for (i = 1; i < k; i++) {
-        if ((p[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((k == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return k;
-}
-
 /* Appends text with invalid UTF-8 bytes replaced by U+FFFD: the result
  * goes into JSON for the model, which cannot carry raw Latin-1 bytes. */
 static int tb_put_utf8(tbuf *b, const char *p, size_t n)
@@ -98,7 +79,7 @@ static int tb_put_utf8(tbuf *b, const char *p, size_t n)
     size_t i = 0, start = 0;
     int rc = AO_OK;
     while (i < n && rc == AO_OK) {
-        size_t k = utf8_seq(u + i, n - i);
+        size_t k = ao_utf8_seq(u + i, n - i);
         if (k) { i += k; continue; }
         rc = tb_put(b, p + start, i - start);
         if (rc == AO_OK) rc = tb_put(b, "\xEF\xBF\xBD", 3);

@@ -43,13 +43,13 @@ workflow LINEAGES {
     items
 
     main:
-    // the first round's value is the list of every lineage's start item
-    todo = items
+    // the lineages that go on (the first round's value is the list of every lineage's start item)
+    continuing = items
         .flatMap { x -> x[0] instanceof Map ? [x] : x }
         .filter { meta, data, state, runs, versions, stop, fin, sel -> !stop }
         .map { meta, data, state, runs, versions, stop, fin, sel -> [meta + [iteration: meta.iteration + 1], data, state, runs, sel] }
-    AGENT_STEP(todo.map { meta, data, state, runs, sel -> [meta, data, state] })
-    base = todo.map { meta, data, state, runs, sel -> [meta, data, runs, sel] }
+    AGENT_STEP(continuing.map { meta, data, state, runs, sel -> [meta, data, state] })
+    base = continuing.map { meta, data, state, runs, sel -> [meta, data, runs, sel] }
     a = AGENT_STEP.out.state.join(base)                                  // meta, st, data, runs, sel
     TRAIN_RUN(a.map { meta, st, data, runs, sel -> [meta, data, st, sel] })
     b = TRAIN_RUN.out.run.join(a)                                        // meta, run, st, data, runs, sel

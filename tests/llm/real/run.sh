@@ -32,7 +32,6 @@ PROTOCOLS=${PROTOCOLS:-json auto}
 CTX=${REAL_CTX:-16384}
 CACHE=${AGENTOMICS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agentomics}/llm-real
 HERE="$ROOT/tests/llm/real"
-J() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 skip() { echo "# llm-real: skipped: $*"; echo "1..0 # SKIP $*"; exit 77; }
 
 # the server is local: no proxy may see its requests
