@@ -257,7 +257,12 @@ static void test_utf8_text(void)
     free(t);
     t = ao_utf8_text("\xf0\x9f\x98\x80 \xed\xa0\x80 \xc0\xaf", 10, 0, 0, NULL);
     CHECK(t && !strncmp(t, "\xf0\x9f\x98\x80 ", 5) && ao_utf8_invalid(t, strlen(t)) < 0, "4-byte characters kept; surrogates and overlong forms replaced");
-    free(t);
+    free(t);    /* the one validator every module uses (wsfs, the LLM client) */
+    CHECK(ao_utf8_seq((const unsigned char *)"\xe2\x82\xac", 3) == 3 && ao_utf8_seq((const unsigned char *)"\xf0\x9f\x98\x80", 4) == 4 &&
+          ao_utf8_seq((const unsigned char *)"a", 1) == 1, "ao_utf8_seq: the length of a valid sequence");
+    CHECK(!ao_utf8_seq((const unsigned char *)"\xe2\x82\xac", 2) && !ao_utf8_seq((const unsigned char *)"\xed\xa0\x80", 3) &&
+          !ao_utf8_seq((const unsigned char *)"\xc0\xaf", 2) && !ao_utf8_seq((const unsigned char *)"\xf4\x90\x80\x80", 4) &&
+          !ao_utf8_seq((const unsigned char *)"\x80", 1), "ao_utf8_seq: 0 for a cut sequence, a surrogate, an overlong form, past U+10FFFF, a stray continuation byte");
 }
 
 int main(void)
