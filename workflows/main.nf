@@ -128,9 +128,9 @@ workflow {
     SELECT_LINEAGE(finished.toSortedList { x, y -> x[0].lineage <=> y[0].lineage }
         .map { items -> [meta, items.collect { it[0] }, items.collect { it[6] }] })
     selection = SELECT_LINEAGE.out.selection.map { m, f -> new groovy.json.JsonSlurper().parse(f.toFile()) }
-    chosen = finished.map { item -> [item[0].lineage, item[0], item[6], item[3], item[1]] }
-        .join(selection.map { sel -> [sel.chosen as int] })               // lineage, meta, final state, runs, data
-    PACKAGE_MODEL(chosen.map { l, m, state, runs, data -> [m, state, runs, data] })
+    chosen = finished.map { item -> [item[0].lineage, item[0], item[6], item[3], item[1], item[7]] }
+        .join(selection.map { sel -> [sel.chosen as int] })               // lineage, meta, final state, runs, data, slice
+    PACKAGE_MODEL(chosen.map { l, m, state, runs, data, slice -> [m, state, runs, data, slice] })
     selection.flatMap { sel -> sel.lineages }.map { rec -> [rec.lineage as int, rec] }
         .join(finished.map { item -> [item[0].lineage, item[3]] })
         .collectFile(storeDir: outdir) { l, rec, runs ->

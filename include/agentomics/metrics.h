@@ -59,6 +59,9 @@ typedef struct ao_metrics {
 ao_metrics *ao_metrics_compute(size_t n, int n_classes, const char *const *classes,
                                const int *y_true, const double *prob, ao_err *err) AO_WUR;
 void ao_metrics_destroy(ao_metrics *m);
+/* The headline metric called name (accuracy, balanced_accuracy, auroc,
+ * auprc, f1_macro, mcc, log_loss); NaN for another name or when undefined. */
+double ao_metrics_value(const ao_metrics *m, const char *name);
 
 /* All metrics as a JSON object with a fixed key order:
  *   n, n_classes, task ("binary"|"multiclass"), classes, positive_class

@@ -6,7 +6,9 @@
  *   then, sorted by path (bytewise):
  *   environment.json  tool version, model kind, entry points, interpreter
  *   history.json      the state's history without wall-clock fields
- *   model/...         every regular file of the best run's model directory
+ *   model/...         every regular file of the best run's model directory,
+ *                     or of an ensemble: model/ensemble.json and each
+ *                     member's model directory as model/members/N/
  *   recipe.json       a copy of model/recipe.json (when the model has one)
  *   report.md         the run in Markdown (iterations table, best, feedback)
  * No directory entries; mtime 0, uid/gid 0, no owner names, mode 0644; the
@@ -16,7 +18,11 @@
  * manifest.json: {"format_version": 1, "tool": "agentomics VERSION",
  *   "dataset_hash", "task", "classes", ["positive_class",
  *   "sequence_columns"], "best_iteration", "best_run", "metric",
- *   "model_kind", "validation_metrics", "recipe" (object or null),
+ *   "model_kind" ("ensemble" for an ensemble), "validation_metrics" (of
+ *   the best run), "ensemble" (what was decided: {"kept", "reason",
+ *   "candidates", and when it was tried "metric", "valid", "selection",
+ *   "selection_best_single", "selection_difference_sd", "members": [{"run", "iteration", "weight",
+ *   "dir"}]}), "recipe" (of the best run; object or null),
  *   "model_entry": "model/", "files": {"member path": "sha256 hex", ...}}
  * ("files" covers every member except manifest.json itself).
  */
@@ -49,6 +55,15 @@ typedef struct ao_package_opts {
                                    * hash; NULL: run.json's data.dir, which a workflow engine's
                                    * staging may not reproduce (then a warning, and the class
                                    * list from the best run, without positive class or columns) */
+    /* An ensemble of the lineage's best builtin runs (ensemble.h) is
+     * packaged instead of the single best model when greedy selection on
+     * the agent's validation rows picks two or more and the selection
+     * slice confirms it. ensemble_max: at most this many members (< 2:
+     * no ensemble); selection_dir: the slice (selection.tsv; NULL: the
+     * data directory's ../selection when it exists, else no ensemble). */
+    int ensemble_max;
+    const char *selection_dir;
+    int threads;                  /* prediction threads for the ensemble check (>= 1) */
 } ao_package_opts;
 
 /* Packages the run whose directory basename is history.json's best.run_id.

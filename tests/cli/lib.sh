@@ -26,4 +26,27 @@ J() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); prin
 recipe_state() {
     "$BIN/agentomics-agent-step" --step plan --data "$1" --out "$2" -q && mkdir -p "$2/workspace" && printf '%s\n' "$3" > "$2/workspace/recipe.json"
 }
+# results RES TRAIN ITERATIONS [PREPARE-DATA OPTION...]: prepare-data (valid and test: the
+# gue_tata fixture's), the builtin loop by hand, select, package, predict and evaluate,
+# laid out as the workflows publish them.
+results() {
+    local res=$1 train=$2 n=$3 i state=""
+    shift 3
+    mkdir -p "$res/data" "$res/lineage1/runs"
+    "$BIN/agentomics-prepare-data" --train "$train" --valid "$DATA/gue_tata_dev.csv" --test "$DATA/gue_tata_test.csv" --out "$res/data" -q "$@" || return 1
+    for i in $(seq 1 "$n"); do
+        local it="$res/lineage1/iter$i" run="$res/lineage1/runs/iter$i"
+        mkdir -p "$it"
+        "$BIN/agentomics-agent-step" --steps plan,explore,split,represent,architect,code ${state:+--state "$state"} --data "$res/data/agent" --out "$it/agent" --iterations "$n" --plateau 0 --seed 3 -q || return 1
+        "$BIN/agentomics-train-run" --state "$it/agent" --data "$res/data/agent" --out "$run" 2>"$res/train$i.err" || return 1
+        "$BIN/agentomics-agent-step" --step analyze --state "$it/agent" --run "$run" --data "$res/data/agent" --out "$it/analyzed" -q || return 1
+        "$BIN/agentomics-reflect" --state "$it/analyzed" --run "$run" --data "$res/data/agent" --out "$it/reflected" -q || return 1
+        state="$it/reflected"
+    done
+    "$BIN/agentomics-select" --states "$state" --out "$res/lineages.json" -q || return 1
+    "$BIN/agentomics-package-model" --state "$state" --runs "$res"/lineage1/runs/iter* --data "$res/data/agent" --out "$res/model.tar.gz" -q || return 1
+    "$BIN/agentomics-predict" --model "$res/model.tar.gz" --input "$res/data/heldout/test.tsv" --output "$res/test_predictions.tsv" -q || return 1
+    "$BIN/agentomics-evaluate" --predictions "$res/test_predictions.tsv" --labels "$res/data/heldout/test.tsv" --out "$res/test_metrics.json" -q
+}
+
 done_testing() { echo "1..$T_N"; [ "$T_FAILED" -eq 0 ]; }

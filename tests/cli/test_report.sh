@@ -22,28 +22,6 @@ expect_exit 65 "a results folder without a lineage state" "$REP" --results "$TMP
 stderr_has "no lineage state found" "the message says what is missing"
 [ -z "$(ls "$TMP/empty")" ] && ok "nothing written on failure" || not_ok "nothing written on failure"
 
-# results RES TRAIN ITERATIONS [PREPARE-DATA OPTION...]: prepare-data, the loop by hand, package, predict
-# and evaluate, laid out as the workflows publish them.
-results() {
-    local res=$1 train=$2 n=$3 i state=""
-    shift 3
-    mkdir -p "$res/data" "$res/lineage1/runs"
-    "$P" --train "$train" --valid "$DATA/gue_tata_dev.csv" --test "$DATA/gue_tata_test.csv" --out "$res/data" -q "$@" || return 1
-    for i in $(seq 1 "$n"); do
-        local it="$res/lineage1/iter$i" run="$res/lineage1/runs/iter$i"
-        mkdir -p "$it"
-        "$S" --steps $STEPS ${state:+--state "$state"} --data "$res/data/agent" --out "$it/agent" --iterations "$n" --plateau 0 --seed 3 -q || return 1
-        "$T" --state "$it/agent" --data "$res/data/agent" --out "$run" 2>"$res/train$i.err" || return 1
-        "$S" --step analyze --state "$it/agent" --run "$run" --data "$res/data/agent" --out "$it/analyzed" -q || return 1
-        "$R" --state "$it/analyzed" --run "$run" --data "$res/data/agent" --out "$it/reflected" -q || return 1
-        state="$it/reflected"
-    done
-    "$BIN/agentomics-select" --states "$state" --out "$res/lineages.json" -q || return 1
-    "$BIN/agentomics-package-model" --state "$state" --runs "$res"/lineage1/runs/iter* --data "$res/data/agent" --out "$res/model.tar.gz" -q || return 1
-    "$BIN/agentomics-predict" --model "$res/model.tar.gz" --input "$res/data/heldout/test.tsv" --output "$res/test_predictions.tsv" -q || return 1
-    "$BIN/agentomics-evaluate" --predictions "$res/test_predictions.tsv" --labels "$res/data/heldout/test.tsv" --out "$res/test_metrics.json" -q
-}
-
 # ---- a clean run: two iterations, no selection slice -----------------------------------
 A="$TMP/a"
 check "a two-iteration run laid out as the workflows do" results "$A" "$DATA/gue_tata_train.csv" 2 --selection-fraction 0

@@ -180,6 +180,13 @@ ERROR_MEM:
     return NULL;
 }
 
+double ao_metrics_value(const ao_metrics *m, const char *name)
+{
+    return !m || !name ? NAN : !strcmp(name, "auroc") ? m->auroc : !strcmp(name, "auprc") ? m->auprc : !strcmp(name, "mcc") ? m->mcc
+         : !strcmp(name, "f1_macro") ? m->f1_macro : !strcmp(name, "accuracy") ? m->accuracy
+         : !strcmp(name, "balanced_accuracy") ? m->balanced_accuracy : !strcmp(name, "log_loss") ? m->log_loss : NAN;
+}
+
 /* ---- JSON and text output ---- */
 
 static json_t *num_or_null(double x)

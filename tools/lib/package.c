@@ -15,9 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include "agentomics/data.h"
+#include "agentomics/ensemble.h"
 #include "agentomics/fileio.h"
 #include "agentomics/hash.h"
 #include "agentomics/log.h"
+#include "agentomics/model.h"
 #include "agentomics/package.h"
 #include "agentomics/runstate.h"
 
@@ -348,6 +351,9 @@ typedef struct pkg {
     const char *dataset_hash;
     char *model_dir, *history_path, *run_path;
     memberlist ml;
+    json_t *ensemble;         /* the ensemble decision (manifest "ensemble") */
+    int n_members;            /* > 0: package these model directories as an ensemble */
+    char *member_dir[AO_ENSEMBLE_MAX_MEMBERS];
 } pkg;
 
 static void pkg_free(pkg *p)
@@ -365,6 +371,8 @@ static void pkg_free(pkg *p)
     free(p->history_path);
     free(p->run_path);
     memberlist_free(&p->ml);
+    json_decref(p->ensemble);
+    for (i = 0; i < p->n_members; i++) free(p->member_dir[i]);
 }
 
 /* basename of a directory path, ignoring trailing slashes: [*b, *b + *n) */
@@ -519,6 +527,157 @@ ERROR:
     return err->code;
 }
 
+/* ---- an ensemble of the lineage's best runs ------------------------------------ */
+
+typedef struct ens_cand {
+    const ao_iteration *it;
+    int run;                  /* index into o->run_dirs */
+    double rank;              /* the history's ranking value */
+} ens_cand;
+
+static int by_rank_desc(const void *a, const void *b)
+{
+    const ens_cand *x = a, *y = b;
+    if (x->rank != y->rank) return x->rank < y->rank ? 1 : -1;
+    return (x->it->number > y->it->number) - (x->it->number < y->it->number);
+}
+
+/* A run usable as a member: a finished builtin model trained on the
+ * prepared split (not an agent-made one, whose validation rows differ). */
+static int ens_usable(const pkg *p, const ao_iteration *it, int run, char **model_dir)
+{
+    const json_t *m = p->run_metrics[run];
+    const char *st = jstr(m, "status"), *valid = jstr(json_object_get(m, "data"), "valid");
+    char *dir = ao_path_join(p->o->run_dirs[run], "model"), *file = dir ? ao_path_join(dir, AO_MODEL_FILE) : NULL;
+    int ok = st && (!strcmp(st, "ok") || !strcmp(st, "time_limit")) && it->split_version == p->hist.best.split_version &&
+             valid && !strstr(valid, "/split/") && file && ao_file_exists(file);
+    free(file);
+    if (ok) *model_dir = dir;
+    else free(dir);
+    return ok;
+}
+
+static int ens_record(pkg *p, const char *key, json_t *v, ao_err *err)
+{
+    if (!v || json_object_set_new(p->ensemble, key, v) != 0) return ao_err_set(err, AO_EMEM, "out of memory");
+    return AO_OK;
+}
+
+/* Decides whether the package holds an ensemble (ensemble.h) and records
+ * the decision in p->ensemble; a reason not to is never an error. */
+static int consider_ensemble(pkg *p, ao_err *err)
+{
+    const ao_package_opts *o = p->o;
+    const char *data = o->data_dir ? o->data_dir : p->run.data_dir;
+    char *sel_dir = NULL, *sel_path = NULL, *valid_path = NULL, *dirs[AO_ENSEMBLE_MAX_MEMBERS] = {0}, *why = NULL;
+    ens_cand *cand = NULL;
+    ao_dataset_info *info = NULL;
+    ao_seqset *valid = NULL, *sel = NULL;
+    ao_ensemble_choice ch;
+    double weights[AO_ENSEMBLE_MAX_MEMBERS];
+    int i, n = 0, max = o->ensemble_max > AO_ENSEMBLE_MAX_MEMBERS ? AO_ENSEMBLE_MAX_MEMBERS : o->ensemble_max, rc = AO_OK;
+    if (!(p->ensemble = json_pack("{s:b}", "kept", 0))) return ao_err_set(err, AO_EMEM, "out of memory");
+    if (max < 2) { why = "off (--ensemble below 2)"; goto DONE; }
+    sel_dir = o->selection_dir ? strdup(o->selection_dir) : data ? ao_path_join(data, "../selection") : NULL;
+    if (!(cand = calloc((size_t)p->hist.n_iters + 1, sizeof *cand))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    for (i = 0; i < p->hist.n_iters; i++) {
+        const ao_iteration *it = &p->hist.iters[i];
+        int r = it->has_run ? run_index(p, it->run.run_id) : -1;
+        double v = ao_iteration_rank_value(it, p->metric);
+        char *md = NULL;
+        if (r < 0 || !isfinite(v) || !ens_usable(p, it, r, &md)) continue;
+        free(md);
+        cand[n++] = (ens_cand){it, r, v};
+    }
+    qsort(cand, (size_t)n, sizeof *cand, by_rank_desc);
+    if (json_object_set_new(p->ensemble, "candidates", json_integer(n)) != 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    if (n < 2) { why = "fewer than two finished builtin runs on the prepared split"; goto DONE; }
+    if (strcmp(cand[0].it->run.run_id, p->run_id) != 0) { why = "the best run is not a builtin model"; goto DONE; }
+    if (!data || !sel_dir) { why = "no data directory"; goto DONE; }
+    if (!(sel_path = ao_path_join(sel_dir, "selection.tsv")) || !(valid_path = ao_path_join(data, "valid.tsv"))) {
+        rc = ao_err_set(err, AO_EMEM, "out of memory");
+        goto DONE;
+    }
+    if (!ao_file_exists(sel_path)) { why = "no selection slice to confirm it (give --selection DIR)"; goto DONE; }
+    if (n > max) n = max;
+    for (i = 0; i < n; i++) if (!ens_usable(p, cand[i].it, cand[i].run, &dirs[i])) { rc = ao_err_set(err, AO_EINTERNAL, "run changed"); goto DONE; }
+    {
+        ao_model *m0 = ao_model_load(dirs[0], err);
+        const ao_dataset_info *d;
+        if (!m0) { rc = err->code; goto DONE; }
+        d = ao_model_info(m0);
+        info = ao_dataset_info_create(d->n_classes, d->classes, d->n_seq_cols, d->seq_cols);
+        ao_model_destroy(m0);
+        if (!info) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    }
+    if (!(valid = ao_seqset_read(valid_path, info, 1, 1, err)) || !(sel = ao_seqset_read(sel_path, info, 1, 1, err))) { rc = err->code; goto DONE; }
+    if ((rc = ao_ensemble_choose(n, (const char *const *)dirs, valid, sel, p->metric, max, o->threads > 0 ? o->threads : 1, weights, &ch, err)) < 0)
+        goto DONE;
+    if ((rc = ens_record(p, "metric", json_string(p->metric), err)) < 0 ||
+        (rc = ens_record(p, "valid", json_real(ch.valid_value), err)) < 0 ||
+        (rc = ens_record(p, "selection", json_real(ch.selection_value), err)) < 0 ||
+        (rc = ens_record(p, "selection_best_single", json_real(ch.single_value), err)) < 0 ||
+        (rc = ens_record(p, "selection_difference_sd", isfinite(ch.selection_sd) ? json_real(ch.selection_sd) : json_null(), err)) < 0) goto DONE;
+    if (ch.kept) {
+        json_t *members = json_array();
+        if ((rc = ens_record(p, "members", members, err)) < 0) goto DONE;
+        for (i = 0; i < n; i++) {
+            char rel[32];
+            if (!(weights[i] > 0)) continue;
+            snprintf(rel, sizeof rel, "members/%d", p->n_members + 1);
+            if (json_array_append_new(members, json_pack("{s:s,s:i,s:f,s:s}", "run", cand[i].it->run.run_id, "iteration", cand[i].it->number,
+                                                         "weight", weights[i], "dir", rel)) != 0) {
+                rc = ao_err_set(err, AO_EMEM, "out of memory");
+                goto DONE;
+            }
+            p->member_dir[p->n_members++] = dirs[i];
+            dirs[i] = NULL;
+        }
+        json_object_set_new(p->ensemble, "kept", json_true());
+    }
+    if ((rc = ens_record(p, "reason", json_string(ch.reason), err)) < 0) goto DONE;
+    ao_info("ensemble: %s", ch.reason);
+DONE:
+    if (why && rc >= 0) {
+        rc = ens_record(p, "reason", json_string(why), err);
+        ao_info("ensemble: not tried: %s", why);
+    }
+    for (i = 0; i < AO_ENSEMBLE_MAX_MEMBERS; i++) free(dirs[i]);
+    ao_seqset_destroy(valid);
+    ao_seqset_destroy(sel);
+    ao_dataset_info_destroy(info);
+    free(cand);
+    free(sel_dir);
+    free(sel_path);
+    free(valid_path);
+    return rc;
+}
+
+/* model/: the best run's model directory, or the ensemble's description
+ * and its members' directories. */
+static int collect_model(pkg *p, ao_err *err)
+{
+    json_t *desc, *members;
+    size_t n_before = p->ml.n;
+    int i;
+    if (!p->n_members) {
+        if (collect_dir(&p->ml, p->model_dir, PKG_MODEL_ENTRY, err) < 0) return err->code;
+        if (p->ml.n == n_before) return ao_err_set(err, AO_EDATA, "%s: the model directory is empty", p->model_dir);
+        return AO_OK;
+    }
+    members = json_object_get(p->ensemble, "members");
+    if (!(desc = json_pack("{s:i,s:O}", "format_version", 1, "members", members)))
+        return ao_err_set(err, AO_EMEM, "out of memory");
+    if (member_add_json(&p->ml, PKG_MODEL_ENTRY AO_ENSEMBLE_FILE, desc, err) < 0) { json_decref(desc); return err->code; }
+    json_decref(desc);
+    for (i = 0; i < p->n_members; i++) {
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "%smembers/%d/", PKG_MODEL_ENTRY, i + 1);
+        if (collect_dir(&p->ml, p->member_dir[i], prefix, err) < 0) return err->code;
+    }
+    return AO_OK;
+}
+
 /* ---- report.md ---------------------------------------------------------- */
 
 static void md_cell(FILE *fp, const char *s)
@@ -653,6 +812,25 @@ static char *report_md(const pkg *p, size_t *len, ao_err *err)
         }
         free(keys);
     }
+    {
+        /* what model/ holds: the best run, or an ensemble led by it */
+        const char *why = jstr(p->ensemble, "reason");
+        json_t *mem = json_object_get(p->ensemble, "members"), *e;
+        size_t i;
+        fprintf(fp, "\n## Packaged model\n\n%s", p->n_members ? "An ensemble (weighted mean of the members' probabilities):\n\n" : "The best iteration's model alone.");
+        json_array_foreach(mem, i, e) {
+            fprintf(fp, "- iteration %lld (run `", (long long)json_integer_value(json_object_get(e, "iteration")));
+            md_cell(fp, jstr(e, "run"));
+            fprintf(fp, "`), weight %.4f\n", json_number_value(json_object_get(e, "weight")));
+        }
+        if (why) {
+            fputs(p->n_members ? "\nWhy: " : " Ensemble: ", fp);
+            md_cell(fp, why);
+            fputs(".\n", fp);
+        } else {
+            fputc('\n', fp);
+        }
+    }
 
     if (last) {
         json_t *d = json_object_get(last->feedback, "diagnosis"), *sug = json_object_get(last->feedback, "suggestions");
@@ -752,7 +930,7 @@ static json_t *environment_json(const pkg *p, ao_err *err)
     int builtin = 0;
     json_object_set_new(env, "format_version", json_integer(1));
     json_object_set_new(env, "tool", json_string("agentomics " AO_VERSION));
-    json_object_set_new(env, "model_kind", model ? json_string(model) : json_null());
+    json_object_set_new(env, "model_kind", p->n_members ? json_string("ensemble") : model ? json_string(model) : json_null());
     for (i = 0; i < p->ml.n; i++) {
         const member *m = &p->ml.m[i];
         if (strcmp(m->name, PKG_MODEL_ENTRY "script-model.json") != 0) continue;
@@ -772,7 +950,7 @@ static json_t *environment_json(const pkg *p, ao_err *err)
         const member *m = &p->ml.m[i];
         const char *rel = m->name + strlen(PKG_MODEL_ENTRY);
         if (strncmp(m->name, PKG_MODEL_ENTRY, strlen(PKG_MODEL_ENTRY)) != 0 || strchr(rel, '/')) continue;
-        if (strcmp(rel, "model.aom") == 0) builtin = 1;
+        if (strcmp(rel, AO_MODEL_FILE) == 0 || strcmp(rel, AO_ENSEMBLE_FILE) == 0) builtin = 1;
         if (strncmp(rel, "train.", 6) == 0 && !json_object_get(entries, "train"))
             json_object_set_new(entries, "train", json_string(m->name));
         if (strncmp(rel, "predict.", 8) == 0 && !json_object_get(entries, "predict")) {
@@ -804,8 +982,9 @@ static json_t *manifest_json(const pkg *p, const memberlist *ml)
     json_object_set_new(m, "best_iteration", json_integer((json_int_t)p->best_iter));
     json_object_set_new(m, "best_run", json_string(p->run_id));
     json_object_set_new(m, "metric", p->metric ? json_string(p->metric) : json_null());
-    json_object_set_new(m, "model_kind", model ? json_string(model) : json_null());
+    json_object_set_new(m, "model_kind", p->n_members ? json_string("ensemble") : model ? json_string(model) : json_null());
     json_object_set_new(m, "validation_metrics", valid);
+    json_object_set(m, "ensemble", p->ensemble ? p->ensemble : json_null());
     json_object_set_new(m, "recipe", p->recipe ? json_deep_copy(p->recipe) : json_null());
     json_object_set_new(m, "model_entry", json_string(PKG_MODEL_ENTRY));
     for (i = 0; i < ml->n; i++) json_object_set_new(files, ml->m[i].name, json_string(ml->m[i].hex));
@@ -820,7 +999,7 @@ int ao_package_write(const ao_package_opts *o, ao_err *err)
     json_t *hist = NULL, *env = NULL, *man = NULL;
     member manifest;
     char *report = NULL;
-    size_t len, n_before;
+    size_t len;
     memset(&p, 0, sizeof p);
     memset(&manifest, 0, sizeof manifest);
     p.o = o;
@@ -835,12 +1014,7 @@ int ao_package_write(const ao_package_opts *o, ao_err *err)
     if (ao_runstate_read(o->state_dir, &p.run, &p.hist, err) < 0) goto ERROR;
     if (load_run_metrics(&p, err) < 0 || find_best(&p, err) < 0) goto ERROR;
     if (load_recipe(&p, err) < 0 || find_classes(&p, err) < 0) goto ERROR;
-    n_before = p.ml.n;
-    if (collect_dir(&p.ml, p.model_dir, PKG_MODEL_ENTRY, err) < 0) goto ERROR;
-    if (p.ml.n == n_before) {
-        ao_err_set(err, AO_EDATA, "%s: the model directory is empty", p.model_dir);
-        goto ERROR;
-    }
+    if (consider_ensemble(&p, err) < 0 || collect_model(&p, err) < 0) goto ERROR;
     if (!(hist = ao_history_to_json(&p.hist))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
     ao_package_strip_clock(hist);
     if (member_add_json(&p.ml, "history.json", hist, err) < 0) goto ERROR;
@@ -857,7 +1031,11 @@ int ao_package_write(const ao_package_opts *o, ao_err *err)
     if (!(of = ao_outfile_open(o->out, err))) goto ERROR;
     if (write_archive(of->fp, o->out, &manifest, &p.ml, err) < 0) goto ERROR;
     if (ao_outfile_commit(of, err) < 0) goto ERROR;
-    ao_info("%s: packaged iteration %lld (run %s, %zu members)", o->out, p.best_iter, p.run_id, p.ml.n + 1);
+    if (p.n_members)
+        ao_info("%s: packaged an ensemble of %d runs led by iteration %lld (run %s; %zu archive members)", o->out, p.n_members, p.best_iter,
+                p.run_id, p.ml.n + 1);
+    else
+        ao_info("%s: packaged iteration %lld (run %s, %zu archive members)", o->out, p.best_iter, p.run_id, p.ml.n + 1);
     ao_outfile_destroy(of);
     free(manifest.name);
     free(manifest.data);

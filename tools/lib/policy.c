@@ -188,16 +188,23 @@ static json_t *recipe_gbdt(const facts *f, uint64_t seed)
                      "class_weight", class_weight(f), "early_stopping", "valid");
 }
 
-/* The CNN default architecture is the learner's own tuned default; the
- * policy sets the input length and training schedule. Inputs longer than
- * a few thousand positions are cropped around the centre. */
+/* The CNN's architecture follows where the signal sits. Aligned input
+ * with positional signal (promoters around a TSS, splice sites): the
+ * learner's tuned default, which flattens positions. Aligned input without
+ * it (TF binding sites anywhere in a fixed window): motif detectors with
+ * global max pooling, translation-invariant with far fewer weights, and
+ * reverse-complement augmentation and test-time averaging (the learner's
+ * defaults: binding sites read on either strand). Variable lengths (e.g.
+ * RNA families): the same idea with three pooled blocks, centred in a
+ * window of at most 512 positions, without the reverse complement (RNA is
+ * one strand). Inputs longer than a few thousand positions are cropped
+ * around the centre. */
 static json_t *recipe_cnn(const facts *f, uint64_t seed)
 {
     /* the learner's tuned schedule (Adam, batch 32, early stopping on the
      * validation loss); only the epoch budget shrinks as data grows */
     int epochs = f->n_train < 20000 ? 60 : f->n_train < 100000 ? 30 : 15;
-    if (f->aligned) {
-        /* aligned input: the default network flattens positions */
+    if (f->aligned && f->positional) {
         int length = (int)(f->max_len > 3000 ? 3000 : f->max_len);
         return json_pack("{s:i,s:s,s:I,s:{s:s,s:i,s:s,s:s},s:{s:s,s:i,s:s},s:s}",
                          "format_version", 1, "name", "1-D CNN", "seed", (json_int_t)seed,
@@ -205,9 +212,17 @@ static json_t *recipe_cnn(const facts *f, uint64_t seed)
                          "model", "type", "cnn", "epochs", epochs, "class_weight", class_weight(f),
                          "early_stopping", "valid");
     }
-    /* variable lengths (e.g. RNA families): motifs anywhere, so three
-     * max-pooled conv blocks and global max+avg pooling; centred in a window
-     * of at most 512 positions; no reverse complement (RNA is one strand) */
+    if (f->aligned) {
+        int length = (int)(f->max_len > 3000 ? 3000 : f->max_len);
+        /* a motif as wide as a typical binding site, pooled, then pairs of motifs */
+        int w1 = length >= 60 ? 15 : length >= 24 ? 9 : 5, w2 = length >= 60 ? 7 : 3, pool = length >= 40 ? 4 : 2;
+        return json_pack("{s:i,s:s,s:I,s:{s:s,s:i,s:s,s:s},s:{s:s,s:[{s:i,s:i,s:s,s:i},{s:i,s:i,s:s}],s:s,s:f,s:i,s:i,s:s},s:s}",
+                         "format_version", 1, "name", "1-D CNN (motifs, global pooling)", "seed", (json_int_t)seed,
+                         "representation", "type", "onehot", "length", length, "pad", f->max_len > 3000 ? "centre" : "right", "ambiguity", "fractional",
+                         "model", "type", "cnn", "blocks", "filters", 128, "width", w1, "pool", "max", "pool_size", pool,
+                         "filters", 128, "width", w2, "pool", "none", "global_pool", "max", "dropout", 0.3, "hidden", 64, "epochs", epochs,
+                         "class_weight", class_weight(f), "early_stopping", "valid");
+    }
     {
         int length = (int)(f->max_len > 512 ? 512 : f->max_len);
         return json_pack("{s:i,s:s,s:I,s:{s:s,s:i,s:s,s:s},s:{s:s,s:[{s:i,s:i,s:s,s:i},{s:i,s:i,s:s,s:i},{s:i,s:i,s:s,s:i}],s:s,s:f,s:i,s:i,s:b,s:b,s:s},s:s}",

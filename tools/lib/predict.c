@@ -3,6 +3,7 @@
  * scriptmodel.c, which know nothing of each other. */
 #include <stdlib.h>
 #include <string.h>
+#include "agentomics/ensemble.h"
 #include "agentomics/fileio.h"
 #include "agentomics/log.h"
 #include "agentomics/model.h"
@@ -39,23 +40,30 @@ DONE:
     return rc;
 }
 
-/* A builtin model, in this process. */
+/* A builtin model or an ensemble of them (ensemble.h), in this process. */
 static int predict_builtin(const char *model_dir, const char *input, const char *output, int threads, ao_err *err)
 {
-    ao_model *m;
+    ao_model *m = NULL;
+    ao_ensemble *e = NULL;
     const ao_dataset_info *info;
     ao_seqset *s = NULL;
     double *proba = NULL;
     int rc;
-    if (!(m = ao_model_load(model_dir, err))) return err->code;
-    info = ao_model_info(m);
+    if (ao_is_dir(model_dir) && ao_ensemble_is(model_dir)) {
+        if (!(e = ao_ensemble_load(model_dir, err))) return err->code;
+        info = ao_ensemble_info(e);
+    } else {
+        if (!(m = ao_model_load(model_dir, err))) return err->code;
+        info = ao_model_info(m);
+    }
     if (!(s = ao_seqset_read(input, info, 0, threads, err))) { rc = err->code; goto DONE; }
     if (!(proba = malloc(sizeof *proba * (size_t)(s->n * info->n_classes)))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-    if ((rc = ao_model_predict(m, s, threads, proba, err)) < 0) goto DONE;
+    if ((rc = e ? ao_ensemble_predict(e, s, threads, proba, err) : ao_model_predict(m, s, threads, proba, err)) < 0) goto DONE;
     rc = ao_predfile_write(output, info, s, proba, err);
 DONE:
     free(proba);
     ao_seqset_destroy(s);
+    ao_ensemble_destroy(e);
     ao_model_destroy(m);
     return rc;
 }

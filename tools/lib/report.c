@@ -628,12 +628,6 @@ static char *seq_key(const ao_tsv *t, size_t row, const int *ci, int nc)
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static double metric_of(const ao_metrics *m, const char *name)
-{
-    return !strcmp(name, "auroc") ? m->auroc : !strcmp(name, "auprc") ? m->auprc : !strcmp(name, "mcc") ? m->mcc
-         : !strcmp(name, "f1_macro") ? m->f1_macro : !strcmp(name, "accuracy") ? m->accuracy
-         : !strcmp(name, "balanced_accuracy") ? m->balanced_accuracy : NAN;
-}
 
 /* The held-out metric on the test rows whose sequence is not in the
  * training set: what the test says once the overlap is left out. Sets
@@ -679,7 +673,7 @@ static double clean_test_metric(const rep *r, const char *metric, long *n_clean)
         n++;
     }
     *n_clean = (long)n;
-    if (n > 0 && (m = ao_metrics_compute(n, K, (const char *const *)s.classes, y, prob, &e))) v = metric_of(m, metric);
+    if (n > 0 && (m = ao_metrics_compute(n, K, (const char *const *)s.classes, y, prob, &e))) v = ao_metrics_value(m, metric);
 DONE:
     for (i = 0; keys && tr && i < tr->n_rows; i++) free(keys[i]);
     free(keys);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "agentomics/cli.h"
+#include "agentomics/ensemble.h"
 #include "agentomics/log.h"
 #include "agentomics/package.h"
 
@@ -20,6 +21,13 @@ static void usage(FILE *fp)
 "wall-clock fields), environment.json and report.md. The same inputs give the\n"
 "same bytes. agentomics-predict --model accepts the package and verifies it.\n"
 "\n"
+"Ensembles: the lineage's best builtin runs (at most --ensemble of them, ranked\n"
+"as the history ranks them) are weighted by greedy ensemble selection on the\n"
+"agent's validation rows; the weighted mean is packaged instead of the best run\n"
+"when it keeps two or more models and beats the best run's metric on the\n"
+"selection slice (rows no model was fit or chosen on). The manifest's\n"
+"\"ensemble\" says what was decided and why.\n"
+"\n"
 "  --state DIR             agent state directory (run.json, history.json)\n"
 "  --runs RUNDIR...        run directories written by agentomics-train-run; the\n"
 "                          best one is picked by its name (history's best run_id).\n"
@@ -32,6 +40,11 @@ static void usage(FILE *fp)
 "                          it, run.json's data.dir is tried (a workflow's staging\n"
 "                          may have renamed it: then a warning, and the package\n"
 "                          lacks the positive class and sequence columns)\n"
+"  --selection DIR         the selection slice of agentomics-prepare-data\n"
+"                          (selection.tsv) [AGENTDIR/../selection when it exists;\n"
+"                          none: no ensemble]\n"
+"  --ensemble N            at most N models in an ensemble; 0 or 1: never [5]\n"
+"  --threads N             prediction threads for the ensemble check [1]\n"
 "  --force                 replace an existing output file\n"
 "  -v, --verbose           more log output (repeatable); -q, --quiet: errors only\n"
 "  -h, --help              this help;  --version: the version, then htslib's\n"
@@ -43,19 +56,23 @@ static void usage(FILE *fp)
 
 int main(int argc, char **argv)
 {
-    enum { O_STATE = 256, O_RUNS, O_OUT, O_FORCE, O_DATA };
+    enum { O_STATE = 256, O_RUNS, O_OUT, O_FORCE, O_DATA, O_SELECTION, O_ENSEMBLE, O_THREADS };
     static const struct option lopts[] = {
         {"state", required_argument, 0, O_STATE}, {"runs", required_argument, 0, O_RUNS},
         {"out", required_argument, 0, O_OUT}, {"force", no_argument, 0, O_FORCE}, {"data", required_argument, 0, O_DATA},
-        AO_CLI_LONGOPTS, {0, 0, 0, 0}};
+        {"selection", required_argument, 0, O_SELECTION}, {"ensemble", required_argument, 0, O_ENSEMBLE},
+        {"threads", required_argument, 0, O_THREADS}, AO_CLI_LONGOPTS, {0, 0, 0, 0}};
     ao_package_opts o;
     ao_cli_list runs;
     ao_cli cli;
     ao_err err;
     int c, status;
+    long v;
 
     ao_cli_init(&cli, argv[0], usage);
     memset(&o, 0, sizeof o);
+    o.ensemble_max = 5;
+    o.threads = 1;
     ao_err_init(&err);
     if (ao_cli_list_init(&runs, O_RUNS, argc) < 0) { ao_error("out of memory"); return AO_EXIT_OSERR; }
     while ((c = getopt_long(argc, argv, "-" AO_CLI_SHORTOPTS, lopts, NULL)) != -1) {
@@ -67,6 +84,18 @@ int main(int argc, char **argv)
         case O_OUT: o.out = optarg; break;
         case O_FORCE: o.force = 1; break;
         case O_DATA: o.data_dir = optarg; break;
+        case O_SELECTION: o.selection_dir = optarg; break;
+        case O_ENSEMBLE:
+            if (ao_cli_int(optarg, 0, AO_ENSEMBLE_MAX_MEMBERS, &v) < 0) {
+                status = ao_cli_usage_error("--ensemble expects an integer in 0..%d, got '%s'", AO_ENSEMBLE_MAX_MEMBERS, optarg);
+                goto DONE;
+            }
+            o.ensemble_max = (int)v;
+            break;
+        case O_THREADS:
+            if (ao_cli_int(optarg, 1, 1024, &v) < 0) { status = ao_cli_usage_error("--threads expects an integer >= 1, got '%s'", optarg); goto DONE; }
+            o.threads = (int)v;
+            break;
         default:
             if ((status = ao_cli_option(&cli, c)) != AO_CLI_GO_ON) goto DONE;
         }

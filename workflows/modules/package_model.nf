@@ -2,13 +2,15 @@
 // (meta: its final iteration); history.json next to it (the report is
 // agentomics-report's, modules/report.nf). The prepared agent data is staged too: its
 // dataset.json gives the package the classes, positive class and sequence
-// columns (as in the Snakemake workflow). Further options: task.ext.args.
+// columns (as in the Snakemake workflow), and the selection slice, on which
+// it decides whether an ensemble of the lineage's best runs is packaged.
+// Further options (e.g. --ensemble 0): task.ext.args.
 process PACKAGE_MODEL {
     tag "lineage${meta.lineage}"
     label 'process_low'
 
     input:
-    tuple val(meta), path(state, stageAs: 'state'), path(runs, stageAs: 'runs/*'), path(data, stageAs: 'agent')
+    tuple val(meta), path(state, stageAs: 'state'), path(runs, stageAs: 'runs/*'), path(data, stageAs: 'agent'), path(slice, stageAs: 'selection')
 
     output:
     tuple val(meta), path('model.tar.gz'), emit: model
@@ -18,7 +20,7 @@ process PACKAGE_MODEL {
     script:
     def args = task.ext.args ?: ''
     """
-    agentomics-package-model --state state --runs ${runs} --data agent --out model.tar.gz ${args}
+    agentomics-package-model --state state --runs ${runs} --data agent --selection selection --threads ${task.cpus} --out model.tar.gz ${args}
     cp state/history.json history.json
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

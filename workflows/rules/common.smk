@@ -355,7 +355,8 @@ def lineage_summary_json(wildcards, input):
 
 
 def chosen_input(wildcards):
-    """The chosen lineage's final state and runs (from lineages.json)."""
+    """The chosen lineage's final state and runs (from lineages.json), the
+    agent data and the selection slice (package-model's ensemble check)."""
     sel = selection()
     rec = _entry(sel, sel["chosen"])
     return {
@@ -363,6 +364,7 @@ def chosen_input(wildcards):
         "state": sel["chosen_state"],
         "runs": lineage_runs(rec["lineage"], rec["iterations"]),
         "data": f"{RESULTS}/data/agent",
+        "slice": f"{RESULTS}/data/selection",
     }
 
 

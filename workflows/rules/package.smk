@@ -1,7 +1,8 @@
 # Every lineage's final (decided) state → agentomics-select (a checkpoint:
 # lineages.json names the chosen lineage and its final state) → package-model
 # of the chosen lineage (with the prepared data: its dataset.json gives the
-# package the positive class and sequence columns) → predict + evaluate on the
+# package the positive class and sequence columns; with the selection slice it
+# decides whether an ensemble of the lineage's best runs is packaged) → predict + evaluate on the
 # held-out test; history.json next to the package; the report last.
 
 
@@ -34,12 +35,14 @@ rule package_model:
         state=input_arg("state"),
         runs=input_arg("runs"),
         data=input_arg("data"),
-    threads: 1
+        slice=input_arg("slice"),
+    threads: THREADS
     resources:
-        mem_mb=res("light", "mem_mb", 500) * 4,
+        mem_mb=res("predict", "mem_mb", 4000),
         runtime=res("light", "runtime", 5) * 2,
     shell:
-        "{params.tool} --state {params.state} --runs {params.runs} --data {params.data} --out {output:q} 2> {log:q}"
+        "{params.tool} --state {params.state} --runs {params.runs} --data {params.data} --selection {params.slice}"
+        " --threads {threads} --out {output:q} 2> {log:q}"
 
 
 rule history:
