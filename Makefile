@@ -45,7 +45,7 @@ FUZZ_TARGETS := $(sort $(notdir $(basename $(wildcard tests/fuzz/fuzz_*.c))))
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 MANS      := $(TOOLS:%=$(BUILD)/man/man1/agentomics-%.1)
 
-.PHONY: all man nextflow image test test-unit test-cli test-asan test-llm-real test-slurm bench install clean demo container-test fuzz fuzz-replay
+.PHONY: all man nextflow image test test-unit test-cli test-asan test-llm-real test-slurm bench quality install clean demo container-test fuzz fuzz-replay
 all: $(BINS) $(MANS)
 
 man: $(MANS)
@@ -138,6 +138,12 @@ test-slurm: $(BINS)
 FUZZ_SECONDS ?= 60
 fuzz:
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# The builtin agent's held-out quality on the shared real datasets (not in
+# make test: up to 15 minutes per dataset): tests/bench/quality.md.
+SHARED_DATA ?= ../shared/data
+quality: $(BINS)
+	@bash tests/bench/quality.sh $(SHARED_DATA) $(QUALITY_SETS)
 
 bench: $(BINS)
 	@sh tests/bench/run.sh

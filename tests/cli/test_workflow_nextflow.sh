@@ -132,9 +132,9 @@ names = [n for d in schema["$defs"].values() for n, p in d["properties"].items()
 missing = [n for n in names if not re.search(r"^  --" + re.escape(n) + r"\b", text, re.M)]
 if missing: sys.exit(f"not in --help: {missing}")
 line = re.search(r"^  --iterations .*$", text, re.M).group(0)
-assert "[5]" in text[text.index(line):text.index("--time_budget")], "no default for --iterations"
+assert "[20]" in text[text.index(line):text.index("--time_budget")], "no default for --iterations"
 PY
-vcheck "--help NAME: one parameter in full" 0 "--iterations   (Agent and loop)" "default: 5" "range:   >= 1, <= 10000" -- --help iterations
+vcheck "--help NAME: one parameter in full" 0 "--iterations   (Agent and loop)" "default: 20" "range:   >= 1, <= 10000" -- --help iterations
 vcheck "--help with an unknown NAME suggests one" 2 "--help iteratons: no such parameter (did you mean --help iterations?)" -- --help iteratons
 if [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(stat -c %d /dev/shm)" != "$(stat -c %d "$TMP")" ]; then
     vcheck "--publish_mode link with --outdir on another filesystem: an error before any task" 2 "are on different filesystems, so outputs cannot be hard-linked" \

@@ -60,6 +60,7 @@ typedef struct past {
     double best_value[N_FAMILIES];      /* best validation metric per family */
     const json_t *best_recipe[N_FAMILIES];
     const json_t *best_diag[N_FAMILIES];
+    double cost[N_FAMILIES];   /* the longest run of the family, seconds; 0: none measured */
     const json_t *last_recipe, *last_diag;
     const char *last_status;
     int last_family;
@@ -102,6 +103,7 @@ static past read_past(const ao_history *h, const char *metric)
         p.last_status = status;
         p.repairs_in_a_row = (p.last_family == f && failed) ? p.repairs_in_a_row + 1 : failed;
         p.last_family = f;
+        if (isfinite(it->run.wall_seconds) && it->run.wall_seconds > p.cost[f]) p.cost[f] = it->run.wall_seconds;
         v = ao_iteration_rank_value(it, metric);
         if (!isnan(v) && v > p.best_value[f]) {
             p.best_value[f] = v;
@@ -459,10 +461,26 @@ int ao_policy_next_recipe(const ao_run_config *run, const ao_history *h, json_t 
             if (!(recipe = default_recipe(fam, &f, seed))) goto NOMEM;
             basis = i == 0 ? "baseline: cheap and strong" : "next family the data calls for";
         }
-    /* 3. refine the best family according to its diagnosis */
+    /* 3. refine the best family according to its diagnosis; under a
+     * wall-time budget, the best family whose measured cost (its longest
+     * run, with half again for a refinement that trains longer) fits the
+     * time left, else the cheapest family, so the last iterations still
+     * add models rather than overrun the budget */
     if (!recipe) {
-        int best = -1;
-        for (i = 0; i < N_FAMILIES; i++) if (p.tried[i] && (best < 0 || p.best_value[i] > p.best_value[best])) best = i;
+        int best = -1, fits = -1, cheapest = -1;
+        double left = run->budgets.wall_seconds > 0 ? run->budgets.wall_seconds - ao_history_elapsed(h) : INFINITY;
+        for (i = 0; i < N_FAMILIES; i++) {
+            if (!p.tried[i]) continue;
+            if (best < 0 || p.best_value[i] > p.best_value[best]) best = i;
+            if (1.5 * p.cost[i] <= left && (fits < 0 || p.best_value[i] > p.best_value[fits])) fits = i;
+            if (cheapest < 0 || p.cost[i] < p.cost[cheapest]) cheapest = i;
+        }
+        if (best >= 0 && isfinite(left)) {
+            int chosen = fits >= 0 ? fits : cheapest;
+            if (json_object_set_new(why, "time", json_pack("{s:f,s:f,s:s}", "left_seconds", left, "cost_estimate_seconds", 1.5 * p.cost[chosen],
+                                                           "refined_family", family_name(chosen))) != 0) goto NOMEM;
+            best = chosen;
+        }
         if (best < 0 || !p.best_recipe[best]) {
             best = 0;
             if (!(recipe = default_recipe(0, &f, seed))) goto NOMEM;
