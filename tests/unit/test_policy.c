@@ -17,7 +17,8 @@ static json_t *profile(int n, int K, double median, double max, double cv, doubl
  * validation values, on profile p, plus the current iteration being
  * planned (the policy runs after plan appended it). Read through the
  * history parser, as a state is. */
-static ao_history *history(ao_history *h, const json_t *p, int n, json_t **recipes, const char **status, const double *value)
+static ao_history *history_timed(ao_history *h, const json_t *p, int n, json_t **recipes, const char **status, const double *value,
+                                  const double *secs)
 {
     json_t *its = json_array(), *j;
     ao_err e;
@@ -30,12 +31,18 @@ static ao_history *history(ao_history *h, const json_t *p, int n, json_t **recip
                                              "steps", "code", "output", "recipe", recipes[i], "seconds", 0.1,
                                              "run", "run_id", id, "status", status[i], "metrics", "valid", "auroc", value[i],
                                              "feedback", "diagnosis", !strcmp(status[i], "ok") ? "ok" : status[i], "decision", "continue"));
+        if (secs) json_object_set_new(json_object_get(json_array_get(its, (size_t)i), "run"), "wall_seconds", json_real(secs[i]));
     }
     j = json_pack("{s:i,s:{s:i,s:s},s:n,s:o,s:O}", "format_version", 2, "split", "version", 1, "source", "agent", "best", "iterations", its, "profile", p);
     if (ao_history_parse(j, "history.json", h, &e) < 0) printf("# history: %s\n", e.msg);
     json_decref(j);
     ao_history_new_iteration(h);
     return h;
+}
+
+static ao_history *history(ao_history *h, const json_t *p, int n, json_t **recipes, const char **status, const double *value)
+{
+    return history_timed(h, p, n, recipes, status, value, NULL);
 }
 
 /* The policy's next recipe for history h (one place for the call). */
@@ -125,6 +132,41 @@ int main(void)
     CHECK(!strcmp(model_of(r2), "cnn") && json_real_value(json_object_get(json_object_get(r2, "model"), "learning_rate")) < 0.01 + 1e-12 &&
           json_real_value(json_object_get(json_object_get(r2, "model"), "learning_rate")) > 0, "a diverged CNN comes back with a lower learning rate");
     json_decref(why); json_decref(r2); json_decref(recs[0]); json_decref(p);
+
+    /* aligned, no positional signal (a TF binding window): a CNN of motif detectors with global max pooling */
+    p = profile(30000, 2, 101, 101, 0, 0.01, 2, 0.7);
+    recs[0] = r1;
+    r2 = next_recipe(run, history(&hist, p, 1, recs, ok3, v3), &why);
+    CHECK(!strcmp(model_of(r2), "cnn") && !strcmp(json_string_value(json_object_get(json_object_get(r2, "model"), "global_pool")), "max") &&
+          json_array_size(json_object_get(json_object_get(r2, "model"), "blocks")) == 2,
+          "aligned without positional signal: a motif CNN with global max pooling");
+    json_decref(why);
+
+    /* a wall-time budget: the best family is refined while its cost fits the time left, else the best that fits */
+    {
+        const double vals[] = {0.80, 0.90, 0.85}, secs[] = {10, 300, 50};
+        const char *fam;
+        recs[1] = r2;
+        recs[2] = json_pack("{s:{s:s,s:[i,i]},s:{s:s}}", "representation", "type", "kmer", "k", 1, 2, "model", "type", "gbdt");
+        run0.budgets.wall_seconds = 900;   /* 360 s used: 540 left, the CNN's 1.5 x 300 fits */
+        json_decref(next_recipe(run, history_timed(&hist, p, 3, recs, ok3, vals, secs), &why));
+        fam = json_string_value(json_object_get(json_object_get(why, "time"), "refined_family"));
+        CHECK(fam && !strcmp(fam, "cnn"), "time left for it: the best family (CNN) is refined (got %s)", fam ? fam : "none");
+        json_decref(why);
+        run0.budgets.wall_seconds = 700;   /* 340 left: the CNN does not fit, GBDT (0.85, 50 s) does */
+        json_decref(next_recipe(run, history_timed(&hist, p, 3, recs, ok3, vals, secs), &why));
+        fam = json_string_value(json_object_get(json_object_get(why, "time"), "refined_family"));
+        CHECK(fam && !strcmp(fam, "kmer-gbdt"), "too little time for the CNN: the best family that fits (GBDT) is refined (got %s)", fam ? fam : "none");
+        json_decref(why);
+        run0.budgets.wall_seconds = 370;   /* 10 left: nothing fits; the cheapest (k-mer logreg) */
+        json_decref(next_recipe(run, history_timed(&hist, p, 3, recs, ok3, vals, secs), &why));
+        fam = json_string_value(json_object_get(json_object_get(why, "time"), "refined_family"));
+        CHECK(fam && !strcmp(fam, "kmer-logreg"), "no family fits: the cheapest is refined (got %s)", fam ? fam : "none");
+        json_decref(why);
+        run0.budgets.wall_seconds = 0;
+        json_decref(recs[2]);
+    }
+    json_decref(r2); json_decref(p);
 
     /* diagnosis */
     {
