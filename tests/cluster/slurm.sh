@@ -502,7 +502,7 @@ PY
 # smk_expected FILE: the rules' requests under tests/workflow/test_config.yaml
 # (threads 1; resources: workflows/config.yaml, train 2000 MB / 5 min)
 smk_expected() {
-    printf '%s\t1\t%s\t%s\n' prepare_data 4000 60 train_run 2000 5 package_model 2000 10 predict 4000 60 evaluate 1000 10 >"$1"
+    printf '%s\t1\t%s\t%s\n' prepare_data 4000 60 train_run 2000 5 package_model 4000 60 predict 4000 60 evaluate 1000 10 >"$1"
 }
 # smk_run DIR LOG SNAKEMAKE ARGS...: the workflow in DIR on the cluster
 smk_run() {

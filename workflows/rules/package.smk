@@ -38,8 +38,9 @@ rule package_model:
         slice=input_arg("slice"),
     threads: THREADS
     resources:
+        # the ensemble check predicts validation and selection rows with up to 5 models
         mem_mb=res("predict", "mem_mb", 4000),
-        runtime=res("light", "runtime", 5) * 2,
+        runtime=res("predict", "runtime", 60),
     shell:
         "{params.tool} --state {params.state} --runs {params.runs} --data {params.data} --selection {params.slice}"
         " --threads {threads} --out {output:q} 2> {log:q}"
