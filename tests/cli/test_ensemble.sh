@@ -79,6 +79,9 @@ hostile() {   # DESC ENSEMBLE_JSON PATTERN
 }
 hostile "a path outside the model" '{"format_version": 1, "members": [{"dir": "members/1", "weight": 0.5}, {"dir": "members/../../a", "weight": 0.5}]}' 'members\[1\]\.dir'
 hostile "a leading zero" '{"format_version": 1, "members": [{"dir": "members/1", "weight": 0.5}, {"dir": "members/02", "weight": 0.5}]}' 'members\[1\]\.dir'
+hostile "a member without a dir" '{"format_version": 1, "members": [{"dir": "members/1", "weight": 0.5}, {"weight": 0.5}]}' 'members\[1\]\.dir .*got nothing'
+hostile "a member that is a number" '{"format_version": 1, "members": [{"dir": "members/1", "weight": 0.5}, 7]}' 'members\[1\]\.dir'
+hostile "a dir that is a number" '{"format_version": 1, "members": [{"dir": "members/1", "weight": 0.5}, {"dir": 2, "weight": 0.5}]}' 'got an integer'
 hostile "one member twice" '{"format_version": 1, "members": [{"dir": "members/1", "weight": 0.5}, {"dir": "members/1", "weight": 0.5}]}' 'distinct'
 hostile "weights that do not sum to 1" '{"format_version": 1, "members": [{"dir": "members/1", "weight": 0.5}, {"dir": "members/2", "weight": 0.6}]}' 'sum to'
 hostile "a negative weight" '{"format_version": 1, "members": [{"dir": "members/1", "weight": 1.5}, {"dir": "members/2", "weight": -0.5}]}' 'weight'

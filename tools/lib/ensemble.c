@@ -124,7 +124,8 @@ ao_ensemble *ao_ensemble_load(const char *dir, ao_err *err)
         double wv = json_is_number(w) ? json_number_value(w) : NAN;
         if (!k || seen[k]) {
             ao_err_set(err, AO_EDATA, "%s: members[%zu].dir must be a distinct \"members/N\" with N in 1..%d, got %s%.40s%s", path, i,
-                       AO_ENSEMBLE_MAX_MEMBERS, d ? "'" : "", d ? d : ao_jf_kind(json_object_get(m, "dir")), d ? "'" : "");
+                       AO_ENSEMBLE_MAX_MEMBERS, d ? "'" : "", d ? d : json_object_get(m, "dir") ? ao_jf_kind(json_object_get(m, "dir")) : "nothing",
+                       d ? "'" : "");
             goto ERROR;
         }
         seen[k] = 1;
