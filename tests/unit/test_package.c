@@ -144,7 +144,7 @@ static int write_pkg(const char *out, const char *state, int force, ao_err *e)
     for (i = 0; i < 3; i++) rr[i] = runs[i];
     {
         char *st = pathf("%s/%s", state);
-        ao_package_opts o = {st, rr, 3, out, force, NULL};
+        ao_package_opts o = {st, rr, 3, out, force, NULL, 0, NULL, 1};
         ao_err_init(e);
         rc = ao_package_write(&o, e);
         free(st);
