@@ -81,6 +81,55 @@ for st in sys.argv[2:]:
             jsonschema.validate(json.load(open(p)), store[name], resolver=RefResolver(base_uri=sd.as_uri() + '/', referrer=store[name], store=store))
 PY
 
+# ---- a provider that echoes the key (issue 12) ----------------------------------------------
+# The key comes back plain, JSON-escaped inside tool-call arguments, in a
+# bash command that writes it to a workspace file, in the reasoning, in a
+# submitted goal and recipe name, and in the error bodies of a retried 500
+# and of a failed reflection. It is redacted where provider text enters, so
+# no file of the state, the run, the package or the outputs holds it.
+ECHO=$(/usr/bin/python3 -c '
+import json, os
+key = os.environ["AGENTOMICS_API_KEY"]
+esc = "\\u%04x" % ord(key[0]) + key[1:]
+sub = lambda args: {"tool_calls": [{"name": "submit", "arguments": args}]}
+rec = {"name": "recipe-" + key, "representation": {"type": "kmer", "k": [3, 4]}, "model": {"type": "logreg", "C": 1.0}}
+print(json.dumps([
+    {"match": {"step": "plan", "turn": 0}, "status": 500, "body": {"error": {"message": "upstream refused key " + key}}},
+    {"match": {"step": "plan", "turn": 0}, "reply": {"reasoning_content": "the key is " + key,
+        "tool_calls": [{"name": "bash", "arguments": {"command": "printf \"%s\\n\" \"" + key + "\" > /workspace/k1.txt; cat /workspace/k1.txt"}}]}},
+    {"match": {"step": "plan", "turn": 1}, "reply": {"tool_calls": [{"name": "write_file",
+        "arguments_raw": "{\"path\": \"/workspace/k2.txt\", \"content\": \"" + esc + "\"}"}]}},
+    {"match": {"step": "plan", "turn": 2}, "reply": sub({"goal": "reach " + key, "approach": "a"})},
+    {"match": {"step": "explore"}, "reply": sub({"findings": [key]})},
+    {"match": {"step": "split"}, "reply": sub({"method": "builtin", "valid_fraction": 0.25, "rationale": key})},
+    {"match": {"step": "represent"}, "reply": sub({"representation": rec["representation"], "rationale": key})},
+    {"match": {"step": "architect"}, "reply": sub({"model": rec["model"], "rationale": key})},
+    {"match": {"step": "code"}, "reply": sub({"entry": "builtin", "recipe": rec})},
+    {"match": {"step": "reflect"}, "status": 400, "body": {"error": {"message": "invalid request for key " + key}}}]))')
+printf '{"rules": %s}\n' "$ECHO" > "$TMP/echo.json"
+start_server "$TMP/echo.json"
+EK=(--agent llm --provider openai --api-base "$BASE" --model fake-model)
+check "key echo: every step" env AGENTOMICS_LLM_RETRIES=1 AGENTOMICS_LLM_BACKOFF=0.05 "$S" --steps $STEPS --data "$A" --out "$TMP/k1" "${EK[@]}" --baseline none
+check "key echo: train-run" "$T" --state "$TMP/k1" --data "$A" --out "$TMP/krun"
+check "key echo: analyze" "$S" --step analyze --state "$TMP/k1" --run "$TMP/krun" --data "$A" --out "$TMP/ka" --agent llm
+check "key echo: reflect (its LLM call fails on an error body quoting the key)" env AGENTOMICS_LLM_RETRIES=0 "$R" --state "$TMP/ka" --run "$TMP/krun" --data "$A" --out "$TMP/kr" "${EK[@]}"
+check "key echo: package-model" "$K" --state "$TMP/kr" --runs "$TMP/krun" --out "$TMP/kmodel.tar.gz"
+check "key echo: predict" "$PR" --model "$TMP/kmodel.tar.gz" --input "$TMP/d/heldout/test.tsv" --output "$TMP/kpred.tsv"
+check "key echo: evaluate" "$E" --predictions "$TMP/kpred.tsv" --labels "$TMP/d/heldout/test.tsv" --out "$TMP/ktest.json"
+mkdir -p "$TMP/kpkg" && tar -xzf "$TMP/kmodel.tar.gz" -C "$TMP/kpkg"
+KOUT=("$TMP/k1" "$TMP/krun" "$TMP/ka" "$TMP/kr" "$TMP/kpkg" "$TMP/kpred.tsv" "$TMP/ktest.json")
+hits=$(grep -rl -e "$AGENTOMICS_API_KEY" -e "${AGENTOMICS_API_KEY#s}" "${KOUT[@]}" | sed "s|$TMP/||")
+zhits=$(zgrep -c -e "${AGENTOMICS_API_KEY#s}" "$TMP/kmodel.tar.gz")
+[ -z "$hits" ] && [ "$zhits" = 0 ] && ok "key echo: the key is in no file of the state, run, package or outputs" || not_ok "key echo: the key is in: $hits (package: $zhits)"
+[ "$(cat "$TMP/k1/workspace/k1.txt")/$(cat "$TMP/k1/workspace/k2.txt")" = "[REDACTED]/[REDACTED]" ] \
+    && ok "key echo: the files the model wrote (bash, JSON-escaped write_file) hold [REDACTED]" || not_ok "key echo: the workspace files"
+[ "$(J "$TMP/kr/history.json" "d['iterations'][0]['steps']['plan']['output']['goal'], d['iterations'][0]['steps']['code']['output']['recipe']['name']")" = "('reach [REDACTED]', 'recipe-[REDACTED]')" ] \
+    && ok "key echo: the submitted goal and recipe name hold [REDACTED]" || not_ok "key echo: the submitted goal and recipe name"
+J "$TMP/kr/steps/reflect.json" "d['llm_error']['kind'], d['llm_error']['message']" | grep -q "'provider', .*invalid request for key \[REDACTED\]" \
+    && ok "key echo: the failed reflection's error body is kept, redacted" || not_ok "key echo: the failed reflection's error body"
+grep -q "Bearer $AGENTOMICS_API_KEY" "$TMP/requests.jsonl" && grep -q "reasoning_content.*the key is \[REDACTED\]" "$TMP/requests.jsonl" \
+    && ok "key echo: the key was sent, and the reasoning went back redacted" || not_ok "key echo: the key was sent, the reasoning went back redacted"
+
 # ---- the builtin baseline (default): iteration 1 makes no LLM call ---------------------
 cat > "$TMP/empty.json" <<'EOF'
 {"rules": []}
