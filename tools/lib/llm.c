@@ -1,10 +1,14 @@
 /* llm.c — an OpenAI-compatible chat-completions client (libcurl + jansson).
  *
- * One request per ao_llm_chat(): the body is built once, then sent up to
- * 1 + max_retries times. Each attempt is classified as done, retryable
- * (transport errors, 408/409/429/5xx, a body that is not JSON, an error
- * object with one of those codes inside a 200 body) or fatal (any other
- * status, other errors in the body, a reply without a message).
+ * One request per ao_llm_chat(): the body is built once, then sent until
+ * it is answered: 1 + max_retries times for failures, and for as long as
+ * the deadline allows while the answer is a rate limit (429). Each
+ * attempt is classified as done, retryable (transport errors,
+ * 408/409/429/5xx, a body that is not JSON, an error object with one of
+ * those codes inside a 200 body) or fatal (any other status, other errors
+ * in the body, a reply without a message); a fatal one that says the
+ * request exceeded the model's context is told apart (with the size it
+ * states), since the caller can cure it by sending less.
  *
  * Ledger: every attempt counts as one call, answered or not, whatever its
  * status, because that is what a provider may bill and rate limit, and
@@ -17,10 +21,13 @@
  * cost_known false; attempts that delivered no completion (error
  * statuses, unparseable bodies) cost 0. Provider numbers are clamped.
  *
- * The key lives only in the Authorization header. Everything written to
- * the transcript and every error message goes through a scrub that
- * replaces each occurrence of the key with "[REDACTED]", so a provider
- * that echoes the key back cannot leak it through us.
+ * The key lives only in the Authorization header. Every reply body is
+ * scrubbed as it arrives, before it is parsed, and everything written to
+ * the transcript and every error message goes through the same scrub,
+ * which replaces each occurrence of the key (plain or escaped) with
+ * "[REDACTED]", so a provider that echoes the key back cannot leak it
+ * through us, into the transcript or into anything the agent makes of
+ * the reply.
  */
 #define _GNU_SOURCE
 #include <errno.h>
