@@ -895,8 +895,9 @@ static json_t *cut_text(const char *t, size_t max)
  * reply, in characters), least useful first: the oldest tool results
  * (before the last KEEP_RECENT messages) become a note; then the model's
  * own long tool-call arguments and JSON actions there (written files,
- * mostly) and its reasoning; then older results of the recent messages; last, the newest
- * results are cut to their head and tail. The prompts are never touched.
+ * mostly) and its reasoning; then older results of the recent messages;
+ * last, the newest results are cut to their head and tail. The prompts
+ * are never touched.
  * Returns the characters still over budget (0: it fits). */
 static size_t fit_conversation(json_t *messages, size_t budget, int *elided)
 {
@@ -1516,6 +1517,7 @@ DONE:
     json_decref(u0);
     json_decref(ncalls);
     a->step_deadline = 0;
+    ao_llm_set_deadline(a->llm, 0);
     free(ts.last_action);
     return rc;
 }
