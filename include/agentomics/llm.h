@@ -12,7 +12,10 @@
  * scrubbed as it arrives, before it is parsed: the key, as itself or
  * escaped (JSON "\u00XX" at any depth, "\/", URL "%XX"), becomes
  * "[REDACTED]", so no reply, error message or anything made from them
- * (files the agent writes, recipes, the state) can hold it.
+ * (files the agent writes, recipes, the state) can hold it. A key shorter
+ * than 8 characters (a local server's placeholder) is left in replies,
+ * where scrubbing it would rewrite ordinary words, and redacted only in
+ * the transcript.
  *
  * Return values: AO_OK; AO_ELLM when the provider failed for good
  * (non-retryable HTTP status such as 400/401/403/404, retries exhausted,

@@ -1059,6 +1059,37 @@ DONE:
     json_decref(m);
 }
 
+/* A placeholder key (shorter than 8 characters) is no secret: replies
+ * keep the word, the transcript still hides it. */
+static void test_short_key(env *e)
+{
+    fake f;
+    ao_llm_config c;
+    ao_llm *l;
+    ao_llm_reply r = {0};
+    ao_err err;
+    json_t *m = messages("hello");
+    char *text;
+    int rc;
+
+    if (!scenario(e, &f, "short key", "{\"rules\":[{\"reply\":{\"content\":\"x = EMPTY if dummy else None\"}}]}")) goto DONE;
+    config(&c, &f, "vllm");
+    c.api_key = "EMPTY";
+    ao_err_init(&err);
+    l = ao_llm_create(&c, &err);
+    rc = l ? ao_llm_chat(l, m, NULL, NULL, NULL, &r, &err) : AO_EINTERNAL;
+    CHECK(rc == AO_OK && !strcmp(json_string_value(json_object_get(r.message, "content")), "x = EMPTY if dummy else None"),
+          "a 5-character key is left in the reply the caller gets (%s)", err.msg);
+    ao_llm_reply_clear(&r);
+    ao_llm_destroy(l);
+    fake_stop(&f);
+    text = slurp(f.transcript);
+    CHECK(*text && !strstr(text, "EMPTY") && strstr(text, "x = [REDACTED] if dummy"), "and redacted in the transcript");
+    free(text);
+DONE:
+    json_decref(m);
+}
+
 static void test_create(env *e)
 {
     ao_llm_config c;
@@ -1195,6 +1226,7 @@ int main(void)
     test_presets(&e);
     test_context_probe(&e);
     test_key(&e);
+    test_short_key(&e);
 
     ao_rm_rf(e.dir);
     return UNIT_DONE();

@@ -55,6 +55,11 @@
 #define LLM_RAW_LOG_MAX ((size_t)64 << 10) /* raw (non-JSON) bodies kept in the transcript */
 #define LLM_SNIPPET_MAX 300                /* raw body text quoted in an error message */
 #define LLM_REDACTED "[REDACTED]"
+/* Replies are scrubbed only of keys this long: shorter ones are a local
+ * server's placeholder ("EMPTY", "x"), no secret, and scrubbing them would
+ * rewrite ordinary words in the code the model writes. The transcript is
+ * scrubbed of any key. */
+#define LLM_REPLY_SCRUB_MIN 8
 
 /* Hosted APIs call tools natively; local servers often run small models
  * that answer a tool call as JSON text, so they default to "auto" (content
@@ -952,7 +957,7 @@ static int run_attempt(ao_llm *l, int attempt, const char *payload, const json_t
     secs = ao_now() - t0;
     curl_easy_getinfo(l->curl, CURLINFO_RESPONSE_CODE, &a->status);
     curl_easy_getinfo(l->curl, CURLINFO_CONNECT_TIME_T, &connect_us);
-    if (b.len && l->key_len) {
+    if (b.len && l->key_len >= LLM_REPLY_SCRUB_MIN) {
         /* Provider text enters here: the key it echoes (in content, tool
          * calls, reasoning or an error, escaped or not) is redacted in the
          * raw body before anything parses it, so no reply, message, file
