@@ -8,13 +8,21 @@
  *
  * The key is taken from the environment by the caller
  * (ao_llm_key_from_env) and is never written anywhere: the transcript
- * shows the Authorization header as "[REDACTED]" and every occurrence of
- * the key in logged text is replaced the same way.
+ * shows the Authorization header as "[REDACTED]", and every reply body is
+ * scrubbed as it arrives, before it is parsed: the key, as itself or
+ * escaped (JSON "\u00XX" at any depth, "\/", URL "%XX"), becomes
+ * "[REDACTED]", so no reply, error message or anything made from them
+ * (files the agent writes, recipes, the state) can hold it. A key shorter
+ * than 8 characters (a local server's placeholder) is left in replies,
+ * where scrubbing it would rewrite ordinary words, and redacted only in
+ * the transcript.
  *
  * Return values: AO_OK; AO_ELLM when the provider failed for good
  * (non-retryable HTTP status such as 400/401/403/404, retries exhausted,
- * connect or total timeout on the last attempt, a body that is not JSON,
- * an "error" object inside an HTTP 200 body, a reply without choices);
+ * rate limiting (429) that outlasts the time bound, connect or total
+ * timeout on the last attempt, a body that is not JSON, an "error" object
+ * inside an HTTP 200 body, a reply without choices; ao_llm_failure_cause
+ * says which of these a caller can act on);
  * AO_EBUDGET when max_calls or max_cost is reached before the call;
  * AO_EMEM, AO_EIO (transcript not writable), AO_EUSAGE (bad config).
  */
@@ -67,6 +75,8 @@ typedef struct ao_llm_config {
     int max_retries;           /* retries after the first attempt [5] */
     double backoff_base;       /* first backoff in seconds [1]; doubles per retry */
     double backoff_cap;        /* cap of one backoff and of Retry-After [60] */
+    double rate_limit_wait;    /* seconds one call waits out 429 answers when no deadline is set
+                                * (ao_llm_set_deadline) [600]; 429s do not use up max_retries */
     double temperature;        /* NAN: not sent */
     int max_tokens;            /* completion tokens per reply; 0: the preset's (always sent) */
     const json_t *prices;      /* {"MODEL": {"prompt": USD per 1M tokens, "completion": ..., "cached_prompt": ...}} or NULL */
@@ -90,7 +100,8 @@ enum ao_llm_finish {
 };
 
 typedef struct ao_llm_reply {
-    json_t *message;          /* the assistant message as returned (role, content, tool_calls, refusal) */
+    json_t *message;          /* the assistant message as returned (role, content, tool_calls, refusal,
+                                 reasoning fields), the key redacted */
     int finish;               /* enum ao_llm_finish (finish_reason absent: TOOL_CALLS if the message has tool calls, else STOP) */
     char finish_reason[32];   /* as returned ("" when absent) */
     json_t *usage;            /* this call: {"prompt_tokens", "completion_tokens", "cached_tokens",
@@ -120,6 +131,12 @@ long ao_llm_context_tokens(ao_llm *l, ao_err *err) AO_WUR;
  * budgets hold across processes. */
 void ao_llm_ledger_seed(ao_llm *l, int calls, double cost);
 
+/* The ao_now() time past which a call stops waiting out rate limits (the
+ * step's or the run's time bound); 0: rate_limit_wait from each call's
+ * start. A 429's wait (Retry-After, else the backoff) that would end past
+ * it fails the call at once instead of sleeping. */
+void ao_llm_set_deadline(ao_llm *l, double deadline);
+
 /* One chat completion. messages: array of message objects; tools: array
  * of {"type":"function","function":{name,description,parameters}} or NULL;
  * tool_choice: "auto", "required", "none" or a function name, or NULL
@@ -135,7 +152,8 @@ void ao_llm_reply_clear(ao_llm_reply *r);   /* frees and zeroes; NULL-safe */
 /* Totals of this process plus the seeded ledger: {"llm_calls",
  * "prompt_tokens", "completion_tokens", "cached_tokens",
  * "reasoning_tokens", "cost", "cost_known" (false if any call's cost was
- * unknown), "retries"}. "llm_calls" counts every attempt, answered or
+ * unknown), "cost_estimated", "retries", "rate_limited" (429 answers),
+ * "rate_limit_seconds" (time slept on them)}. "llm_calls" counts every attempt, answered or
  * not (a hang, a closed connection, any status; a retried call counts once
  * per attempt); the call budget is checked before each ao_llm_chat() and
  * before each retry, so it bounds the attempts. Token counts are clamped
@@ -143,9 +161,19 @@ void ao_llm_reply_clear(ao_llm_reply *r);   /* frees and zeroes; NULL-safe */
  * finite. New reference. */
 json_t *ao_llm_usage(const ao_llm *l);
 
-/* Whether the last failed ao_llm_chat() ended on an authentication
- * refusal (HTTP 401 or 403): a cause no retry or later step can cure. */
-int ao_llm_auth_failed(const ao_llm *l);
+/* Why the last ao_llm_chat() that returned AO_ELLM failed. */
+enum ao_llm_cause {
+    AO_LLM_CAUSE_OTHER = 0,
+    AO_LLM_CAUSE_AUTH = 1,         /* HTTP 401/403: no retry or later step can cure it */
+    AO_LLM_CAUSE_RATE_LIMIT = 2,   /* 429 answers outlasted the time bound */
+    AO_LLM_CAUSE_CONTEXT = 3       /* the request was longer than the model's context (OpenAI's
+                                    * context_length_exceeded, llama.cpp's "exceeds the available
+                                    * context size", vLLM's/OpenRouter's "maximum context length") */
+};
+/* An enum ao_llm_cause; *context_limit (when not NULL) gets, for
+ * AO_LLM_CAUSE_CONTEXT, the context size the provider stated (0: none
+ * said, or another cause). */
+int ao_llm_failure_cause(const ao_llm *l, long *context_limit);
 
 /* Appends {"time": unix seconds, "event": event, ...fields} to the
  * transcript (fields stolen; the key redacted). AO_OK without a transcript.

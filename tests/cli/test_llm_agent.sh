@@ -81,6 +81,55 @@ for st in sys.argv[2:]:
             jsonschema.validate(json.load(open(p)), store[name], resolver=RefResolver(base_uri=sd.as_uri() + '/', referrer=store[name], store=store))
 PY
 
+# ---- a provider that echoes the key (issue 12) ----------------------------------------------
+# The key comes back plain, JSON-escaped inside tool-call arguments, in a
+# bash command that writes it to a workspace file, in the reasoning, in a
+# submitted goal and recipe name, and in the error bodies of a retried 500
+# and of a failed reflection. It is redacted where provider text enters, so
+# no file of the state, the run, the package or the outputs holds it.
+ECHO=$(/usr/bin/python3 -c '
+import json, os
+key = os.environ["AGENTOMICS_API_KEY"]
+esc = "\\u%04x" % ord(key[0]) + key[1:]
+sub = lambda args: {"tool_calls": [{"name": "submit", "arguments": args}]}
+rec = {"name": "recipe-" + key, "representation": {"type": "kmer", "k": [3, 4]}, "model": {"type": "logreg", "C": 1.0}}
+print(json.dumps([
+    {"match": {"step": "plan", "turn": 0}, "status": 500, "body": {"error": {"message": "upstream refused key " + key}}},
+    {"match": {"step": "plan", "turn": 0}, "reply": {"reasoning_content": "the key is " + key,
+        "tool_calls": [{"name": "bash", "arguments": {"command": "printf \"%s\\n\" \"" + key + "\" > /workspace/k1.txt; cat /workspace/k1.txt"}}]}},
+    {"match": {"step": "plan", "turn": 1}, "reply": {"tool_calls": [{"name": "write_file",
+        "arguments_raw": "{\"path\": \"/workspace/k2.txt\", \"content\": \"" + esc + "\"}"}]}},
+    {"match": {"step": "plan", "turn": 2}, "reply": sub({"goal": "reach " + key, "approach": "a"})},
+    {"match": {"step": "explore"}, "reply": sub({"findings": [key]})},
+    {"match": {"step": "split"}, "reply": sub({"method": "builtin", "valid_fraction": 0.25, "rationale": key})},
+    {"match": {"step": "represent"}, "reply": sub({"representation": rec["representation"], "rationale": key})},
+    {"match": {"step": "architect"}, "reply": sub({"model": rec["model"], "rationale": key})},
+    {"match": {"step": "code"}, "reply": sub({"entry": "builtin", "recipe": rec})},
+    {"match": {"step": "reflect"}, "status": 400, "body": {"error": {"message": "invalid request for key " + key}}}]))')
+printf '{"rules": %s}\n' "$ECHO" > "$TMP/echo.json"
+start_server "$TMP/echo.json"
+EK=(--agent llm --provider openai --api-base "$BASE" --model fake-model)
+check "key echo: every step" env AGENTOMICS_LLM_RETRIES=1 AGENTOMICS_LLM_BACKOFF=0.05 "$S" --steps $STEPS --data "$A" --out "$TMP/k1" "${EK[@]}" --baseline none
+check "key echo: train-run" "$T" --state "$TMP/k1" --data "$A" --out "$TMP/krun"
+check "key echo: analyze" "$S" --step analyze --state "$TMP/k1" --run "$TMP/krun" --data "$A" --out "$TMP/ka" --agent llm
+check "key echo: reflect (its LLM call fails on an error body quoting the key)" env AGENTOMICS_LLM_RETRIES=0 "$R" --state "$TMP/ka" --run "$TMP/krun" --data "$A" --out "$TMP/kr" "${EK[@]}"
+check "key echo: package-model" "$K" --state "$TMP/kr" --runs "$TMP/krun" --out "$TMP/kmodel.tar.gz"
+check "key echo: predict" "$PR" --model "$TMP/kmodel.tar.gz" --input "$TMP/d/heldout/test.tsv" --output "$TMP/kpred.tsv"
+check "key echo: evaluate" "$E" --predictions "$TMP/kpred.tsv" --labels "$TMP/d/heldout/test.tsv" --out "$TMP/ktest.json"
+mkdir -p "$TMP/kpkg" && tar -xzf "$TMP/kmodel.tar.gz" -C "$TMP/kpkg"
+KOUT=("$TMP/k1" "$TMP/krun" "$TMP/ka" "$TMP/kr" "$TMP/kpkg" "$TMP/kpred.tsv" "$TMP/ktest.json")
+hits=$(grep -rl -e "$AGENTOMICS_API_KEY" -e "${AGENTOMICS_API_KEY#s}" "${KOUT[@]}" | sed "s|$TMP/||")
+zhits=$(zgrep -c -e "${AGENTOMICS_API_KEY#s}" "$TMP/kmodel.tar.gz")
+[ -z "$hits" ] && [ "$zhits" = 0 ] && ok "key echo: the key is in no file of the state, run, package or outputs" || not_ok "key echo: the key is in: $hits (package: $zhits)"
+[ "$(cat "$TMP/k1/workspace/k1.txt")/$(cat "$TMP/k1/workspace/k2.txt")" = "[REDACTED]/[REDACTED]" ] \
+    && ok "key echo: the files the model wrote (bash, JSON-escaped write_file) hold [REDACTED]" || not_ok "key echo: the workspace files"
+[ "$(J "$TMP/kr/history.json" "d['iterations'][0]['steps']['plan']['output']['goal'], d['iterations'][0]['steps']['code']['output']['recipe']['name']")" = "('reach [REDACTED]', 'recipe-[REDACTED]')" ] \
+    && ok "key echo: the submitted goal and recipe name hold [REDACTED]" || not_ok "key echo: the submitted goal and recipe name"
+J "$TMP/kr/steps/reflect.json" "d['llm_error']['kind'], d['llm_error']['message']" | grep -q "'provider', .*invalid request for key \[REDACTED\]" \
+    && ok "key echo: the failed reflection's error body is kept, redacted" || not_ok "key echo: the failed reflection's error body"
+grep -q "Bearer $AGENTOMICS_API_KEY" "$TMP/requests.jsonl" && grep -q "reasoning_content.*the key is \[REDACTED\]" "$TMP/requests.jsonl" \
+    && ok "key echo: the key was sent, and the reasoning went back redacted" || not_ok "key echo: the key was sent, the reasoning went back redacted"
+
 # ---- the builtin baseline (default): iteration 1 makes no LLM call ---------------------
 cat > "$TMP/empty.json" <<'EOF'
 {"rules": []}
@@ -299,8 +348,60 @@ print(json.dumps([{"match": {"step": "plan", "turn": t}, "reply": {"tool_calls":
 fault steptime step_timeout "$SLOW" --step-timeout 3
 [ "$dt" -lt 10 ] && grep -q "ran past --step-timeout 3 s" "$TMP/f_steptime/history.json" && ok "step timeout: the step stops within the limit and says why (${dt} s for --step-timeout 3)" || not_ok "step timeout: bounded (${dt} s)"
 fault turns max_turns '[{"match": {"step": "plan"}, "reply": {"tool_calls": [{"name": "list_files", "arguments": {}}]}, "times": -1}]' --max-turns 3
+# a 429 burst longer than the retries (issue 12): waited out, not counted against them;
+# one that outlasts the step's time bound is failure kind rate_limit, and the run goes on
+RATE8='{"status": 429, "headers": {"Retry-After": "0"}, "body": {"error": {"message": "rate limit reached"}}, "times": 8}'
+fault rate_burst None "[$RATE8, $PLAN_OK, $EXPLORE_OK]"
+[ "$(J "$TMP/f_rate_burst/steps/plan.json" "d['goal']")" = g ] && ok "429 eight times with 1 retry allowed: waited out, the step succeeds" || not_ok "429 burst: the step succeeds"
+[ "$(J "$TMP/f_rate_burst/usage.json" "d['rate_limited'], d['retries'], d['llm_calls'], [s['rate_limited'] for s in d['steps']]")" = "(8, 8, 10, [8, 0])" ] \
+    && [ "$(grep -c '"rate_limited": *true' "$TMP/f_rate_burst/transcript.jsonl")" = 8 ] \
+    && ok "429 burst: usage.json counts the 8 rate-limited answers (run and step), the transcript marks each wait" || not_ok "429 burst: recorded in usage.json and the transcript"
+fault rate_bound rate_limit '[{"status": 429, "headers": {"Retry-After": "1"}, "body": {"error": {"message": "rate limit reached"}}, "times": -1}]' --step-timeout 3
+[ "$dt" -lt 8 ] && J "$TMP/f_rate_bound/history.json" "d['iterations'][-1]['failure']['message']" | grep -q "rate limited .* would pass the time bound" \
+    && ok "429 forever, --step-timeout 3: the step gives up at the bound (${dt} s) and says why" || not_ok "429 past the bound: bounded (${dt} s)"
+check "rate limit: reflect" run_reflect rate_bound
+[ "$(J "$TMP/f_rate_bound_r/decision.json" "d['decision']")" = continue ] && ok "rate limit: the next iteration tries again" || not_ok "rate limit: the next iteration tries again"
+# a provider's context-overflow refusal (issue 12): the request is fitted to the size it states and sent again
+OVER='{"match": {"min_bytes": 40000}, "status": 400, "times": -1, "body": {"error": {"message": "This model'"'"'s maximum context length is 8192 tokens. However, your messages resulted in 15000 tokens.", "type": "invalid_request_error", "code": "context_length_exceeded"}}}'
+BIGOUT=$(/usr/bin/python3 -c '
+import json
+r = [{"match": {"step": "plan", "turn": t}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": "seq %d 100000" % (t + 1)}}]}} for t in range(4)]
+r.append({"match": {"step": "plan", "turn": 4}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"goal": "g", "approach": "a"}}]}})
+print(json.dumps(r)[1:-1])')
+fault overflow None "[$OVER, $BIGOUT, $EXPLORE_OK]" --max-tokens 1024
+[ "$(J "$TMP/f_overflow/steps/plan.json" "d['goal']")" = g ] && ok "context overflow: the step succeeds after the refusal" || not_ok "context overflow: the step succeeds"
+/usr/bin/python3 - "$TMP/f_overflow/transcript.jsonl" <<'PY' && ok "context overflow: refused once, fitted to the stated 8192 tokens (context_shrink), later requests under the limit" || not_ok "context overflow: shrunk to the stated size"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+sh = [e for e in ev if e["event"] == "context_shrink"]
+st = [e["status"] for e in ev if e["event"] == "response"]
+assert len(sh) == 1 and (sh[0]["from"], sh[0]["to"], sh[0]["stated"]) == (32768, 8192, 8192), sh
+assert st.count(400) == 1 and st[st.index(400) + 1] == 200, st
+sys.exit(0)
+PY
+LLAMA_OVER='{"status": 400, "times": -1, "body": {"error": {"code": 400, "message": "the request exceeds the available context size, try increasing it", "type": "exceed_context_size_error"}}}'
+fault overflow_always context "[$LLAMA_OVER]"
+[ "$(J "$TMP/f_overflow_always/usage.json" "d['llm_calls']")" -le 4 ] && [ "$(grep -c '"event": *"context_shrink"' "$TMP/f_overflow_always/transcript.jsonl")" -le 3 ] \
+    && ok "context overflow on every request: at most 3 smaller tries, then kind context" || not_ok "context overflow: bounded tries"
+# reasoning models (issue 12): the reasoning goes back in the tool loop as it came, and is never the reply
+DETAILS='[{"type": "reasoning.text", "text": "first list the files", "format": "anthropic-claude-v1", "index": 0, "signature": "c2ln"}]'
+THINK="{\"match\": {\"step\": \"plan\", \"turn\": 0}, \"reply\": {\"content\": null, \"reasoning_content\": \"I should look around\", \"reasoning\": \"I should look around\", \"reasoning_details\": $DETAILS, \"tool_calls\": [{\"name\": \"list_files\", \"arguments\": {}}]}}"
+PLAN1='{"match": {"step": "plan", "turn": 1}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"goal": "g", "approach": "a"}}]}}'
+fault reasoning None "[$THINK, $PLAN1, $EXPLORE_OK]"
+/usr/bin/python3 - "$TMP/requests.jsonl" "$DETAILS" <<'PY' && ok "reasoning: reasoning_content, reasoning and reasoning_details go back unchanged in the assistant message" || not_ok "reasoning: sent back"
+import json, sys
+b = [json.loads(l)["body"] for l in open(sys.argv[1])][1]
+a = [m for m in b["messages"] if m["role"] == "assistant"][0]
+assert a["reasoning_content"] == a["reasoning"] == "I should look around" and a["reasoning_details"] == json.loads(sys.argv[2]), a
+assert a["tool_calls"][0]["function"]["name"] == "list_files" and a.get("content") in (None, ""), a
+PY
+fault reasoning_only no_submit '[{"match": {"step": "plan"}, "times": -1, "reply": {"content": null, "reasoning_content": "{\"goal\": \"g\", \"approach\": \"a\"}", "finish_reason": "stop"}}]'
+[ "$(J "$TMP/f_reasoning_only/history.json" "len(d['iterations'][-1]['failure']['attempts'])")" = 0 ] \
+    && ok "reasoning only: a submit written in the reasoning is not taken (no_submit, no attempt)" || not_ok "reasoning only: not a submit"
 
 # ---- the Snakemake workflow with agent: llm ----------------------------------------------
+# step_timeouts DIR: the distinct llm.step_timeout values of the run.json files under DIR
+step_timeouts() { /usr/bin/python3 -c 'import json, pathlib, sys; print(sorted({json.load(open(p))["llm"].get("step_timeout") for p in pathlib.Path(sys.argv[1]).rglob("run.json")}))' "$1" 2>&1 | tail -1; }
 SMK=${SNAKEMAKE:-snakemake}
 if command -v "$SMK" >/dev/null 2>&1; then
     R2='{"match": {"step": "reflect"}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"diagnosis": "ok", "summary": "fine", "instructions": {"code": "keep k-mers"}}}]}, "times": 2}'
@@ -313,7 +414,7 @@ if command -v "$SMK" >/dev/null 2>&1; then
 EOF
     start_server "$TMP/wf_script.json"
     sed -e 's/^agent: builtin/agent: llm/' -e 's/^lineages: 2/lineages: 1/' "$ROOT/tests/workflow/test_config.yaml" > "$TMP/wf_config.yaml"
-    printf 'llm: {provider: openai, api_base: "%s", model: fake-model, max_llm_calls: 50}\n' "$BASE" >> "$TMP/wf_config.yaml"
+    printf 'llm: {provider: openai, api_base: "%s", model: fake-model, max_llm_calls: 50, step_timeout: 600}\n' "$BASE" >> "$TMP/wf_config.yaml"
     mkdir -p "$TMP/wf/tests" && ln -s "$ROOT/tests/data" "$TMP/wf/tests/data"
     if timeout -k 10 300 "$SMK" -s "$ROOT/workflows/Snakefile" --directory "$TMP/wf" --configfile "$TMP/wf_config.yaml" \
         --config bin_dir="$BIN" --cores 2 >"$TMP/wf.log" 2>&1; then ok "snakemake with agent: llm"; else not_ok "snakemake with agent: llm"; tail -20 "$TMP/wf.log" | sed 's/^/#   /'; fi
@@ -322,6 +423,7 @@ EOF
         && ok "workflow: builtin baseline, then the LLM's iteration" || not_ok "workflow: builtin baseline, then the LLM's iteration"
     [ "$(J "$H" "[('llm' in i['feedback']) for i in d['iterations']]" 2>/dev/null)" = "[True, True]" ] && ok "workflow: LLM reflection on both iterations" || not_ok "workflow: LLM reflection on both iterations"
     [ -s "$TMP/wf/results/gue_tata_sample/test_metrics.json" ] && ok "workflow: held-out metrics" || not_ok "workflow: held-out metrics"
+    [ "$(step_timeouts "$TMP/wf/results")" = "[600.0]" ] && ok "workflow: llm.step_timeout reaches agent-step (--step-timeout, kept in run.json)" || not_ok "workflow: llm.step_timeout reaches agent-step ($(step_timeouts "$TMP/wf/results"))"
     grep -q "no scripted reply" "$TMP/server.err" && not_ok "workflow: every request matched the script" || ok "workflow: every request matched the script"
 else
     ok "Snakemake with agent: llm # SKIP no snakemake on PATH"
@@ -333,7 +435,7 @@ if [ -f "$TMP/wf_script.json" ] && "$NF" resolve >/dev/null 2>&1; then
     start_server "$TMP/wf_script.json"
     mkdir -p "$TMP/nf"
     if (cd "$TMP/nf" && timeout -k 10 300 "$NF" nf run "$ROOT/workflows/main.nf" -profile test --bin_dir "$BIN" --lineages 1 --agent llm --provider openai \
-            --api_base "$BASE" --model fake-model --max_llm_calls 50 --outdir "$TMP/nf/results" -ansi-log false) >"$TMP/nf.log" 2>&1; then
+            --api_base "$BASE" --model fake-model --max_llm_calls 50 --step_timeout 600 --outdir "$TMP/nf/results" -ansi-log false) >"$TMP/nf.log" 2>&1; then
         ok "nextflow with --agent llm"
     else
         not_ok "nextflow with --agent llm"; tail -20 "$TMP/nf.log" | sed 's/^/#   /'
@@ -341,6 +443,7 @@ if [ -f "$TMP/wf_script.json" ] && "$NF" resolve >/dev/null 2>&1; then
     H="$TMP/nf/results/history.json"
     [ "$(J "$H" "[(i['steps']['code']['output'].get('agent', 'builtin'), 'llm' in i['feedback']) for i in d['iterations']]" 2>/dev/null)" = "[('builtin', True), ('llm', True)]" ] \
         && ok "nextflow: builtin baseline, then the LLM, LLM reflection on both" || not_ok "nextflow: builtin baseline, then the LLM, LLM reflection on both"
+    [ "$(step_timeouts "$TMP/nf/results")" = "[600.0]" ] && ok "nextflow: --step_timeout reaches agent-step (kept in run.json)" || not_ok "nextflow: --step_timeout reaches agent-step ($(step_timeouts "$TMP/nf/results"))"
     grep -q "$AGENTOMICS_API_KEY" -r "$TMP/nf/results" "$TMP/nf/work" "$TMP/nf/.nextflow.log" && not_ok "nextflow: the key is in no output, work file or log" || ok "nextflow: the key is in no output, work file or log"
 else
     ok "Nextflow with --agent llm # SKIP Nextflow not resolvable here"

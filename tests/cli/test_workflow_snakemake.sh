@@ -57,8 +57,8 @@ ccheck "config: nested typos (llm, inputs)" "llm.max_turn: unknown key (did you 
 ccheck "config: wrong type, value outside the enum, a range, a missing file: all at once" "the configuration is not valid (4 problems" \
     "iterations: 'abc' is not of type 'integer'" "metric: 'aucroc' is not one of" "lineages: 0 is less than the minimum of 1" "inputs.train: nope.csv: no such file" \
     -- iterations=abc metric=aucroc lineages=0 'inputs={train: nope.csv}'
-ccheck "config: the LLM's protocol and token settings are checked; numbers given with --config are numbers" "the configuration is not valid (2 problems" "llm.llm_protocol: 'xml' is not one of" "llm.context_tokens: 100 is less than the minimum of 1024" \
-    -- 'llm={llm_protocol: xml, context_tokens: 100, max_tokens: 2048, llm_timeout: 900}'
+ccheck "config: the LLM's protocol, token and time settings are checked; numbers given with --config are numbers" "the configuration is not valid (3 problems" "llm.llm_protocol: 'xml' is not one of" "llm.context_tokens: 100 is less than the minimum of 1024" \
+    "llm.step_timeout: 0 is less than or equal to the minimum of 0" -- 'llm={llm_protocol: xml, context_tokens: 100, max_tokens: 2048, llm_timeout: 900, step_timeout: 0}'
 ccheck "config: neither train nor class" "inputs: train or class is required" -- 'inputs={train: [], valid: [], test: []}'
 
 # ---- run A: killed hard during iteration 2, then resumed ---------------------------

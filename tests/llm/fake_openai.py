@@ -15,7 +15,8 @@ and answered by the first rule of SCRIPT.json that is not used up and whose
     {"rules": [
       {"match": {"step": "NAME",        # a message contains "[agentomics-step: NAME]"
                  "turn": 2,             # number of assistant messages in the request
-                 "contains": "text"},   # substring of the last message's content
+                 "contains": "text",    # substring of the last message's content
+                 "min_bytes": 30000},   # the request body has at least this many bytes
        "times": 1,                      # requests served (default 1, -1: unlimited)
        "delay": 0.0,                    # seconds before answering (e.g. a hang: 30)
        "status": 200,
@@ -27,6 +28,7 @@ and answered by the first rule of SCRIPT.json that is not used up and whose
                  "tool_calls": [{"name": "f", "arguments": {...}} | {"name": "f", "arguments_raw": "text"}],
                  "finish_reason": "stop",   # default "tool_calls" when there are tool calls
                  "refusal": "text",
+                 "reasoning_content": ..., "reasoning": ..., "reasoning_details": ...,   # copied into the message
                  "usage": {...}}}           # default: a plausible token count; false: none
     ]}
 
@@ -78,8 +80,10 @@ class Script:
         self.log_path = log_path
 
     @staticmethod
-    def matches(rule, body):
+    def matches(rule, body, size):
         m = rule.get("match") or {}
+        if "min_bytes" in m and size < m["min_bytes"]:
+            return False
         msgs = body.get("messages") if isinstance(body, dict) else None
         if not isinstance(msgs, list):
             msgs = []
@@ -115,7 +119,7 @@ class Script:
                 times = rule.get("times", 1)
                 if times != -1 and self.used[i] >= times:
                     continue
-                if self.matches(rule, body):
+                if self.matches(rule, body, len(raw)):
                     self.used[i] += 1
                     return n, rule, body
         return n, None, body
@@ -134,8 +138,9 @@ def completion(n, reply, req):
                       "function": {"name": tc.get("name", ""), "arguments": args}})
     if calls:
         msg["tool_calls"] = calls
-    if "refusal" in reply:
-        msg["refusal"] = reply["refusal"]
+    for k in ("refusal", "reasoning_content", "reasoning", "reasoning_details"):
+        if k in reply:
+            msg[k] = reply[k]
     finish = reply.get("finish_reason", "tool_calls" if calls else "stop")
     usage = reply.get("usage")
     if usage is None:

@@ -453,6 +453,127 @@ DONE:
     json_decref(m);
 }
 
+/* 429 answers do not use up max_retries: they are waited out until the
+ * deadline (ao_llm_set_deadline, else rate_limit_wait from the call's
+ * start), and a wait that would pass it fails the call at once. */
+static void test_rate_limit(env *e)
+{
+    fake f;
+    ao_llm_config c;
+    ao_llm *l;
+    ao_llm_reply r = {0};
+    ao_err err;
+    json_t *m = messages("hello"), *u, *tr;
+    double t0, dt;
+    int rc;
+
+    if (!scenario(e, &f, "rate limits", "{\"rules\":["
+                  "{\"status\":429,\"times\":7,\"headers\":{\"Retry-After\":\"0\"},\"body\":{\"error\":{\"message\":\"slow down\"}}},"
+                  "{\"reply\":{\"content\":\"through\"}},"
+                  "{\"status\":429,\"times\":-1,\"headers\":{\"Retry-After\":\"1\"},\"body\":{\"error\":{\"message\":\"still slow\"}}}]}"))
+        goto DONE;
+    config(&c, &f, "vllm");
+    c.max_retries = 1;
+    c.backoff_cap = 5;
+    ao_err_init(&err);
+    l = ao_llm_create(&c, &err);
+    rc = l ? ao_llm_chat(l, m, NULL, NULL, NULL, &r, &err) : AO_EINTERNAL;
+    CHECK(rc == AO_OK && r.attempts == 8, "seven 429s with max_retries 1: waited out, OK in 8 attempts (%d; %s)", r.attempts, err.msg);
+    u = ao_llm_usage(l);
+    CHECK(json_integer_value(json_object_get(u, "rate_limited")) == 7 && json_integer_value(json_object_get(u, "retries")) == 7 &&
+          json_integer_value(json_object_get(u, "llm_calls")) == 8 && json_is_number(json_object_get(u, "rate_limit_seconds")),
+          "usage: 7 rate-limited answers, 7 retries, 8 calls, the seconds waited");
+    json_decref(u);
+    ao_llm_set_deadline(l, ao_now() + 2.5);
+    t0 = ao_now();
+    rc = l ? ao_llm_chat(l, m, NULL, NULL, NULL, &r, &err) : AO_EINTERNAL;
+    dt = ao_now() - t0;
+    CHECK(rc == AO_ELLM && ao_llm_failure_cause(l, NULL) == AO_LLM_CAUSE_RATE_LIMIT && r.attempts == 3 && dt >= 1.9 && dt < 2.6,
+          "429 forever, Retry-After 1, a deadline 2.5 s away: two waits, then AO_ELLM (rate limit) without sleeping past it "
+          "(%d attempts, %.2f s)", r.attempts, dt);
+    CHECK(strstr(err.msg, "still slow") && strstr(err.msg, "rate limited 3 times") && strstr(err.msg, "would pass the time bound"),
+          "the message says rate limited and the bound: %s", err.msg);
+    ao_llm_destroy(l);
+    c.rate_limit_wait = 0.5;
+    ao_err_init(&err);
+    l = ao_llm_create(&c, &err);
+    t0 = ao_now();
+    rc = l ? ao_llm_chat(l, m, NULL, NULL, NULL, &r, &err) : AO_EINTERNAL;
+    dt = ao_now() - t0;
+    CHECK(rc == AO_ELLM && ao_llm_failure_cause(l, NULL) == AO_LLM_CAUSE_RATE_LIMIT && r.attempts == 1 && dt < 0.9,
+          "no deadline: rate_limit_wait bounds the wait (0.5 s < Retry-After 1: fails at once, %.2f s)", dt);
+    ao_llm_reply_clear(&r);
+    ao_llm_destroy(l);
+    fake_stop(&f);
+    tr = read_jsonl(f.transcript);
+    CHECK(count_events(tr, "retry") == 9 && json_is_true(json_object_get(nth_event(tr, "retry", 0), "rate_limited")),
+          "transcript: every wait is a retry event marked rate_limited");
+    json_decref(tr);
+DONE:
+    json_decref(m);
+}
+
+/* Context-overflow refusals as the servers word them are told apart
+ * (and their stated size read) from other 400s. */
+static void test_context_overflow(env *e)
+{
+    static const struct { const char *what, *rule; int cause; long limit; } cases[] = {
+        {"OpenAI context_length_exceeded",
+         "{\"status\":400,\"body\":{\"error\":{\"message\":\"This model's maximum context length is 8192 tokens. However, your messages "
+         "resulted in 9000 tokens.\",\"type\":\"invalid_request_error\",\"param\":\"messages\",\"code\":\"context_length_exceeded\"}}}",
+         AO_LLM_CAUSE_CONTEXT, 8192},
+        {"llama.cpp exceed_context_size_error with n_ctx",
+         "{\"status\":400,\"body\":{\"error\":{\"code\":400,\"message\":\"the request exceeds the available context size, try increasing it\","
+         "\"type\":\"exceed_context_size_error\",\"n_prompt_tokens\":5000,\"n_ctx\":4096}}}",
+         AO_LLM_CAUSE_CONTEXT, 4096},
+        {"older llama.cpp, no size",
+         "{\"status\":400,\"body\":{\"error\":{\"code\":400,\"message\":\"the request exceeds the available context size. try increasing "
+         "the context size or enable context shift\",\"type\":\"invalid_request_error\"}}}",
+         AO_LLM_CAUSE_CONTEXT, 0},
+        {"vLLM, the error is the body",
+         "{\"status\":400,\"body\":{\"object\":\"error\",\"message\":\"This model's maximum context length is 16384 tokens. However, you "
+         "requested 17000 tokens (13000 in the messages, 4000 in the completion).\",\"type\":\"BadRequestError\",\"code\":400}}",
+         AO_LLM_CAUSE_CONTEXT, 16384},
+        {"OpenRouter, in a 200 body",
+         "{\"body\":{\"error\":{\"message\":\"This endpoint's maximum context length is 32768 tokens. However, you requested about "
+         "40000 tokens.\",\"code\":400}}}",
+         AO_LLM_CAUSE_CONTEXT, 32768},
+        {"another 400", "{\"status\":400,\"body\":{\"error\":{\"message\":\"unknown parameter: foo\"}}}", AO_LLM_CAUSE_OTHER, 0},
+        {"401", "{\"status\":401,\"body\":{\"error\":{\"message\":\"Incorrect API key\"}}}", AO_LLM_CAUSE_AUTH, 0},
+    };
+    char script[4096];
+    size_t i, len = 0;
+    fake f;
+    ao_llm_config c;
+    ao_llm *l;
+    ao_llm_reply r = {0};
+    ao_err err;
+    json_t *m = messages("hello");
+    long limit;
+    int rc, cause;
+
+    len += (size_t)snprintf(script + len, sizeof script - len, "{\"rules\":[");
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        len += (size_t)snprintf(script + len, sizeof script - len, "%s%s", i ? "," : "", cases[i].rule);
+    snprintf(script + len, sizeof script - len, "]}");
+    if (!scenario(e, &f, "context overflow", script)) goto DONE;
+    config(&c, &f, "openrouter");
+    c.api_key = "test-key-0123";
+    ao_err_init(&err);
+    l = ao_llm_create(&c, &err);
+    for (i = 0; l && i < sizeof cases / sizeof cases[0]; i++) {
+        rc = ao_llm_chat(l, m, NULL, NULL, NULL, &r, &err);
+        cause = ao_llm_failure_cause(l, &limit);
+        CHECK(rc == AO_ELLM && cause == cases[i].cause && limit == cases[i].limit && r.attempts == 1,
+              "%s: cause %d, stated size %ld, not retried (got %d, %ld; %s)", cases[i].what, cases[i].cause, cases[i].limit, cause, limit, err.msg);
+    }
+    ao_llm_reply_clear(&r);
+    ao_llm_destroy(l);
+    fake_stop(&f);
+DONE:
+    json_decref(m);
+}
+
 static void test_timeout(env *e)
 {
     fake f;
@@ -866,24 +987,44 @@ static void test_key(env *e)
     ao_llm *l;
     ao_llm_reply r = {0};
     ao_err err;
-    json_t *m = messages("hello " KEY), *log, *tr;
+    /* the key as the wire may carry it: JSON-escaped ("\u0073" for 's'),
+     * escaped twice (in tool-call arguments, JSON inside a JSON string),
+     * URL-encoded, and plain in the reasoning */
+    static const char wire[] = "{\"choices\":[{\"message\":{\"role\":\"assistant\","
+        "\"content\":\"u:\\u0073k-test-SECRET-123 d:\\\\u0073k-test-SECRET-123 p:sk%2Dtest%2dSECRET-123 s:" KEY "\","
+        "\"reasoning_content\":\"thinking of " KEY "\",\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"run\","
+        "\"arguments\":\"{\\\"x\\\": \\\"\\\\u0073k-test-SECRET-123\\\"}\"}}]},\"finish_reason\":\"tool_calls\"}]}";
+    json_t *m = messages("hello " KEY), *log, *tr, *sc, *args;
     struct stat st;
-    char *text;
+    char *text, *script = NULL;
     int rc;
 
-    if (!scenario(e, &f, "key redaction", "{\"rules\":["
-                  "{\"reply\":{\"content\":\"your key is " KEY "\"}},"
-                  "{\"status\":401,\"body\":{\"error\":{\"message\":\"Incorrect API key provided: " KEY ".\"}}},"
-                  "{\"status\":502,\"times\":-1,\"raw\":\"bad gateway for " KEY "\"}]}"))
-        goto DONE;
+    sc = json_pack("{s:[{s:{s:s}},{s:s},{s:i,s:{s:{s:s}}},{s:i,s:i,s:s}]}", "rules", "reply", "content", "your key is " KEY, "raw", wire,
+                   "status", 401, "body", "error", "message", "Incorrect API key provided: " KEY ".",
+                   "status", 502, "times", -1, "raw", "bad gateway for " KEY);
+    script = sc ? json_dumps(sc, 0) : NULL;
+    json_decref(sc);
+    if (!script) { CHECK(0, "key redaction: the script is built"); goto DONE; }
+    if (!scenario(e, &f, "key redaction", script)) goto DONE;
     config(&c, &f, "openai");
     c.api_key = KEY;
     c.max_retries = 1;
     ao_err_init(&err);
     l = ao_llm_create(&c, &err);
     rc = l ? ao_llm_chat(l, m, NULL, NULL, NULL, &r, &err) : AO_EINTERNAL;
-    CHECK(rc == AO_OK && strstr(json_string_value(json_object_get(r.message, "content")), KEY),
-          "the caller gets the reply as returned");
+    CHECK(rc == AO_OK && !strcmp(json_string_value(json_object_get(r.message, "content")), "your key is [REDACTED]"),
+          "the key echoed in a reply is redacted before the caller gets it");
+    rc = l ? ao_llm_chat(l, m, NULL, NULL, NULL, &r, &err) : AO_EINTERNAL;
+    text = rc == AO_OK ? json_dumps(r.message, 0) : NULL;
+    CHECK(text && !strstr(text, "SECRET") &&
+          !strcmp(json_string_value(json_object_get(r.message, "content")), "u:[REDACTED] d:[REDACTED] p:[REDACTED] s:[REDACTED]") &&
+          !strcmp(json_string_value(json_object_get(r.message, "reasoning_content")), "thinking of [REDACTED]"),
+          "escaped (once, twice), URL-encoded and plain forms of the key are redacted in content and reasoning (%s)", text ? text : err.msg);
+    free(text);
+    args = json_loads(json_string_value(json_object_get(json_object_get(json_array_get(json_object_get(r.message, "tool_calls"), 0), "function"), "arguments")), 0, NULL);
+    CHECK(args && !strcmp(json_string_value(json_object_get(args, "x")), "[REDACTED]"),
+          "decoded tool-call arguments hold [REDACTED], not the key");
+    json_decref(args);
     rc = l ? ao_llm_chat(l, m, NULL, NULL, NULL, &r, &err) : AO_EINTERNAL;
     CHECK(rc == AO_ELLM && !strstr(err.msg, KEY) && strstr(err.msg, "provided: [REDACTED]."),
           "an error message quoting the key is redacted (%s)", err.msg);
@@ -913,6 +1054,38 @@ static void test_key(env *e)
           "the key is redacted in object keys too");
     json_decref(tr);
     CHECK(stat(f.transcript, &st) == 0 && (st.st_mode & 077) == 0, "the transcript is private (0600)");
+DONE:
+    free(script);
+    json_decref(m);
+}
+
+/* A placeholder key (shorter than 8 characters) is no secret: replies
+ * keep the word, the transcript still hides it. */
+static void test_short_key(env *e)
+{
+    fake f;
+    ao_llm_config c;
+    ao_llm *l;
+    ao_llm_reply r = {0};
+    ao_err err;
+    json_t *m = messages("hello");
+    char *text;
+    int rc;
+
+    if (!scenario(e, &f, "short key", "{\"rules\":[{\"reply\":{\"content\":\"x = EMPTY if dummy else None\"}}]}")) goto DONE;
+    config(&c, &f, "vllm");
+    c.api_key = "EMPTY";
+    ao_err_init(&err);
+    l = ao_llm_create(&c, &err);
+    rc = l ? ao_llm_chat(l, m, NULL, NULL, NULL, &r, &err) : AO_EINTERNAL;
+    CHECK(rc == AO_OK && !strcmp(json_string_value(json_object_get(r.message, "content")), "x = EMPTY if dummy else None"),
+          "a 5-character key is left in the reply the caller gets (%s)", err.msg);
+    ao_llm_reply_clear(&r);
+    ao_llm_destroy(l);
+    fake_stop(&f);
+    text = slurp(f.transcript);
+    CHECK(*text && !strstr(text, "EMPTY") && strstr(text, "x = [REDACTED] if dummy"), "and redacted in the transcript");
+    free(text);
 DONE:
     json_decref(m);
 }
@@ -1043,6 +1216,8 @@ int main(void)
     test_retry_after(&e);
     test_retry_hints(&e);
     test_5xx(&e);
+    test_rate_limit(&e);
+    test_context_overflow(&e);
     test_timeout(&e);
     test_bad_replies(&e);
     test_finish(&e);
@@ -1051,6 +1226,7 @@ int main(void)
     test_presets(&e);
     test_context_probe(&e);
     test_key(&e);
+    test_short_key(&e);
 
     ao_rm_rf(e.dir);
     return UNIT_DONE();

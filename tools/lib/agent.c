@@ -125,7 +125,9 @@ void ao_agent_llm_usage(FILE *fp)
 "                         servers, else 32768]; every request is fitted to it\n"
 "  --step-timeout S       wall seconds of one LLM step: checked before every request and\n"
 "                         tool call, and a bash call gets at most what is left; past it\n"
-"                         the step fails (kind step_timeout) [none]\n", fp);
+"                         the step fails (kind step_timeout) [none]. Rate limits (429)\n"
+"                         are waited out until it or the end of the run's time budget,\n"
+"                         else 600 s a request (then kind rate_limit)\n", fp);
 }
 
 static void ctx_free(agent_ctx *c)

@@ -55,6 +55,7 @@ typedef struct llm_cfg {
 #define DEFAULT_CONTEXT_TOKENS 32768   /* when neither the user nor the server says */
 #define CHARS_PER_TOKEN 3               /* a conservative estimate for JSON, code and English */
 #define CONTEXT_MARGIN 512              /* tokens kept free for the chat template's own text */
+#define CONTEXT_SHRINKS 3               /* smaller tries of one reply after a provider's context-overflow refusal */
 
 struct agent_llm {
     ao_llm *llm;
@@ -317,7 +318,9 @@ void agent_llm_close(agent_ctx *c)
 
 /* ---- usage ------------------------------------------------------------------ */
 
-static const char *const usage_keys[] = {"llm_calls", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "retries", NULL};
+static const char *const usage_keys[] = {"llm_calls", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "retries",
+                                         "rate_limited", NULL};
+static const char *const usage_reals[] = {"cost", "rate_limit_seconds", NULL};
 
 /* b - a for every counter, as a new object. */
 static json_t *usage_diff(const json_t *a, const json_t *b)
@@ -326,7 +329,8 @@ static json_t *usage_diff(const json_t *a, const json_t *b)
     int i;
     for (i = 0; usage_keys[i]; i++)
         json_object_set_new(d, usage_keys[i], json_integer(json_integer_value(json_object_get(b, usage_keys[i])) - json_integer_value(json_object_get(a, usage_keys[i]))));
-    json_object_set_new(d, "cost", json_real(json_number_value(json_object_get(b, "cost")) - json_number_value(json_object_get(a, "cost"))));
+    for (i = 0; usage_reals[i]; i++)
+        json_object_set_new(d, usage_reals[i], json_real(json_number_value(json_object_get(b, usage_reals[i])) - json_number_value(json_object_get(a, usage_reals[i]))));
     return d;
 }
 
@@ -341,7 +345,8 @@ int agent_usage_write(agent_ctx *c, double seconds, ao_err *err)
         json_t *now = ao_llm_usage(c->llm->llm), *d = usage_diff(c->llm->usage0, now), *steps = json_object_get(u, "steps");
         for (i = 0; usage_keys[i]; i++)
             json_object_set_new(u, usage_keys[i], json_integer(json_integer_value(json_object_get(u, usage_keys[i])) + json_integer_value(json_object_get(d, usage_keys[i]))));
-        json_object_set_new(u, "cost", json_real(json_number_value(json_object_get(u, "cost")) + json_number_value(json_object_get(d, "cost"))));
+        for (i = 0; usage_reals[i]; i++)
+            json_object_set_new(u, usage_reals[i], json_real(json_number_value(json_object_get(u, usage_reals[i])) + json_number_value(json_object_get(d, usage_reals[i]))));
         if (json_is_false(json_object_get(now, "cost_known"))) json_object_set_new(u, "cost_known", json_false());
         else if (!json_object_get(u, "cost_known")) json_object_set_new(u, "cost_known", json_true());
         /* replies without usage were priced on estimated tokens: the cost is an estimate */
@@ -829,14 +834,26 @@ static enum proto proto_of(const char *name)
 }
 
 
+/* What reasoning models return beside the content (DeepSeek, vLLM and
+ * llama.cpp: reasoning_content; OpenRouter: reasoning and
+ * reasoning_details). It goes back in the assistant message, as the
+ * providers ask within a tool loop, and is never read as the reply. */
+static const char *const reasoning_keys[] = {"reasoning_content", "reasoning", "reasoning_details", NULL};
+
 static size_t message_chars(const json_t *m)
 {
     const char *c = json_string_value(json_object_get(m, "content"));
     size_t n = (c ? strlen(c) : 0) + 16, i;
-    json_t *call;
+    json_t *call, *v;
+    int k;
     json_array_foreach(json_object_get(m, "tool_calls"), i, call) {
         const char *a = json_string_value(json_object_get(json_object_get(call, "function"), "arguments"));
         n += (a ? strlen(a) : 0) + 32;
+    }
+    for (k = 0; reasoning_keys[k]; k++) {
+        if (!(v = json_object_get(m, reasoning_keys[k]))) continue;
+        if (json_is_string(v)) n += json_string_length(v) + 32;
+        else { char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY); n += (d ? strlen(d) : 0) + 32; free(d); }
     }
     return n;
 }
@@ -878,15 +895,16 @@ static json_t *cut_text(const char *t, size_t max)
  * reply, in characters), least useful first: the oldest tool results
  * (before the last KEEP_RECENT messages) become a note; then the model's
  * own long tool-call arguments and JSON actions there (written files,
- * mostly); then older results of the recent messages; last, the newest
- * results are cut to their head and tail. The prompts are never touched.
+ * mostly) and its reasoning; then older results of the recent messages;
+ * last, the newest results are cut to their head and tail. The prompts
+ * are never touched.
  * Returns the characters still over budget (0: it fits). */
 static size_t fit_conversation(json_t *messages, size_t budget, int *elided)
 {
     static const char note[] = "[this earlier tool output was elided to keep the conversation within the context; run the tool again if you need it]";
     static const char arg_note[] = "{\"elided\": \"a long earlier argument, removed to keep the conversation within the context\"}";
     size_t total = messages_chars(messages), i, k, n = json_array_size(messages), last = 0;
-    int pass;
+    int pass, r;
     for (i = 0; i < n; i++) if (!strcmp(jstr(json_array_get(messages, i), "role") ? jstr(json_array_get(messages, i), "role") : "", "assistant")) last = i;
     for (pass = 0; pass < 4 && total > budget; pass++)
         for (i = 2; i < n && total > budget; i++) {
@@ -901,6 +919,8 @@ static size_t fit_conversation(json_t *messages, size_t budget, int *elided)
                     const char *a = jstr(fn, "arguments");
                     if (a && strlen(a) > sizeof arg_note) json_object_set_new(fn, "arguments", json_string(arg_note));
                 }
+                /* the providers want the reasoning of the current tool loop back, not of old turns */
+                for (r = 0; reasoning_keys[r]; r++) json_object_del(m, reasoning_keys[r]);
                 if (jstr(m, "content") && strlen(jstr(m, "content")) > sizeof arg_note) json_object_set_new(m, "content", json_string(arg_note));
             } else {
                 if (!is_result(m) || len <= sizeof note + 64) continue;
@@ -918,6 +938,39 @@ static size_t fit_conversation(json_t *messages, size_t budget, int *elided)
             (*elided)++;
         }
     return total > budget ? total - budget : 0;
+}
+
+/* The characters a conversation may take: the context less the reply
+ * and the margin, at least 256 tokens' worth (fitting then fails). */
+static size_t context_budget(struct agent_llm *a)
+{
+    long room = a->context_tokens - ao_llm_max_tokens(a->llm) - CONTEXT_MARGIN;
+    return (size_t)(room > 256 ? room : 256) * CHARS_PER_TOKEN;
+}
+
+/* After a provider refused a request as longer than its context: the
+ * context later requests (this step's and the process's next steps') are
+ * fitted to. The size the provider stated where it is below what was
+ * sent, else 3/4 of what was sent (the server counts more tokens than
+ * CHARS_PER_TOKEN estimates); never more than before. */
+static void shrink_context(struct agent_llm *a, size_t sent_chars, long stated)
+{
+    long sent = (long)(sent_chars / CHARS_PER_TOKEN) + ao_llm_max_tokens(a->llm) + CONTEXT_MARGIN;
+    long to = stated > 0 && stated < sent ? stated : sent * 3 / 4;
+    if (to < a->context_tokens) a->context_tokens = to;
+}
+
+/* The rate-limit bound of the step's requests: the step's deadline
+ * (--step-timeout) or the end of the run's time budget, whichever comes
+ * first (0: neither; the client's own bound holds). t0: the step's start. */
+static double rate_limit_deadline(const agent_ctx *c, double t0)
+{
+    double dl = c->llm->step_deadline, wall = c->s->run.budgets.wall_seconds;
+    if (wall > 0) {
+        double run_end = t0 + wall - ao_history_elapsed(&c->s->hist);
+        if (!(dl > 0) || run_end < dl) dl = run_end;   /* a budget already spent: a bound in the past */
+    }
+    return dl;
 }
 
 static int record_failure(agent_ctx *c, const conv *cv, const char *kind, const char *message, ao_err *err)
@@ -1245,9 +1298,8 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
 {
     struct agent_llm *a = c->llm;
     json_t *messages = NULL, *tools = NULL, *actions = NULL, *u0 = NULL, *submit_tools = NULL, *submit_actions = NULL, *ncalls = NULL;
-    int rc = AO_OK, turn, max_turns = a->cfg.max_turns, iteration = c->s->hist.n_iters, elided = 0, forced = 0;
-    size_t budget = (size_t)(a->context_tokens > ao_llm_max_tokens(a->llm) + CONTEXT_MARGIN + 256
-                             ? a->context_tokens - ao_llm_max_tokens(a->llm) - CONTEXT_MARGIN : 256) * CHARS_PER_TOKEN;
+    int rc = AO_OK, turn, max_turns = a->cfg.max_turns, iteration = c->s->hist.n_iters, elided = 0, forced = 0, shrinks = 0;
+    size_t budget = context_budget(a), sent = 0;
     double t0 = ao_now();
     turn_state ts;
     ao_llm_reply r;
@@ -1273,12 +1325,15 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
     }
     cv->attempts = json_array();
     a->step_deadline = a->cfg.step_timeout > 0 ? t0 + a->cfg.step_timeout : 0;
+    ao_llm_set_deadline(a->llm, rate_limit_deadline(c, t0));
     u0 = ao_llm_usage(a->llm);
     if ((rc = ao_llm_transcript(a->llm, "step_start", json_pack("{s:s,s:i,s:s}", "step", cv->step, "iteration", iteration, "protocol", cv->protocol), err)) < 0) goto DONE;
     for (turn = 0; turn < max_turns && !cv->accepted && !*fail_kind; turn++) {
         json_t *calls, *msg, *call, *use_tools = tools, *use_actions = actions;
         const char *content, *tname;
         size_t i, over;
+        long stated;
+        int k;
         ao_err ce;
         ao_err_init(&ce);
         ao_llm_reply_clear(&r);
@@ -1304,6 +1359,7 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
             size_t sl = sch ? strlen(sch) : 0;
             free(sch);
             over = fit_conversation(messages, budget > sl ? budget - sl : 0, &elided);
+            sent = messages_chars(messages) + sl;
         }
         if (over > 0) {
             *fail_kind = "context";
@@ -1315,8 +1371,31 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
         if (cv->proto == PROTO_JSON) rc = ao_llm_chat(a->llm, messages, NULL, NULL, use_actions, &r, &ce);
         else rc = ao_llm_chat(a->llm, messages, use_tools, use_tools == submit_tools ? "submit" : cv->proto == PROTO_TOOLS ? "required" : "auto",
                               NULL, &r, &ce);
+        if (rc == AO_ELLM && ao_llm_failure_cause(a->llm, &stated) == AO_LLM_CAUSE_CONTEXT) {
+            /* the server's context is smaller than the one requests were fitted to, or
+             * it counts more tokens: the same reply again, fitted smaller, a few times */
+            long was = a->context_tokens;
+            if (shrinks++ >= CONTEXT_SHRINKS) {
+                *fail_kind = "context";
+                snprintf(fail_msg, fail_n, "the provider refused the request as longer than the model's context %d times, "
+                         "the last fitted to %ld tokens: %.700s", shrinks, a->context_tokens, ce.msg);
+                clean_buf(fail_msg, fail_n);
+                rc = AO_OK;
+                break;
+            }
+            shrink_context(a, sent, stated);
+            budget = context_budget(a);
+            ao_warn("step %s: the provider refused the request as longer than its context; fitting it to %ld tokens (was %ld)",
+                    cv->step, a->context_tokens, was);
+            if ((rc = ao_llm_transcript(a->llm, "context_shrink", json_pack("{s:s,s:I,s:I,s:I,s:s}", "step", cv->step, "from", (json_int_t)was,
+                                                                            "to", (json_int_t)a->context_tokens, "stated", (json_int_t)stated,
+                                                                            "error", ce.msg), err)) < 0) goto DONE;
+            turn--;
+            continue;
+        }
         if (rc == AO_EBUDGET || rc == AO_ELLM) {
-            *fail_kind = rc == AO_EBUDGET ? "budget" : ao_llm_auth_failed(a->llm) ? "auth" : "provider";
+            int cause = ao_llm_failure_cause(a->llm, NULL);
+            *fail_kind = rc == AO_EBUDGET ? "budget" : cause == AO_LLM_CAUSE_AUTH ? "auth" : cause == AO_LLM_CAUSE_RATE_LIMIT ? "rate_limit" : "provider";
             snprintf(fail_msg, fail_n, "%s", ce.msg);
             rc = AO_OK;
             break;
@@ -1324,6 +1403,10 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
         if (rc < 0) { ao_err_set(err, rc, "%s", ce.msg); goto DONE; }
         content = jstr(r.message, "content");
         msg = json_pack("{s:s,s:s?}", "role", "assistant", "content", content);
+        for (k = 0; msg && reasoning_keys[k]; k++) {
+            json_t *v = json_object_get(r.message, reasoning_keys[k]);
+            if (v && !json_is_null(v) && json_object_set(msg, reasoning_keys[k], v) < 0) { json_decref(msg); msg = NULL; }
+        }
         json_decref(ncalls);
         if (!(ncalls = normalise_calls(json_object_get(r.message, "tool_calls"), turn))) { json_decref(msg); rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
         calls = ncalls;
@@ -1434,6 +1517,7 @@ DONE:
     json_decref(u0);
     json_decref(ncalls);
     a->step_deadline = 0;
+    ao_llm_set_deadline(a->llm, 0);
     free(ts.last_action);
     return rc;
 }

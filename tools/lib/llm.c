@@ -1,10 +1,14 @@
 /* llm.c — an OpenAI-compatible chat-completions client (libcurl + jansson).
  *
- * One request per ao_llm_chat(): the body is built once, then sent up to
- * 1 + max_retries times. Each attempt is classified as done, retryable
- * (transport errors, 408/409/429/5xx, a body that is not JSON, an error
- * object with one of those codes inside a 200 body) or fatal (any other
- * status, other errors in the body, a reply without a message).
+ * One request per ao_llm_chat(): the body is built once, then sent until
+ * it is answered: 1 + max_retries times for failures, and for as long as
+ * the deadline allows while the answer is a rate limit (429). Each
+ * attempt is classified as done, retryable (transport errors,
+ * 408/409/429/5xx, a body that is not JSON, an error object with one of
+ * those codes inside a 200 body) or fatal (any other status, other errors
+ * in the body, a reply without a message); a fatal one that says the
+ * request exceeded the model's context is told apart (with the size it
+ * states), since the caller can cure it by sending less.
  *
  * Ledger: every attempt counts as one call, answered or not, whatever its
  * status, because that is what a provider may bill and rate limit, and
@@ -17,10 +21,13 @@
  * cost_known false; attempts that delivered no completion (error
  * statuses, unparseable bodies) cost 0. Provider numbers are clamped.
  *
- * The key lives only in the Authorization header. Everything written to
- * the transcript and every error message goes through a scrub that
- * replaces each occurrence of the key with "[REDACTED]", so a provider
- * that echoes the key back cannot leak it through us.
+ * The key lives only in the Authorization header. Every reply body is
+ * scrubbed as it arrives, before it is parsed, and everything written to
+ * the transcript and every error message goes through the same scrub,
+ * which replaces each occurrence of the key (plain or escaped) with
+ * "[REDACTED]", so a provider that echoes the key back cannot leak it
+ * through us, into the transcript or into anything the agent makes of
+ * the reply.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -48,6 +55,11 @@
 #define LLM_RAW_LOG_MAX ((size_t)64 << 10) /* raw (non-JSON) bodies kept in the transcript */
 #define LLM_SNIPPET_MAX 300                /* raw body text quoted in an error message */
 #define LLM_REDACTED "[REDACTED]"
+/* Replies are scrubbed only of keys this long: shorter ones are a local
+ * server's placeholder ("EMPTY", "x"), no secret, and scrubbing them would
+ * rewrite ordinary words in the code the model writes. The transcript is
+ * scrubbed of any key. */
+#define LLM_REPLY_SCRUB_MIN 8
 
 /* Hosted APIs call tools natively; local servers often run small models
  * that answer a tool call as JSON text, so they default to "auto" (content
@@ -93,7 +105,12 @@ struct ao_llm {
     double seed_cost;
     int context_probed;     /* ao_llm_context_tokens asked the server already */
     long context_tokens;    /* its answer (0: unknown) */
-    long fail_status;       /* HTTP status of the last failed ao_llm_chat (0: none or no reply) */
+    int fail_cause;         /* enum ao_llm_cause of the last failed ao_llm_chat */
+    long fail_context;      /* the context size its overflow stated (0: none said) */
+    double deadline;        /* ao_now() past which rate-limited calls stop waiting (0: none) */
+    double rate_limit_wait; /* without a deadline, seconds one call waits out rate limits */
+    long rate_limited;      /* 429 answers, this process */
+    double rate_limit_seconds;   /* seconds slept on them */
     int parallel;           /* parallel_tool_calls: -1 not sent, 0 false, 1 true */
 };
 
@@ -114,6 +131,8 @@ enum { ATT_OK, ATT_RETRY, ATT_FATAL };
 typedef struct llm_attempt {
     int kind;
     long status;            /* 0: no HTTP response */
+    int rate_limited;       /* HTTP 429, or an error with code 429 in a 200 body */
+    long context_limit;     /* -1: not a context overflow; else the context size the error states (0: none) */
     char reason[AO_ERRMSG_MAX];
     llm_hints hints;
     json_t *body;           /* parsed body (NULL if it did not parse) */
@@ -163,6 +182,7 @@ void ao_llm_config_init(ao_llm_config *c)
     c->max_retries = 5;
     c->backoff_base = 1;
     c->backoff_cap = 60;
+    c->rate_limit_wait = 600;
     c->temperature = NAN;
     c->parallel_tool_calls = -1;
 }
@@ -171,29 +191,74 @@ const ao_llm_preset *ao_llm_preset_of(const ao_llm *l) { return l ? l->preset : 
 
 /* ---- redaction ----------------------------------------------------------- */
 
-/* A malloc'd copy of s[0..n) with every occurrence of key replaced;
- * *out_n gets its length. */
+static int hex_digit(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The length of the key written at s[i..n) in one of its obvious forms,
+ * 0 when it is not there. Each key byte may be itself or, where text
+ * holds JSON or a URL, an escape of it: "\u00XX" behind any number of
+ * backslashes (JSON inside JSON strings, as tool-call arguments are) or
+ * "%XX". A provider that echoes the key escaped must not get it past the
+ * scrub and into a file the agent writes after the arguments are
+ * decoded. */
+static size_t key_span(const char *s, size_t n, size_t i, const char *key, size_t klen)
+{
+    size_t j, p = i;
+    for (j = 0; j < klen; j++) {
+        unsigned char k = (unsigned char)key[j];
+        if (p < n && (unsigned char)s[p] == k) { p++; continue; }
+        if (p + 3 <= n && s[p] == '%' && hex_digit(s[p + 1]) >= 0 && hex_digit(s[p + 2]) >= 0 &&
+            hex_digit(s[p + 1]) * 16 + hex_digit(s[p + 2]) == k) { p += 3; continue; }
+        if (p < n && s[p] == '\\') {
+            size_t q = p;
+            while (q < n && s[q] == '\\') q++;
+            if (q + 5 <= n && s[q] == 'u' && hex_digit(s[q + 1]) == 0 && hex_digit(s[q + 2]) == 0 &&
+                hex_digit(s[q + 3]) >= 0 && hex_digit(s[q + 4]) >= 0 && hex_digit(s[q + 3]) * 16 + hex_digit(s[q + 4]) == k) {
+                p = q + 5;
+                continue;
+            }
+        }
+        return 0;
+    }
+    return p - i;
+}
+
+/* A malloc'd copy of s[0..n) with every occurrence of key (in any form
+ * key_span knows) replaced; *out_n gets its length. Two passes: the
+ * first measures, the second writes. */
 static char *scrub_mem(const char *s, size_t n, const char *key, size_t klen, size_t *out_n)
 {
-    size_t count = 0, rl = strlen(LLM_REDACTED), i, o = 0;
-    const char *p = s, *end = s + n, *hit;
-    char *out;
-    if (klen) {
-        while ((hit = memmem(p, (size_t)(end - p), key, klen)) != NULL) { count++; p = hit + klen; }
-    }
-    if (!(out = malloc(n - count * klen + count * rl + 1))) return NULL;
-    for (i = 0; i < n;) {
-        if (count && i + klen <= n && memcmp(s + i, key, klen) == 0) {
-            memcpy(out + o, LLM_REDACTED, rl);
-            o += rl;
-            i += klen;
-        } else {
-            out[o++] = s[i++];
+    size_t rl = strlen(LLM_REDACTED), i, o = 0, span;
+    char *out = NULL;
+    int pass;
+    for (pass = 0; pass < 2; pass++) {
+        if (pass == 1 && !(out = malloc(o + 1))) return NULL;
+        for (i = 0, o = 0; i < n;) {
+            if (klen && (span = key_span(s, n, i, key, klen)) > 0) {
+                if (out) memcpy(out + o, LLM_REDACTED, rl);
+                o += rl;
+                i += span;
+            } else {
+                if (out) out[o] = s[i];
+                o++;
+                i++;
+            }
         }
     }
     out[o] = '\0';
     if (out_n) *out_n = o;
     return out;
+}
+
+/* Whether s[0..n) holds the key in any form key_span knows. */
+static int has_key(const char *s, size_t n, const char *key, size_t klen)
+{
+    size_t i;
+    for (i = 0; klen && i < n; i++)
+        if (key_span(s, n, i, key, klen)) return 1;
+    return 0;
 }
 
 /* A copy of v in which no string (value or object key) contains the key.
@@ -210,7 +275,7 @@ static json_t *scrub_json(const json_t *v, const char *key, size_t klen)
         const char *s = json_string_value(v);
         size_t n = json_string_length(v), on;
         char *t;
-        if (!memmem(s, n, key, klen)) return json_incref((json_t *)v);
+        if (!has_key(s, n, key, klen)) return json_incref((json_t *)v);
         if (!(t = scrub_mem(s, n, key, klen, &on))) return NULL;
         out = json_stringn(t, on);
         free(t);
@@ -223,7 +288,7 @@ static json_t *scrub_json(const json_t *v, const char *key, size_t klen)
             char *sk = NULL;
             int bad;
             if (!c) goto ERROR;
-            if (strstr(k, key)) {
+            if (has_key(k, strlen(k), key, klen)) {
                 if (!(sk = scrub_mem(k, strlen(k), key, klen, NULL))) { json_decref(c); goto ERROR; }
             }
             bad = json_object_set_new(out, sk ? sk : k, c);
@@ -395,7 +460,7 @@ ao_llm *ao_llm_create(const ao_llm_config *c, ao_err *err)
         goto ERROR;
     }
     if (!(c->connect_timeout > 0) || !(c->request_timeout > 0) || c->max_retries < 0 ||
-        !(c->backoff_base >= 0) || !(c->backoff_cap >= 0) || c->max_tokens < 0 || c->max_calls < 0) {
+        !(c->backoff_base >= 0) || !(c->backoff_cap >= 0) || !(c->rate_limit_wait >= 0) || c->max_tokens < 0 || c->max_calls < 0) {
         ao_err_set(err, AO_EUSAGE, "invalid LLM timeouts, retries, backoff or limits");
         goto ERROR;
     }
@@ -417,6 +482,7 @@ ao_llm *ao_llm_create(const ao_llm_config *c, ao_err *err)
     l->max_retries = c->max_retries;
     l->backoff_base = c->backoff_base;
     l->backoff_cap = c->backoff_cap;
+    l->rate_limit_wait = c->rate_limit_wait;
     l->temperature = c->temperature;
     l->parallel = c->parallel_tool_calls;
     l->max_tokens = c->max_tokens;
@@ -548,20 +614,27 @@ static json_t *tally_json(const llm_tally *t)
                      "cost", t->cost_unknown ? json_null() : json_real(t->cost));
 }
 
-int ao_llm_auth_failed(const ao_llm *l)
+int ao_llm_failure_cause(const ao_llm *l, long *context_limit)
 {
-    return l && (l->fail_status == 401 || l->fail_status == 403);
+    if (context_limit) *context_limit = l && l->fail_cause == AO_LLM_CAUSE_CONTEXT ? l->fail_context : 0;
+    return l ? l->fail_cause : AO_LLM_CAUSE_OTHER;
+}
+
+void ao_llm_set_deadline(ao_llm *l, double deadline)
+{
+    if (l) l->deadline = deadline > 0 ? deadline : 0;
 }
 
 json_t *ao_llm_usage(const ao_llm *l)
 {
     if (!l) return NULL;
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:f,s:b,s:b,s:I}", "llm_calls", (json_int_t)(l->seed_calls + l->calls),
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:f,s:b,s:b,s:I,s:I,s:f}", "llm_calls", (json_int_t)(l->seed_calls + l->calls),
                      "prompt_tokens", l->tally.prompt, "completion_tokens", l->tally.completion,
                      "cached_tokens", l->tally.cached, "reasoning_tokens", l->tally.reasoning,
                      "cost", l->seed_cost + l->tally.cost, "cost_known", !l->tally.cost_unknown,
                      "cost_estimated", l->tally.cost_estimated,
-                     "retries", (json_int_t)l->retries);
+                     "retries", (json_int_t)l->retries, "rate_limited", (json_int_t)l->rate_limited,
+                     "rate_limit_seconds", l->rate_limit_seconds);
 }
 
 void ao_llm_reply_clear(ao_llm_reply *r)
@@ -703,6 +776,31 @@ static char *clean_text(const ao_llm *l, const char *s, size_t n, size_t max, in
     return out;
 }
 
+/* Whether a refused request was longer than the model's context, from
+ * the error object e the server sent and the reason quoting it: OpenAI's
+ * code "context_length_exceeded", llama.cpp's type
+ * "exceed_context_size_error" or "exceeds the available context size",
+ * vLLM's and OpenRouter's "maximum context length is N tokens",
+ * Anthropic's "prompt is too long". -1 when not; else the size it states
+ * (llama.cpp's n_ctx, vLLM's N; a server's number, so bounded), 0 when
+ * it states none. */
+static long context_overflow(const json_t *e, const char *text)
+{
+    static const char *const phrases[] = {"context_length_exceeded", "exceed_context_size", "exceeds the available context size",
+                                          "maximum context length", "prompt is too long", NULL};
+    static const char said[] = "maximum context length is ";
+    const char *code = json_string_value(json_object_get(e, "code")), *type = json_string_value(json_object_get(e, "type")), *p;
+    json_t *nctx = json_object_get(e, "n_ctx");
+    long v;
+    int i, hit = 0;
+    for (i = 0; phrases[i] && !hit; i++)
+        hit = (code && strcasestr(code, phrases[i])) || (type && strcasestr(type, phrases[i])) || strcasestr(text, phrases[i]);
+    if (!hit) return -1;
+    if (json_is_integer(nctx) && json_integer_value(nctx) >= 256 && json_integer_value(nctx) <= 100000000) return (long)json_integer_value(nctx);
+    if ((p = strcasestr(text, said)) && (v = strtol(p + strlen(said), NULL, 10)) >= 256 && v <= 100000000) return v;
+    return 0;
+}
+
 /* Sorts out an attempt whose transfer has ended (a->status is set). */
 static int classify(const ao_llm *l, CURLcode cc, const char *errbuf, const llm_buf *b, curl_off_t connect_us,
                     llm_attempt *a)
@@ -753,12 +851,14 @@ static int classify(const ao_llm *l, CURLcode cc, const char *errbuf, const llm_
             json_t *holder = json_object_get(a->body, "error") == e ? a->body : choice;
             code = error_code(e);
             a->kind = http_retryable(code) ? ATT_RETRY : ATT_FATAL;
+            a->rate_limited = code == 429;
             if (code)
                 snprintf(a->reason, sizeof a->reason, "HTTP %ld with an error in the reply (code %ld): %s", a->status,
                          code, *error_text(holder) ? error_text(holder) : "no message");
             else
                 snprintf(a->reason, sizeof a->reason, "HTTP %ld with an error in the reply: %s", a->status,
                          *error_text(holder) ? error_text(holder) : "no message");
+            if (a->kind == ATT_FATAL) a->context_limit = context_overflow(e, a->reason);
             return AO_OK;
         }
         if (!json_is_object(json_object_get(choice, "message"))) {
@@ -771,6 +871,7 @@ static int classify(const ao_llm *l, CURLcode cc, const char *errbuf, const llm_
         return AO_OK;
     }
     a->kind = http_retryable(a->status) ? ATT_RETRY : ATT_FATAL;
+    a->rate_limited = a->status == 429;
     if (a->body && *error_text(a->body)) {
         snprintf(a->reason, sizeof a->reason, "HTTP %ld: %s", a->status, error_text(a->body));
     } else if (b->len) {
@@ -780,6 +881,9 @@ static int classify(const ao_llm *l, CURLcode cc, const char *errbuf, const llm_
     } else {
         snprintf(a->reason, sizeof a->reason, "HTTP %ld", a->status);
     }
+    /* vLLM's error is the body itself, OpenAI's and llama.cpp's its "error" */
+    e = json_object_get(a->body, "error");
+    if (a->kind == ATT_FATAL) a->context_limit = context_overflow(json_is_object(e) ? e : a->body, a->reason);
     return AO_OK;
 }
 
@@ -814,6 +918,8 @@ static int run_attempt(ao_llm *l, int attempt, const char *payload, const json_t
 
     a->kind = ATT_FATAL;
     a->status = 0;
+    a->rate_limited = 0;
+    a->context_limit = -1;
     a->reason[0] = '\0';
     a->hints.retry_after = a->hints.retry_after_ms = -1;
     a->body = a->choice = NULL;
@@ -851,6 +957,19 @@ static int run_attempt(ao_llm *l, int attempt, const char *payload, const json_t
     secs = ao_now() - t0;
     curl_easy_getinfo(l->curl, CURLINFO_RESPONSE_CODE, &a->status);
     curl_easy_getinfo(l->curl, CURLINFO_CONNECT_TIME_T, &connect_us);
+    if (b.len && l->key_len >= LLM_REPLY_SCRUB_MIN) {
+        /* Provider text enters here: the key it echoes (in content, tool
+         * calls, reasoning or an error, escaped or not) is redacted in the
+         * raw body before anything parses it, so no reply, message, file
+         * or record made from it can hold the key. */
+        size_t n;
+        char *clean = scrub_mem(b.data, b.len, l->key, l->key_len, &n);
+        if (!clean) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+        free(b.data);
+        b.data = clean;
+        b.len = n;
+        b.cap = n + 1;
+    }
     if ((rc = classify(l, cc, errbuf, &b, connect_us, a)) < 0) {
         ao_err_set(err, rc, "out of memory");
         goto DONE;
@@ -1068,8 +1187,8 @@ int ao_llm_chat(ao_llm *l, const json_t *messages, const json_t *tools, const ch
     struct curl_slist *hdrs = NULL, *t;
     llm_tally call = {0, 0, 0, 0, 0.0, 0, 0};
     llm_attempt a;
-    double spent, delay;
-    int rc = AO_OK, attempt;
+    double spent, delay, wait_until, t_start = ao_now();
+    int rc = AO_OK, attempt, failed = 0, limited = 0;
 
     memset(&a, 0, sizeof a);
     ao_llm_reply_clear(r);
@@ -1077,6 +1196,8 @@ int ao_llm_chat(ao_llm *l, const json_t *messages, const json_t *tools, const ch
         rc = ao_err_set(err, AO_EUSAGE, "ao_llm_chat needs an ao_llm, a reply and a messages array");
         goto DONE;
     }
+    l->fail_cause = AO_LLM_CAUSE_OTHER;
+    l->fail_context = 0;
     if (l->max_calls > 0 && l->seed_calls + l->calls >= l->max_calls) {
         rc = llm_fail(l, err, AO_EBUDGET, 0, "the LLM call budget (%d calls) is used up", l->max_calls);
         goto DONE;
@@ -1109,6 +1230,9 @@ int ao_llm_chat(ao_llm *l, const json_t *messages, const json_t *tools, const ch
         if (json_object_set_new(hdr_log, "X-Title", json_string("agentomics"))) goto ERROR_MEM;
     }
 
+    /* rate limits are waited out until the deadline (the caller's, else
+     * rate_limit_wait from now); other failures get max_retries retries */
+    wait_until = l->deadline > 0 ? l->deadline : ao_now() + l->rate_limit_wait;
     for (attempt = 1;; attempt++) {
         json_decref(a.body);
         a.body = NULL;
@@ -1116,12 +1240,21 @@ int ao_llm_chat(ao_llm *l, const json_t *messages, const json_t *tools, const ch
         r->attempts = attempt;
         if (rc < 0) goto DONE;
         if (a.kind == ATT_OK) break;
-        l->fail_status = a.status;
+        if (a.rate_limited) l->rate_limited++;
+        l->fail_cause = a.status == 401 || a.status == 403 ? AO_LLM_CAUSE_AUTH : a.rate_limited ? AO_LLM_CAUSE_RATE_LIMIT
+                      : a.context_limit >= 0 ? AO_LLM_CAUSE_CONTEXT : AO_LLM_CAUSE_OTHER;
+        l->fail_context = a.context_limit;
         if (a.kind == ATT_FATAL) {
             rc = llm_fail(l, err, AO_ELLM, attempt, "%s: %s", l->url, a.reason);
             goto DONE;
         }
-        if (attempt > l->max_retries) {
+        delay = a.rate_limited ? retry_delay(l, &a.hints, limited++) : retry_delay(l, &a.hints, failed);
+        if (a.rate_limited && ao_now() + delay > wait_until) {
+            rc = llm_fail(l, err, AO_ELLM, attempt, "%s: %s (rate limited %d time%s in %.0f s; waiting %.1f s more would pass the time bound)",
+                          l->url, a.reason, limited, limited == 1 ? "" : "s", ao_now() - t_start, delay);
+            goto DONE;
+        }
+        if (!a.rate_limited && ++failed > l->max_retries) {
             rc = llm_fail(l, err, AO_ELLM, attempt, "%s: %s (gave up after %d attempt%s)", l->url, a.reason, attempt,
                           attempt == 1 ? "" : "s");
             goto DONE;
@@ -1131,11 +1264,14 @@ int ao_llm_chat(ao_llm *l, const json_t *messages, const json_t *tools, const ch
                           l->max_calls, a.reason);
             goto DONE;
         }
-        delay = retry_delay(l, &a.hints, attempt - 1);
-        if ((rc = ao_llm_transcript(l, "retry", json_pack("{s:i,s:s,s:f}", "attempt", attempt, "reason", a.reason,
-                                                          "delay", delay), err)) < 0) goto DONE;
-        ao_warn("LLM request failed (%s); retry %d of %d in %.1f s", a.reason, attempt, l->max_retries, delay);
+        if ((rc = ao_llm_transcript(l, "retry", json_pack("{s:i,s:s,s:f,s:b}", "attempt", attempt, "reason", a.reason,
+                                                          "delay", delay, "rate_limited", a.rate_limited), err)) < 0) goto DONE;
+        if (a.rate_limited)
+            ao_warn("LLM request rate limited (%s); waiting %.1f s (%d so far, until the time bound)", a.reason, delay, limited);
+        else
+            ao_warn("LLM request failed (%s); retry %d of %d in %.1f s", a.reason, failed, l->max_retries, delay);
         sleep_s(delay);
+        if (a.rate_limited) l->rate_limit_seconds += delay;
         l->retries++;
     }
 

@@ -262,6 +262,7 @@ LLM_OPTIONS = {
     "llm_protocol": "--llm-protocol",
     "max_tokens": "--max-tokens",
     "context_tokens": "--context-tokens",
+    "step_timeout": "--step-timeout",
 }
 
 
