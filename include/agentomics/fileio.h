@@ -72,6 +72,8 @@ int ao_mkdir_p_made(const char *path, char **made, ao_err *err) AO_WUR;
  * it uses only async-signal-safe calls (the signal cleanup runs it).
  * AO_OK, or AO_EIO when something could not be removed. */
 int ao_rm_rf(const char *path);
+/* Same for the entry name of the open directory dirfd. */
+int ao_rm_rf_at(int dirfd, const char *name);
 
 /* ---- cleanup of temporaries on a fatal signal ----
  * A process-wide list (the one exception to "no globals": a signal

@@ -268,6 +268,11 @@ int ao_rm_rf(const char *path)
     return rm_tree_at(AT_FDCWD, path) == 0 ? AO_OK : AO_EIO;
 }
 
+int ao_rm_rf_at(int dirfd, const char *name)
+{
+    return rm_tree_at(dirfd, name) == 0 ? AO_OK : AO_EIO;
+}
+
 /* ---- temporaries removed on a fatal signal -------------------------------
  * Process-wide by nature: the handler can reach nothing else. Slots are
  * filled with signals blocked (so the handler never sees a half-written

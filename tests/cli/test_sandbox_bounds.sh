@@ -1,0 +1,75 @@
+#!/bin/bash
+# tests/cli/test_sandbox_bounds.sh — the LLM agent's sandbox and state
+# against what the model controls (issue 12): hostile workspace contents
+# never end the lineage or lose the state, the workspace quota, the
+# sandbox's /tmp and memory bounds, a killed agent-step cleans up, and
+# no host path of the run reaches the model. Each case fails without its fix.
+. "$(dirname "$0")/lib.sh"
+P="$BIN/agentomics-prepare-data"; S="$BIN/agentomics-agent-step"; T="$BIN/agentomics-train-run"
+. "$ROOT/tests/llm/server.sh"
+llm_skip_unless_ready
+
+export AGENTOMICS_API_KEY=sk-bounds-SECRET
+unset OPENAI_API_KEY OPENROUTER_API_KEY AGENTOMICS_MODEL AGENTOMICS_API_BASE http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+"$P" --train "$DATA/gue_tata_train.csv" --test "$DATA/gue_tata_test.csv" --out "$TMP/d" -q || exit 1
+A="$TMP/d/agent"
+# script FILE PLAN_COMMAND...: the plan step runs each command with bash
+# (one turn each), then every step submits a builtin choice
+script() {
+    out=$1; shift
+    /usr/bin/python3 - "$@" > "$out" <<'PY'
+import json, sys
+sub = lambda a: {"tool_calls": [{"name": "submit", "arguments": a}]}
+cmds = sys.argv[1:]
+rules = [{"match": {"step": "plan", "turn": t}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": c}}]}} for t, c in enumerate(cmds)]
+rules += [{"match": {"step": "plan", "turn": len(cmds)}, "reply": sub({"goal": "g", "approach": "a"})},
+          {"match": {"step": "explore"}, "reply": sub({"findings": ["f"]})},
+          {"match": {"step": "split"}, "reply": sub({"method": "builtin", "valid_fraction": 0.25, "rationale": "r"})},
+          {"match": {"step": "represent"}, "reply": sub({"representation": {"type": "kmer", "k": [3]}, "rationale": "r"})},
+          {"match": {"step": "architect"}, "reply": sub({"model": {"type": "logreg", "C": 1.0}, "rationale": "r"})},
+          {"match": {"step": "code"}, "reply": sub({"entry": "builtin", "recipe": {"representation": {"type": "kmer", "k": [3]}, "model": {"type": "logreg", "C": 1.0}}})}]
+print(json.dumps({"rules": rules}))
+PY
+}
+LLM=(--agent llm --provider openai --model fake-model --baseline none)
+STEPS=plan,explore,split,represent,architect,code
+# tool_result N: the text of the N-th tool message (1-based) in the last request of the log
+tool_result() { /usr/bin/python3 -c '
+import json, sys
+ms = [m for l in open(sys.argv[1]) for m in json.loads(l)["body"].get("messages", []) if m.get("role") == "tool"]
+seen = []
+for m in ms:
+    if m["content"] not in seen: seen.append(m["content"])
+print(seen[int(sys.argv[2]) - 1] if len(seen) >= int(sys.argv[2]) else "")' "$TMP/requests.jsonl" "$1"; }
+
+# ---- hostile workspace contents: the lineage goes on, the state is whole -----------------
+# (before: exit 74 at the code step (recipe.json a directory, or
+# recipe.json.new a directory where the state wrote its temporary), or at
+# the next step's copy of the state (a path longer than PATH_MAX; a
+# directory mode 000 when not run as root))
+DEEP='d=; for i in $(seq 300); do mkdir d123456789012345678 && cd d123456789012345678 || exit 1; done; echo deep > f; pwd | wc -c'
+script "$TMP/hostile.json" "$DEEP" 'mkdir -p locked/sub && echo x > locked/sub/f && chmod 000 locked && mkdir recipe.json.new recipe.json.tmp.1 && mkdir -p recipe.json/x && echo made'
+start_server "$TMP/hostile.json"
+check "hostile workspace: the iteration's steps run" "$S" --steps $STEPS --data "$A" --out "$TMP/h1" "${LLM[@]}" --api-base "$BASE"
+stderr_has "workspace/recipe.json: the agent left a directory there; it is replaced" "recipe.json made a directory: replaced by the recipe, with a warning"
+[ -f "$TMP/h1/workspace/recipe.json" ] && [ "$(J "$TMP/h1/steps/code.json" "d['entry']")" = builtin ] && ok "the recipe was written" || not_ok "the recipe was written"
+[ -d "$TMP/h1/workspace/recipe.json.new" ] && [ -d "$TMP/h1/workspace/recipe.json.tmp.1" ] && ok "directories named like temporaries are left alone" || not_ok "directories named like temporaries are left alone"
+n=$(tool_result 1 | sed -n 1p); [ "${n:-0}" -gt 4096 ] && ok "the sandbox made a path longer than PATH_MAX ($n bytes)" || not_ok "the sandbox made a path longer than PATH_MAX"
+check "train-run on the hostile state" "$T" --state "$TMP/h1" --data "$A" --out "$TMP/h1run" -q
+check "analyze copies the hostile state (a path longer than PATH_MAX)" "$S" --step analyze --state "$TMP/h1" --run "$TMP/h1run" --data "$A" --out "$TMP/h1a"
+stderr_has "nested deeper than 64 directories: not carried into the new state" "the part past 64 levels is skipped with a warning"
+[ -f "$TMP/h1a/history.json" ] && [ -f "$TMP/h1a/workspace/recipe.json" ] && [ -f "$TMP/h1a/workspace/locked/sub/f" ] && ok "the new state is whole" || not_ok "the new state is whole"
+[ "$(find "$TMP/h1" -name f -path '*d123*' | wc -l)" = 1 ] && ok "the old state keeps its deep file" || not_ok "the old state keeps its deep file"
+# the same copy by an unprivileged user, for whom the mode-000 directory cannot be opened
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    chmod 755 "$TMP"; mkdir "$TMP/nobody" && chown 65534 "$TMP/nobody"
+    expect_exit 0 "unprivileged analyze: a directory mode 000 does not stop the copy" setpriv --reuid=65534 --regid=65534 --clear-groups "$S" --step analyze --state "$TMP/h1" --run "$TMP/h1run" --data "$A" --out "$TMP/nobody/a"
+    stderr_has "workspace/locked: cannot be read \(Permission denied\): not carried into the new state" "... it is skipped with a warning naming it"
+    [ -f "$TMP/nobody/a/workspace/recipe.json" ] && [ ! -e "$TMP/nobody/a/workspace/locked" ] && ok "... and the rest of the state is there" || not_ok "... and the rest of the state is there"
+    chmod 700 "$TMP"
+else
+    ok "# SKIP unprivileged copy: needs root and setpriv"; ok "# SKIP"; ok "# SKIP"
+fi
+chmod -R u+rwx "$TMP/h1/workspace/locked" "$TMP/h1a/workspace/locked" 2>/dev/null
+
+done_testing
