@@ -86,6 +86,9 @@ int ao_rm_rf_at(int dirfd, const char *name);
  * inherits the list but leaves its parent's temporaries alone), then dies
  * of the same signal, so the exit status still says what killed it. */
 int ao_cleanup_add(const char *path);
+/* The same for a cgroup directory the process made: the handler kills
+ * every process in it (SIGKILL) and removes it, before any tree. */
+int ao_cleanup_add_cgroup(const char *dir);
 void ao_cleanup_remove(int slot);
 /* Installs the handler for SIGTERM, SIGINT and SIGHUP (ao_cli_start does;
  * a signal that is ignored, e.g. SIGHUP under nohup, stays ignored). */

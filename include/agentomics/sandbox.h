@@ -36,9 +36,11 @@ typedef struct ao_sandbox_opts {
     const char *const *env;     /* NULL-terminated "NAME=VALUE" list added to the scrubbed environment; may be NULL */
     double timeout;             /* wall-clock seconds; <= 0: none */
     long cpu_seconds;           /* RLIMIT_CPU; 0: none */
-    long mem_mb;                /* RLIMIT_AS; 0: none */
+    long mem_mb;                /* RLIMIT_AS (not with gpus) and, where one can be made, a memory
+                                 * cgroup bounding all processes and /tmp together; 0: none */
     long file_mb;               /* RLIMIT_FSIZE; 0: none */
-    long nproc;                 /* RLIMIT_NPROC; 0: none */
+    long nproc;                 /* RLIMIT_NPROC and, where one can be made, a pids cgroup; 0: none */
+    long tmp_mb;                /* size of the private /tmp (bwrap --size, where bwrap has it); 0: unsized */
     size_t output_max;          /* bytes of stdout+stderr kept for the caller (head and tail halves); 0: 16384 */
     const char *log_path;       /* also append the whole output here (a training log); NULL: none */
     int gpus;                   /* > 0: bind the NVIDIA/DRI device nodes that exist */
@@ -58,6 +60,7 @@ typedef struct ao_sandbox_result {
     size_t shown_head;    /* when truncated: bytes kept from the start ... */
     size_t shown_tail;    /* ... and from the end (for the describe line) */
     double timeout;       /* the wall-clock limit that applied (0: none) */
+    int out_of_memory;    /* the memory cgroup's bound killed a process of the sandbox */
 } ao_sandbox_result;
 
 /* Whether bubblewrap is present and can create the namespaces (runs

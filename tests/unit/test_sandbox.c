@@ -388,6 +388,53 @@ static void test_fork_bomb(void)
     CHECK(p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 7, "the host can still fork");
 }
 
+/* Whether this process may make cgroups in a v1 memory hierarchy or
+ * a v2 one with the memory controller (what the sandbox's bound needs). */
+static int memory_cgroup_possible(void)
+{
+    char line[1024];
+    FILE *fp = fopen("/proc/self/cgroup", "re");
+    int v1 = 0;
+    if (!fp) return 0;
+    while (fgets(line, sizeof line, fp)) v1 |= strstr(line, ":memory:") != NULL;
+    fclose(fp);
+    return v1 && geteuid() == 0;
+}
+
+/* The whole sandbox's bounds: a /tmp of tmp_mb, and a memory cgroup that
+ * holds every process and /tmp together, where one can be made. */
+static void test_aggregate_bounds(void)
+{
+    ao_sandbox_opts o;
+    ao_sandbox_mount m[2];
+    ao_sandbox_result r;
+    char *text;
+    opts_default(&o, m);
+    o.tmp_mb = 8;
+    CHECK(run_sh(&o, "sh", "head -c 20000000 /dev/zero > /tmp/fill; echo rc=$?; df -k /tmp | tail -1", &r) == AO_OK
+          && strstr(r.output, "No space left on device") && strstr(r.output, "rc=1") && strstr(r.output, " 8192 "),
+          "a /tmp of 8 MB: writing 20 MB fails inside the sandbox: %s", oneline(r.output));
+    ao_sandbox_result_clear(&r);
+    CHECK(!exists("/tmp/fill") || file_size("/tmp/fill") != 8388608, "the host's /tmp has no such file");
+    if (!memory_cgroup_possible()) {
+        printf("ok %d # SKIP no memory cgroup can be made here (not root, or no v1 memory hierarchy)\n", ++unit_tap.n);
+        printf("ok %d # SKIP\n", ++unit_tap.n);
+        return;
+    }
+    /* Four processes, each well under the per-process address-space
+     * limit, together over the bound: /tmp's pages count too. */
+    opts_default(&o, m);
+    o.mem_mb = 64;
+    o.tmp_mb = 256;
+    CHECK(run_sh(&o, "sh", "for i in 1 2 3 4; do head -c 30000000 /dev/zero > /tmp/f$i || exit 3; done; echo all written", &r) == AO_OK
+          && !strstr(r.output, "all written") && r.signal == 9 && r.out_of_memory,
+          "64 MB for the sandbox: 120 MB in /tmp is stopped (signal %d, out_of_memory %d): %s", r.signal, r.out_of_memory, oneline(r.output));
+    text = ao_sandbox_describe(&r);
+    CHECK(text && strstr(text, "the sandbox's memory bound was reached"), "the describe line says why: %s", oneline(text));
+    free(text);
+    ao_sandbox_result_clear(&r);
+}
+
 static void test_describe_and_errors(void)
 {
     ao_sandbox_result r;
@@ -473,6 +520,7 @@ int main(void)
     test_limits();
     test_python();
     test_fork_bomb();
+    test_aggregate_bounds();
     test_describe_and_errors();
 
     snprintf(p, sizeof p, "rm -rf '%s'", base);
