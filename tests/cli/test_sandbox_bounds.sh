@@ -33,43 +33,64 @@ PY
 }
 LLM=(--agent llm --provider openai --model fake-model --baseline none)
 STEPS=plan,explore,split,represent,architect,code
-# tool_result N: the text of the N-th tool message (1-based) in the last request of the log
+# tool_result STATE N: the result of the N-th tool call recorded in STATE's transcript
 tool_result() { /usr/bin/python3 -c '
 import json, sys
-ms = [m for l in open(sys.argv[1]) for m in json.loads(l)["body"].get("messages", []) if m.get("role") == "tool"]
-seen = []
-for m in ms:
-    if m["content"] not in seen: seen.append(m["content"])
-print(seen[int(sys.argv[2]) - 1] if len(seen) >= int(sys.argv[2]) else "")' "$TMP/requests.jsonl" "$1"; }
+rs = [e["result"] for e in map(json.loads, open(sys.argv[1] + "/transcript.jsonl")) if e.get("event") == "tool"]
+print(rs[int(sys.argv[2]) - 1] if len(rs) >= int(sys.argv[2]) else "")' "$1" "$2"; }
 
 # ---- hostile workspace contents: the lineage goes on, the state is whole -----------------
 # (before: exit 74 at the code step (recipe.json a directory, or
 # recipe.json.new a directory where the state wrote its temporary), or at
 # the next step's copy of the state (a path longer than PATH_MAX; a
 # directory mode 000 when not run as root))
-DEEP='d=; for i in $(seq 300); do mkdir d123456789012345678 && cd d123456789012345678 || exit 1; done; echo deep > f; pwd | wc -c'
-script "$TMP/hostile.json" "$DEEP" 'mkdir -p locked/sub && echo x > locked/sub/f && chmod 000 locked && mkdir recipe.json.new recipe.json.tmp.1 && mkdir -p recipe.json/x && echo made'
+script "$TMP/hostile.json" 'mkdir -p locked/sub && echo x > locked/sub/f && chmod 000 locked && mkdir recipe.json.new recipe.json.tmp.1 && mkdir -p recipe.json/x && echo made'
 start_server "$TMP/hostile.json"
 check "hostile workspace: the iteration's steps run" "$S" --steps $STEPS --data "$A" --out "$TMP/h1" "${LLM[@]}" --api-base "$BASE"
 stderr_has "workspace/recipe.json: the agent left a directory there; it is replaced" "recipe.json made a directory: replaced by the recipe, with a warning"
 [ -f "$TMP/h1/workspace/recipe.json" ] && [ "$(J "$TMP/h1/steps/code.json" "d['entry']")" = builtin ] && ok "the recipe was written" || not_ok "the recipe was written"
 [ -d "$TMP/h1/workspace/recipe.json.new" ] && [ -d "$TMP/h1/workspace/recipe.json.tmp.1" ] && ok "directories named like temporaries are left alone" || not_ok "directories named like temporaries are left alone"
-n=$(tool_result 1 | sed -n 1p); [ "${n:-0}" -gt 4096 ] && ok "the sandbox made a path longer than PATH_MAX ($n bytes)" || not_ok "the sandbox made a path longer than PATH_MAX"
 check "train-run on the hostile state" "$T" --state "$TMP/h1" --data "$A" --out "$TMP/h1run" -q
-check "analyze copies the hostile state (a path longer than PATH_MAX)" "$S" --step analyze --state "$TMP/h1" --run "$TMP/h1run" --data "$A" --out "$TMP/h1a"
-stderr_has "nested deeper than 64 directories: not carried into the new state" "the part past 64 levels is skipped with a warning"
-[ -f "$TMP/h1a/history.json" ] && [ -f "$TMP/h1a/workspace/recipe.json" ] && [ -f "$TMP/h1a/workspace/locked/sub/f" ] && ok "the new state is whole" || not_ok "the new state is whole"
-[ "$(find "$TMP/h1" -name f -path '*d123*' | wc -l)" = 1 ] && ok "the old state keeps its deep file" || not_ok "the old state keeps its deep file"
-# the same copy by an unprivileged user, for whom the mode-000 directory cannot be opened
+# the copy by an unprivileged user, for whom the mode-000 directory cannot be opened
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     chmod 755 "$TMP"; mkdir "$TMP/nobody" && chown 65534 "$TMP/nobody"
     expect_exit 0 "unprivileged analyze: a directory mode 000 does not stop the copy" setpriv --reuid=65534 --regid=65534 --clear-groups "$S" --step analyze --state "$TMP/h1" --run "$TMP/h1run" --data "$A" --out "$TMP/nobody/a"
     stderr_has "workspace/locked: cannot be read \(Permission denied\): not carried into the new state" "... it is skipped with a warning naming it"
-    [ -f "$TMP/nobody/a/workspace/recipe.json" ] && [ ! -e "$TMP/nobody/a/workspace/locked" ] && ok "... and the rest of the state is there" || not_ok "... and the rest of the state is there"
+    [ -f "$TMP/nobody/a/history.json" ] && [ -f "$TMP/nobody/a/workspace/recipe.json" ] && [ ! -e "$TMP/nobody/a/workspace/locked" ] && ok "... and the rest of the state is there" || not_ok "... and the rest of the state is there"
     chmod 700 "$TMP"
 else
     ok "# SKIP unprivileged copy: needs root and setpriv"; ok "# SKIP"; ok "# SKIP"
 fi
-chmod -R u+rwx "$TMP/h1/workspace/locked" "$TMP/h1a/workspace/locked" 2>/dev/null
+chmod -R u+rwx "$TMP/h1/workspace/locked"
+# a path longer than PATH_MAX: the step fails on the quota (below), the state is saved, and the next copies it
+DEEP='for i in $(seq 300); do mkdir d123456789012345678 && cd d123456789012345678 || exit 1; done; echo deep > f; pwd | wc -c'
+script "$TMP/deep.json" "$DEEP"
+start_server "$TMP/deep.json"
+check "deep tree: the step runs" "$S" --steps plan,explore --data "$A" --out "$TMP/h2" "${LLM[@]}" --api-base "$BASE"
+n=$(tool_result "$TMP/h2" 1 | sed -n 1p); [ "${n:-0}" -gt 4096 ] && ok "the sandbox made a path longer than PATH_MAX ($n bytes)" || not_ok "the sandbox made a path longer than PATH_MAX ($n)"
+J "$TMP/h2/history.json" "d['iterations'][-1]['failure']['kind'] + ': ' + d['iterations'][-1]['failure']['message']" | grep -q "^workspace_quota: .*/workspace/d1234.*: nested deeper than 64 levels" \
+    && ok "a tree deeper than a state copy carries is over the quota, named by its sandbox path" || not_ok "a deep tree is over the quota"
+check "train-run records the failed iteration" "$T" --state "$TMP/h2" --data "$A" --out "$TMP/h2run" -q
+check "analyze copies the state with a path longer than PATH_MAX" "$S" --step analyze --state "$TMP/h2" --run "$TMP/h2run" --data "$A" --out "$TMP/h2a"
+stderr_has "nested deeper than 64 directories: not carried into the new state" "the part past 64 levels is skipped with a warning"
+[ -f "$TMP/h2a/history.json" ] && [ -d "$TMP/h2a/workspace/d123456789012345678" ] && ok "the new state is whole" || not_ok "the new state is whole"
+[ "$(find "$TMP/h2" -name f -path '*d123*' | wc -l)" = 1 ] && ok "the old state keeps its deep file" || not_ok "the old state keeps its deep file"
 
+# ---- the workspace quota and the sandbox's /tmp -----------------------------------------
+# (before: no bound on what the workspace held but the disk; /tmp an unsized tmpfs)
+script "$TMP/quota.json" 'head -c 3000000 /dev/zero > /tmp/t; echo tmp=$?; head -c 6000000 /dev/zero > big; echo wrote' 'echo second'
+start_server "$TMP/quota.json"
+check "quota: the step runs" "$S" --steps plan,explore --data "$A" --out "$TMP/q1" "${LLM[@]}" --api-base "$BASE" --workspace-quota 5 --sandbox-tmp 2
+r=$(tool_result "$TMP/q1" 1)
+case "$r" in *"No space left on device"*tmp=1*) ok "a /tmp of 2 MB refuses 3 MB inside the sandbox" ;; *) not_ok "a /tmp of 2 MB refuses 3 MB inside the sandbox"; echo "$r" | head -5 | sed 's/^/#   /' ;; esac
+case "$r" in *"[the workspace is over its quota: it holds 5.7 MB in 1 entries; the quota is 5 MB and 20000 entries. The step fails here"*) ok "over the quota: the command's result says so" ;; *) not_ok "over the quota: the command's result says so"; echo "$r" | tail -3 | sed 's/^/#   /' ;; esac
+[ "$(J "$TMP/q1/history.json" "d['iterations'][-1]['failure']['step'], d['iterations'][-1]['failure']['kind']")" = "('plan', 'workspace_quota')" ] \
+    && ok "the step fails with the cause recorded (kind workspace_quota)" || not_ok "the step fails with the cause recorded"
+J "$TMP/q1/history.json" "d['iterations'][-1]['failure']['message']" | grep -q "^the workspace is over its quota: it holds 5.7 MB" && ok "the failure message says how much" || not_ok "the failure message says how much"
+[ "$(n_requests)" = 1 ] && ok "no further request after the failure" || not_ok "no further request after the failure ($(n_requests))"
+[ "$(J "$TMP/q1/run.json" "d['llm']['workspace_quota_mb'], d['llm']['sandbox_tmp_mb']")" = "(5.0, 2.0)" ] && ok "run.json keeps the bounds for later steps" || not_ok "run.json keeps the bounds"
+script "$TMP/files.json" 'mkdir d && cd d && for i in $(seq 30); do : > f$i; done; echo made'
+start_server "$TMP/files.json"
+check "entry quota: the step runs" "$S" --steps plan,explore --data "$A" --out "$TMP/q2" "${LLM[@]}" --api-base "$BASE" --workspace-files 20
+J "$TMP/q2/history.json" "d['iterations'][-1]['failure']['message']" | grep -q "in 31 entries; the quota is 1024 MB and 20 entries" && ok "31 entries over a quota of 20: the step fails" || not_ok "31 entries over a quota of 20: the step fails"
 done_testing

@@ -50,6 +50,8 @@ typedef struct llm_cfg {
     int max_tokens;         /* 0: the preset's */
     long context_tokens;    /* 0: ask the server */
     double step_timeout;    /* 0: none */
+    double workspace_mb, sandbox_tmp_mb;   /* 0: the defaults */
+    long workspace_files;
 } llm_cfg;
 
 #define DEFAULT_CONTEXT_TOKENS 32768   /* when neither the user nor the server says */
@@ -103,6 +105,9 @@ static void cfg_from_options(const ao_agent_opts *o, llm_cfg *c)
     c->max_tokens = o->max_tokens;
     c->context_tokens = o->context_tokens;
     c->step_timeout = o->step_timeout;
+    c->workspace_mb = o->workspace_mb;
+    c->workspace_files = o->workspace_files;
+    c->sandbox_tmp_mb = o->sandbox_tmp_mb;
 }
 
 int agent_llm_run_settings(const ao_agent_opts *o, ao_llm_settings *s, ao_err *err)
@@ -124,6 +129,9 @@ int agent_llm_run_settings(const ao_agent_opts *o, ao_llm_settings *s, ao_err *e
     s->max_tokens = c.max_tokens;
     s->context_tokens = c.context_tokens;
     s->step_timeout = c.step_timeout;
+    s->workspace_mb = c.workspace_mb;
+    s->workspace_files = c.workspace_files;
+    s->sandbox_tmp_mb = c.sandbox_tmp_mb;
     return AO_OK;
 }
 
@@ -150,6 +158,9 @@ static void effective_config(const agent_ctx *c, llm_cfg *cfg)
     cfg->max_tokens = r->max_tokens;
     cfg->context_tokens = r->context_tokens;
     cfg->step_timeout = r->step_timeout;
+    cfg->workspace_mb = r->workspace_mb;
+    cfg->workspace_files = r->workspace_files;
+    cfg->sandbox_tmp_mb = r->sandbox_tmp_mb;
     if (o->provider) cfg->provider = o->provider;
     if ((m = env_or(o->model, "AGENTOMICS_MODEL"))) cfg->model = m;
     if ((b = env_or(o->api_base, "AGENTOMICS_API_BASE"))) cfg->api_base = b;
@@ -165,6 +176,9 @@ static void effective_config(const agent_ctx *c, llm_cfg *cfg)
     if (o->max_tokens > 0) cfg->max_tokens = o->max_tokens;
     if (o->context_tokens > 0) cfg->context_tokens = o->context_tokens;
     if (o->step_timeout > 0) cfg->step_timeout = o->step_timeout;
+    if (o->workspace_mb > 0) cfg->workspace_mb = o->workspace_mb;
+    if (o->workspace_files > 0) cfg->workspace_files = o->workspace_files;
+    if (o->sandbox_tmp_mb > 0) cfg->sandbox_tmp_mb = o->sandbox_tmp_mb;
 }
 
 static double cfg_num(const json_t *cfg, const char *k, double dflt)
@@ -736,6 +750,7 @@ static char *tool_bash(agent_ctx *c, const json_t *args, ao_err *err)
         if (left < so.timeout) so.timeout = left;
     }
     so.mem_mb = (long)a->cfg.mem_limit_mb;
+    if (a->cfg.sandbox_tmp_mb > 0) so.tmp_mb = (long)a->cfg.sandbox_tmp_mb;
     if ((rc = ao_sandbox_run(&so, argv, &r, err)) < 0) return NULL;
     text = ao_sandbox_describe(&r);
     ao_sandbox_result_clear(&r);
@@ -1132,6 +1147,28 @@ typedef struct turn_state {
 static const char repeat_note[] = "\n[note: you took exactly this action in your previous turn and got this result again. "
                                   "Use it: take a different action, or submit the step's output.]";
 
+/* The workspace quota (--workspace-quota, --workspace-files), checked
+ * after every call that writes there. It cannot stop a command midway
+ * (the disk is the host's), but the step ends at once, and the next
+ * iteration's first command can make room. 1 with why set when over, 0
+ * when within; < -1 when the workspace cannot be opened. */
+#define DEFAULT_WORKSPACE_MB 1024
+#define DEFAULT_WORKSPACE_FILES 20000
+static int workspace_over(agent_ctx *c, char *why, size_t n, ao_err *err)
+{
+    struct agent_llm *a = c->llm;
+    ao_wsfs_usage u;
+    double mb = a->cfg.workspace_mb > 0 ? a->cfg.workspace_mb : DEFAULT_WORKSPACE_MB;
+    long files = a->cfg.workspace_files > 0 ? a->cfg.workspace_files : DEFAULT_WORKSPACE_FILES;
+    int rc;
+    if ((rc = ao_wsfs_measure(&a->ws, &u, err)) < 0) return rc;
+    if (u.odd[0]) snprintf(why, n, "%s", u.odd);
+    else if ((double)u.bytes > mb * 1048576.0 || u.entries > files)
+        snprintf(why, n, "it holds %.1f MB in %ld entries; the quota is %g MB and %ld entries", (double)u.bytes / 1048576.0, u.entries, mb, files);
+    else return 0;
+    return 1;
+}
+
 /* Runs one call of the model's and returns the text that goes back (NULL
  * with err set on real errors); marks an over-limit of rejected submits
  * and counts repeated actions. */
@@ -1151,6 +1188,19 @@ static char *dispatch(agent_ctx *c, conv *cv, turn_state *ts, const char *name, 
         if (!t) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
         if (cut && (more = realloc(t, strlen(t) + 32))) t = strcat(more, "\n[result truncated]");
         result = t;
+    }
+    if (!cv->read_only && (!strcmp(name, "bash") || !strcmp(name, "write_file") || !strcmp(name, "replace_in_file"))) {
+        char why[600], *more = NULL;
+        int over = workspace_over(c, why, sizeof why, err);
+        if (over < 0) { free(result); return NULL; }
+        if (over) {
+            if (asprintf(&more, "%s\n[the workspace is over its quota: %s. The step fails here; remove what is not needed]", result, why) < 0) more = NULL;
+            free(result);
+            if (!(result = more)) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
+            *fail_kind = "workspace_quota";
+            snprintf(fail_msg, fail_n, "the workspace is over its quota: %s", why);
+            clean_buf(fail_msg, fail_n);
+        }
     }
     if (!strcmp(name, "submit") && !accepted && ++ts->rejects > c->llm->cfg.submit_retries) {
         *fail_kind = "invalid_output";
@@ -1385,6 +1435,8 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
                              MAX_CALLS_PER_REPLY) < 0) result = NULL;
             } else if (a->step_deadline > 0 && ao_now() >= a->step_deadline) {
                 result = strdup("not run: the step's time (--step-timeout) is up");
+            } else if (*fail_kind) {
+                result = strdup("not run: the step has failed (see the previous result)");
             } else if (!(args = call_args(fn, why, sizeof why))) {
                 if (asprintf(&result, "error: the arguments of %s are not a JSON object (%s); send them again as valid JSON", name, why) < 0) result = NULL;
             } else if (!(result = dispatch(c, cv, &ts, name, args, fail_kind, fail_msg, fail_n, err))) {
