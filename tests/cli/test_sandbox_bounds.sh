@@ -93,4 +93,40 @@ script "$TMP/files.json" 'mkdir d && cd d && for i in $(seq 30); do : > f$i; don
 start_server "$TMP/files.json"
 check "entry quota: the step runs" "$S" --steps plan,explore --data "$A" --out "$TMP/q2" "${LLM[@]}" --api-base "$BASE" --workspace-files 20
 J "$TMP/q2/history.json" "d['iterations'][-1]['failure']['message']" | grep -q "in 31 entries; the quota is 1024 MB and 20 entries" && ok "31 entries over a quota of 20: the step fails" || not_ok "31 entries over a quota of 20: the step fails"
+# ---- a killed agent-step cleans up ------------------------------------------------------
+# sandbox_cgroups PID: the cgroups process PID made for its sandbox, wherever the hierarchies are
+sandbox_cgroups() { find /sys/fs/cgroup -maxdepth 6 -type d -name "agentomics-sandbox-$1-*" 2>/dev/null | wc -l; }
+# killed SIG WHAT RULE: plan in S0 (once), then explore from S0 with the
+# rule, killed with SIG once the rule's request is in (the server's delay,
+# or the sandboxed command started); the status, the leftovers and S0 are checked
+PLAN_ONLY='[{"match": {"step": "plan"}, "reply": {"tool_calls": [{"name": "submit", "arguments": {"goal": "g", "approach": "a"}}]}}]'
+printf '{"rules": %s}\n' "$PLAN_ONLY" > "$TMP/plan.json"
+start_server "$TMP/plan.json"
+"$S" --steps plan --data "$A" --out "$TMP/k/s0" "${LLM[@]}" --api-base "$BASE" -q || not_ok "plan for the kill tests"
+( cd "$TMP/k/s0" && find . -type f -exec sha256sum {} + | sort ) > "$TMP/k/s0.sums"
+killed() {
+    sig=$1; what=$2; rule=$3
+    printf '{"rules": [%s]}\n' "$rule" > "$TMP/k/$what.json"
+    start_server "$TMP/k/$what.json"
+    env --default-signal="$sig" "$S" --steps explore --state "$TMP/k/s0" --data "$A" --out "$TMP/k/s1" "${LLM[@]}" --api-base "$BASE" 2>"$TMP/k/err" & pid=$!
+    for _ in $(seq 100); do [ -s "$TMP/requests.jsonl" ] && break; sleep 0.1; done
+    if [ "$what" = sandbox ]; then for _ in $(seq 100); do [ "$(sandbox_cgroups $pid)" -gt 0 ] && break; sleep 0.1; done; fi
+    sleep 1; inside=$(ls -d "$TMP/k/s1.tmp.$pid" 2>/dev/null | wc -l); cgs=$(sandbox_cgroups $pid)
+    kill -s "$sig" "$pid"; wait "$pid"; rc=$?
+    [ "$rc" = $((128 + $(kill -l "$sig"))) ] && ok "$what, SIG$sig: exit status 128+$(kill -l "$sig") ($rc)" || not_ok "$what, SIG$sig: exit status 128+SIG (got $rc)"
+    [ "$inside" = 1 ] && [ -z "$(ls "$TMP/k" | grep '^s1')" ] && ok "$what, SIG$sig: the temporary state S1.tmp.PID is removed, no S1" || { not_ok "$what, SIG$sig: no S1.tmp.PID left (it was there: $inside)"; ls "$TMP/k" | sed 's/^/#   /'; }
+    if [ "$what" = sandbox ]; then
+        if [ "$cgs" -gt 0 ]; then
+            [ "$(sandbox_cgroups $pid)" = 0 ] && ok "$what, SIG$sig: the sandbox's $cgs cgroup(s) are removed" || not_ok "$what, SIG$sig: the sandbox's cgroups are removed ($(sandbox_cgroups $pid) left)"
+        else
+            ok "$what, SIG$sig: the sandbox's cgroups # SKIP none can be made here"
+        fi
+        pgrep -f "sleep 1234" >/dev/null && not_ok "$what, SIG$sig: the sandboxed command is gone" || ok "$what, SIG$sig: the sandboxed command is gone"
+    fi
+    ( cd "$TMP/k/s0" && find . -type f -exec sha256sum {} + | sort ) | cmp -s - "$TMP/k/s0.sums" && ok "$what, SIG$sig: the previous state is intact" || not_ok "$what, SIG$sig: the previous state is intact"
+}
+killed TERM llm '{"match": {"step": "explore"}, "delay": 30, "reply": {"content": "late"}}'
+killed INT llm '{"match": {"step": "explore"}, "delay": 30, "reply": {"content": "late"}}'
+killed TERM sandbox '{"match": {"step": "explore"}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": "echo x > /workspace/new; sleep 1234"}}]}}'
+
 done_testing
