@@ -129,4 +129,26 @@ killed TERM llm '{"match": {"step": "explore"}, "delay": 30, "reply": {"content"
 killed INT llm '{"match": {"step": "explore"}, "delay": 30, "reply": {"content": "late"}}'
 killed TERM sandbox '{"match": {"step": "explore"}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": "echo x > /workspace/new; sleep 1234"}}]}}'
 
+# ---- no host path of the run reaches the model ------------------------------------------
+# (before: /proc/1/cmdline was bwrap's whole command line, every bind's host
+# path on it; /proc/self/mountinfo names each bind's source)
+NEUTRAL=$(/usr/bin/python3 -c '
+import json
+sub = lambda a: {"tool_calls": [{"name": "submit", "arguments": a}]}
+print(json.dumps({"rules": [
+    {"match": {"step": "plan", "turn": 0}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": "cat /proc/self/mountinfo; tr \"\\\\0\" \" \" < /proc/1/cmdline; echo; printf \"id\\tsequence\\tlabel\\na\\tAC GT\\t0\\n\" > bad.tsv"}}]}},
+    {"match": {"step": "plan", "turn": 1}, "reply": sub({"goal": "g", "approach": "a"})},
+    {"match": {"step": "explore"}, "reply": sub({"findings": ["f"]})},
+    {"match": {"step": "split", "turn": 0}, "reply": sub({"method": "files", "train_file": "/workspace/bad.tsv", "valid_file": "bad.tsv", "rationale": "r"})},
+    {"match": {"step": "split", "turn": 1}, "reply": sub({"method": "builtin", "valid_fraction": 0.25, "rationale": "r"})}]}))')
+printf '%s\n' "$NEUTRAL" > "$TMP/neutral.json"
+start_server "$TMP/neutral.json"
+check "neutral paths: the steps run" "$S" --steps plan,explore,split --data "$A" --out "$TMP/n1" "${LLM[@]}" --api-base "$BASE"
+r=$(tool_result "$TMP/n1" 1)
+TAG=$(basename "$TMP")   # the run directory's unique name: in every form of its host path
+case "$r" in *" /workspace /workspace "*" /data /data "*) ok "mountinfo shows the binds by their sandbox names" ;; *) not_ok "mountinfo shows the binds by their sandbox names"; echo "$r" | grep -E "workspace|data" | sed 's/^/#   /' ;; esac
+case "$r" in *"bwrap --args 4 -- bash -c cat /proc/self/mountinfo"*) ok "/proc/1/cmdline: bwrap reads its options from a descriptor" ;; *) not_ok "/proc/1/cmdline: bwrap reads its options from a descriptor"; echo "$r" | tail -2 | sed 's/^/#   /' ;; esac
+grep -q "cannot read the split files: /workspace/bad.tsv:2: symbol ' '" "$TMP/requests.jsonl" && ok "a split file's read error names its sandbox path" || not_ok "a split file's read error names its sandbox path"
+grep -q "$TAG" "$TMP/requests.jsonl" "$TMP/n1/transcript.jsonl" && { not_ok "no host path of the run in any request or the transcript"; grep -o ".\{60\}$TAG.\{40\}" "$TMP/requests.jsonl" | head -3 | sed 's/^/#   /'; } || ok "no host path of the run in any request or the transcript"
+
 done_testing

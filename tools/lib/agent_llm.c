@@ -58,6 +58,8 @@ typedef struct llm_cfg {
 #define CHARS_PER_TOKEN 3               /* a conservative estimate for JSON, code and English */
 #define CONTEXT_MARGIN 512              /* tokens kept free for the chat template's own text */
 
+#define HIDE_MAX 12   /* the workspace, /split, /data and the state: as given, resolved, and within their file system */
+
 struct agent_llm {
     ao_llm *llm;
     llm_cfg cfg;
@@ -74,7 +76,113 @@ struct agent_llm {
     ao_wsfs ws;
     char software[512];
     double step_deadline;   /* ao_now() past which the step in progress fails (0: none) */
+    struct { char *host; const char *shown; } hide[HIDE_MAX];   /* host paths and their sandbox names, longest first */
+    int n_hide;
 };
+
+/* ---- host paths ---------------------------------------------------------------- */
+
+/* The path of real (resolved, absolute) within the file system holding
+ * it, as a sandboxed /proc/self/mountinfo shows a bind mount's source:
+ * the root of the mount holding it joined with the rest. malloc'd; NULL
+ * when it is real itself or cannot be found. */
+static char *fs_relative(const char *real)
+{
+    char line[8192], root[4096], mnt[4096], *best = NULL;
+    size_t best_len = 0;
+    FILE *fp = fopen("/proc/self/mountinfo", "re");
+    if (!fp) return NULL;
+    while (fgets(line, sizeof line, fp)) {
+        size_t ml;
+        if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2) continue;
+        ml = strlen(mnt);
+        if (strncmp(real, mnt, ml) != 0 || (real[ml] != '/' && real[ml] != '\0' && strcmp(mnt, "/") != 0) || ml < best_len) continue;
+        free(best);
+        best_len = ml;
+        if (asprintf(&best, "%s%s", strcmp(root, "/") ? root : "", real + (strcmp(mnt, "/") ? ml : 0)) < 0) best = NULL;
+    }
+    fclose(fp);
+    if (best && (!strcmp(best, real) || best[0] != '/')) { free(best); best = NULL; }
+    return best;
+}
+
+/* The host paths a message for the model could name (a reader's or a
+ * check's error names the host file; a sandboxed /proc/self/mountinfo
+ * names the bind mounts' sources within their file systems), each as
+ * given, resolved and within its file system, with the sandbox name that
+ * replaces it; longest first, so the workspace goes before the state
+ * holding it. */
+static int hide_paths(agent_ctx *c, ao_err *err)
+{
+    struct agent_llm *a = c->llm;
+    const char *host[4] = {a->ws_dir, a->split_dir, c->o->data, c->s->dir}, *shown[4] = {"/workspace", "/split", "/data", "[the state directory]"};
+    int i, j, k;
+    for (i = 0; i < 4; i++) {
+        char *form[3] = {NULL, NULL, NULL};
+        form[1] = host[i] ? realpath(host[i], NULL) : NULL;
+        form[2] = form[1] ? fs_relative(form[1]) : NULL;
+        for (k = 0; k < 3; k++) {
+            const char *h = k ? form[k] : host[i];
+            int dup = 0;
+            if (!h || h[0] != '/' || !h[1]) continue;   /* a relative form would match inside other words */
+            for (j = 0; j < a->n_hide; j++) dup |= !strcmp(a->hide[j].host, h);
+            if (dup || a->n_hide == HIDE_MAX) continue;
+            if (!(a->hide[a->n_hide].host = strdup(h))) { free(form[1]); free(form[2]); return ao_err_set(err, AO_EMEM, "out of memory"); }
+            a->hide[a->n_hide++].shown = shown[i];
+        }
+        free(form[1]);
+        free(form[2]);
+    }
+    for (i = 1; i < a->n_hide; i++)
+        for (j = i; j > 0 && strlen(a->hide[j].host) > strlen(a->hide[j - 1].host); j--) {
+            char *h = a->hide[j].host;
+            const char *sh = a->hide[j].shown;
+            a->hide[j] = a->hide[j - 1];
+            a->hide[j - 1].host = h;
+            a->hide[j - 1].shown = sh;
+        }
+    return AO_OK;
+}
+
+/* The next occurrence of host path h (length hl) in p that ends where a
+ * path component ends ("/d" is no match inside "/data"). */
+static const char *find_path(const char *p, const char *h, size_t hl)
+{
+    for (; (p = strstr(p, h)); p++) {
+        char e = p[hl];
+        if (!(isalnum((unsigned char)e) || e == '.' || e == '_' || e == '-')) return p;
+    }
+    return NULL;
+}
+
+/* text (taken) with every host path of hide_paths replaced by its sandbox
+ * name; NULL when out of memory. */
+static char *neutral_paths(const struct agent_llm *a, char *text)
+{
+    int i;
+    for (i = 0; text && i < a->n_hide; i++) {
+        const char *h = a->hide[i].host, *p;
+        size_t hl = strlen(h), sl = strlen(a->hide[i].shown), n = 0;
+        char *out, *o;
+        for (p = text; (p = find_path(p, h, hl)); p += hl) n++;
+        if (!n) continue;
+        if (!(out = malloc(strlen(text) + n * sl + 1))) { free(text); return NULL; }
+        for (o = out, p = text; ; ) {
+            const char *q = find_path(p, h, hl);
+            size_t k = q ? (size_t)(q - p) : strlen(p);
+            memcpy(o, p, k);
+            o += k;
+            if (!q) break;
+            memcpy(o, a->hide[i].shown, sl);
+            o += sl;
+            p = q + hl;
+        }
+        *o = '\0';
+        free(text);
+        text = out;
+    }
+    return text;
+}
 
 /* ---- configuration ---------------------------------------------------------- */
 
@@ -263,6 +371,7 @@ static int llm_open(agent_ctx *c, ao_err *err)
     if (!(a->split_dir = ao_path_join(c->s->dir, "split"))) return ao_err_set(err, AO_EMEM, "out of memory");
     a->ws.workspace = a->ws_dir;
     a->ws.data = c->o->data;
+    if ((rc = hide_paths(c, err)) < 0) return rc;
     a->ws.max_read = 65536;
     a->ws.max_write = 1 << 20;
     detect_software(a->software, sizeof a->software);
@@ -325,6 +434,7 @@ void agent_llm_close(agent_ctx *c)
     json_decref(a->usage0);
     json_decref(a->steps_usage);
     free(a->prompts); free(a->schemas); free(a->ws_dir); free(a->split_dir); free(a->transcript);
+    for (int i = 0; i < a->n_hide; i++) free(a->hide[i].host);
     free(a);
     c->llm = NULL;
 }
@@ -1180,6 +1290,7 @@ static char *dispatch(agent_ctx *c, conv *cv, turn_state *ts, const char *name, 
     if (cv->accepted) return strdup("not run: the step was already accepted");
     if (ts->only_submit && strcmp(name, "submit")) return strdup("error: not run: this reply could only submit the step's output");
     if (!(result = run_tool(c, cv, name, args, &accepted, err))) return NULL;
+    if (!(result = neutral_paths(c->llm, result))) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
     {
         /* everything bound for a message or the transcript is valid UTF-8, cut on a character boundary */
         int cut;
@@ -1591,11 +1702,8 @@ int agent_llm_validate_split(agent_ctx *c, const json_t *sub, json_t **out, char
     }
     if ((rc = agent_load_split(c, err)) < 0) { ok = rc; goto DONE; }
     if (!(pt = ao_seqset_read(ht, c->info, 1, 1, &de)) || !(pv = ao_seqset_read(hv, c->info, 1, 1, &de))) {
-        /* the reader names the host path: the model is told the sandbox path */
-        char *at = strstr(de.msg, pt ? hv : ht);
-        const char *shown = jstr(sub, pt ? "valid_file" : "train_file"), *host = pt ? hv : ht;
-        if (at) snprintf(msg, n, "cannot read the split files: %.*s%s%s", (int)(at - de.msg), de.msg, shown, at + strlen(host));
-        else snprintf(msg, n, "cannot read the split files: %s", de.msg);
+        /* the reader names the host path: the result goes through neutral_paths on its way to the model */
+        snprintf(msg, n, "cannot read the split files: %s", de.msg);
         goto DONE;
     }
     if (!pt->n || !pv->n) { snprintf(msg, n, "both split files need rows"); goto DONE; }

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -34,6 +35,8 @@
 #define SANDBOX_NS_WAIT 2.0         /* seconds to wait for the pid namespace to empty */
 #define STATUS_FD 3                 /* bwrap --json-status-fd in the child */
 #define STATUS_FD_STR "3"
+#define ARGS_FD 4                   /* bwrap --args in the child */
+#define ARGS_FD_STR "4"
 #define SANDBOX_PATH "/usr/local/bin:/usr/bin:/bin"
 
 static const char bwrap_missing[] =
@@ -273,13 +276,16 @@ static int bwrap_has_size(const char *bwrap)
     return found;
 }
 
-/* The full bwrap command line for opts o and argv. */
+/* The bwrap command for opts o and argv: its options go to a (read by
+ * bwrap from a descriptor, --args), the exec line to x: "bwrap --args 4
+ * -- argv...". bwrap's first process stays in the sandbox as its pid 1,
+ * and its command line is what a sandboxed command reads in
+ * /proc/1/cmdline: the mounts' host paths must not be on it. */
 static int build_args(const char *bwrap, const ao_sandbox_opts *o, const char *const *argv,
-                      const strvec *env, strvec *a, ao_err *err)
+                      const strvec *env, strvec *a, strvec *x, ao_err *err)
 {
     size_t i;
     int k;
-    if (strvec_add(a, bwrap) < 0) goto ERROR_MEM;
     /* --unshare-user explicitly: as root, --unshare-all alone would skip the
      * user namespace, and --cap-drop ALL then has to drop real host caps. */
     if (strvec_add3(a, "--unshare-all", "--unshare-user", "--die-with-parent") < 0) goto ERROR_MEM;
@@ -310,12 +316,36 @@ static int build_args(const char *bwrap, const ao_sandbox_opts *o, const char *c
         if (strvec_take(a, strndup(env->v[i], (size_t)(eq - env->v[i]))) < 0) goto ERROR_MEM;
         if (strvec_add(a, eq + 1) < 0) goto ERROR_MEM;
     }
-    if (strvec_add(a, "--") < 0) goto ERROR_MEM;
+    if (strvec_add(x, bwrap) < 0 || strvec_add3(x, "--args", ARGS_FD_STR, "--") < 0) goto ERROR_MEM;
     for (i = 0; argv[i]; i++)
-        if (strvec_add(a, argv[i]) < 0) goto ERROR_MEM;
+        if (strvec_add(x, argv[i]) < 0) goto ERROR_MEM;
     return AO_OK;
 ERROR_MEM:
     return ao_err_set(err, AO_EMEM, "out of memory");
+}
+
+/* bwrap's options, NUL-separated, in an anonymous file read from its
+ * start; the descriptor is above ARGS_FD, so the child's dup2 calls never
+ * clobber it. -1 with errno on failure. */
+static int args_file(const strvec *a)
+{
+    int fd = memfd_create("bwrap-args", MFD_CLOEXEC), hi;
+    size_t i;
+    if (fd < 0) return -1;
+    for (i = 0; i < a->n; i++) {
+        const char *p = a->v[i];
+        size_t left = strlen(p) + 1;
+        while (left > 0) {
+            ssize_t w = write(fd, p, left);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) { close(fd); return -1; }
+            p += w;
+            left -= (size_t)w;
+        }
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0 || (hi = fcntl(fd, F_DUPFD_CLOEXEC, ARGS_FD + 1)) < 0) { close(fd); return -1; }
+    close(fd);
+    return hi;
 }
 
 /* ---- output capture: head, ring-buffered tail, optional log ---- */
@@ -641,7 +671,7 @@ static void set_limit(int res, rlim_t v)
 }
 
 /* After fork: async-signal-safe calls only. Never returns. */
-static void child_exec(const ao_sandbox_opts *o, int out_fd, int status_fd, const int *cg_fd, char **args, char **envp)
+static void child_exec(const ao_sandbox_opts *o, int out_fd, int status_fd, int args_fd, const int *cg_fd, char **args, char **envp)
 {
     static const char msg[] = "agentomics: cannot execute bubblewrap\n";
     int devnull = open("/dev/null", O_RDONLY);
@@ -657,12 +687,14 @@ static void child_exec(const ao_sandbox_opts *o, int out_fd, int status_fd, cons
      * already is fd 3 needs it cleared by hand) */
     if (status_fd == STATUS_FD) { if (fcntl(STATUS_FD, F_SETFD, 0) != 0) _exit(127); }
     else if (dup2(status_fd, STATUS_FD) < 0) _exit(127);
+    /* bwrap's options on fd 4 (args_fd is above it: see ao_sandbox_run) */
+    if (dup2(args_fd, ARGS_FD) < 0) _exit(127);
     /* No other descriptor of the caller (sockets, logs, the API
      * connection) leaks into the sandbox. */
-    if (close_range(STATUS_FD + 1, ~0U, 0) != 0) {
+    if (close_range(ARGS_FD + 1, ~0U, 0) != 0) {
         maxfd = sysconf(_SC_OPEN_MAX);
         if (maxfd < 0 || maxfd > 65536) maxfd = 65536;
-        for (long fd = STATUS_FD + 1; fd < maxfd; fd++) close((int)fd);
+        for (long fd = ARGS_FD + 1; fd < maxfd; fd++) close((int)fd);
     }
     set_limit(RLIMIT_CORE, 0);
     if (o->cpu_seconds > 0) set_limit(RLIMIT_CPU, (rlim_t)o->cpu_seconds);
@@ -741,10 +773,10 @@ void ao_sandbox_result_clear(ao_sandbox_result *r)
 
 int ao_sandbox_run(const ao_sandbox_opts *o, const char *const *argv, ao_sandbox_result *r, ao_err *err)
 {
-    strvec args = {0}, env = {0};
+    strvec args = {0}, exec_line = {0}, env = {0};
     capture cap = {0};
     char *bwrap = NULL;
-    int pfd[2] = {-1, -1}, spfd[2] = {-1, -1}, status = 0, rc = AO_OK, exited = 0, term_sent = 0, killed = 0, idle_ms = 1;
+    int pfd[2] = {-1, -1}, spfd[2] = {-1, -1}, afd = -1, status = 0, rc = AO_OK, exited = 0, term_sent = 0, killed = 0, idle_ms = 1;
     pid_t pid = -1;
     sbcg cg = {{NULL, NULL}, {-1, -1}, {-1, -1}};
     double t0, deadline, kill_at = 0, drain_until = 0;
@@ -761,7 +793,11 @@ int ao_sandbox_run(const ao_sandbox_opts *o, const char *const *argv, ao_sandbox
     if (!(bwrap = find_bwrap())) return ao_err_set(err, AO_EIO, "%s", bwrap_missing);
 
     if ((rc = build_env(o->env, &env, err)) < 0) goto ERROR;
-    if ((rc = build_args(bwrap, o, argv, &env, &args, err)) < 0) goto ERROR;
+    if ((rc = build_args(bwrap, o, argv, &env, &args, &exec_line, err)) < 0) goto ERROR;
+    if ((afd = args_file(&args)) < 0) {
+        rc = ao_err_set(err, AO_EIO, "sandbox: cannot hold bubblewrap's arguments: %s", strerror(errno));
+        goto ERROR;
+    }
 
     output_max = o->output_max ? o->output_max : SANDBOX_OUTPUT_DEFAULT;
     cap.hmax = output_max / 2;
@@ -790,7 +826,7 @@ int ao_sandbox_run(const ao_sandbox_opts *o, const char *const *argv, ao_sandbox
         rc = ao_err_set(err, AO_EIO, "sandbox: cannot fork: %s", strerror(errno));
         goto ERROR;
     }
-    if (pid == 0) child_exec(o, pfd[1], spfd[1], cg.procs_fd, args.v, env.v);
+    if (pid == 0) child_exec(o, pfd[1], spfd[1], afd, cg.procs_fd, exec_line.v, env.v);
     close(pfd[1]);
     pfd[1] = -1;
     close(spfd[1]);
@@ -877,10 +913,12 @@ DONE:
     if (pfd[1] >= 0) close(pfd[1]);
     if (spfd[0] >= 0) close(spfd[0]);
     if (spfd[1] >= 0) close(spfd[1]);
+    if (afd >= 0) close(afd);
     if (cap.log_fd >= 0) close(cap.log_fd);
     free(cap.head);
     free(cap.tail);
     strvec_free(&args);
+    strvec_free(&exec_line);
     strvec_free(&env);
     free(bwrap);
     return rc;
