@@ -9,9 +9,13 @@
  * built from scratch (PATH, HOME=/tmp, TMPDIR=/tmp, LANG=C.UTF-8,
  * PYTHONDONTWRITEBYTECODE=1, plus the caller's env list), so no secret of
  * the caller's environment reaches it. Resource limits (CPU seconds,
- * address space, file size, processes) are set before exec; the wall
- * clock timeout kills the whole process group (SIGTERM, then SIGKILL after
- * a grace period).
+ * address space, file size, processes) are set before exec; where the
+ * caller may make cgroups, a pids and a memory cgroup bound the whole
+ * sandbox (its /tmp included), and /tmp has a size (bwrap --size, where
+ * bwrap has it). The wall clock timeout kills the whole process group
+ * (SIGTERM, then SIGKILL after a grace period). bwrap takes its options
+ * from a descriptor (--args), so no host path is on the command line a
+ * sandboxed process sees as /proc/1/cmdline.
  *
  * bubblewrap is found as $AGENTOMICS_BWRAP or `bwrap` on PATH. There is no
  * unsandboxed fallback: without a working bwrap every run fails with
