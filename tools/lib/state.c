@@ -23,7 +23,7 @@
 #include "agentomics/log.h"
 #include "agentomics/state.h"
 
-/* Directory levels a state copy descends: each level holds two
+/* Directory levels a state copy descends: each level holds three
  * descriptors open, and no tool of the agent's reaches deeper
  * (list_files: 32 levels). */
 #define STATE_MAX_DEPTH 64
