@@ -115,7 +115,7 @@ ASAN_FLAGS := CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointe
   LDFLAGS='-fsanitize=address,undefined'
 ASAN_CLI   := tests/cli/test_llm_agent.sh tests/cli/test_llm_protocols.sh tests/cli/test_script_model.sh tests/cli/test_agent_loop.sh \
               tests/cli/test_select.sh tests/cli/test_hardening.sh tests/cli/test_fuzz_replay.sh tests/cli/test_report.sh \
-              tests/cli/test_selection.sh tests/cli/test_ensemble.sh
+              tests/cli/test_selection.sh tests/cli/test_ensemble.sh tests/cli/test_sandbox_bounds.sh
 test-asan:
 	$(MAKE) BUILD=build-asan BINDIR=build-asan/bin $(ASAN_FLAGS) test-unit all fuzz-replay
 	@AO_TEST_BIN=$(CURDIR)/build-asan/bin AO_FUZZ_BIN=$(CURDIR)/build-asan/fuzz-replay AGENTOMICS_PROMPTS=$(CURDIR)/prompts AGENTOMICS_SCHEMAS=$(CURDIR)/schemas \

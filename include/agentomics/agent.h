@@ -62,6 +62,9 @@ typedef struct ao_agent_opts {
     int max_tokens;            /* completion tokens per reply; 0: the preset's */
     long context_tokens;       /* the model's context; 0: asked from the server, else 32768 */
     double step_timeout;       /* wall seconds of one LLM step; 0: none */
+    double workspace_mb;       /* workspace quota in MB, checked after each command; 0: the default 1024 */
+    long workspace_files;      /* workspace quota in entries; 0: the default 20000 */
+    double sandbox_tmp_mb;     /* size of the sandbox's /tmp; 0: the default 1024 */
 } ao_agent_opts;
 
 #define AO_BUDGET_ITERATIONS 1   /* --iterations was given */
@@ -84,7 +87,9 @@ void ao_agent_opts_init(ao_agent_opts *o);
     {"submit-retries", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 8}, {"llm-timeout", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 9}, \
     {"bash-timeout", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 10}, {"sandbox-mem", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 11}, \
     {"llm-protocol", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 12}, {"max-tokens", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 13}, \
-    {"context-tokens", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 14}, {"step-timeout", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 15}
+    {"context-tokens", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 14}, {"step-timeout", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 15}, \
+    {"workspace-quota", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 16}, {"workspace-files", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 17}, \
+    {"sandbox-tmp", required_argument, 0, AO_AGENT_LLM_OPT_BASE + 18}
 int ao_agent_llm_option(ao_agent_opts *o, int code, const char *arg, char *msg, size_t msg_size);
 void ao_agent_llm_usage(FILE *fp);   /* the LLM options' help text */
 /* Whether name is a step this build knows. */

@@ -72,6 +72,8 @@ int ao_mkdir_p_made(const char *path, char **made, ao_err *err) AO_WUR;
  * it uses only async-signal-safe calls (the signal cleanup runs it).
  * AO_OK, or AO_EIO when something could not be removed. */
 int ao_rm_rf(const char *path);
+/* Same for the entry name of the open directory dirfd. */
+int ao_rm_rf_at(int dirfd, const char *name);
 
 /* ---- cleanup of temporaries on a fatal signal ----
  * A process-wide list (the one exception to "no globals": a signal
@@ -84,6 +86,9 @@ int ao_rm_rf(const char *path);
  * inherits the list but leaves its parent's temporaries alone), then dies
  * of the same signal, so the exit status still says what killed it. */
 int ao_cleanup_add(const char *path);
+/* The same for a cgroup directory the process made: the handler kills
+ * every process in it (SIGKILL) and removes it, before any tree. */
+int ao_cleanup_add_cgroup(const char *dir);
 void ao_cleanup_remove(int slot);
 /* Installs the handler for SIGTERM, SIGINT and SIGHUP (ao_cli_start does;
  * a signal that is ignored, e.g. SIGHUP under nohup, stays ignored). */

@@ -52,6 +52,9 @@ typedef struct ao_llm_settings {
     int max_tokens;            /* completion tokens per reply; 0: the preset's */
     long context_tokens;       /* the model's context; 0: asked from the server, else 32768 */
     double step_timeout;       /* wall seconds of one LLM step; 0: none */
+    double workspace_mb;       /* workspace quota in MB; 0: the default */
+    long workspace_files;      /* workspace quota in entries; 0: the default */
+    double sandbox_tmp_mb;     /* the sandbox's /tmp in MB; 0: the default */
 } ao_llm_settings;
 
 typedef struct ao_run_config {

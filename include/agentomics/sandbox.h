@@ -9,9 +9,13 @@
  * built from scratch (PATH, HOME=/tmp, TMPDIR=/tmp, LANG=C.UTF-8,
  * PYTHONDONTWRITEBYTECODE=1, plus the caller's env list), so no secret of
  * the caller's environment reaches it. Resource limits (CPU seconds,
- * address space, file size, processes) are set before exec; the wall
- * clock timeout kills the whole process group (SIGTERM, then SIGKILL after
- * a grace period).
+ * address space, file size, processes) are set before exec; where the
+ * caller may make cgroups, a pids and a memory cgroup bound the whole
+ * sandbox (its /tmp included), and /tmp has a size (bwrap --size, where
+ * bwrap has it). The wall clock timeout kills the whole process group
+ * (SIGTERM, then SIGKILL after a grace period). bwrap takes its options
+ * from a descriptor (--args), so no host path is on the command line a
+ * sandboxed process sees as /proc/1/cmdline.
  *
  * bubblewrap is found as $AGENTOMICS_BWRAP or `bwrap` on PATH. There is no
  * unsandboxed fallback: without a working bwrap every run fails with
@@ -36,9 +40,11 @@ typedef struct ao_sandbox_opts {
     const char *const *env;     /* NULL-terminated "NAME=VALUE" list added to the scrubbed environment; may be NULL */
     double timeout;             /* wall-clock seconds; <= 0: none */
     long cpu_seconds;           /* RLIMIT_CPU; 0: none */
-    long mem_mb;                /* RLIMIT_AS; 0: none */
+    long mem_mb;                /* RLIMIT_AS (not with gpus) and, where one can be made, a memory
+                                 * cgroup bounding all processes and /tmp together; 0: none */
     long file_mb;               /* RLIMIT_FSIZE; 0: none */
-    long nproc;                 /* RLIMIT_NPROC; 0: none */
+    long nproc;                 /* RLIMIT_NPROC and, where one can be made, a pids cgroup; 0: none */
+    long tmp_mb;                /* size of the private /tmp (bwrap --size, where bwrap has it); 0: unsized */
     size_t output_max;          /* bytes of stdout+stderr kept for the caller (head and tail halves); 0: 16384 */
     const char *log_path;       /* also append the whole output here (a training log); NULL: none */
     int gpus;                   /* > 0: bind the NVIDIA/DRI device nodes that exist */
@@ -58,6 +64,7 @@ typedef struct ao_sandbox_result {
     size_t shown_head;    /* when truncated: bytes kept from the start ... */
     size_t shown_tail;    /* ... and from the end (for the describe line) */
     double timeout;       /* the wall-clock limit that applied (0: none) */
+    int out_of_memory;    /* the memory cgroup's bound killed a process of the sandbox */
 } ao_sandbox_result;
 
 /* Whether bubblewrap is present and can create the namespaces (runs

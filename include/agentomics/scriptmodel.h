@@ -56,7 +56,9 @@ json_t *ao_script_spec_json(const ao_script_spec *s);
 /* Static leakage check of the inference entry (and the workspace files it
  * could import): 1 clean; 0 with msg naming the file, line and the
  * reference to split, label or held-out files (/data, train.tsv,
- * valid.tsv, test.tsv, heldout, split/). < -1 on I/O errors.
+ * valid.tsv, test.tsv, heldout, split/), or the workspace entry that
+ * cannot be walked (a directory that cannot be opened, nested deeper than
+ * 32 levels, more than 20,000 files). < -1 on I/O errors.
  * Scanned: the inference entry and, transitively, every text file of the
  * workspace that a scanned file names by base name, or (source files) by
  * stem or directory ("import features" -> features.py); never the

@@ -46,6 +46,21 @@ int ao_wsfs_list(const ao_wsfs *w, const char *path, int depth, char **text, ao_
  * names the sandbox path only. */
 int ao_wsfs_check_file(const ao_wsfs *w, const char *path, ao_err *err) AO_WUR;
 
+/* What the workspace holds, for its quota: the apparent bytes of its
+ * regular files and its entries of every kind (files, directories,
+ * links). The walk goes by descriptor, AO_WSFS_USAGE_DEPTH levels deep at
+ * most; the first entry it cannot measure (nested deeper, or a directory
+ * it cannot open) is named in odd by its sandbox path, and counts as over
+ * any quota: what cannot be measured cannot be carried either. */
+#define AO_WSFS_USAGE_DEPTH 64
+typedef struct ao_wsfs_usage {
+    long long bytes;
+    long entries;
+    char odd[512];              /* "" when everything was measured */
+} ao_wsfs_usage;
+/* AO_OK, or AO_EIO when the workspace itself cannot be opened. */
+int ao_wsfs_measure(const ao_wsfs *w, ao_wsfs_usage *u, ao_err *err) AO_WUR;
+
 /* The host path of a sandbox path (same rules; the file need not exist).
  * *writable: 1 for workspace paths. malloc'd, NULL on error. */
 char *ao_wsfs_host_path(const ao_wsfs *w, const char *path, int *writable, ao_err *err) AO_WUR;

@@ -33,6 +33,28 @@ valid_seqs = {r[1] for r in rows(sys.argv[1] + '/valid.tsv')}
 sys.exit(0 if not any(r[0] in ids or r[1] in valid_seqs for r in sel) else 1)
 PY
 grep -rq "selection" "$A" && not_ok "the agent's directory does not name the slice" || ok "the agent's directory does not name the slice"
+# a validation set that repeats 30 training sequences (issue 12; before: slice rows
+# that training holds were scored as if unseen): they stay in validation, out of the slice
+/usr/bin/python3 - "$DATA/gue_tata_train.csv" "$DATA/gue_tata_dev.csv" "$TMP/dup_dev.csv" <<'PY'
+import sys
+tr = [l.rstrip('\n').split(',') for l in open(sys.argv[1])][1:]
+dev = open(sys.argv[2]).read().splitlines()
+out = [dev[0]] + [tr[i][0] + ',' + tr[i][1] if i < 30 else l for i, l in enumerate(dev[1:])]
+open(sys.argv[3], 'w').write('\n'.join(out) + '\n')
+PY
+check "prepare-data, --valid repeating 30 training sequences" "$P" --train "$DATA/gue_tata_train.csv" --valid "$TMP/dup_dev.csv" --out "$TMP/dd"
+stderr_has "30 validation rows have sequences that training also holds: they stay in validation and out of the selection slice" "the count is reported"
+[ "$(J "$TMP/dd/selection/selection.json" "d['excluded_in_training'], d['carved'], d['n_records']")" = "(30, True, 14)" ] \
+    && ok "selection.json: 30 excluded; the slice is 20% of the 70 other rows" || not_ok "selection.json: excluded_in_training ($(J "$TMP/dd/selection/selection.json" "d.get('excluded_in_training'), d['n_records']"))"
+/usr/bin/python3 - "$TMP/dd" <<'PY' && ok "no slice sequence occurs in training; the 30 repeats are in the agent's validation set" || not_ok "no slice sequence occurs in training"
+import sys
+def rows(p): return [l.rstrip('\n').split('\t') for l in open(p)][1:]
+d = sys.argv[1]
+train = {r[1] for r in rows(d + '/agent/train.tsv')}
+sel, valid = rows(d + '/selection/selection.tsv'), rows(d + '/agent/valid.tsv')
+sys.exit(0 if not any(r[1] in train for r in sel) and sum(r[1] in train for r in valid) == 30 and len(valid) == 86 else 1)
+PY
+[ "$(J "$TMP/d/selection/selection.json" "d['excluded_in_training']")" = 0 ] && ok "no repeats: excluded_in_training 0" || not_ok "no repeats: excluded_in_training 0"
 check "prepare-data without --valid" "$P" --train "$DATA/gue_tata_train.csv" --out "$TMP/d2" -q
 [ "$(J "$TMP/d2/selection/selection.json" "d['pool'], d['n_records']")" = "('train', 20)" ] && [ "$(rows "$TMP/d2/agent/train.tsv")" = 380 ] \
     && ok "without --valid: 5% of the training rows (20 of 400)" || not_ok "without --valid: 5% of the training rows"

@@ -388,6 +388,67 @@ static void test_fork_bomb(void)
     CHECK(p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 7, "the host can still fork");
 }
 
+/* Whether this process may make a cgroup in a v1 memory hierarchy (what
+ * the sandbox's memory bound needs here): a directory made and removed
+ * below its own memory cgroup. A read-only or absent hierarchy: no. */
+static int memory_cgroup_possible(void)
+{
+    char line[4096], own[2048] = "", mnt[2048] = "", probe[4200];
+    FILE *fp = fopen("/proc/self/cgroup", "re");
+    if (!fp) return 0;
+    while (fgets(line, sizeof line, fp)) {
+        char *m = strstr(line, ":memory:");
+        if (m) { snprintf(own, sizeof own, "%s", m + 8); own[strcspn(own, "\n")] = '\0'; }
+    }
+    fclose(fp);
+    if (!own[0] || !(fp = fopen("/proc/self/mountinfo", "re"))) return 0;
+    while (!mnt[0] && fgets(line, sizeof line, fp)) {
+        char root[2048], point[2048], *dash = strstr(line, " - ");
+        if (dash && strncmp(dash, " - cgroup ", 10) == 0 && strstr(dash, "memory") &&
+            sscanf(line, "%*s %*s %*s %2047s %2047s", root, point) == 2 && strcmp(root, "/") == 0)
+            snprintf(mnt, sizeof mnt, "%s", point);
+    }
+    fclose(fp);
+    if (!mnt[0]) return 0;
+    snprintf(probe, sizeof probe, "%s%s/test_sandbox-%ld", mnt, own, (long)getpid());
+    if (mkdir(probe, 0755) != 0) return 0;
+    return rmdir(probe) == 0;
+}
+
+/* The whole sandbox's bounds: a /tmp of tmp_mb, and a memory cgroup that
+ * holds every process and /tmp together, where one can be made. */
+static void test_aggregate_bounds(void)
+{
+    ao_sandbox_opts o;
+    ao_sandbox_mount m[2];
+    ao_sandbox_result r;
+    char *text;
+    opts_default(&o, m);
+    o.tmp_mb = 8;
+    CHECK(run_sh(&o, "sh", "head -c 20000000 /dev/zero > /tmp/fill; echo rc=$?; df -k /tmp | tail -1", &r) == AO_OK
+          && strstr(r.output, "No space left on device") && strstr(r.output, "rc=1") && strstr(r.output, " 8192 "),
+          "a /tmp of 8 MB: writing 20 MB fails inside the sandbox: %s", oneline(r.output));
+    ao_sandbox_result_clear(&r);
+    CHECK(!exists("/tmp/fill") || file_size("/tmp/fill") != 8388608, "the host's /tmp has no such file");
+    if (!memory_cgroup_possible()) {
+        printf("ok %d # SKIP no memory cgroup can be made here (no writable v1 memory hierarchy)\n", ++unit_tap.n);
+        printf("ok %d # SKIP\n", ++unit_tap.n);
+        return;
+    }
+    /* Four processes, each well under the per-process address-space
+     * limit, together over the bound: /tmp's pages count too. */
+    opts_default(&o, m);
+    o.mem_mb = 64;
+    o.tmp_mb = 256;
+    CHECK(run_sh(&o, "sh", "for i in 1 2 3 4; do head -c 30000000 /dev/zero > /tmp/f$i || exit 3; done; echo all written", &r) == AO_OK
+          && !strstr(r.output, "all written") && r.signal == 9 && r.out_of_memory,
+          "64 MB for the sandbox: 120 MB in /tmp is stopped (signal %d, out_of_memory %d): %s", r.signal, r.out_of_memory, oneline(r.output));
+    text = ao_sandbox_describe(&r);
+    CHECK(text && strstr(text, "the sandbox's memory bound was reached"), "the describe line says why: %s", oneline(text));
+    free(text);
+    ao_sandbox_result_clear(&r);
+}
+
 static void test_describe_and_errors(void)
 {
     ao_sandbox_result r;
@@ -473,6 +534,7 @@ int main(void)
     test_limits();
     test_python();
     test_fork_bomb();
+    test_aggregate_bounds();
     test_describe_and_errors();
 
     snprintf(p, sizeof p, "rm -rf '%s'", base);

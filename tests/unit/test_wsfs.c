@@ -509,6 +509,44 @@ static void test_host_path(void)
     }
 }
 
+/* The quota's measure: bytes of regular files, entries of every kind,
+ * and the first entry it cannot measure (deeper than 64 levels) named by
+ * its sandbox path; descriptors only, whatever the path length. */
+static void test_measure(void)
+{
+    char root[4096], link[4200], sub[4200];
+    ao_wsfs w;
+    ao_wsfs_usage u;
+    ao_err err;
+    int fd, i, rc;
+    snprintf(root, sizeof root, "%s/mws", tmpdir);
+    w = (ao_wsfs){root, NULL, 0, 0};
+    ao_err_init(&err);
+    snprintf(link, sizeof link, "%s/link", root);
+    snprintf(sub, sizeof sub, "%s/sub", root);
+    CHECK(mkdir(root, 0755) == 0 && mkdir(sub, 0755) == 0 && put(root, "a.txt", "12345") == 0 && put(root, "sub/b.txt", "123") == 0 && symlink("a.txt", link) == 0,
+          "measure: a workspace");
+    rc = ao_wsfs_measure(&w, &u, &err);
+    CHECK(rc == AO_OK && u.bytes == 8 && u.entries == 4 && !u.odd[0], "measure: 8 bytes in 4 entries (2 files, a directory, a link): %lld in %ld", u.bytes, u.entries);
+    /* 70 levels of 200-byte names: past PATH_MAX and past the depth bound */
+    fd = open(root, O_RDONLY | O_DIRECTORY);
+    for (i = 0; i < 70 && fd >= 0; i++) {
+        char name[201];
+        int next;
+        memset(name, 'd', 200);
+        name[200] = '\0';
+        next = mkdirat(fd, name, 0755) == 0 ? openat(fd, name, O_RDONLY | O_DIRECTORY) : -1;
+        close(fd);
+        fd = next;
+    }
+    if (fd >= 0) close(fd);
+    rc = ao_wsfs_measure(&w, &u, &err);
+    CHECK(rc == AO_OK && strncmp(u.odd, "/workspace/dddd", 15) == 0 && strstr(u.odd, "...: nested deeper than 64 levels") && u.entries == 4 + 64,
+          "measure: a tree past PATH_MAX is walked to 64 levels and named by its sandbox path (%ld entries): %.60s", u.entries, u.odd);
+    w.workspace = "/nonexistent/agentomics-ws";
+    CHECK(ao_wsfs_measure(&w, &u, &err) == AO_EIO, "measure: no workspace is AO_EIO: %s", err.msg);
+}
+
 int main(void)
 {
     char cmd[4200];
@@ -524,6 +562,7 @@ int main(void)
     test_read();
     test_list();
     test_host_path();
+    test_measure();
     CHECK(open_fds() == fds, "no descriptor leaked (%d open, %d before)", open_fds(), fds);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);

@@ -44,14 +44,15 @@ int ao_agent_llm_option(ao_agent_opts *o, int code, const char *arg, char *msg, 
     int k = code - AO_AGENT_LLM_OPT_BASE;
     static const char *const names[] = {"--provider", "--model", "--api-base", "--price-file", "--max-llm-calls", "--max-cost", "--baseline",
                                         "--max-turns", "--submit-retries", "--llm-timeout", "--bash-timeout", "--sandbox-mem",
-                                        "--llm-protocol", "--max-tokens", "--context-tokens", "--step-timeout"};
-    if (k < 0 || k > 15) { snprintf(msg, n, "invalid option"); return -1; }
+                                        "--llm-protocol", "--max-tokens", "--context-tokens", "--step-timeout",
+                                        "--workspace-quota", "--workspace-files", "--sandbox-tmp"};
+    if (k < 0 || k > 18) { snprintf(msg, n, "invalid option"); return -1; }
     if (k >= 4 && k != 6 && k != 12) {
         errno = 0;
         d = strtod(arg, &end);
         if (errno || end == arg || *end || !isfinite(d) || d <= 0) { snprintf(msg, n, "%s expects a number > 0, got '%s'", names[k], arg); return -1; }
         v = (long)d;
-        if ((k == 4 || k == 7 || k == 8 || k == 13 || k == 14) && ((double)v != d || v > (k == 14 ? 100000000 : 1000000))) {
+        if ((k == 4 || k == 7 || k == 8 || k == 13 || k == 14 || k == 17) && ((double)v != d || v > (k == 14 ? 100000000 : 1000000))) {
             snprintf(msg, n, "%s expects an integer >= 1, got '%s'", names[k], arg);
             return -1;
         }
@@ -92,6 +93,9 @@ int ao_agent_llm_option(ao_agent_opts *o, int code, const char *arg, char *msg, 
     case 13: o->max_tokens = (int)v; break;
     case 14: o->context_tokens = v; break;
     case 15: o->step_timeout = d; break;
+    case 16: o->workspace_mb = d; break;
+    case 17: o->workspace_files = v; break;
+    case 18: o->sandbox_tmp_mb = d; break;
     }
     return 0;
 }
@@ -127,7 +131,11 @@ void ao_agent_llm_usage(FILE *fp)
 "                         tool call, and a bash call gets at most what is left; past it\n"
 "                         the step fails (kind step_timeout) [none]. Rate limits (429)\n"
 "                         are waited out until it or the end of the run's time budget,\n"
-"                         else 600 s a request (then kind rate_limit)\n", fp);
+"                         else 600 s a request (then kind rate_limit)\n"
+"  --workspace-quota MB   what /workspace may hold, checked after every command and\n"
+"                         file write; over it the step fails (kind workspace_quota) [1024]\n"
+"  --workspace-files N    entries /workspace may hold (files, directories) [20000]\n"
+"  --sandbox-tmp MB       size of the sandbox's private /tmp [1024]\n", fp);
 }
 
 static void ctx_free(agent_ctx *c)

@@ -50,12 +50,16 @@ typedef struct llm_cfg {
     int max_tokens;         /* 0: the preset's */
     long context_tokens;    /* 0: ask the server */
     double step_timeout;    /* 0: none */
+    double workspace_mb, sandbox_tmp_mb;   /* 0: the defaults */
+    long workspace_files;
 } llm_cfg;
 
 #define DEFAULT_CONTEXT_TOKENS 32768   /* when neither the user nor the server says */
 #define CHARS_PER_TOKEN 3               /* a conservative estimate for JSON, code and English */
 #define CONTEXT_MARGIN 512              /* tokens kept free for the chat template's own text */
 #define CONTEXT_SHRINKS 3               /* smaller tries of one reply after a provider's context-overflow refusal */
+
+#define HIDE_MAX 12   /* the workspace, /split, /data and the state: as given, resolved, and within their file system */
 
 struct agent_llm {
     ao_llm *llm;
@@ -73,7 +77,113 @@ struct agent_llm {
     ao_wsfs ws;
     char software[512];
     double step_deadline;   /* ao_now() past which the step in progress fails (0: none) */
+    struct { char *host; const char *shown; } hide[HIDE_MAX];   /* host paths and their sandbox names, longest first */
+    int n_hide;
 };
+
+/* ---- host paths ---------------------------------------------------------------- */
+
+/* The path of real (resolved, absolute) within the file system holding
+ * it, as a sandboxed /proc/self/mountinfo shows a bind mount's source:
+ * the root of the mount holding it joined with the rest. malloc'd; NULL
+ * when it is real itself or cannot be found. */
+static char *fs_relative(const char *real)
+{
+    char line[8192], root[4096], mnt[4096], *best = NULL;
+    size_t best_len = 0;
+    FILE *fp = fopen("/proc/self/mountinfo", "re");
+    if (!fp) return NULL;
+    while (fgets(line, sizeof line, fp)) {
+        size_t ml;
+        if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2) continue;
+        ml = strlen(mnt);
+        if (strncmp(real, mnt, ml) != 0 || (real[ml] != '/' && real[ml] != '\0' && strcmp(mnt, "/") != 0) || ml < best_len) continue;
+        free(best);
+        best_len = ml;
+        if (asprintf(&best, "%s%s", strcmp(root, "/") ? root : "", real + (strcmp(mnt, "/") ? ml : 0)) < 0) best = NULL;
+    }
+    fclose(fp);
+    if (best && (!strcmp(best, real) || best[0] != '/')) { free(best); best = NULL; }
+    return best;
+}
+
+/* The host paths a message for the model could name (a reader's or a
+ * check's error names the host file; a sandboxed /proc/self/mountinfo
+ * names the bind mounts' sources within their file systems), each as
+ * given, resolved and within its file system, with the sandbox name that
+ * replaces it; longest first, so the workspace goes before the state
+ * holding it. */
+static int hide_paths(agent_ctx *c, ao_err *err)
+{
+    struct agent_llm *a = c->llm;
+    const char *host[4] = {a->ws_dir, a->split_dir, c->o->data, c->s->dir}, *shown[4] = {"/workspace", "/split", "/data", "[the state directory]"};
+    int i, j, k;
+    for (i = 0; i < 4; i++) {
+        char *form[3] = {NULL, NULL, NULL};
+        form[1] = host[i] ? realpath(host[i], NULL) : NULL;
+        form[2] = form[1] ? fs_relative(form[1]) : NULL;
+        for (k = 0; k < 3; k++) {
+            const char *h = k ? form[k] : host[i];
+            int dup = 0;
+            if (!h || h[0] != '/' || !h[1]) continue;   /* a relative form would match inside other words */
+            for (j = 0; j < a->n_hide; j++) dup |= !strcmp(a->hide[j].host, h);
+            if (dup || a->n_hide == HIDE_MAX) continue;
+            if (!(a->hide[a->n_hide].host = strdup(h))) { free(form[1]); free(form[2]); return ao_err_set(err, AO_EMEM, "out of memory"); }
+            a->hide[a->n_hide++].shown = shown[i];
+        }
+        free(form[1]);
+        free(form[2]);
+    }
+    for (i = 1; i < a->n_hide; i++)
+        for (j = i; j > 0 && strlen(a->hide[j].host) > strlen(a->hide[j - 1].host); j--) {
+            char *h = a->hide[j].host;
+            const char *sh = a->hide[j].shown;
+            a->hide[j] = a->hide[j - 1];
+            a->hide[j - 1].host = h;
+            a->hide[j - 1].shown = sh;
+        }
+    return AO_OK;
+}
+
+/* The next occurrence of host path h (length hl) in p that ends where a
+ * path component ends ("/d" is no match inside "/data"). */
+static const char *find_path(const char *p, const char *h, size_t hl)
+{
+    for (; (p = strstr(p, h)); p++) {
+        char e = p[hl];
+        if (!(isalnum((unsigned char)e) || e == '.' || e == '_' || e == '-')) return p;
+    }
+    return NULL;
+}
+
+/* text (taken) with every host path of hide_paths replaced by its sandbox
+ * name; NULL when out of memory. */
+static char *neutral_paths(const struct agent_llm *a, char *text)
+{
+    int i;
+    for (i = 0; text && i < a->n_hide; i++) {
+        const char *h = a->hide[i].host, *p;
+        size_t hl = strlen(h), sl = strlen(a->hide[i].shown), n = 0;
+        char *out, *o;
+        for (p = text; (p = find_path(p, h, hl)); p += hl) n++;
+        if (!n) continue;
+        if (!(out = malloc(strlen(text) + n * sl + 1))) { free(text); return NULL; }
+        for (o = out, p = text; ; ) {
+            const char *q = find_path(p, h, hl);
+            size_t k = q ? (size_t)(q - p) : strlen(p);
+            memcpy(o, p, k);
+            o += k;
+            if (!q) break;
+            memcpy(o, a->hide[i].shown, sl);
+            o += sl;
+            p = q + hl;
+        }
+        *o = '\0';
+        free(text);
+        text = out;
+    }
+    return text;
+}
 
 /* ---- configuration ---------------------------------------------------------- */
 
@@ -104,6 +214,9 @@ static void cfg_from_options(const ao_agent_opts *o, llm_cfg *c)
     c->max_tokens = o->max_tokens;
     c->context_tokens = o->context_tokens;
     c->step_timeout = o->step_timeout;
+    c->workspace_mb = o->workspace_mb;
+    c->workspace_files = o->workspace_files;
+    c->sandbox_tmp_mb = o->sandbox_tmp_mb;
 }
 
 int agent_llm_run_settings(const ao_agent_opts *o, ao_llm_settings *s, ao_err *err)
@@ -125,6 +238,9 @@ int agent_llm_run_settings(const ao_agent_opts *o, ao_llm_settings *s, ao_err *e
     s->max_tokens = c.max_tokens;
     s->context_tokens = c.context_tokens;
     s->step_timeout = c.step_timeout;
+    s->workspace_mb = c.workspace_mb;
+    s->workspace_files = c.workspace_files;
+    s->sandbox_tmp_mb = c.sandbox_tmp_mb;
     return AO_OK;
 }
 
@@ -151,6 +267,9 @@ static void effective_config(const agent_ctx *c, llm_cfg *cfg)
     cfg->max_tokens = r->max_tokens;
     cfg->context_tokens = r->context_tokens;
     cfg->step_timeout = r->step_timeout;
+    cfg->workspace_mb = r->workspace_mb;
+    cfg->workspace_files = r->workspace_files;
+    cfg->sandbox_tmp_mb = r->sandbox_tmp_mb;
     if (o->provider) cfg->provider = o->provider;
     if ((m = env_or(o->model, "AGENTOMICS_MODEL"))) cfg->model = m;
     if ((b = env_or(o->api_base, "AGENTOMICS_API_BASE"))) cfg->api_base = b;
@@ -166,6 +285,9 @@ static void effective_config(const agent_ctx *c, llm_cfg *cfg)
     if (o->max_tokens > 0) cfg->max_tokens = o->max_tokens;
     if (o->context_tokens > 0) cfg->context_tokens = o->context_tokens;
     if (o->step_timeout > 0) cfg->step_timeout = o->step_timeout;
+    if (o->workspace_mb > 0) cfg->workspace_mb = o->workspace_mb;
+    if (o->workspace_files > 0) cfg->workspace_files = o->workspace_files;
+    if (o->sandbox_tmp_mb > 0) cfg->sandbox_tmp_mb = o->sandbox_tmp_mb;
 }
 
 static double cfg_num(const json_t *cfg, const char *k, double dflt)
@@ -250,6 +372,7 @@ static int llm_open(agent_ctx *c, ao_err *err)
     if (!(a->split_dir = ao_path_join(c->s->dir, "split"))) return ao_err_set(err, AO_EMEM, "out of memory");
     a->ws.workspace = a->ws_dir;
     a->ws.data = c->o->data;
+    if ((rc = hide_paths(c, err)) < 0) return rc;
     a->ws.max_read = 65536;
     a->ws.max_write = 1 << 20;
     detect_software(a->software, sizeof a->software);
@@ -312,6 +435,7 @@ void agent_llm_close(agent_ctx *c)
     json_decref(a->usage0);
     json_decref(a->steps_usage);
     free(a->prompts); free(a->schemas); free(a->ws_dir); free(a->split_dir); free(a->transcript);
+    for (int i = 0; i < a->n_hide; i++) free(a->hide[i].host);
     free(a);
     c->llm = NULL;
 }
@@ -741,6 +865,7 @@ static char *tool_bash(agent_ctx *c, const json_t *args, ao_err *err)
         if (left < so.timeout) so.timeout = left;
     }
     so.mem_mb = (long)a->cfg.mem_limit_mb;
+    if (a->cfg.sandbox_tmp_mb > 0) so.tmp_mb = (long)a->cfg.sandbox_tmp_mb;
     if ((rc = ao_sandbox_run(&so, argv, &r, err)) < 0) return NULL;
     text = ao_sandbox_describe(&r);
     ao_sandbox_result_clear(&r);
@@ -1185,6 +1310,28 @@ typedef struct turn_state {
 static const char repeat_note[] = "\n[note: you took exactly this action in your previous turn and got this result again. "
                                   "Use it: take a different action, or submit the step's output.]";
 
+/* The workspace quota (--workspace-quota, --workspace-files), checked
+ * after every call that writes there. It cannot stop a command midway
+ * (the disk is the host's), but the step ends at once, and the next
+ * iteration's first command can make room. 1 with why set when over, 0
+ * when within; < -1 when the workspace cannot be opened. */
+#define DEFAULT_WORKSPACE_MB 1024
+#define DEFAULT_WORKSPACE_FILES 20000
+static int workspace_over(agent_ctx *c, char *why, size_t n, ao_err *err)
+{
+    struct agent_llm *a = c->llm;
+    ao_wsfs_usage u;
+    double mb = a->cfg.workspace_mb > 0 ? a->cfg.workspace_mb : DEFAULT_WORKSPACE_MB;
+    long files = a->cfg.workspace_files > 0 ? a->cfg.workspace_files : DEFAULT_WORKSPACE_FILES;
+    int rc;
+    if ((rc = ao_wsfs_measure(&a->ws, &u, err)) < 0) return rc;
+    if (u.odd[0]) snprintf(why, n, "%s", u.odd);
+    else if ((double)u.bytes > mb * 1048576.0 || u.entries > files)
+        snprintf(why, n, "it holds %.1f MB in %ld entries; the quota is %g MB and %ld entries", (double)u.bytes / 1048576.0, u.entries, mb, files);
+    else return 0;
+    return 1;
+}
+
 /* Runs one call of the model's and returns the text that goes back (NULL
  * with err set on real errors); marks an over-limit of rejected submits
  * and counts repeated actions. */
@@ -1196,6 +1343,7 @@ static char *dispatch(agent_ctx *c, conv *cv, turn_state *ts, const char *name, 
     if (cv->accepted) return strdup("not run: the step was already accepted");
     if (ts->only_submit && strcmp(name, "submit")) return strdup("error: not run: this reply could only submit the step's output");
     if (!(result = run_tool(c, cv, name, args, &accepted, err))) return NULL;
+    if (!(result = neutral_paths(c->llm, result))) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
     {
         /* everything bound for a message or the transcript is valid UTF-8, cut on a character boundary */
         int cut;
@@ -1204,6 +1352,19 @@ static char *dispatch(agent_ctx *c, conv *cv, turn_state *ts, const char *name, 
         if (!t) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
         if (cut && (more = realloc(t, strlen(t) + 32))) t = strcat(more, "\n[result truncated]");
         result = t;
+    }
+    if (!cv->read_only && (!strcmp(name, "bash") || !strcmp(name, "write_file") || !strcmp(name, "replace_in_file"))) {
+        char why[600], *more = NULL;
+        int over = workspace_over(c, why, sizeof why, err);
+        if (over < 0) { free(result); return NULL; }
+        if (over) {
+            if (asprintf(&more, "%s\n[the workspace is over its quota: %s. The step fails here; remove what is not needed]", result, why) < 0) more = NULL;
+            free(result);
+            if (!(result = more)) { ao_err_set(err, AO_EMEM, "out of memory"); return NULL; }
+            *fail_kind = "workspace_quota";
+            snprintf(fail_msg, fail_n, "the workspace is over its quota: %s", why);
+            clean_buf(fail_msg, fail_n);
+        }
     }
     if (!strcmp(name, "submit") && !accepted && ++ts->rejects > c->llm->cfg.submit_retries) {
         *fail_kind = "invalid_output";
@@ -1468,6 +1629,8 @@ static int converse(agent_ctx *c, conv *cv, const json_t *extra_vars, const char
                              MAX_CALLS_PER_REPLY) < 0) result = NULL;
             } else if (a->step_deadline > 0 && ao_now() >= a->step_deadline) {
                 result = strdup("not run: the step's time (--step-timeout) is up");
+            } else if (*fail_kind) {
+                result = strdup("not run: the step has failed (see the previous result)");
             } else if (!(args = call_args(fn, why, sizeof why))) {
                 if (asprintf(&result, "error: the arguments of %s are not a JSON object (%s); send them again as valid JSON", name, why) < 0) result = NULL;
             } else if (!(result = dispatch(c, cv, &ts, name, args, fail_kind, fail_msg, fail_n, err))) {
@@ -1623,11 +1786,8 @@ int agent_llm_validate_split(agent_ctx *c, const json_t *sub, json_t **out, char
     }
     if ((rc = agent_load_split(c, err)) < 0) { ok = rc; goto DONE; }
     if (!(pt = ao_seqset_read(ht, c->info, 1, 1, &de)) || !(pv = ao_seqset_read(hv, c->info, 1, 1, &de))) {
-        /* the reader names the host path: the model is told the sandbox path */
-        char *at = strstr(de.msg, pt ? hv : ht);
-        const char *shown = jstr(sub, pt ? "valid_file" : "train_file"), *host = pt ? hv : ht;
-        if (at) snprintf(msg, n, "cannot read the split files: %.*s%s%s", (int)(at - de.msg), de.msg, shown, at + strlen(host));
-        else snprintf(msg, n, "cannot read the split files: %s", de.msg);
+        /* the reader names the host path: the result goes through neutral_paths on its way to the model */
+        snprintf(msg, n, "cannot read the split files: %s", de.msg);
         goto DONE;
     }
     if (!pt->n || !pv->n) { snprintf(msg, n, "both split files need rows"); goto DONE; }

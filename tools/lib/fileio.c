@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include "agentomics/fileio.h"
 
@@ -268,6 +269,11 @@ int ao_rm_rf(const char *path)
     return rm_tree_at(AT_FDCWD, path) == 0 ? AO_OK : AO_EIO;
 }
 
+int ao_rm_rf_at(int dirfd, const char *name)
+{
+    return rm_tree_at(dirfd, name) == 0 ? AO_OK : AO_EIO;
+}
+
 /* ---- temporaries removed on a fatal signal -------------------------------
  * Process-wide by nature: the handler can reach nothing else. Slots are
  * filled with signals blocked (so the handler never sees a half-written
@@ -276,6 +282,7 @@ int ao_rm_rf(const char *path)
 static struct {
     char *volatile path;
     volatile pid_t pid;
+    volatile int cgroup;   /* path is a cgroup: its processes are killed, then it is removed */
 } cleanup_slot[CLEANUP_SLOTS];
 static pthread_mutex_t cleanup_lock = PTHREAD_MUTEX_INITIALIZER;
 static const int cleanup_signals[] = {SIGTERM, SIGINT, SIGHUP};
@@ -289,7 +296,11 @@ static void cleanup_block(sigset_t *old)
     pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
-int ao_cleanup_add(const char *path)
+static int cleanup_add(const char *path, int cgroup);
+int ao_cleanup_add(const char *path) { return cleanup_add(path, 0); }
+int ao_cleanup_add_cgroup(const char *dir) { return cleanup_add(dir, 1); }
+
+static int cleanup_add(const char *path, int cgroup)
 {
     char *abs = NULL;
     sigset_t old;
@@ -306,6 +317,7 @@ int ao_cleanup_add(const char *path)
     for (i = 0; i < CLEANUP_SLOTS && slot < 0; i++)
         if (!cleanup_slot[i].path) {
             cleanup_slot[i].pid = getpid();
+            cleanup_slot[i].cgroup = cgroup;
             cleanup_slot[i].path = abs;
             slot = i;
         }
@@ -329,15 +341,50 @@ void ao_cleanup_remove(int slot)
     free(p);
 }
 
-/* Async-signal-safe: getpid, the removal walk (openat, unlinkat, fstat,
- * lseek, getdents64, close), signal and raise. */
+/* Kills every process of cgroup dir (its cgroup.procs) and removes it,
+ * waiting up to a second for the kernel to let the killed ones go. */
+static void cgroup_kill_remove(const char *dir)
+{
+    char buf[4096];
+    int tries;
+    for (tries = 0; tries < 100; tries++) {
+        struct timespec pause = {0, 10000000};
+        int fd = openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), procs;
+        if (fd < 0) return;
+        procs = openat(fd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+        close(fd);
+        if (procs >= 0) {
+            long pid = 0;
+            ssize_t n, k;
+            while ((n = read(procs, buf, sizeof buf)) > 0)
+                for (k = 0; k < n; k++) {
+                    if (buf[k] >= '0' && buf[k] <= '9') { pid = pid * 10 + (buf[k] - '0'); continue; }
+                    if (pid > 0) kill((pid_t)pid, SIGKILL);
+                    pid = 0;
+                }
+            if (pid > 0) kill((pid_t)pid, SIGKILL);
+            close(procs);
+        }
+        if (rmdir(dir) == 0 || errno != EBUSY) return;
+        nanosleep(&pause, NULL);
+    }
+}
+
+/* Async-signal-safe: getpid, kill, nanosleep, read, rmdir, the removal
+ * walk (openat, unlinkat, fstat, lseek, getdents64, close), signal and
+ * raise. Cgroups go first: killing the sandbox they hold stops whatever
+ * it still writes into a temporary tree before the tree is removed. */
 static void cleanup_handler(int sig)
 {
     pid_t me = getpid();
     int i, saved = errno;
     for (i = 0; i < CLEANUP_SLOTS; i++) {
         char *p = cleanup_slot[i].path;
-        if (p && cleanup_slot[i].pid == me) rm_tree_at(AT_FDCWD, p);
+        if (p && cleanup_slot[i].pid == me && cleanup_slot[i].cgroup) cgroup_kill_remove(p);
+    }
+    for (i = 0; i < CLEANUP_SLOTS; i++) {
+        char *p = cleanup_slot[i].path;
+        if (p && cleanup_slot[i].pid == me && !cleanup_slot[i].cgroup) rm_tree_at(AT_FDCWD, p);
     }
     errno = saved;
     /* die of the same signal (SA_RESETHAND restored the default action,

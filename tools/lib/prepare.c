@@ -1009,6 +1009,32 @@ static int unstat_row(prep *p, splitstats *st, char *line, ao_err *err)
     return AO_OK;
 }
 
+/* The rows of pool whose sequences (every column) also occur in the
+ * training set tr: *elig gets the others (ascending), *n_in_train their
+ * count. A slice row that training holds would score memory, not
+ * generalisation; from the validation pool such rows stay in validation. */
+static int not_in_training(const ao_seqset *pool, const ao_seqset *tr, int64_t **elig, int64_t *n_elig, int64_t *n_in_train, ao_err *err)
+{
+    ao_row_hash *h = ao_seqset_sorted_hashes(tr);
+    int64_t i, n = 0;
+    *n_in_train = 0;
+    if (!h || !(*elig = malloc(sizeof **elig * (size_t)(pool->n > 0 ? pool->n : 1)))) { free(h); return ao_err_set(err, AO_EMEM, "out of memory"); }
+    for (i = 0; i < pool->n; i++) {
+        uint64_t hv = ao_seqset_row_hash(pool, i);
+        int64_t lo = 0, hi = tr->n, found = 0;
+        while (lo < hi) {   /* the first entry with hash >= hv */
+            int64_t mid = lo + (hi - lo) / 2;
+            if (h[mid].h < hv) lo = mid + 1; else hi = mid;
+        }
+        for (; lo < tr->n && h[lo].h == hv && !found; lo++) found = ao_seqset_rows_equal(pool, i, tr, h[lo].i);
+        if (found) (*n_in_train)++;
+        else (*elig)[n++] = i;
+    }
+    *n_elig = n;
+    free(h);
+    return AO_OK;
+}
+
 /* Carves the selection slice out of the pool split (the validation set
  * when given, else training) of the output being written: the pool file
  * is rewritten without the slice's rows, its statistics and digest follow
@@ -1024,8 +1050,8 @@ static int carve_selection(prep *p, ao_outdir *od, int *pool_out, json_t **recor
     size_t cap = 0;
     ssize_t len;
     ao_dataset_info *info = NULL;
-    ao_seqset *s = NULL;
-    int64_t *keep = NULL, *sel = NULL, nk = 0, ns = 0, row = -1, j = 0;
+    ao_seqset *s = NULL, *tr = NULL, *sub = NULL;
+    int64_t *keep = NULL, *sel = NULL, *elig = NULL, nk = 0, ns = 0, ne = 0, n_in_train = 0, row = -1, j = 0;
     FILE *in = NULL, *rest = NULL, *out = NULL;
     splitstats *st = &p->st[pool];
     *pool_out = -1;
@@ -1035,11 +1061,27 @@ static int carve_selection(prep *p, ao_outdir *od, int *pool_out, json_t **recor
         !(rest_path = ao_outdir_path(od, "agent/pool.rest", err))) { rc = err->code; goto DONE; }
     *strrchr(agent, '/') = '\0';
     if (!(info = ao_dataset_info_load(agent, err)) || !(s = ao_seqset_read(pool_path, info, 1, o->reader.threads, err))) { rc = err->code; goto DONE; }
-    if ((rc = ao_split_selection(s, fr, seed, &keep, &nk, &sel, &ns, why, sizeof why, err)) < 0) goto DONE;
+    if (pool == AO_SPLIT_VALID) {
+        /* rows whose sequences training also holds never enter the slice:
+         * the slice is drawn from the others (a training pool's duplicate
+         * groups stay whole, so there no slice row can be in the rest) */
+        char *train_path = ao_outdir_path(od, "agent/train.tsv", err);
+        if (!train_path || !(tr = ao_seqset_read(train_path, info, 0, o->reader.threads, err))) { free(train_path); rc = err->code; goto DONE; }
+        free(train_path);
+        if ((rc = not_in_training(s, tr, &elig, &ne, &n_in_train, err)) < 0) goto DONE;
+        if (n_in_train > 0 && !(sub = ao_seqset_subset(s, elig, ne, err))) { rc = err->code; goto DONE; }
+    }
+    if ((rc = ao_split_selection(sub ? sub : s, fr, seed, &keep, &nk, &sel, &ns, why, sizeof why, err)) < 0) goto DONE;
     if (!sel) {
-        ao_warn("no selection slice (iterations and lineages are then chosen on the validation metric): %s", why);
-        *record = json_pack("{s:b,s:s,s:f,s:s}", "carved", 0, "pool", split_names[pool], "fraction", fr, "reason", why);
+        ao_warn("no selection slice (iterations and lineages are then chosen on the validation metric): %s%s", why,
+                n_in_train ? " (among the validation rows whose sequences training does not hold)" : "");
+        *record = json_pack("{s:b,s:s,s:f,s:s,s:I}", "carved", 0, "pool", split_names[pool], "fraction", fr, "reason", why,
+                            "excluded_in_training", (json_int_t)n_in_train);
         goto DONE_NOSLICE;
+    }
+    if (sub) {
+        int64_t i;   /* back to rows of the pool (elig is ascending, so sel stays so) */
+        for (i = 0; i < ns; i++) sel[i] = elig[sel[i]];
     }
     if (!(sel_path = ao_outdir_path(od, "selection/selection.tsv", err))) { rc = err->code; goto DONE; }
     if (!(in = fopen(pool_path, "r"))) { rc = ao_err_set(err, AO_EIO, "%s: cannot read: %s", pool_path, strerror(errno)); goto DONE; }
@@ -1072,10 +1114,12 @@ static int carve_selection(prep *p, ao_outdir *od, int *pool_out, json_t **recor
         for (i = 0; i < ns; i++) n[s->y[sel[i]]]++;
         for (i = 0; i < info->n_classes; i++) json_object_set_new(cc, info->classes[i], json_integer((json_int_t)n[i]));
         free(n);
-        *record = json_pack("{s:b,s:s,s:f,s:I,s:I,s:o}", "carved", 1, "pool", split_names[pool], "fraction", fr, "seed", (json_int_t)seed,
-                            "n_records", (json_int_t)ns, "class_counts", cc);
+        *record = json_pack("{s:b,s:s,s:f,s:I,s:I,s:o,s:I}", "carved", 1, "pool", split_names[pool], "fraction", fr, "seed", (json_int_t)seed,
+                            "n_records", (json_int_t)ns, "class_counts", cc, "excluded_in_training", (json_int_t)n_in_train);
     }
     ao_info("selection slice: %" PRId64 " of %" PRId64 " %s rows held back from the agent", ns, s->n, split_names[pool]);
+    if (n_in_train)
+        ao_warn("%" PRId64 " validation rows have sequences that training also holds: they stay in validation and out of the selection slice", n_in_train);
     *pool_out = pool;
 DONE_NOSLICE:
     rc = *record ? AO_OK : ao_err_set(err, AO_EMEM, "out of memory");
@@ -1091,6 +1135,9 @@ DONE:
     free(sel_path);
     free(keep);
     free(sel);
+    free(elig);
+    ao_seqset_destroy(sub);
+    ao_seqset_destroy(tr);
     ao_seqset_destroy(s);
     ao_dataset_info_destroy(info);
     return rc;

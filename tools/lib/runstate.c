@@ -114,6 +114,9 @@ int ao_run_config_parse(const json_t *j, const char *file, ao_run_config *rc, ao
         rc->llm.submit_retries = (int)json_integer_value(json_object_get(llm, "submit_retries"));
         rc->llm.request_timeout = jnum(llm, "request_timeout", 300);
         rc->llm.step_timeout = jnum(llm, "step_timeout", 0);
+        rc->llm.workspace_mb = jnum(llm, "workspace_quota_mb", 0);
+        rc->llm.workspace_files = (long)json_integer_value(json_object_get(llm, "workspace_files"));
+        rc->llm.sandbox_tmp_mb = jnum(llm, "sandbox_tmp_mb", 0);
         rc->llm.bash_timeout = jnum(llm, "bash_timeout", 120);
         rc->llm.mem_limit_mb = jnum(llm, "mem_limit_mb", 8192);
         rc->llm.protocol = jdup(llm, "protocol", &oom);
@@ -154,6 +157,9 @@ json_t *ao_run_config_to_json(const ao_run_config *rc)
                               "protocol", l->protocol, "max_tokens", l->max_tokens, "context_tokens", (json_int_t)l->context_tokens);
         /* written only when set: states without one stay byte-identical */
         if (o && l->step_timeout > 0 && json_object_set_new(o, "step_timeout", json_real(l->step_timeout)) != 0) { json_decref(o); o = NULL; }
+        if (o && l->workspace_mb > 0 && json_object_set_new(o, "workspace_quota_mb", json_real(l->workspace_mb)) != 0) { json_decref(o); o = NULL; }
+        if (o && l->workspace_files > 0 && json_object_set_new(o, "workspace_files", json_integer(l->workspace_files)) != 0) { json_decref(o); o = NULL; }
+        if (o && l->sandbox_tmp_mb > 0 && json_object_set_new(o, "sandbox_tmp_mb", json_real(l->sandbox_tmp_mb)) != 0) { json_decref(o); o = NULL; }
         if (!o || json_object_set_new(j, "llm", o) != 0) { json_decref(j); return NULL; }
     }
     return j;

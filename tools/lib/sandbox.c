@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -25,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "agentomics/jsonfield.h"
+#include "agentomics/fileio.h"
 #include "agentomics/sandbox.h"
 
 #define SANDBOX_OUTPUT_DEFAULT 16384
@@ -33,6 +35,8 @@
 #define SANDBOX_NS_WAIT 2.0         /* seconds to wait for the pid namespace to empty */
 #define STATUS_FD 3                 /* bwrap --json-status-fd in the child */
 #define STATUS_FD_STR "3"
+#define ARGS_FD 4                   /* bwrap --args in the child */
+#define ARGS_FD_STR "4"
 #define SANDBOX_PATH "/usr/local/bin:/usr/bin:/bin"
 
 static const char bwrap_missing[] =
@@ -171,8 +175,9 @@ static int build_env(const char *const *extra, strvec *env, ao_err *err)
 }
 
 /* Adds the system part of the sandbox: /usr, the merged-/usr links,
- * the /etc whitelist, /proc, /dev and a private /tmp. */
-static int add_system(strvec *a)
+ * the /etc whitelist, /proc, /dev and a private /tmp (of tmp_mb MB when
+ * > 0). */
+static int add_system(strvec *a, long tmp_mb)
 {
     char src[PATH_MAX], dst[PATH_MAX], link[PATH_MAX];
     struct stat st;
@@ -207,6 +212,11 @@ static int add_system(strvec *a)
     }
     if (strvec_add3(a, "--proc", "/proc", NULL) < 0) goto DONE;
     if (strvec_add3(a, "--dev", "/dev", NULL) < 0) goto DONE;
+    if (tmp_mb > 0) {
+        char bytes[32];
+        snprintf(bytes, sizeof bytes, "%lld", (long long)tmp_mb << 20);
+        if (strvec_add3(a, "--size", bytes, NULL) < 0) goto DONE;
+    }
     if (strvec_add3(a, "--tmpfs", "/tmp", NULL) < 0) goto DONE;
     rc = AO_OK;
 DONE:
@@ -231,13 +241,51 @@ static int add_gpus(strvec *a)
     return rc;
 }
 
-/* The full bwrap command line for opts o and argv. */
+/* Whether this bwrap has --size (bubblewrap 0.5.0 and later): its --help
+ * lists the option. Without it /tmp stays an unsized tmpfs, bounded by
+ * the memory cgroup where there is one. */
+static int bwrap_has_size(const char *bwrap)
+{
+    char buf[4096], *all = NULL;
+    size_t len = 0;
+    int p[2], found = 0, status;
+    pid_t pid;
+    ssize_t n;
+    if (pipe2(p, O_CLOEXEC) != 0) return 0;
+    if ((pid = fork()) < 0) { close(p[0]); close(p[1]); return 0; }
+    if (pid == 0) {
+        char *const argv[] = {(char *)bwrap, (char *)"--help", NULL};
+        char *const envp[] = {NULL};
+        if (dup2(p[1], 1) >= 0) execve(bwrap, argv, envp);
+        _exit(127);
+    }
+    close(p[1]);
+    while ((n = read(p[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+        char *more;
+        if (n < 0) continue;
+        if (len > (1 << 20) || !(more = realloc(all, len + (size_t)n + 1))) break;
+        all = more;
+        memcpy(all + len, buf, (size_t)n);
+        len += (size_t)n;
+        all[len] = '\0';
+    }
+    close(p[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    found = all && strstr(all, "--size ") != NULL;
+    free(all);
+    return found;
+}
+
+/* The bwrap command for opts o and argv: its options go to a (read by
+ * bwrap from a descriptor, --args), the exec line to x: "bwrap --args 4
+ * -- argv...". bwrap's first process stays in the sandbox as its pid 1,
+ * and its command line is what a sandboxed command reads in
+ * /proc/1/cmdline: the mounts' host paths must not be on it. */
 static int build_args(const char *bwrap, const ao_sandbox_opts *o, const char *const *argv,
-                      const strvec *env, strvec *a, ao_err *err)
+                      const strvec *env, strvec *a, strvec *x, ao_err *err)
 {
     size_t i;
     int k;
-    if (strvec_add(a, bwrap) < 0) goto ERROR_MEM;
     /* --unshare-user explicitly: as root, --unshare-all alone would skip the
      * user namespace, and --cap-drop ALL then has to drop real host caps. */
     if (strvec_add3(a, "--unshare-all", "--unshare-user", "--die-with-parent") < 0) goto ERROR_MEM;
@@ -245,7 +293,7 @@ static int build_args(const char *bwrap, const ao_sandbox_opts *o, const char *c
     /* fd 3 in the child: bwrap reports the sandbox's pid 1 there (see
      * wait_namespace_gone); it is not inherited by the command */
     if (strvec_add(a, "--json-status-fd") < 0 || strvec_add(a, STATUS_FD_STR) < 0) goto ERROR_MEM;
-    if (add_system(a) < 0) goto ERROR_MEM;
+    if (add_system(a, o->tmp_mb > 0 && bwrap_has_size(bwrap) ? o->tmp_mb : 0) < 0) goto ERROR_MEM;
     for (k = 0; k < o->n_mounts; k++) {
         const ao_sandbox_mount *m = &o->mounts[k];
         if (!m->src || !m->dst || m->dst[0] != '/')
@@ -268,12 +316,36 @@ static int build_args(const char *bwrap, const ao_sandbox_opts *o, const char *c
         if (strvec_take(a, strndup(env->v[i], (size_t)(eq - env->v[i]))) < 0) goto ERROR_MEM;
         if (strvec_add(a, eq + 1) < 0) goto ERROR_MEM;
     }
-    if (strvec_add(a, "--") < 0) goto ERROR_MEM;
+    if (strvec_add(x, bwrap) < 0 || strvec_add3(x, "--args", ARGS_FD_STR, "--") < 0) goto ERROR_MEM;
     for (i = 0; argv[i]; i++)
-        if (strvec_add(a, argv[i]) < 0) goto ERROR_MEM;
+        if (strvec_add(x, argv[i]) < 0) goto ERROR_MEM;
     return AO_OK;
 ERROR_MEM:
     return ao_err_set(err, AO_EMEM, "out of memory");
+}
+
+/* bwrap's options, NUL-separated, in an anonymous file read from its
+ * start; the descriptor is above ARGS_FD, so the child's dup2 calls never
+ * clobber it. -1 with errno on failure. */
+static int args_file(const strvec *a)
+{
+    int fd = memfd_create("bwrap-args", MFD_CLOEXEC), hi;
+    size_t i;
+    if (fd < 0) return -1;
+    for (i = 0; i < a->n; i++) {
+        const char *p = a->v[i];
+        size_t left = strlen(p) + 1;
+        while (left > 0) {
+            ssize_t w = write(fd, p, left);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) { close(fd); return -1; }
+            p += w;
+            left -= (size_t)w;
+        }
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0 || (hi = fcntl(fd, F_DUPFD_CLOEXEC, ARGS_FD + 1)) < 0) { close(fd); return -1; }
+    close(fd);
+    return hi;
 }
 
 /* ---- output capture: head, ring-buffered tail, optional log ---- */
@@ -358,21 +430,29 @@ static char *capture_text(const capture *c, ao_sandbox_result *r)
     return s;
 }
 
-/* ---- the process limit: a pids cgroup where one can be made ----
+/* ---- bounds on the whole sandbox: pids and memory cgroups ----
  *
  * RLIMIT_NPROC does not bind a caller that is root on the host: the kernel
  * exempts real uid 0 (root_user) even inside a fresh user namespace,
- * because the namespace's uid 0 maps back to host uid 0. So where the
- * caller may create a cgroup (root with a writable pids hierarchy, or a
- * delegated cgroup v2 subtree) the sandbox is also put into a new pids
- * cgroup with pids.max = nproc. This is best effort: without one, the
- * rlimit (which does hold for non-root callers) and the wall-clock timeout
- * remain. */
+ * because the namespace's uid 0 maps back to host uid 0; and RLIMIT_AS
+ * bounds each process, not the sandbox (256 processes, or files in its
+ * /tmp, which is memory). So where the caller may create cgroups (root
+ * with writable v1 hierarchies, or a delegated cgroup v2 subtree) the
+ * sandbox is also put into a new pids cgroup (pids.max = nproc) and a new
+ * memory cgroup (mem_mb for all its processes and its /tmp together; swap
+ * too where it is accounted). This is best effort, each controller on its
+ * own: without one, the rlimits (RLIMIT_NPROC does hold for non-root
+ * callers) and the wall-clock timeout remain. Each cgroup made is in the
+ * signal cleanup list, so a killed caller removes it too. */
 
-typedef struct pidcg {
-    char *dir;       /* the cgroup made for this run; NULL: none */
-    int procs_fd;    /* its cgroup.procs, open for the child to join */
-} pidcg;
+enum { CG_PIDS, CG_MEMORY, CG_N };
+static const char *const cg_ctrl[CG_N] = {"pids", "memory"};
+
+typedef struct sbcg {
+    char *dir[CG_N];     /* the cgroups made for this run (v2: one, in dir[CG_PIDS]); NULL: none */
+    int procs_fd[CG_N];  /* their cgroup.procs, open for the child to join */
+    int cleanup[CG_N];   /* their slots in the signal cleanup list */
+} sbcg;
 
 static int write_text(const char *path, const char *text)
 {
@@ -381,6 +461,14 @@ static int write_text(const char *path, const char *text)
     ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
     close(fd);
     return ok ? 0 : -1;
+}
+
+/* Writes text to dir/name; -1 when it cannot. */
+static int write_ctl(const char *dir, const char *name, const char *text)
+{
+    char path[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) return -1;
+    return write_text(path, text);
 }
 
 static int file_has_word(const char *path, const char *word)
@@ -408,9 +496,9 @@ static int list_has(const char *list, const char *item)
     return 0;
 }
 
-/* This process's cgroup in the v2 hierarchy (v2 = 1) or in the v1
- * hierarchy that has the pids controller; malloc'd. */
-static char *own_cgroup(int v2)
+/* This process's cgroup in the v2 hierarchy (ctrl NULL) or in the v1
+ * hierarchy that has controller ctrl; malloc'd. */
+static char *own_cgroup(const char *ctrl)
 {
     char line[1024], *path = NULL;
     FILE *fp = fopen("/proc/self/cgroup", "re");
@@ -421,95 +509,150 @@ static char *own_cgroup(int v2)
         *c2 = '\0';
         line[strcspn(line, "\n")] = '\0';
         c2[1 + strcspn(c2 + 1, "\n")] = '\0';
-        if (v2 ? (strcmp(line, "0") == 0 && c1[1] == '\0') : list_has(c1 + 1, "pids")) path = strdup(c2 + 1);
+        if (!ctrl ? (strcmp(line, "0") == 0 && c1[1] == '\0') : list_has(c1 + 1, ctrl)) path = strdup(c2 + 1);
     }
     fclose(fp);
     return path;
 }
 
-/* Tries to make a pids cgroup under the mount mnt (mounted from root). */
-static int pidcg_try(pidcg *cg, int v2, const char *root, const char *mnt, long nproc, double nonce)
+/* Makes a cgroup below this process's own one in the hierarchy mounted
+ * at mnt (from root); v2 (ctrl NULL) with the pids and memory controllers
+ * enabled for it where they can be. malloc'd path, or NULL. */
+static char *cg_make(const char *ctrl, const char *root, const char *mnt, const char *tag)
 {
-    char *own = own_cgroup(v2), *parent = NULL, *ctl = NULL, *procs = NULL, num[32];
+    char *own = own_cgroup(ctrl), *parent = NULL, *dir = NULL, ctl[PATH_MAX];
     const char *rel;
     size_t rl = strlen(root);
-    int rc = -1;
-    if (!own) goto DONE;
+    int k;
+    if (!own) return NULL;
     rel = own;
     if (strcmp(root, "/") != 0 && strncmp(own, root, rl) == 0 && (own[rl] == '/' || own[rl] == '\0')) rel = own + rl;
-    if (asprintf(&parent, "%s%s", mnt, rel) < 0) { parent = NULL; goto DONE; }
-    if (v2) {
-        if (asprintf(&ctl, "%s/cgroup.subtree_control", parent) < 0) { ctl = NULL; goto DONE; }
-        if (!file_has_word(ctl, "pids") && (write_text(ctl, "+pids") != 0 || !file_has_word(ctl, "pids"))) goto DONE;
+    if (asprintf(&parent, "%s%s", mnt, rel) < 0) parent = NULL;
+    else if (!ctrl) {
+        snprintf(ctl, sizeof ctl, "%s/cgroup.subtree_control", parent);
+        for (k = 0; k < CG_N; k++) {
+            char plus[16];
+            snprintf(plus, sizeof plus, "+%s", cg_ctrl[k]);
+            if (!file_has_word(ctl, cg_ctrl[k])) (void)write_text(ctl, plus);
+        }
     }
-    if (asprintf(&cg->dir, "%s/agentomics-sandbox-%ld-%.0f", parent, (long)getpid(), nonce) < 0) {
-        cg->dir = NULL;
-        goto DONE;
-    }
-    if (mkdir(cg->dir, 0755) != 0) { free(cg->dir); cg->dir = NULL; goto DONE; }
-    free(ctl);
-    ctl = NULL;
-    snprintf(num, sizeof num, "%ld", nproc);
-    if (asprintf(&ctl, "%s/pids.max", cg->dir) < 0) { ctl = NULL; goto FAIL; }
-    if (write_text(ctl, num) != 0) goto FAIL;
-    if (asprintf(&procs, "%s/cgroup.procs", cg->dir) < 0) { procs = NULL; goto FAIL; }
-    if ((cg->procs_fd = open(procs, O_WRONLY | O_CLOEXEC)) < 0) goto FAIL;
-    rc = 0;
-    goto DONE;
-FAIL:
-    rmdir(cg->dir);
-    free(cg->dir);
-    cg->dir = NULL;
-DONE:
+    if (parent && asprintf(&dir, "%s/agentomics-sandbox-%ld-%s", parent, (long)getpid(), tag) < 0) dir = NULL;
+    if (dir && mkdir(dir, 0755) != 0) { free(dir); dir = NULL; }
     free(own);
     free(parent);
-    free(ctl);
-    free(procs);
-    return rc;
+    return dir;
 }
 
-static void pidcg_create(pidcg *cg, long nproc)
+/* Sets controller k's bound in dir (v2: its files in the one cgroup). */
+static int cg_limit(const char *dir, int k, int v2, long nproc, long mem_mb)
 {
-    char line[4096], root[PATH_MAX], mnt[PATH_MAX], fstype[64], source[256], opts[1024];
+    char num[32];
+    if (k == CG_PIDS) {
+        snprintf(num, sizeof num, "%ld", nproc);
+        return write_ctl(dir, "pids.max", num);
+    }
+    snprintf(num, sizeof num, "%lld", (long long)mem_mb << 20);
+    if (v2) {
+        if (write_ctl(dir, "memory.max", num) != 0) return -1;
+        (void)write_ctl(dir, "memory.swap.max", "0");   /* not every kernel accounts swap */
+        return 0;
+    }
+    if (write_ctl(dir, "memory.limit_in_bytes", num) != 0) return -1;
+    (void)write_ctl(dir, "memory.memsw.limit_in_bytes", num);   /* only with swap accounting */
+    return 0;
+}
+
+static void cg_remove(char *dir)
+{
+    int i;
+    for (i = 0; i < 100 && rmdir(dir) != 0 && errno == EBUSY; i++) {
+        (void)write_ctl(dir, "cgroup.kill", "1");   /* v2: whatever is left */
+        poll(NULL, 0, 10);
+    }
+}
+
+/* Makes the run's cgroups: a pids bound when nproc > 0, a memory bound
+ * when mem_mb > 0; each one that cannot be made is simply absent. */
+static void sbcg_create(sbcg *cg, long nproc, long mem_mb)
+{
+    char line[4096], root[PATH_MAX], mnt[PATH_MAX], fstype[64], source[256], opts[1024], tag[48];
     FILE *fp;
-    int pass;
     struct timespec ts;
-    cg->dir = NULL;
-    cg->procs_fd = -1;
-    if (nproc <= 0) return;
+    int k, pass;
+    for (k = 0; k < CG_N; k++) { cg->dir[k] = NULL; cg->procs_fd[k] = -1; cg->cleanup[k] = -1; }
+    if (nproc <= 0 && mem_mb <= 0) return;
     clock_gettime(CLOCK_REALTIME, &ts);
-    /* Pass 0: cgroup v2; pass 1: a v1 pids hierarchy. */
-    for (pass = 0; pass < 2 && !cg->dir; pass++) {
+    snprintf(tag, sizeof tag, "%.0f", (double)ts.tv_nsec + 1e9 * (double)(ts.tv_sec % 1000));
+    /* Pass 0: v1 hierarchies (where a controller has one, the unified
+     * hierarchy cannot have it too); pass 1: cgroup v2, when no v1
+     * hierarchy served. */
+    for (pass = 0; pass < 2 && !cg->dir[CG_PIDS] && !cg->dir[CG_MEMORY]; pass++) {
         if (!(fp = fopen("/proc/self/mountinfo", "re"))) return;
-        while (!cg->dir && fgets(line, sizeof line, fp)) {
+        while (fgets(line, sizeof line, fp)) {
             char *dash = strstr(line, " - ");
             if (!dash || sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2) continue;
             if (sscanf(dash + 3, "%63s %255s %1023s", fstype, source, opts) != 3) continue;
-            if (pass == 0 ? strcmp(fstype, "cgroup2") != 0
-                          : (strcmp(fstype, "cgroup") != 0 || !list_has(opts, "pids"))) continue;
-            pidcg_try(cg, pass == 0, root, mnt, nproc, (double)ts.tv_nsec + 1e9 * (double)(ts.tv_sec % 1000));
+            if (pass == 1) {
+                char ctl[PATH_MAX];
+                int bound = 0;
+                if (strcmp(fstype, "cgroup2") != 0 || cg->dir[CG_PIDS] || !(cg->dir[CG_PIDS] = cg_make(NULL, root, mnt, tag))) continue;
+                /* one cgroup, each bound where its controller is enabled */
+                snprintf(ctl, sizeof ctl, "%s/cgroup.controllers", cg->dir[CG_PIDS]);
+                if (nproc > 0 && file_has_word(ctl, "pids")) bound |= cg_limit(cg->dir[CG_PIDS], CG_PIDS, 1, nproc, mem_mb) == 0;
+                if (mem_mb > 0 && file_has_word(ctl, "memory")) bound |= cg_limit(cg->dir[CG_PIDS], CG_MEMORY, 1, nproc, mem_mb) == 0;
+                if (!bound) { cg_remove(cg->dir[CG_PIDS]); free(cg->dir[CG_PIDS]); cg->dir[CG_PIDS] = NULL; }
+                continue;
+            }
+            if (strcmp(fstype, "cgroup") != 0) continue;
+            for (k = 0; k < CG_N; k++) {
+                if (cg->dir[k] || !list_has(opts, cg_ctrl[k]) || (k == CG_PIDS ? nproc : mem_mb) <= 0) continue;
+                if (!(cg->dir[k] = cg_make(cg_ctrl[k], root, mnt, tag))) continue;
+                if (cg_limit(cg->dir[k], k, 0, nproc, mem_mb) != 0) { cg_remove(cg->dir[k]); free(cg->dir[k]); cg->dir[k] = NULL; }
+            }
         }
         fclose(fp);
     }
+    for (k = 0; k < CG_N; k++) {
+        char procs[PATH_MAX];
+        if (!cg->dir[k]) continue;
+        snprintf(procs, sizeof procs, "%s/cgroup.procs", cg->dir[k]);
+        if ((cg->procs_fd[k] = open(procs, O_WRONLY | O_CLOEXEC)) < 0) { cg_remove(cg->dir[k]); free(cg->dir[k]); cg->dir[k] = NULL; continue; }
+        cg->cleanup[k] = ao_cleanup_add_cgroup(cg->dir[k]);
+    }
 }
 
-/* Removes the cgroup once its processes are gone (they are: bwrap was
+/* Whether the memory bound killed a process of the sandbox (the
+ * "oom_kill N" count: v1 memory.oom_control, v2 memory.events). */
+static int sbcg_memory_hit(const sbcg *cg)
+{
+    char path[PATH_MAX], buf[128];
+    int v1 = cg->dir[CG_MEMORY] != NULL, hit = 0;
+    const char *dir = v1 ? cg->dir[CG_MEMORY] : cg->dir[CG_PIDS];
+    FILE *fp;
+    if (!dir) return 0;
+    snprintf(path, sizeof path, "%s/%s", dir, v1 ? "memory.oom_control" : "memory.events");
+    if (!(fp = fopen(path, "re"))) return 0;
+    while (!hit && fgets(buf, sizeof buf, fp)) hit = !strncmp(buf, "oom_kill ", 9) && strtol(buf + 9, NULL, 10) > 0;
+    fclose(fp);
+    return hit;
+}
+
+/* Removes the cgroups once their processes are gone (they are: bwrap was
  * reaped and took the pid namespace with it; the kernel may need a moment
  * to drop the last exited tasks). */
-static void pidcg_destroy(pidcg *cg)
+static void sbcg_destroy(sbcg *cg)
 {
-    int i;
-    if (cg->procs_fd >= 0) close(cg->procs_fd);
-    cg->procs_fd = -1;
-    if (!cg->dir) return;
-    for (i = 0; i < 100 && rmdir(cg->dir) != 0 && errno == EBUSY; i++) {
-        char kill_path[PATH_MAX];
-        snprintf(kill_path, sizeof kill_path, "%s/cgroup.kill", cg->dir);
-        write_text(kill_path, "1");   /* v2: whatever is left */
-        poll(NULL, 0, 10);
+    int k;
+    for (k = 0; k < CG_N; k++) {
+        if (cg->procs_fd[k] >= 0) close(cg->procs_fd[k]);
+        cg->procs_fd[k] = -1;
+        if (!cg->dir[k]) continue;
+        cg_remove(cg->dir[k]);
+        ao_cleanup_remove(cg->cleanup[k]);
+        cg->cleanup[k] = -1;
+        free(cg->dir[k]);
+        cg->dir[k] = NULL;
     }
-    free(cg->dir);
-    cg->dir = NULL;
 }
 
 /* ---- the child ---- */
@@ -528,7 +671,7 @@ static void set_limit(int res, rlim_t v)
 }
 
 /* After fork: async-signal-safe calls only. Never returns. */
-static void child_exec(const ao_sandbox_opts *o, int out_fd, int status_fd, int cg_fd, char **args, char **envp)
+static void child_exec(const ao_sandbox_opts *o, int out_fd, int status_fd, int args_fd, const int *cg_fd, char **args, char **envp)
 {
     static const char msg[] = "agentomics: cannot execute bubblewrap\n";
     int devnull = open("/dev/null", O_RDONLY);
@@ -536,19 +679,22 @@ static void child_exec(const ao_sandbox_opts *o, int out_fd, int status_fd, int 
     /* One session and process group for bwrap and everything it starts,
      * so the timeout can signal the whole tree at once. */
     setsid();
-    /* Join the pids cgroup before exec, so bwrap and all it starts count. */
-    if (cg_fd >= 0 && write(cg_fd, "0", 1) != 1) { /* best effort: the rlimit still applies */ }
+    /* Join the cgroups before exec, so bwrap and all it starts count. */
+    for (int k = 0; k < CG_N; k++)
+        if (cg_fd[k] >= 0 && write(cg_fd[k], "0", 1) != 1) { /* best effort: the rlimits still apply */ }
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0) _exit(127);
     /* bwrap's status pipe on fd 3 (dup2 clears close-on-exec; a pipe that
      * already is fd 3 needs it cleared by hand) */
     if (status_fd == STATUS_FD) { if (fcntl(STATUS_FD, F_SETFD, 0) != 0) _exit(127); }
     else if (dup2(status_fd, STATUS_FD) < 0) _exit(127);
+    /* bwrap's options on fd 4 (args_fd is above it: see ao_sandbox_run) */
+    if (dup2(args_fd, ARGS_FD) < 0) _exit(127);
     /* No other descriptor of the caller (sockets, logs, the API
      * connection) leaks into the sandbox. */
-    if (close_range(STATUS_FD + 1, ~0U, 0) != 0) {
+    if (close_range(ARGS_FD + 1, ~0U, 0) != 0) {
         maxfd = sysconf(_SC_OPEN_MAX);
         if (maxfd < 0 || maxfd > 65536) maxfd = 65536;
-        for (long fd = STATUS_FD + 1; fd < maxfd; fd++) close((int)fd);
+        for (long fd = ARGS_FD + 1; fd < maxfd; fd++) close((int)fd);
     }
     set_limit(RLIMIT_CORE, 0);
     if (o->cpu_seconds > 0) set_limit(RLIMIT_CPU, (rlim_t)o->cpu_seconds);
@@ -614,6 +760,7 @@ void ao_sandbox_opts_init(ao_sandbox_opts *o)
     o->mem_mb = 8192;
     o->file_mb = 2048;
     o->nproc = 256;
+    o->tmp_mb = 1024;
     o->output_max = SANDBOX_OUTPUT_DEFAULT;
 }
 
@@ -626,12 +773,12 @@ void ao_sandbox_result_clear(ao_sandbox_result *r)
 
 int ao_sandbox_run(const ao_sandbox_opts *o, const char *const *argv, ao_sandbox_result *r, ao_err *err)
 {
-    strvec args = {0}, env = {0};
+    strvec args = {0}, exec_line = {0}, env = {0};
     capture cap = {0};
     char *bwrap = NULL;
-    int pfd[2] = {-1, -1}, spfd[2] = {-1, -1}, status = 0, rc = AO_OK, exited = 0, term_sent = 0, killed = 0, idle_ms = 1;
+    int pfd[2] = {-1, -1}, spfd[2] = {-1, -1}, afd = -1, status = 0, rc = AO_OK, exited = 0, term_sent = 0, killed = 0, idle_ms = 1;
     pid_t pid = -1;
-    pidcg cg = { NULL, -1 };
+    sbcg cg = {{NULL, NULL}, {-1, -1}, {-1, -1}};
     double t0, deadline, kill_at = 0, drain_until = 0;
     size_t output_max;
     char buf[65536];
@@ -646,7 +793,11 @@ int ao_sandbox_run(const ao_sandbox_opts *o, const char *const *argv, ao_sandbox
     if (!(bwrap = find_bwrap())) return ao_err_set(err, AO_EIO, "%s", bwrap_missing);
 
     if ((rc = build_env(o->env, &env, err)) < 0) goto ERROR;
-    if ((rc = build_args(bwrap, o, argv, &env, &args, err)) < 0) goto ERROR;
+    if ((rc = build_args(bwrap, o, argv, &env, &args, &exec_line, err)) < 0) goto ERROR;
+    if ((afd = args_file(&args)) < 0) {
+        rc = ao_err_set(err, AO_EIO, "sandbox: cannot hold bubblewrap's arguments: %s", strerror(errno));
+        goto ERROR;
+    }
 
     output_max = o->output_max ? o->output_max : SANDBOX_OUTPUT_DEFAULT;
     cap.hmax = output_max / 2;
@@ -668,14 +819,14 @@ int ao_sandbox_run(const ao_sandbox_opts *o, const char *const *argv, ao_sandbox
         goto ERROR;
     }
 
-    pidcg_create(&cg, o->nproc);
+    sbcg_create(&cg, o->nproc, o->mem_mb);
     t0 = now_sec();
     deadline = o->timeout > 0 ? t0 + o->timeout : 0;
     if ((pid = fork()) < 0) {
         rc = ao_err_set(err, AO_EIO, "sandbox: cannot fork: %s", strerror(errno));
         goto ERROR;
     }
-    if (pid == 0) child_exec(o, pfd[1], spfd[1], cg.procs_fd, args.v, env.v);
+    if (pid == 0) child_exec(o, pfd[1], spfd[1], afd, cg.procs_fd, exec_line.v, env.v);
     close(pfd[1]);
     pfd[1] = -1;
     close(spfd[1]);
@@ -737,6 +888,7 @@ int ao_sandbox_run(const ao_sandbox_opts *o, const char *const *argv, ao_sandbox
     }
     wait_namespace_gone(spfd[0]);
     r->seconds = now_sec() - t0;
+    r->out_of_memory = sbcg_memory_hit(&cg);
     r->timeout = o->timeout > 0 ? o->timeout : 0;
     if (WIFSIGNALED(status)) {
         r->signal = WTERMSIG(status);
@@ -756,15 +908,17 @@ int ao_sandbox_run(const ao_sandbox_opts *o, const char *const *argv, ao_sandbox
 ERROR:
     if (r) ao_sandbox_result_clear(r);
 DONE:
-    pidcg_destroy(&cg);
+    sbcg_destroy(&cg);
     if (pfd[0] >= 0) close(pfd[0]);
     if (pfd[1] >= 0) close(pfd[1]);
     if (spfd[0] >= 0) close(spfd[0]);
     if (spfd[1] >= 0) close(spfd[1]);
+    if (afd >= 0) close(afd);
     if (cap.log_fd >= 0) close(cap.log_fd);
     free(cap.head);
     free(cap.tail);
     strvec_free(&args);
+    strvec_free(&exec_line);
     strvec_free(&env);
     free(bwrap);
     return rc;
@@ -821,6 +975,9 @@ char *ao_sandbox_describe(const ao_sandbox_result *r)
                  r->shown_head, r->shown_tail, r->output_total);
     if (r->timed_out)
         snprintf(status, sizeof status, "[killed after the %g s timeout%s]", r->timeout, trunc);
+    else if (r->signal == SIGKILL && r->out_of_memory)
+        snprintf(status, sizeof status, "[killed by signal %d (SIGKILL: the sandbox's memory bound was reached) after %.2f s%s]",
+                 r->signal, r->seconds, trunc);
     else if (r->signal)
         snprintf(status, sizeof status, "[killed by signal %d%s after %.2f s%s]",
                  r->signal, signal_note(r->signal), r->seconds, trunc);

@@ -169,6 +169,7 @@ typedef struct ws_list {
     size_t n, cap;
     off_t bytes;
     char *odd;       /* the first entry that is neither a file nor a directory */
+    const char *shown; /* the root's sandbox path, for messages ("/workspace") */
 } ws_list;
 
 static void ws_list_free(ws_list *l)
@@ -192,8 +193,10 @@ static int ws_walk(const char *root, const char *rel, int depth, ws_list *l, ao_
     struct dirent *de;
     int rc = AO_OK;
     if (!dir) return ao_err_set(err, AO_EMEM, "out of memory");
-    if (depth > WS_MAX_DEPTH) { rc = ao_err_set(err, AO_EDATA, "%s: directories nested deeper than %d levels", dir, WS_MAX_DEPTH); goto DONE; }
-    if (!(d = opendir(dir))) { rc = ao_err_set(err, AO_EIO, "%s: cannot open directory: %s", dir, strerror(errno)); goto DONE; }
+    /* what the agent's commands made is its fault (AO_EDATA: a failed
+     * iteration), named by its sandbox path */
+    if (depth > WS_MAX_DEPTH) { rc = ao_err_set(err, AO_EDATA, "%s/%s: directories nested deeper than %d levels", l->shown, rel, WS_MAX_DEPTH); goto DONE; }
+    if (!(d = opendir(dir))) { rc = ao_err_set(err, AO_EDATA, "%s%s%s: cannot open directory: %s", l->shown, rel ? "/" : "", rel ? rel : "", strerror(errno)); goto DONE; }
     while ((errno = 0, de = readdir(d)) != NULL) {
         struct stat st;
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
@@ -202,7 +205,7 @@ static int ws_walk(const char *root, const char *rel, int depth, ws_list *l, ao_
         sub = rel ? ao_path_join(rel, de->d_name) : strdup(de->d_name);
         path = ao_path_join(root, sub ? sub : "");
         if (!sub || !path) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-        if (lstat(path, &st) != 0) { rc = ao_err_set(err, AO_EIO, "%s: %s", path, strerror(errno)); goto DONE; }
+        if (lstat(path, &st) != 0) { rc = ao_err_set(err, AO_EDATA, "%s/%s: %s", l->shown, sub, strerror(errno)); goto DONE; }
         if (S_ISDIR(st.st_mode)) {
             if ((rc = ws_walk(root, sub, depth + 1, l, err)) < 0) goto DONE;
         } else if (S_ISREG(st.st_mode)) {
@@ -234,10 +237,11 @@ DONE:
     return rc;
 }
 
-static int ws_list_load(const char *root, ws_list *l, ao_err *err)
+static int ws_list_load(const char *root, const char *shown, ws_list *l, ao_err *err)
 {
     int rc;
     memset(l, 0, sizeof *l);
+    l->shown = shown;
     if ((rc = ws_walk(root, NULL, 0, l, err)) < 0) return rc;
     if (l->n) qsort(l->f, l->n, sizeof *l->f, ws_cmp);
     return AO_OK;
@@ -367,7 +371,13 @@ int ao_script_static_check(const ao_script_spec *s, const char *workspace, char 
     size_t *len = NULL, i, j;
     int *in = NULL, rc, found = 0, grew, entry = -1;
     if (msg_size) msg[0] = '\0';
-    if ((rc = ws_list_load(workspace, &l, err)) < 0) return rc;
+    if ((rc = ws_list_load(workspace, "/workspace", &l, err)) < 0) {
+        /* a workspace its own commands made unwalkable is a finding, not an error */
+        if (rc != AO_EDATA) return rc;
+        snprintf(msg, msg_size, "%s", err->msg);
+        ao_err_init(err);
+        return 0;
+    }
     text = calloc(l.n + 1, sizeof *text);
     len = calloc(l.n + 1, sizeof *len);
     in = calloc(l.n + 1, sizeof *in);
@@ -579,7 +589,7 @@ int ao_script_train(const ao_script_spec *s, const char *workspace, const char *
     rc = AO_OK;
 
     /* code/: the workspace as it is now, so that inference runs the code that trained */
-    if ((rc = ws_list_load(ws, &l, err)) < 0) {
+    if ((rc = ws_list_load(ws, "/workspace", &l, err)) < 0) {
         if (rc != AO_EDATA) goto DONE;
         report_fail(rep, "the workspace cannot be kept with the model: %s", err->msg);
         ao_err_init(err);
@@ -616,7 +626,13 @@ int ao_script_train(const ao_script_spec *s, const char *workspace, const char *
     }
     if (!rep->ok) goto DONE;
     /* a package holds regular files only: say so now, not at packaging */
-    if ((rc = ws_list_load(arts, &art, err)) < 0) goto DONE;
+    if ((rc = ws_list_load(arts, "/model", &art, err)) < 0) {
+        if (rc != AO_EDATA) goto DONE;
+        report_fail(rep, "the model directory cannot be kept: %s", err->msg);
+        ao_err_init(err);
+        rc = AO_OK;
+        goto DONE;
+    }
     if (art.odd) { report_fail(rep, "the training entry left /model/%s, which is not a regular file or directory", art.odd); goto DONE; }
     if (!(p = ao_outdir_path(od, AO_SCRIPT_MODEL_FILE, err))) { rc = err->code; goto DONE; }
     if ((rc = write_model_json(s, info, lim->seed, p, err)) < 0) goto DONE;

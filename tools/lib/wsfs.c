@@ -737,3 +737,43 @@ ERROR:
     wpath_free(&p);
     return NULL;
 }
+
+/* Adds directory fd (shown as `shown`, depth levels below /workspace) to u. */
+static void measure_at(int fd, const char *shown, int depth, ao_wsfs_usage *u)
+{
+    DIR *d = fdopendir(fd);
+    struct dirent *e;
+    if (!d) { close(fd); return; }
+    while ((e = readdir(d))) {
+        struct stat st;
+        char *sub = NULL;
+        int c;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;   /* gone meanwhile */
+        u->entries++;
+        if (S_ISREG(st.st_mode)) u->bytes += st.st_size;
+        if (!S_ISDIR(st.st_mode)) continue;
+        /* (the depth bound keeps the shown path within 64 names) */
+        if (asprintf(&sub, "%s/%s", shown, e->d_name) < 0) { sub = NULL; if (!u->odd[0]) snprintf(u->odd, sizeof u->odd, "out of memory"); continue; }
+        if (depth + 1 >= AO_WSFS_USAGE_DEPTH) {
+            if (!u->odd[0]) snprintf(u->odd, sizeof u->odd, "%.400s%s: nested deeper than %d levels", sub, strlen(sub) > 400 ? "..." : "", AO_WSFS_USAGE_DEPTH);
+        } else if ((c = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+            if (!u->odd[0]) snprintf(u->odd, sizeof u->odd, "%.400s%s: cannot be opened (%s)", sub, strlen(sub) > 400 ? "..." : "", strerror(errno));
+        } else {
+            measure_at(c, sub, depth + 1, u);
+        }
+        free(sub);
+    }
+    closedir(d);
+}
+
+int ao_wsfs_measure(const ao_wsfs *w, ao_wsfs_usage *u, ao_err *err)
+{
+    int fd;
+    memset(u, 0, sizeof *u);
+    if (!w || !w->workspace) return ao_err_set(err, AO_EUSAGE, "wsfs: no workspace configured");
+    if ((fd = open(w->workspace, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return ao_err_set(err, AO_EIO, "%s: cannot open the workspace: %s", w->workspace, strerror(errno));
+    measure_at(fd, "/workspace", 0, u);
+    return AO_OK;
+}
