@@ -590,6 +590,28 @@ static int consider_ensemble(pkg *p, ao_err *err)
         cand[n++] = (ens_cand){it, r, v};
     }
     qsort(cand, (size_t)n, sizeof *cand, by_rank_desc);
+    /* diversity first: the best run of each model family (learner and
+     * representation), in rank order, then the other runs; refinements
+     * of one family are near-copies that would crowd out the others */
+    {
+        ens_cand *order = malloc(sizeof *order * (size_t)(n ? n : 1));
+        char (*fams)[64] = calloc((size_t)(n ? n : 1), sizeof *fams);
+        int *taken = calloc((size_t)(n ? n : 1), sizeof *taken), m = 0, nf = 0, j, k;
+        if (!order || !fams || !taken) { free(order); free(fams); free(taken); rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+        for (i = 0; i < n; i++) {
+            const json_t *r = json_object_get(p->run_metrics[cand[i].run], "recipe");
+            char key[64];
+            snprintf(key, sizeof key, "%.30s/%.30s", jstr(json_object_get(r, "model"), "type") ? jstr(json_object_get(r, "model"), "type") : "?",
+                     jstr(json_object_get(r, "representation"), "type") ? jstr(json_object_get(r, "representation"), "type") : "?");
+            for (k = 0; k < nf && strcmp(fams[k], key) != 0; k++) {}
+            if (k == nf) { snprintf(fams[nf++], sizeof *fams, "%s", key); order[m++] = cand[i]; taken[i] = 1; }
+        }
+        for (j = 0; j < n; j++) if (!taken[j]) order[m++] = cand[j];
+        memcpy(cand, order, sizeof *cand * (size_t)n);
+        free(order);
+        free(fams);
+        free(taken);
+    }
     if (json_object_set_new(p->ensemble, "candidates", json_integer(n)) != 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
     if (n < 2) { why = "fewer than two finished builtin runs on the prepared split"; goto DONE; }
     if (strcmp(cand[0].it->run.run_id, p->run_id) != 0) { why = "the best run is not a builtin model"; goto DONE; }

@@ -61,6 +61,7 @@ typedef struct past {
     const json_t *best_recipe[N_FAMILIES];
     const json_t *best_diag[N_FAMILIES];
     double cost[N_FAMILIES];   /* the longest run of the family, seconds; 0: none measured */
+    const json_t *family_last_recipe[N_FAMILIES], *family_last_diag[N_FAMILIES];   /* its most recent run */
     const json_t *last_recipe, *last_diag;
     const char *last_status;
     int last_family;
@@ -104,6 +105,8 @@ static past read_past(const ao_history *h, const char *metric)
         p.repairs_in_a_row = (p.last_family == f && failed) ? p.repairs_in_a_row + 1 : failed;
         p.last_family = f;
         if (isfinite(it->run.wall_seconds) && it->run.wall_seconds > p.cost[f]) p.cost[f] = it->run.wall_seconds;
+        p.family_last_recipe[f] = recipe;
+        p.family_last_diag[f] = it->feedback;
         v = ao_iteration_rank_value(it, metric);
         if (!isnan(v) && v > p.best_value[f]) {
             p.best_value[f] = v;
@@ -427,6 +430,27 @@ static void family_order(const facts *f, int order[N_FAMILIES], json_t *why)
                                                    "kmer_centroid_balanced_accuracy", f->kmer_bacc, "chance", f->chance));
 }
 
+/* Whether an earlier iteration of h ran this recipe, the seed and name
+ * aside. */
+static int recipe_seen(const ao_history *h, const json_t *recipe)
+{
+    json_t *a = json_deep_copy(recipe), *b;
+    int i, seen = 0;
+    if (!a) return 0;
+    json_object_del(a, "seed");
+    json_object_del(a, "name");
+    for (i = 0; !seen && i < h->n_iters; i++) {
+        const json_t *r = json_object_get(ao_iteration_output(&h->iters[i], "code"), "recipe");
+        if (!json_is_object(r) || !(b = json_deep_copy(r))) continue;
+        json_object_del(b, "seed");
+        json_object_del(b, "name");
+        seen = json_equal(a, b);
+        json_decref(b);
+    }
+    json_decref(a);
+    return seen;
+}
+
 int ao_policy_fallback_recipe(const ao_run_config *run, const ao_history *h, json_t **recipe, ao_err *err)
 {
     facts f = read_facts(h->profile);
@@ -461,37 +485,69 @@ int ao_policy_next_recipe(const ao_run_config *run, const ao_history *h, json_t 
             if (!(recipe = default_recipe(fam, &f, seed))) goto NOMEM;
             basis = i == 0 ? "baseline: cheap and strong" : "next family the data calls for";
         }
-    /* 3. refine the best family according to its diagnosis; under a
-     * wall-time budget, the best family whose measured cost (its longest
-     * run, with half again for a refinement that trains longer) fits the
-     * time left, else the cheapest family, so the last iterations still
-     * add models rather than overrun the budget */
+    /* 3. refine a tried family according to its diagnosis: the best
+     * family first, then the others by their best value. Under a wall-time
+     * budget only families whose measured cost (their longest run, with
+     * half again for a refinement that trains longer) fits the time left
+     * qualify, else the cheapest, so the last iterations still add models
+     * rather than overrun the budget. A refinement that repeats an earlier
+     * recipe (the seed aside) is no new model: the family's most recent
+     * variant is refined instead, then the next family is tried; when
+     * every refinement repeats, the best CNN or GBDT is trained again with
+     * this iteration's seed (a different model of the same quality, an
+     * ensemble member); only a linear-only lineage repeats itself, and its
+     * plateau rule then stops it. */
     if (!recipe) {
-        int best = -1, fits = -1, cheapest = -1;
+        int rank[N_FAMILIES], n_rank = 0, cheapest = -1, k, j;
         double left = run->budgets.wall_seconds > 0 ? run->budgets.wall_seconds - ao_history_elapsed(h) : INFINITY;
         for (i = 0; i < N_FAMILIES; i++) {
-            if (!p.tried[i]) continue;
-            if (best < 0 || p.best_value[i] > p.best_value[best]) best = i;
-            if (1.5 * p.cost[i] <= left && (fits < 0 || p.best_value[i] > p.best_value[fits])) fits = i;
+            if (!p.tried[i] || !p.best_recipe[i]) continue;
             if (cheapest < 0 || p.cost[i] < p.cost[cheapest]) cheapest = i;
+            if (1.5 * p.cost[i] > left) continue;
+            for (k = n_rank; k > 0 && p.best_value[rank[k - 1]] < p.best_value[i]; k--) rank[k] = rank[k - 1];
+            rank[k] = i;
+            n_rank++;
         }
-        if (best >= 0 && isfinite(left)) {
-            int chosen = fits >= 0 ? fits : cheapest;
-            if (json_object_set_new(why, "time", json_pack("{s:f,s:f,s:s}", "left_seconds", left, "cost_estimate_seconds", 1.5 * p.cost[chosen],
-                                                           "refined_family", family_name(chosen))) != 0) goto NOMEM;
-            best = chosen;
+        if (!n_rank && cheapest >= 0) rank[n_rank++] = cheapest;
+        for (k = 0; !recipe && k < n_rank; k++) {
+            const json_t *from[2] = {p.best_recipe[rank[k]], p.family_last_recipe[rank[k]]};
+            const json_t *diags[2] = {p.best_diag[rank[k]], p.family_last_diag[rank[k]]};
+            for (j = 0; !recipe && j < 2; j++) {
+                const char *diag = json_string_value(json_object_get(diags[j], "diagnosis"));
+                json_t *note = json_array(), *cand = note && from[j] ? adjust(from[j], diag ? diag : "ok", &f, note) : NULL;
+                if (!note || (from[j] && !cand)) { json_decref(note); goto NOMEM; }
+                if (cand && !recipe_seen(h, cand)) {
+                    recipe = cand;
+                    json_decref(changes);
+                    changes = note;
+                    fam = rank[k];
+                    basis = k == 0 ? (j == 0 ? "refinement of the best family" : "refinement of the best family's latest variant")
+                                   : "refinement of another family (the best family's refinements were tried)";
+                } else {
+                    json_decref(cand);
+                    json_decref(note);
+                }
+            }
         }
-        if (best < 0 || !p.best_recipe[best]) {
-            best = 0;
-            if (!(recipe = default_recipe(0, &f, seed))) goto NOMEM;
+        for (k = 0; !recipe && k < n_rank; k++)
+            if (rank[k] == FAM_CNN || rank[k] == FAM_KMER_GBDT) {
+                if (!(recipe = json_deep_copy(p.best_recipe[rank[k]]))) goto NOMEM;
+                fam = rank[k];
+                basis = "the best stochastic model again with a new seed (every refinement was tried)";
+            }
+        if (!recipe && n_rank) {
+            if (!(recipe = adjust(p.best_recipe[rank[0]], "ok", &f, changes))) goto NOMEM;
+            fam = rank[0];
+            basis = "refinement of the best family (a repeat: nothing new is left)";
+        }
+        if (!recipe) {
+            if (!(recipe = default_recipe(FAM_KMER_LOGREG, &f, seed))) goto NOMEM;
+            fam = FAM_KMER_LOGREG;
             basis = "fresh baseline";
-        } else {
-            const char *diag = json_string_value(json_object_get(p.best_diag[best], "diagnosis"));
-            /* the best family's most recent variant may already be a refinement: refine the best one */
-            if (!(recipe = adjust(p.best_recipe[best], diag ? diag : "ok", &f, changes))) goto NOMEM;
-            basis = "refinement of the best family";
         }
-        fam = best;
+        if (isfinite(left) &&
+            json_object_set_new(why, "time", json_pack("{s:f,s:f,s:s}", "left_seconds", left, "cost_estimate_seconds", 1.5 * p.cost[fam],
+                                                       "refined_family", family_name(fam))) != 0) goto NOMEM;
     }
     if (json_object_set_new(recipe, "seed", json_integer((json_int_t)seed)) != 0 ||
         json_object_set_new(why, "family", json_string(family_name(fam))) != 0 ||
