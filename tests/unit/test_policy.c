@@ -168,6 +168,47 @@ int main(void)
     }
     json_decref(r2); json_decref(p);
 
+    /* no near-duplicates: once the best family's refinement ran, the next
+     * iteration refines its latest variant instead of repeating it */
+    {
+        json_t *r4[6], *a, *b;
+        const char *ok6[] = {"ok", "ok", "ok", "ok", "ok", "ok"};
+        const double vals[] = {0.70, 0.95, 0.90, 0.80, 0.94, 0.93};
+        const char *basis;
+        p = profile(5000, 2, 300, 300, 0, 1.5, 40, 0.6);
+        r4[0] = next_recipe(run, history(&hist, p, 0, NULL, NULL, NULL), &why); json_decref(why);
+        r4[1] = next_recipe(run, history(&hist, p, 1, r4, ok6, vals), &why); json_decref(why);
+        r4[2] = next_recipe(run, history(&hist, p, 2, r4, ok6, vals), &why); json_decref(why);
+        r4[3] = next_recipe(run, history(&hist, p, 3, r4, ok6, vals), &why); json_decref(why);
+        r4[4] = next_recipe(run, history(&hist, p, 4, r4, ok6, vals), &why);
+        CHECK(!strcmp(json_string_value(json_object_get(why, "basis")), "refinement of the best family") && !strcmp(repr_of(r4[4]), "onehot") &&
+              !strcmp(model_of(r4[4]), "logreg"), "all families tried: the best (positional logreg) is refined");
+        json_decref(why);
+        r4[5] = next_recipe(run, history(&hist, p, 5, r4, ok6, vals), &why);
+        basis = json_string_value(json_object_get(why, "basis"));
+        a = json_deep_copy(r4[4]); b = json_deep_copy(r4[5]);
+        json_object_del(a, "seed"); json_object_del(b, "seed");
+        CHECK(!json_equal(a, b) && basis && !strcmp(basis, "refinement of the best family's latest variant"),
+              "the same refinement again is replaced by one of the latest variant (basis: %s)", basis ? basis : "none");
+        json_decref(a); json_decref(b); json_decref(why);
+        {
+            json_t *r7 = next_recipe(run, history(&hist, p, 6, r4, ok6, vals), &why);
+            int i, dup = 0;
+            json_object_del(r7, "seed");
+            for (i = 0; i < 6; i++) {
+                a = json_deep_copy(r4[i]);
+                json_object_del(a, "seed");
+                dup |= json_equal(a, r7);
+                json_decref(a);
+            }
+            CHECK(!dup, "iteration 7 repeats none of the six before it (basis: %s)", json_string_value(json_object_get(why, "basis")));
+            json_decref(r7);
+            json_decref(why);
+        }
+        for (int i = 0; i < 6; i++) json_decref(r4[i]);
+        json_decref(p);
+    }
+
     /* diagnosis */
     {
         json_t *m = json_pack("{s:s,s:{s:f,s:f,s:f,s:[s,s]},s:{s:f,s:f,s:f,s:[s,s]}}", "status", "ok",
