@@ -133,4 +133,21 @@ corrupt "iterations -3" run.json "d['budgets']['iterations'] = -3" '[.]budgets[.
 corrupt "split_version a string" history.json "d['iterations'][0]['split_version'] = '1'" '[.]iterations\[0\][.]split_version' "$BIN/agentomics-package-model" --state "$TMP/bad" --runs "$TMP/u1" --out "$TMP/x7.tar.gz"
 corrupt "best at a missing iteration" history.json "d['best']['iteration'] = 4" '[.]best[.]iteration' "$R" --state "$TMP/bad" --run "$TMP/u1" --data "$B" --out "$TMP/x8"
 [ -e "$TMP/x4" ] || [ -e "$TMP/x5" ] || [ -e "$TMP/x6" ] || [ -e "$TMP/x7.tar.gz" ] || [ -e "$TMP/x8" ] && not_ok "no output after a refused state" || ok "no output after a refused state"
+# ---- the smoke run scales a recipe's cost to the whole training split -----------------------
+# With a 10 ms training time limit the CNN of iteration 3 (one epoch on the
+# training rows: a fraction of a second) cannot fit; the linear models can.
+state=""
+for i in 1 2 3; do
+    "$S" --steps $STEPS ${state:+--state "$state"} --data "$A" --out "$TMP/c$i" --iterations 3 --plateau 0 --seed 5 --train-time-limit 0.01 -q 2>/dev/null || break
+    [ "$i" = 3 ] && break
+    "$T" --state "$TMP/c$i" --data "$A" --out "$TMP/crun$i" -q 2>/dev/null && "$S" --step analyze --state "$TMP/c$i" --run "$TMP/crun$i" --data "$A" --out "$TMP/ca$i" -q &&
+        "$R" --state "$TMP/ca$i" --run "$TMP/crun$i" --data "$A" --out "$TMP/cr$i" -q || break
+    state="$TMP/cr$i"
+done
+[ "$(J "$TMP/c3/steps/code.json" "(d['attempts'][0]['recipe']['model']['type'], d['attempts'][0]['smoke']['status'], 'twice the training time limit' in d['attempts'][0]['smoke']['message'], d['attempts'][0]['smoke']['epoch_seconds_estimate'] > 0.02, d['recipe']['model']['type'], d['smoke']['status'])" 2>&1)" = \
+  "('cnn', 'failed', True, True, 'logreg', 'ok')" ] && ok "a CNN whose single epoch cannot fit the training time limit fails its smoke run; the baseline runs instead" \
+  || { not_ok "a CNN whose single epoch cannot fit the training time limit fails its smoke run"; J "$TMP/c3/steps/code.json" "d['attempts']" 2>&1 | head -c 600 | sed 's/^/#   /'; }
+[ "$(J "$TMP/c1/steps/code.json" "(d['smoke']['status'], d['smoke']['epoch_seconds_estimate'] < 0.02)")" = "('ok', True)" ] \
+  && ok "the linear baseline's per-iteration estimate fits the same limit" || not_ok "the linear baseline's per-iteration estimate fits the same limit"
+
 done_testing

@@ -306,13 +306,14 @@ int agent_smoke_recipe(agent_ctx *c, const json_t *recipe_json, json_t **report,
     ao_train_report rep;
     ao_err e2;
     int64_t *ti = NULL, *vi = NULL, nt = 0, nv = 0, i;
-    double *proba = NULL, t0 = ao_now();
+    double *proba = NULL, t0 = ao_now(), epoch_estimate = 0;
     uint64_t seed = iteration_seed(c, AO_SEED_SMOKE);
     int rc, ok = 0, k;
     const char *problem = NULL;
     char msg[AO_ERRMSG_MAX + 64] = "";
     ao_err_init(&e2);
     memset(&r, 0, sizeof r);
+    memset(&rep, 0, sizeof rep);
     if (ao_recipe_parse(recipe_json, "recipe.json", &r, &e2) < 0) { snprintf(msg, sizeof msg, "%s", e2.msg); goto REPORT; }
     /* a quick version of the same recipe */
     ao_recipe_shrink(&r);
@@ -322,7 +323,10 @@ int agent_smoke_recipe(agent_ctx *c, const json_t *recipe_json, json_t **report,
     }
     if (!(mt = ao_seqset_subset(c->train, ti, nt, err)) || !(mv = ao_seqset_subset(c->valid, vi, nv, err))) { rc = err->code; goto DONE; }
     {
-        ao_train_opts to = {c->o->threads, 120, 0, NULL, NULL};
+        /* bounded in time and, by the learner's own estimate before it
+         * allocates, in memory (the sandbox's address-space limit: a
+         * recipe whose network alone needs more is no candidate) */
+        ao_train_opts to = {c->o->threads, 120, c->o->mem_limit_mb > 0 ? (long)c->o->mem_limit_mb : 0, NULL, NULL};
         if (ao_model_train(&r, c->info, mt, mv, &to, &m, &rep, &e2) < 0) { snprintf(msg, sizeof msg, "%s", e2.msg); goto REPORT; }
     }
     if (!m) { snprintf(msg, sizeof msg, "training produced no model: %s", rep.message); goto REPORT; }
@@ -337,11 +341,22 @@ int agent_smoke_recipe(agent_ctx *c, const json_t *recipe_json, json_t **report,
         }
         if (fabs(sum - 1) > 1e-3) problem = "probabilities that do not sum to 1";
     }
+    /* The cost of the full run, scaled from the mini split: seconds per
+     * epoch (round, solver iteration) per training row. One epoch on the
+     * whole training split that would take more than twice train-run's
+     * time limit cannot produce a model in time (the factor absorbs the
+     * mini split's fixed overheads, which make the estimate err high). */
+    if (rep.epochs > 0 && nt > 0) epoch_estimate = rep.seconds / rep.epochs * (double)c->train->n / (double)nt;
     if (problem) snprintf(msg, sizeof msg, "predictions have %s", problem);
+    else if (c->s->run.budgets.train_time_limit > 0 && epoch_estimate > 2 * c->s->run.budgets.train_time_limit)
+        snprintf(msg, sizeof msg, "one epoch (or round) of this recipe on the %lld training rows would take about %.0f s "
+                 "(scaled from the mini split), more than twice the training time limit of %.0f s",
+                 (long long)c->train->n, epoch_estimate, c->s->run.budgets.train_time_limit);
     else ok = 1;
 REPORT:
     *report = json_pack("{s:s,s:s,s:I,s:I,s:f}", "status", ok ? "ok" : "failed", "message", ok ? "trained and predicted on the mini split" : msg,
                         "n_train", (json_int_t)nt, "n_valid", (json_int_t)nv, "seconds", ao_now() - t0);
+    if (*report && epoch_estimate > 0) json_object_set_new(*report, "epoch_seconds_estimate", json_real(epoch_estimate));
     rc = *report ? AO_OK : ao_err_set(err, AO_EMEM, "out of memory");
 DONE:
     free(proba);
