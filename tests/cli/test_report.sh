@@ -58,6 +58,19 @@ grep -q "^agentomics-agent-step: iteration 1: step explore (builtin)$" "$TMP/ste
 B="$TMP/b"
 check "a two-iteration run with the default selection slice" results "$B" "$DATA/gue_tata_train.csv" 2
 check "report with a selection slice" "$REP" --results "$B"
+# the summary names what model.tar.gz holds: the ensemble and its members, or the best model alone
+tar xzf "$B/model.tar.gz" -O manifest.json > "$TMP/bman.json"
+want=$(J "$TMP/bman.json" "'an ensemble of %d runs' % len(d['ensemble']['members']) if d['ensemble']['kept'] else 'the best model alone (iteration %d)' % d['best_iteration']")
+grep -q "^| Packaged model | $want" "$B/report.md" && grep -q "Packaged model" "$B/report.html" \
+  && ok "the summary says what the package holds ($want)" || { not_ok "the summary says what the package holds ($want)"; grep -n "Packaged" "$B/report.md" | sed 's/^/#   /'; }
+cp -r "$B" "$TMP/btamper"
+/usr/bin/python3 - "$TMP/btamper/model.tar.gz" <<'PY'
+import sys
+p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 0xff; open(p, "wb").write(bytes(b))
+PY
+check "report with a package that does not verify" "$REP" --results "$TMP/btamper"
+grep -q "^| Packaged model | model.tar.gz did not verify" "$TMP/btamper/report.md" && ok "a package that does not verify is reported in the summary" \
+  || { not_ok "a package that does not verify is reported in the summary"; grep -n "Packaged" "$TMP/btamper/report.md" | sed 's/^/#   /'; }
 grep -q '^| metric | validation | selection | held-out test |' "$B/report.md" && ok "validation, selection and test side by side" || not_ok "validation, selection and test side by side"
 grep -q '<th>selection</th>' "$B/report.html" && ok "the page has the selection column too" || not_ok "the page has the selection column too"
 check "numbers agree with a selection slice" "$PY" "$CHECK" numbers "$B/report.html" "$B/report.md"

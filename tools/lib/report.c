@@ -14,7 +14,9 @@
 #include <htslib/hts.h>
 #include <jansson.h>
 #include "agentomics/fileio.h"
+#include "agentomics/log.h"
 #include "agentomics/metrics.h"
+#include "agentomics/package.h"
 #include "agentomics/report.h"
 #include "agentomics/runstate.h"
 #include "agentomics/svg.h"
@@ -42,6 +44,8 @@ typedef struct rep {
     const char *res;
     char *title;
     json_t *dataset, *test_info, *selection, *test_metrics;
+    json_t *manifest;         /* model.tar.gz's verified manifest.json, NULL when absent */
+    char *package_error;      /* why the package did not verify, NULL when it did or is absent */
     lineage *lin;
     int n_lin, chosen;        /* index into lin */
     const ao_iteration *best;
@@ -549,6 +553,33 @@ static double iter_seconds(const ao_iteration *it)
     return s;
 }
 
+/* What model.tar.gz holds (its manifest, verified): the best run, or an
+ * ensemble led by it, whose members and weights the summary lists; the
+ * held-out test metrics are that model's. */
+static void packaged_row(rep *r)
+{
+    const json_t *ens = json_object_get(r->manifest, "ensemble"), *mem = json_object_get(ens, "members"), *e;
+    char *text = NULL;
+    size_t len = 0, i;
+    FILE *c;
+    if (r->package_error) { kv(r, "Packaged model", "model.tar.gz did not verify: %s", r->package_error); return; }
+    if (!r->manifest) return;
+    if (!(c = open_memstream(&text, &len))) return;
+    if (json_is_true(json_object_get(ens, "kept"))) {
+        fprintf(c, "an ensemble of %zu runs (", json_array_size(mem));
+        json_array_foreach(mem, i, e)
+            fprintf(c, "%siteration %lld, weight %.3f", i ? "; " : "", (long long)json_integer_value(json_object_get(e, "iteration")),
+                    json_number_value(json_object_get(e, "weight")));
+        fprintf(c, "): %s", jstr(ens, "reason") ? jstr(ens, "reason") : "-");
+    } else {
+        fprintf(c, "the best model alone (iteration %lld)", (long long)json_integer_value(json_object_get(r->manifest, "best_iteration")));
+        if (jstr(ens, "reason")) fprintf(c, "; no ensemble: %s", jstr(ens, "reason"));
+    }
+    fclose(c);
+    kv(r, "Packaged model", "%s", text ? text : "-");
+    free(text);
+}
+
 static void write_summary(rep *r, const seqstats *ss)
 {
     const lineage *l = &r->lin[r->chosen];
@@ -602,6 +633,7 @@ static void write_summary(rep *r, const seqstats *ss)
         kv(r, "Agent", "builtin (offline expert policy, no LLM calls)");
     }
     if (l->h.stop_reason) kv(r, "Stopped", "%s", l->h.stop_reason);
+    packaged_row(r);
     tbl_end(r);
     subsection(r, "Metrics of the chosen model");
     best_slices(r, &s);
@@ -1585,6 +1617,22 @@ int ao_report_write(const ao_report_opts *o, ao_err *err)
         (!(r.test_info = load_json(o->results, "data/heldout/test.json", err)) && err->code) ||
         (!(r.selection = load_json(o->results, "lineages.json", err)) && err->code) ||
         (!(r.test_metrics = load_json(o->results, "test_metrics.json", err)) && err->code)) { rc = err->code; goto DONE; }
+    {
+        /* the package, verified as agentomics-predict verifies it; one
+         * that does not verify is reported, not fatal */
+        char *pkg = ao_path_join(o->results, "model.tar.gz");
+        if (!pkg) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+        if (ao_file_exists(pkg)) {
+            ao_err pe;
+            ao_pkg_tmp *t;
+            ao_err_init(&pe);
+            if ((t = ao_package_open(pkg, &pe))) r.manifest = json_incref(t->manifest);
+            else if (!(r.package_error = strdup(pe.msg))) { free(pkg); rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+            else ao_warn("%s", pe.msg);
+            ao_pkg_tmp_destroy(t);
+        }
+        free(pkg);
+    }
     if ((rc = read_lineages(&r, err)) < 0) goto DONE;
     {
         lineage *l = &r.lin[r.chosen];
@@ -1613,6 +1661,8 @@ DONE:
     json_decref(r.test_info);
     json_decref(r.selection);
     json_decref(r.test_metrics);
+    json_decref(r.manifest);
+    free(r.package_error);
     json_decref(r.mqc_lines);
     return rc;
 }
