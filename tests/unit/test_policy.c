@@ -209,6 +209,29 @@ int main(void)
         json_decref(p);
     }
 
+    /* refinements take turns among the families close to the best: CNN 0.90, GBDT 0.89 */
+    {
+        json_t *rr[6];
+        const char *ok6[] = {"ok", "ok", "ok", "ok", "ok", "ok"};
+        const double vals[] = {0.70, 0.80, 0.90, 0.89, 0.88, 0.87};
+        const char *fam5, *fam6;
+        p = profile(5000, 2, 300, 300, 0, 1.5, 40, 0.6);
+        rr[0] = next_recipe(run, history(&hist, p, 0, NULL, NULL, NULL), &why); json_decref(why);
+        rr[1] = next_recipe(run, history(&hist, p, 1, rr, ok6, vals), &why); json_decref(why);
+        rr[2] = next_recipe(run, history(&hist, p, 2, rr, ok6, vals), &why); json_decref(why);
+        rr[3] = next_recipe(run, history(&hist, p, 3, rr, ok6, vals), &why); json_decref(why);
+        rr[4] = next_recipe(run, history(&hist, p, 4, rr, ok6, vals), &why);
+        fam5 = json_string_value(json_object_get(why, "family"));
+        CHECK(fam5 && !strcmp(fam5, "cnn"), "the first refinement: the best family (CNN 0.90; got %s)", fam5 ? fam5 : "none");
+        json_decref(why);
+        rr[5] = next_recipe(run, history(&hist, p, 5, rr, ok6, vals), &why);
+        fam6 = json_string_value(json_object_get(why, "family"));
+        CHECK(fam6 && !strcmp(fam6, "kmer-gbdt"), "the second: the close family's turn (GBDT 0.89; got %s)", fam6 ? fam6 : "none");
+        json_decref(why);
+        for (int i = 0; i < 6; i++) json_decref(rr[i]);
+        json_decref(p);
+    }
+
     /* diagnosis */
     {
         json_t *m = json_pack("{s:s,s:{s:f,s:f,s:f,s:[s,s]},s:{s:f,s:f,s:f,s:[s,s]}}", "status", "ok",

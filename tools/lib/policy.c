@@ -268,6 +268,8 @@ static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > 
 #define CNN_LR_MIN 1e-6
 #define CNN_EPOCHS_MAX 2000
 #define PATIENCE_MAX 100
+/* Families whose best value is within this of the best take turns being refined. */
+#define CLOSE_FAMILIES 0.03
 
 static void set_num_or_null(json_t *o, const char *key, double v)
 {
@@ -485,8 +487,8 @@ int ao_policy_next_recipe(const ao_run_config *run, const ao_history *h, json_t 
             if (!(recipe = default_recipe(fam, &f, seed))) goto NOMEM;
             basis = i == 0 ? "baseline: cheap and strong" : "next family the data calls for";
         }
-    /* 3. refine a tried family according to its diagnosis: the best
-     * family first, then the others by their best value. Under a wall-time
+    /* 3. refine a tried family according to its diagnosis: the families
+     * close to the best in turn (below), then the others by their best value. Under a wall-time
      * budget only families whose measured cost (their longest run, with
      * half again for a refinement that trains longer) fits the time left
      * qualify, else the cheapest, so the last iterations still add models
@@ -509,6 +511,19 @@ int ao_policy_next_recipe(const ao_run_config *run, const ao_history *h, json_t 
             n_rank++;
         }
         if (!n_rank && cheapest >= 0) rank[n_rank++] = cheapest;
+        /* Refinements take turns among the families within CLOSE_FAMILIES
+         * of the best value (the k-th refinement starts with the (k mod
+         * n)-th of them), so a search does not spend its budget on
+         * near-copies of one family while another nearly as good family
+         * could add a different model to the ensemble. */
+        {
+            int n_close = 0, start, refinements = p.n, tmp[N_FAMILIES];
+            for (i = 0; i < N_FAMILIES; i++) refinements -= p.tried[i] > 0;
+            while (n_close < n_rank && p.best_value[rank[n_close]] >= p.best_value[rank[0]] - CLOSE_FAMILIES) n_close++;
+            start = n_close > 1 && refinements > 0 ? refinements % n_close : 0;
+            for (k = 0; k < n_rank; k++) tmp[k] = rank[k < n_close ? (k + start) % n_close : k];
+            memcpy(rank, tmp, sizeof *tmp * (size_t)n_rank);
+        }
         for (k = 0; !recipe && k < n_rank; k++) {
             const json_t *from[2] = {p.best_recipe[rank[k]], p.family_last_recipe[rank[k]]};
             const json_t *diags[2] = {p.best_diag[rank[k]], p.family_last_diag[rank[k]]};
