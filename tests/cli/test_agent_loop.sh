@@ -144,10 +144,10 @@ for i in 1 2 3; do
         "$R" --state "$TMP/ca$i" --run "$TMP/crun$i" --data "$A" --out "$TMP/cr$i" -q || break
     state="$TMP/cr$i"
 done
-[ "$(J "$TMP/c3/steps/code.json" "(d['attempts'][0]['recipe']['model']['type'], d['attempts'][0]['smoke']['status'], 'twice the training time limit' in d['attempts'][0]['smoke']['message'], d['attempts'][0]['smoke']['epoch_seconds_estimate'] > 0.02, d['recipe']['model']['type'], d['smoke']['status'])" 2>&1)" = \
+[ "$(J "$TMP/c3/steps/code.json" "(d['attempts'][0]['recipe']['model']['type'], d['attempts'][0]['smoke']['status'], 'twice the training time limit' in d['attempts'][0]['smoke']['message'], d['attempts'][0]['smoke']['estimated_epoch_seconds'] > 0.02, d['recipe']['model']['type'], d['smoke']['status'])" 2>&1)" = \
   "('cnn', 'failed', True, True, 'logreg', 'ok')" ] && ok "a CNN whose single epoch cannot fit the training time limit fails its smoke run; the baseline runs instead" \
   || { not_ok "a CNN whose single epoch cannot fit the training time limit fails its smoke run"; J "$TMP/c3/steps/code.json" "d['attempts']" 2>&1 | head -c 600 | sed 's/^/#   /'; }
-[ "$(J "$TMP/c1/steps/code.json" "(d['smoke']['status'], d['smoke']['epoch_seconds_estimate'] < 0.02)")" = "('ok', True)" ] \
+[ "$(J "$TMP/c1/steps/code.json" "(d['smoke']['status'], d['smoke']['estimated_epoch_seconds'] < 0.02)")" = "('ok', True)" ] \
   && ok "the linear baseline's per-iteration estimate fits the same limit" || not_ok "the linear baseline's per-iteration estimate fits the same limit"
 
 done_testing

@@ -356,7 +356,7 @@ int agent_smoke_recipe(agent_ctx *c, const json_t *recipe_json, json_t **report,
 REPORT:
     *report = json_pack("{s:s,s:s,s:I,s:I,s:f}", "status", ok ? "ok" : "failed", "message", ok ? "trained and predicted on the mini split" : msg,
                         "n_train", (json_int_t)nt, "n_valid", (json_int_t)nv, "seconds", ao_now() - t0);
-    if (*report && epoch_estimate > 0) json_object_set_new(*report, "epoch_seconds_estimate", json_real(epoch_estimate));
+    if (*report && epoch_estimate > 0) json_object_set_new(*report, "estimated_epoch_seconds", json_real(epoch_estimate));
     rc = *report ? AO_OK : ao_err_set(err, AO_EMEM, "out of memory");
 DONE:
     free(proba);
