@@ -143,13 +143,17 @@ workflow {
     versions = PREPARE_DATA.out.versions
         .mix(LINEAGES.out.lineage.flatMap { item -> item[4].collect { v -> [item[0], v] } })
         .mix(SELECT_LINEAGE.out.versions, PACKAGE_MODEL.out.versions)
-    def testFiles = Channel.value([])
+    // the files the report reads beside the states: the package (what it
+    // holds: an ensemble or the best run) and the held-out test results
+    def packageFile = PACKAGE_MODEL.out.model.map { m, model -> model }
+    def testFiles = packageFile.map { [it] }
     def heldout = Channel.value([])
     if (hasTest) {
         PREDICT(PACKAGE_MODEL.out.model.map { m, model -> [[id: m.id], model] }.join(PREPARE_DATA.out.heldout))
         EVALUATE(PREDICT.out.predictions.join(PREPARE_DATA.out.heldout))
         versions = versions.mix(PREDICT.out.versions, EVALUATE.out.versions)
         testFiles = EVALUATE.out.metrics.join(PREDICT.out.predictions).map { m, metrics, preds -> [metrics, preds] }
+            .combine(packageFile).map { metrics, preds, model -> [metrics, preds, model] }
         heldout = PREPARE_DATA.out.heldout.map { m, h -> h }
     }
 

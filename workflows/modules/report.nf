@@ -2,7 +2,8 @@
 // layout rebuilt in the task (as SELECT_LINEAGE does): every lineage's final
 // state linked as res/lineage<L>/iter<I>/decided, its run directories as
 // res/lineage<L>/runs/<name>, the data as res/data/{agent,heldout}, and
-// lineages.json, test_metrics.json and test_predictions.tsv beside them.
+// lineages.json, model.tar.gz, test_metrics.json and test_predictions.tsv
+// beside them.
 // Writes report.html, report.md and the MultiQC custom content, published to
 // --outdir, where the report's links (relative to the results folder) lead to
 // the published states. Further options: task.ext.args.
