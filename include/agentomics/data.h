@@ -40,6 +40,8 @@ ao_dataset_info *ao_dataset_info_create(int n_classes, char *const *classes, int
 void ao_dataset_info_destroy(ao_dataset_info *d);
 /* Class index of name, or -1. */
 int ao_dataset_info_class(const ao_dataset_info *d, const char *name);
+/* 1 when a and b name the same classes and sequence columns in the same order. */
+int ao_dataset_info_same(const ao_dataset_info *a, const ao_dataset_info *b);
 
 typedef struct ao_seqset {
     int64_t n;

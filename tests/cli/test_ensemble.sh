@@ -64,6 +64,24 @@ check "--ensemble 0" "$PM" --state "$STATE" --runs "${RUNS[@]}" --data "$A/data/
 check "a selection directory without selection.tsv" "$PM" --state "$STATE" --runs "${RUNS[@]}" --data "$A/data/agent" --selection "$TMP/nowhere" --out "$TMP/n.tar.gz"
 [ "$(man "$TMP/n.tar.gz" "(d['ensemble']['kept'], 'selection slice' in d['ensemble']['reason'])")" = "(False, True)" ] \
   && ok "no selection slice: no ensemble, and the reason says so" || not_ok "no selection slice: no ensemble"
+# an optional step never fails the package: broken candidates are left out, unreadable rows mean no ensemble
+cp -r "$A/lineage1" "$TMP/brk"
+BR=("$TMP/brk/runs"/iter*)
+best=$(J "$STATE/history.json" "d['best']['run_id']")
+other=$(for r in "${BR[@]}"; do [ "$(basename "$r")" != "$best" ] && echo "$r"; done | head -1)
+printf 'AOMODEL\0\0garbage' > "$other/model/model.aom"
+check "a candidate whose model does not load" "$PM" --state "$STATE" --runs "${BR[@]}" --data "$A/data/agent" --selection "$TMP/vsel" --out "$TMP/b1.tar.gz"
+stderr_has "ensemble: run $(basename "$other") left out" "it is left out with a warning naming the run"
+[ "$(man "$TMP/b1.tar.gz" "all(m['run'] != '$(basename "$other")' for m in d['ensemble'].get('members', []))")" = True ] && ok "and it is no member" || not_ok "and it is no member"
+printf 'AOMODEL\0\0garbage' > "$TMP/brk/runs/$best/model/model.aom"
+check "the best run's model does not load: still packaged" "$PM" --state "$STATE" --runs "${BR[@]}" --data "$A/data/agent" --selection "$TMP/vsel" --out "$TMP/b2.tar.gz"
+[ "$(man "$TMP/b2.tar.gz" "(d['ensemble']['kept'], d['ensemble']['reason'].startswith(\"the best run's model does not load\"))")" = "(False, True)" ] \
+  && ok "no ensemble, and the reason says why" || not_ok "the best run's model does not load: no ensemble, and the reason says why"
+mkdir -p "$TMP/badsel"
+{ head -1 "$A/data/agent/valid.tsv"; tail -n +2 "$A/data/agent/valid.tsv" | head -5 | awk -F'\t' 'BEGIN { OFS = "\t" } { $NF = "martian"; print }'; } > "$TMP/badsel/selection.tsv"
+check "a selection slice with a label the classes lack" "$PM" --state "$STATE" --runs "${RUNS[@]}" --data "$A/data/agent" --selection "$TMP/badsel" --out "$TMP/b3.tar.gz"
+[ "$(man "$TMP/b3.tar.gz" "(d['ensemble']['kept'], 'do not read' in d['ensemble']['reason'], 'martian' in d['ensemble']['reason'])")" = "(False, True, True)" ] \
+  && ok "no ensemble: the rows do not read, the reason names the problem" || { not_ok "no ensemble: the rows do not read"; J "$TMP/man.json" "d['ensemble']" | sed 's/^/#   /'; }
 expect_exit 2 "--ensemble 17 is a usage error" "$PM" --state "$STATE" --runs "${RUNS[@]}" --out "$TMP/u.tar.gz" --ensemble 17
 expect_exit 2 "--threads 0 is a usage error" "$PM" --state "$STATE" --runs "${RUNS[@]}" --out "$TMP/u.tar.gz" --threads 0
 

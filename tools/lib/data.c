@@ -136,6 +136,15 @@ ERROR:
     return NULL;
 }
 
+int ao_dataset_info_same(const ao_dataset_info *a, const ao_dataset_info *b)
+{
+    int i;
+    if (a->n_classes != b->n_classes || a->n_seq_cols != b->n_seq_cols) return 0;
+    for (i = 0; i < a->n_classes; i++) if (strcmp(a->classes[i], b->classes[i]) != 0) return 0;
+    for (i = 0; i < a->n_seq_cols; i++) if (strcmp(a->seq_cols[i], b->seq_cols[i]) != 0) return 0;
+    return 1;
+}
+
 int ao_dataset_info_class(const ao_dataset_info *d, const char *name)
 {
     int i;

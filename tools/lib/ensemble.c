@@ -88,15 +88,6 @@ static int member_number(const char *dir)
     return *d || v > AO_ENSEMBLE_MAX_MEMBERS ? 0 : (int)v;
 }
 
-static int same_schema(const ao_dataset_info *a, const ao_dataset_info *b)
-{
-    int i;
-    if (a->n_classes != b->n_classes || a->n_seq_cols != b->n_seq_cols) return 0;
-    for (i = 0; i < a->n_classes; i++) if (strcmp(a->classes[i], b->classes[i]) != 0) return 0;
-    for (i = 0; i < a->n_seq_cols; i++) if (strcmp(a->seq_cols[i], b->seq_cols[i]) != 0) return 0;
-    return 1;
-}
-
 ao_ensemble *ao_ensemble_load(const char *dir, ao_err *err)
 {
     char *path = ao_path_join(dir, AO_ENSEMBLE_FILE), *mdir = NULL;
@@ -136,7 +127,7 @@ ao_ensemble *ao_ensemble_load(const char *dir, ao_err *err)
         if (!(mdir = ao_path_join(dir, d))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
         if (!ao_is_dir(mdir)) { ao_err_set(err, AO_EDATA, "%s: members[%zu].dir: the model directory %s is missing", path, i, d); goto ERROR; }
         if (!(e->member[e->n] = ao_model_load(mdir, err))) goto ERROR;
-        if (!same_schema(ao_model_info(e->member[0]), ao_model_info(e->member[e->n]))) {
+        if (!ao_dataset_info_same(ao_model_info(e->member[0]), ao_model_info(e->member[e->n]))) {
             ao_err_set(err, AO_EDATA, "%s: the member in %s has other classes or sequence columns than the first", path, d);
             e->n++;
             goto ERROR;
@@ -314,7 +305,7 @@ int ao_ensemble_choose(int n_cand, const char *const *dirs, const ao_seqset *val
                 goto DONE;
             }
             info0 = keep;
-        } else if (!same_schema(info0, info)) {
+        } else if (!ao_dataset_info_same(info0, info)) {
             rc = ao_err_set(err, AO_EDATA, "%s: other classes or sequence columns than %s", dirs[c], dirs[0]);
             goto DONE;
         }

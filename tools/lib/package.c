@@ -569,7 +569,8 @@ static int consider_ensemble(pkg *p, ao_err *err)
 {
     const ao_package_opts *o = p->o;
     const char *data = o->data_dir ? o->data_dir : p->run.data_dir;
-    char *sel_dir = NULL, *sel_path = NULL, *valid_path = NULL, *dirs[AO_ENSEMBLE_MAX_MEMBERS] = {0}, *why = NULL;
+    char *sel_dir = NULL, *sel_path = NULL, *valid_path = NULL, *dirs[AO_ENSEMBLE_MAX_MEMBERS] = {0}, whybuf[AO_ERRMSG_MAX + 64];
+    const char *why = NULL;
     ens_cand *cand = NULL;
     ao_dataset_info *info = NULL;
     ao_seqset *valid = NULL, *sel = NULL;
@@ -623,16 +624,53 @@ static int consider_ensemble(pkg *p, ao_err *err)
     if (!ao_file_exists(sel_path)) { why = "no selection slice to confirm it (give --selection DIR)"; goto DONE; }
     if (n > max) n = max;
     for (i = 0; i < n; i++) if (!ens_usable(p, cand[i].it, cand[i].run, &dirs[i])) { rc = ao_err_set(err, AO_EINTERNAL, "run changed"); goto DONE; }
+    /* Every candidate's model must load and share the best one's schema; a
+     * run whose model does not is left out (warned), and when the best
+     * one's does not, or the rows do not read, there is no ensemble: an
+     * optional step never fails the package (out of memory aside). */
     {
-        ao_model *m0 = ao_model_load(dirs[0], err);
-        const ao_dataset_info *d;
-        if (!m0) { rc = err->code; goto DONE; }
-        d = ao_model_info(m0);
-        info = ao_dataset_info_create(d->n_classes, d->classes, d->n_seq_cols, d->seq_cols);
-        ao_model_destroy(m0);
-        if (!info) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+        int kept = 0;
+        for (i = 0; i < n; i++) {
+            ao_err le;
+            ao_model *m;
+            ao_err_init(&le);
+            if (!(m = ao_model_load(dirs[i], &le)) && le.code == AO_EMEM) { rc = ao_err_set(err, AO_EMEM, "%s", le.msg); goto DONE; }
+            if (m && !info) {
+                const ao_dataset_info *d = ao_model_info(m);
+                if (!(info = ao_dataset_info_create(d->n_classes, d->classes, d->n_seq_cols, d->seq_cols))) {
+                    ao_model_destroy(m);
+                    rc = ao_err_set(err, AO_EMEM, "out of memory");
+                    goto DONE;
+                }
+            }
+            if (!m || !ao_dataset_info_same(info, ao_model_info(m))) {
+                if (!m && i == 0) {
+                    snprintf(whybuf, sizeof whybuf, "the best run's model does not load: %s", le.msg);
+                    why = whybuf;
+                    goto DONE;
+                }
+                ao_warn("ensemble: run %s left out: %s", cand[i].it->run.run_id, m ? "other classes or sequence columns than the best run" : le.msg);
+                ao_model_destroy(m);
+                free(dirs[i]);
+                dirs[i] = NULL;
+                continue;
+            }
+            ao_model_destroy(m);
+            cand[kept] = cand[i];
+            dirs[kept] = dirs[i];
+            if (kept != i) dirs[i] = NULL;
+            kept++;
+        }
+        n = kept;
+        if (n < 2) { why = "fewer than two builtin models that load"; goto DONE; }
     }
-    if (!(valid = ao_seqset_read(valid_path, info, 1, 1, err)) || !(sel = ao_seqset_read(sel_path, info, 1, 1, err))) { rc = err->code; goto DONE; }
+    if (!(valid = ao_seqset_read(valid_path, info, 1, 1, err)) || !(sel = ao_seqset_read(sel_path, info, 1, 1, err))) {
+        if (err->code == AO_EMEM) { rc = err->code; goto DONE; }
+        snprintf(whybuf, sizeof whybuf, "the validation or selection rows do not read: %s", err->msg);
+        ao_err_init(err);
+        why = whybuf;
+        goto DONE;
+    }
     if ((rc = ao_ensemble_choose(n, (const char *const *)dirs, valid, sel, p->metric, max, o->threads > 0 ? o->threads : 1, weights, &ch, err)) < 0)
         goto DONE;
     if ((rc = ens_record(p, "metric", json_string(p->metric), err)) < 0 ||
