@@ -27,13 +27,15 @@ recipe_state() {
     "$BIN/agentomics-agent-step" --step plan --data "$1" --out "$2" -q && mkdir -p "$2/workspace" && printf '%s\n' "$3" > "$2/workspace/recipe.json"
 }
 # results RES TRAIN ITERATIONS [PREPARE-DATA OPTION...]: prepare-data (valid and test: the
-# gue_tata fixture's), the builtin loop by hand, select, package, predict and evaluate,
-# laid out as the workflows publish them.
+# gue_tata fixture's; RESULTS_NO_VALID=1: no validation set, the agent splits train), the
+# builtin loop by hand, select, package, predict and evaluate, laid out as the workflows
+# publish them.
 results() {
-    local res=$1 train=$2 n=$3 i state=""
+    local res=$1 train=$2 n=$3 i state="" valid=(--valid "$DATA/gue_tata_dev.csv")
     shift 3
+    [ -n "${RESULTS_NO_VALID:-}" ] && valid=()
     mkdir -p "$res/data" "$res/lineage1/runs"
-    "$BIN/agentomics-prepare-data" --train "$train" --valid "$DATA/gue_tata_dev.csv" --test "$DATA/gue_tata_test.csv" --out "$res/data" -q "$@" || return 1
+    "$BIN/agentomics-prepare-data" --train "$train" "${valid[@]}" --test "$DATA/gue_tata_test.csv" --out "$res/data" -q "$@" || return 1
     for i in $(seq 1 "$n"); do
         local it="$res/lineage1/iter$i" run="$res/lineage1/runs/iter$i"
         mkdir -p "$it"

@@ -57,6 +57,14 @@ PY
 check "the same inputs again" "$PM" --state "$STATE" --runs "${RUNS[@]}" --data "$A/data/agent" --selection "$TMP/vsel" --out "$TMP/e2.tar.gz"
 cmp -s "$TMP/e.tar.gz" "$TMP/e2.tar.gz" && ok "an ensemble package is byte-reproducible" || not_ok "an ensemble package is byte-reproducible"
 
+# ---- the agent's own split (no validation set given): its validation rows weigh the members
+C="$TMP/c"
+RESULTS_NO_VALID=1 check "a four-iteration lineage on the agent's own split" results "$C" "$DATA/gue_tata_train.csv" 4
+[ -e "$C/lineage1/iter4/reflected/split/valid.tsv" ] && [ ! -e "$C/data/agent/valid.tsv" ] && ok "the state holds the agent's split, the data no validation set" \
+  || not_ok "the state holds the agent's split, the data no validation set"
+[ "$(man "$C/model.tar.gz" "(d['ensemble']['candidates'] >= 2, 'valid' in d['ensemble'], isinstance(d['ensemble']['kept'], bool))")" = "(True, True, True)" ] \
+  && ok "the runs on the agent's split are candidates, weighed on its validation rows" || { not_ok "the runs on the agent's split are candidates"; J "$TMP/man.json" "d['ensemble']" | sed 's/^/#   /'; }
+
 # ---- no ensemble: off, or no slice to confirm it --------------------------------
 check "--ensemble 0" "$PM" --state "$STATE" --runs "${RUNS[@]}" --data "$A/data/agent" --selection "$TMP/vsel" --ensemble 0 --out "$TMP/o.tar.gz"
 [ "$(man "$TMP/o.tar.gz" "(d['ensemble']['kept'], d['model_kind'] != 'ensemble', 'model/model.aom' in d['files'])")" = "(False, True, True)" ] \

@@ -542,15 +542,16 @@ static int by_rank_desc(const void *a, const void *b)
     return (x->it->number > y->it->number) - (x->it->number < y->it->number);
 }
 
-/* A run usable as a member: a finished builtin model trained on the
- * prepared split (not an agent-made one, whose validation rows differ). */
+/* A run usable as a member: a finished builtin model trained on the split
+ * in force (the best run's split version: the validation rows the state's
+ * split, or the prepared data's, holds now). */
 static int ens_usable(const pkg *p, const ao_iteration *it, int run, char **model_dir)
 {
     const json_t *m = p->run_metrics[run];
     const char *st = jstr(m, "status"), *valid = jstr(json_object_get(m, "data"), "valid");
     char *dir = ao_path_join(p->o->run_dirs[run], "model"), *file = dir ? ao_path_join(dir, AO_MODEL_FILE) : NULL;
     int ok = st && (!strcmp(st, "ok") || !strcmp(st, "time_limit")) && it->split_version == p->hist.best.split_version &&
-             valid && !strstr(valid, "/split/") && file && ao_file_exists(file);
+             valid && file && ao_file_exists(file);
     free(file);
     if (ok) *model_dir = dir;
     else free(dir);
@@ -614,10 +615,17 @@ static int consider_ensemble(pkg *p, ao_err *err)
         free(taken);
     }
     if (json_object_set_new(p->ensemble, "candidates", json_integer(n)) != 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-    if (n < 2) { why = "fewer than two finished builtin runs on the prepared split"; goto DONE; }
+    if (n < 2) { why = "fewer than two finished builtin runs on the split in force"; goto DONE; }
     if (strcmp(cand[0].it->run.run_id, p->run_id) != 0) { why = "the best run is not a builtin model"; goto DONE; }
     if (!data || !sel_dir) { why = "no data directory"; goto DONE; }
-    if (!(sel_path = ao_path_join(sel_dir, "selection.tsv")) || !(valid_path = ao_path_join(data, "valid.tsv"))) {
+    /* the validation rows of the split in force: the agent's own split
+     * (the state's split/, as train-run reads it) or the prepared one */
+    if (!(valid_path = ao_path_join(o->state_dir, "split/valid.tsv"))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    if (!ao_file_exists(valid_path)) {
+        free(valid_path);
+        valid_path = ao_path_join(data, "valid.tsv");
+    }
+    if (!(sel_path = ao_path_join(sel_dir, "selection.tsv")) || !valid_path) {
         rc = ao_err_set(err, AO_EMEM, "out of memory");
         goto DONE;
     }
