@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include "agentomics/data.h"
 #include "agentomics/error.h"
+#include "agentomics/model.h"
 
 #define AO_ENSEMBLE_FILE "ensemble.json"
 #define AO_ENSEMBLE_MAX_MEMBERS 16
@@ -77,8 +78,8 @@ typedef struct ao_ensemble_choice {
 #define AO_ENSEMBLE_BOOTSTRAP 100
 #define AO_ENSEMBLE_BOOTSTRAP_SEED 0x656e73656d626c65ULL
 
-/* Greedy selection of weights on `valid` (labelled) for the builtin
- * models in dirs[0..n_cand) (candidate 0: the single best model, the one
+/* Greedy selection of weights on `valid` (labelled) for the loaded builtin
+ * models[0..n_cand) (the caller's; candidate 0: the single best model, the one
  * packaged without an ensemble), then the check that decides, on
  * `selection` (labelled rows no model was fit or chosen on): with two or
  * more members, the weighted mean is kept when its metric beats candidate
@@ -88,9 +89,9 @@ typedef struct ao_ensemble_choice {
  * chosen on these rows, so its value is the optimistic one, and the mean
  * of several good models is the safer bet then). weights: n_cand values (0 for those left
  * out). Rounds: 2 x max_members, at least 10. Returns AO_OK (see
- * out->kept), or < -1: a model that does not load (AO_EDATA / AO_EIO),
- * members of different schemas (AO_EDATA), AO_EMEM. */
-int ao_ensemble_choose(int n_cand, const char *const *dirs, const ao_seqset *valid, const ao_seqset *selection,
+ * out->kept), or < -1: models of different schemas (AO_EDATA), a
+ * prediction's error, AO_EMEM. */
+int ao_ensemble_choose(int n_cand, const ao_model *const *models, const ao_seqset *valid, const ao_seqset *selection,
                        const char *metric, int max_members, int threads, double *weights, ao_ensemble_choice *out,
                        ao_err *err) AO_WUR;
 

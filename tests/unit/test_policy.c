@@ -68,6 +68,32 @@ static json_t *diagnose(const ao_run_config *run, const json_t *metrics)
 static const char *model_of(const json_t *r) { return json_string_value(json_object_get(json_object_get(r, "model"), "type")); }
 static const char *repr_of(const json_t *r) { return json_string_value(json_object_get(json_object_get(r, "representation"), "type")); }
 
+/* The recipes of n successive iterations r[0..n) on profile p, each planned
+ * on the history of those before it with these statuses and values. */
+static void plan_iterations(const ao_run_config *run, ao_history *h, const json_t *p, int n, json_t **r, const char **status,
+                            const double *value)
+{
+    json_t *why;
+    int i;
+    for (i = 0; i < n; i++) {
+        r[i] = next_recipe(run, history(h, p, i, i ? r : NULL, i ? status : NULL, i ? value : NULL), &why);
+        json_decref(why);
+    }
+}
+
+/* Whether recipes a and b are the same but for their seeds. */
+static int same_but_seed(const json_t *a, const json_t *b)
+{
+    json_t *x = json_deep_copy(a), *y = json_deep_copy(b);
+    int same;
+    json_object_del(x, "seed");
+    json_object_del(y, "seed");
+    same = json_equal(x, y);
+    json_decref(x);
+    json_decref(y);
+    return same;
+}
+
 int main(void)
 {
     ao_run_config run0, *run = &run0;
@@ -171,36 +197,25 @@ int main(void)
     /* no near-duplicates: once the best family's refinement ran, the next
      * iteration refines its latest variant instead of repeating it */
     {
-        json_t *r4[6], *a, *b;
+        json_t *r4[6];
         const char *ok6[] = {"ok", "ok", "ok", "ok", "ok", "ok"};
         const double vals[] = {0.70, 0.95, 0.90, 0.80, 0.94, 0.93};
         const char *basis;
         p = profile(5000, 2, 300, 300, 0, 1.5, 40, 0.6);
-        r4[0] = next_recipe(run, history(&hist, p, 0, NULL, NULL, NULL), &why); json_decref(why);
-        r4[1] = next_recipe(run, history(&hist, p, 1, r4, ok6, vals), &why); json_decref(why);
-        r4[2] = next_recipe(run, history(&hist, p, 2, r4, ok6, vals), &why); json_decref(why);
-        r4[3] = next_recipe(run, history(&hist, p, 3, r4, ok6, vals), &why); json_decref(why);
+        plan_iterations(run, &hist, p, 4, r4, ok6, vals);
         r4[4] = next_recipe(run, history(&hist, p, 4, r4, ok6, vals), &why);
         CHECK(!strcmp(json_string_value(json_object_get(why, "basis")), "refinement of the best family") && !strcmp(repr_of(r4[4]), "onehot") &&
               !strcmp(model_of(r4[4]), "logreg"), "all families tried: the best (positional logreg) is refined");
         json_decref(why);
         r4[5] = next_recipe(run, history(&hist, p, 5, r4, ok6, vals), &why);
         basis = json_string_value(json_object_get(why, "basis"));
-        a = json_deep_copy(r4[4]); b = json_deep_copy(r4[5]);
-        json_object_del(a, "seed"); json_object_del(b, "seed");
-        CHECK(!json_equal(a, b) && basis && !strcmp(basis, "refinement of the best family's latest variant"),
+        CHECK(!same_but_seed(r4[4], r4[5]) && basis && !strcmp(basis, "refinement of the best family's latest variant"),
               "the same refinement again is replaced by one of the latest variant (basis: %s)", basis ? basis : "none");
-        json_decref(a); json_decref(b); json_decref(why);
+        json_decref(why);
         {
             json_t *r7 = next_recipe(run, history(&hist, p, 6, r4, ok6, vals), &why);
             int i, dup = 0;
-            json_object_del(r7, "seed");
-            for (i = 0; i < 6; i++) {
-                a = json_deep_copy(r4[i]);
-                json_object_del(a, "seed");
-                dup |= json_equal(a, r7);
-                json_decref(a);
-            }
+            for (i = 0; i < 6; i++) dup |= same_but_seed(r4[i], r7);
             CHECK(!dup, "iteration 7 repeats none of the six before it (basis: %s)", json_string_value(json_object_get(why, "basis")));
             json_decref(r7);
             json_decref(why);
@@ -216,10 +231,7 @@ int main(void)
         const double vals[] = {0.70, 0.80, 0.90, 0.89, 0.88, 0.87};
         const char *fam5, *fam6;
         p = profile(5000, 2, 300, 300, 0, 1.5, 40, 0.6);
-        rr[0] = next_recipe(run, history(&hist, p, 0, NULL, NULL, NULL), &why); json_decref(why);
-        rr[1] = next_recipe(run, history(&hist, p, 1, rr, ok6, vals), &why); json_decref(why);
-        rr[2] = next_recipe(run, history(&hist, p, 2, rr, ok6, vals), &why); json_decref(why);
-        rr[3] = next_recipe(run, history(&hist, p, 3, rr, ok6, vals), &why); json_decref(why);
+        plan_iterations(run, &hist, p, 4, rr, ok6, vals);
         rr[4] = next_recipe(run, history(&hist, p, 4, rr, ok6, vals), &why);
         fam5 = json_string_value(json_object_get(why, "family"));
         CHECK(fam5 && !strcmp(fam5, "cnn"), "the first refinement: the best family (CNN 0.90; got %s)", fam5 ? fam5 : "none");

@@ -280,42 +280,29 @@ DONE:
     return rc;
 }
 
-int ao_ensemble_choose(int n_cand, const char *const *dirs, const ao_seqset *valid, const ao_seqset *selection,
+int ao_ensemble_choose(int n_cand, const ao_model *const *models, const ao_seqset *valid, const ao_seqset *selection,
                        const char *metric, int max_members, int threads, double *weights, ao_ensemble_choice *out,
                        ao_err *err)
 {
     double **pv = NULL, **ps = NULL, *mean = NULL;
-    ao_model *m = NULL;
-    const ao_dataset_info *info0 = NULL;
-    ao_dataset_info *keep = NULL;
-    int c, K = 0, rc = AO_OK;
+    int c, K, rc = AO_OK;
     memset(out, 0, sizeof *out);
     out->valid_value = out->selection_value = out->single_value = out->selection_sd = NAN;
-    if (n_cand < 1 || !valid || !selection || !valid->y || !selection->y || valid->n < 1 || selection->n < 1)
+    if (n_cand < 1 || !models || !valid || !selection || !valid->y || !selection->y || valid->n < 1 || selection->n < 1)
         return ao_err_set(err, AO_EUSAGE, "an ensemble needs candidates and labelled validation and selection rows");
+    K = ao_model_info(models[0])->n_classes;
     if (!(pv = calloc((size_t)n_cand, sizeof *pv)) || !(ps = calloc((size_t)n_cand, sizeof *ps))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
     for (c = 0; c < n_cand; c++) {
-        const ao_dataset_info *info;
-        if (!(m = ao_model_load(dirs[c], err))) { rc = err->code; goto DONE; }
-        info = ao_model_info(m);
-        if (!c) {
-            K = info->n_classes;
-            if (!(keep = ao_dataset_info_create(info->n_classes, info->classes, info->n_seq_cols, info->seq_cols))) {
-                rc = ao_err_set(err, AO_EMEM, "out of memory");
-                goto DONE;
-            }
-            info0 = keep;
-        } else if (!ao_dataset_info_same(info0, info)) {
-            rc = ao_err_set(err, AO_EDATA, "%s: other classes or sequence columns than %s", dirs[c], dirs[0]);
+        if (!ao_dataset_info_same(ao_model_info(models[0]), ao_model_info(models[c]))) {
+            rc = ao_err_set(err, AO_EDATA, "candidate %d has other classes or sequence columns than candidate 0", c);
             goto DONE;
         }
         if (!(pv[c] = malloc(sizeof **pv * (size_t)valid->n * (size_t)K)) || !(ps[c] = malloc(sizeof **ps * (size_t)selection->n * (size_t)K))) {
             rc = ao_err_set(err, AO_EMEM, "out of memory");
             goto DONE;
         }
-        if ((rc = ao_model_predict(m, valid, threads, pv[c], err)) < 0 || (rc = ao_model_predict(m, selection, threads, ps[c], err)) < 0) goto DONE;
-        ao_model_destroy(m);
-        m = NULL;
+        if ((rc = ao_model_predict(models[c], valid, threads, pv[c], err)) < 0 || (rc = ao_model_predict(models[c], selection, threads, ps[c], err)) < 0)
+            goto DONE;
     }
     if ((rc = ao_ensemble_select(n_cand, (size_t)valid->n, K, valid->y, (const double *const *)pv, metric, max_members,
                                  2 * max_members > 10 ? 2 * max_members : 10, weights, err)) < 0) goto DONE;
@@ -345,12 +332,10 @@ int ao_ensemble_choose(int n_cand, const char *const *dirs, const ao_seqset *val
         snprintf(out->reason, sizeof out->reason, "the %d-model mean lost to the single best on the selection slice (%s %.4f vs %.4f, "
                  "bootstrap SD of the difference %.4f)", out->n_members, metric, out->selection_value, out->single_value, out->selection_sd);
 DONE:
-    ao_model_destroy(m);
     for (c = 0; pv && c < n_cand; c++) free(pv[c]);
     for (c = 0; ps && c < n_cand; c++) free(ps[c]);
     free(pv);
     free(ps);
     free(mean);
-    ao_dataset_info_destroy(keep);
     return rc;
 }

@@ -533,6 +533,7 @@ typedef struct ens_cand {
     const ao_iteration *it;
     int run;                  /* index into o->run_dirs */
     double rank;              /* the history's ranking value */
+    char *dir;                /* its model directory (owned) */
 } ens_cand;
 
 static int by_rank_desc(const void *a, const void *b)
@@ -544,7 +545,8 @@ static int by_rank_desc(const void *a, const void *b)
 
 /* A run usable as a member: a finished builtin model trained on the split
  * in force (the best run's split version: the validation rows the state's
- * split, or the prepared data's, holds now). */
+ * split, or the prepared data's, holds now). *model_dir: its model
+ * directory (malloc'd) when usable. */
 static int ens_usable(const pkg *p, const ao_iteration *it, int run, char **model_dir)
 {
     const json_t *m = p->run_metrics[run];
@@ -556,6 +558,37 @@ static int ens_usable(const pkg *p, const ao_iteration *it, int run, char **mode
     if (ok) *model_dir = dir;
     else free(dir);
     return ok;
+}
+
+/* Whether two runs are of one model family: the same learner on the same
+ * representation (from their recipes in metrics.json). */
+static int same_family(const pkg *p, const ens_cand *a, const ens_cand *b)
+{
+    const json_t *ra = json_object_get(p->run_metrics[a->run], "recipe"), *rb = json_object_get(p->run_metrics[b->run], "recipe");
+    const char *ma = jstr(json_object_get(ra, "model"), "type"), *mb = jstr(json_object_get(rb, "model"), "type");
+    const char *ea = jstr(json_object_get(ra, "representation"), "type"), *eb = jstr(json_object_get(rb, "representation"), "type");
+    return ma && mb && ea && eb && !strcmp(ma, mb) && !strcmp(ea, eb);
+}
+
+/* Reorders cand (sorted by rank) so that the best run of each model
+ * family comes first, in rank order, then the other runs, also in rank
+ * order: refinements of one family are near-copies that would crowd out
+ * the others. */
+static int by_family_first(const pkg *p, ens_cand *cand, int n, ao_err *err)
+{
+    ens_cand *order = malloc(sizeof *order * (size_t)(n ? n : 1));
+    char *first = calloc((size_t)(n ? n : 1), 1);
+    int i, j, m = 0;
+    if (!order || !first) { free(order); free(first); return ao_err_set(err, AO_EMEM, "out of memory"); }
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < i && !same_family(p, &cand[j], &cand[i]); j++) {}
+        if (j == i) { first[i] = 1; order[m++] = cand[i]; }
+    }
+    for (i = 0; i < n; i++) if (!first[i]) order[m++] = cand[i];
+    memcpy(cand, order, sizeof *cand * (size_t)n);
+    free(order);
+    free(first);
+    return AO_OK;
 }
 
 static int ens_record(pkg *p, const char *key, json_t *v, ao_err *err)
@@ -570,14 +603,15 @@ static int consider_ensemble(pkg *p, ao_err *err)
 {
     const ao_package_opts *o = p->o;
     const char *data = o->data_dir ? o->data_dir : p->run.data_dir;
-    char *sel_dir = NULL, *sel_path = NULL, *valid_path = NULL, *dirs[AO_ENSEMBLE_MAX_MEMBERS] = {0}, whybuf[AO_ERRMSG_MAX + 64];
+    char *sel_dir = NULL, *sel_path = NULL, *valid_path = NULL, whybuf[AO_ERRMSG_MAX + 64];
     const char *why = NULL;
     ens_cand *cand = NULL;
-    ao_dataset_info *info = NULL;
+    ao_model *models[AO_ENSEMBLE_MAX_MEMBERS] = {0};
+    const ao_dataset_info *info = NULL;
     ao_seqset *valid = NULL, *sel = NULL;
     ao_ensemble_choice ch;
     double weights[AO_ENSEMBLE_MAX_MEMBERS];
-    int i, n = 0, max = o->ensemble_max > AO_ENSEMBLE_MAX_MEMBERS ? AO_ENSEMBLE_MAX_MEMBERS : o->ensemble_max, rc = AO_OK;
+    int i, n = 0, n_all = 0, max = o->ensemble_max > AO_ENSEMBLE_MAX_MEMBERS ? AO_ENSEMBLE_MAX_MEMBERS : o->ensemble_max, rc = AO_OK;
     if (!(p->ensemble = json_pack("{s:b}", "kept", 0))) return ao_err_set(err, AO_EMEM, "out of memory");
     if (max < 2) { why = "off (--ensemble below 2)"; goto DONE; }
     sel_dir = o->selection_dir ? strdup(o->selection_dir) : data ? ao_path_join(data, "../selection") : NULL;
@@ -588,34 +622,12 @@ static int consider_ensemble(pkg *p, ao_err *err)
         double v = ao_iteration_rank_value(it, p->metric);
         char *md = NULL;
         if (r < 0 || !isfinite(v) || !ens_usable(p, it, r, &md)) continue;
-        free(md);
-        cand[n++] = (ens_cand){it, r, v};
+        cand[n_all++] = (ens_cand){it, r, v, md};
     }
-    qsort(cand, (size_t)n, sizeof *cand, by_rank_desc);
-    /* diversity first: the best run of each model family (learner and
-     * representation), in rank order, then the other runs; refinements
-     * of one family are near-copies that would crowd out the others */
-    {
-        ens_cand *order = malloc(sizeof *order * (size_t)(n ? n : 1));
-        char (*fams)[64] = calloc((size_t)(n ? n : 1), sizeof *fams);
-        int *taken = calloc((size_t)(n ? n : 1), sizeof *taken), m = 0, nf = 0, j, k;
-        if (!order || !fams || !taken) { free(order); free(fams); free(taken); rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-        for (i = 0; i < n; i++) {
-            const json_t *r = json_object_get(p->run_metrics[cand[i].run], "recipe");
-            char key[64];
-            snprintf(key, sizeof key, "%.30s/%.30s", jstr(json_object_get(r, "model"), "type") ? jstr(json_object_get(r, "model"), "type") : "?",
-                     jstr(json_object_get(r, "representation"), "type") ? jstr(json_object_get(r, "representation"), "type") : "?");
-            for (k = 0; k < nf && strcmp(fams[k], key) != 0; k++) {}
-            if (k == nf) { snprintf(fams[nf++], sizeof *fams, "%s", key); order[m++] = cand[i]; taken[i] = 1; }
-        }
-        for (j = 0; j < n; j++) if (!taken[j]) order[m++] = cand[j];
-        memcpy(cand, order, sizeof *cand * (size_t)n);
-        free(order);
-        free(fams);
-        free(taken);
-    }
-    if (json_object_set_new(p->ensemble, "candidates", json_integer(n)) != 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-    if (n < 2) { why = "fewer than two finished builtin runs on the split in force"; goto DONE; }
+    qsort(cand, (size_t)n_all, sizeof *cand, by_rank_desc);
+    if ((rc = by_family_first(p, cand, n_all, err)) < 0) goto DONE;
+    if (json_object_set_new(p->ensemble, "candidates", json_integer(n_all)) != 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    if (n_all < 2) { why = "fewer than two finished builtin runs on the split in force"; goto DONE; }
     if (strcmp(cand[0].it->run.run_id, p->run_id) != 0) { why = "the best run is not a builtin model"; goto DONE; }
     if (!data || !sel_dir) { why = "no data directory"; goto DONE; }
     /* the validation rows of the split in force: the agent's own split
@@ -630,48 +642,32 @@ static int consider_ensemble(pkg *p, ao_err *err)
         goto DONE;
     }
     if (!ao_file_exists(sel_path)) { why = "no selection slice to confirm it (give --selection DIR)"; goto DONE; }
-    if (n > max) n = max;
-    for (i = 0; i < n; i++) if (!ens_usable(p, cand[i].it, cand[i].run, &dirs[i])) { rc = ao_err_set(err, AO_EINTERNAL, "run changed"); goto DONE; }
-    /* Every candidate's model must load and share the best one's schema; a
-     * run whose model does not is left out (warned), and when the best
-     * one's does not, or the rows do not read, there is no ensemble: an
-     * optional step never fails the package (out of memory aside). */
-    {
-        int kept = 0;
-        for (i = 0; i < n; i++) {
-            ao_err le;
-            ao_model *m;
-            ao_err_init(&le);
-            if (!(m = ao_model_load(dirs[i], &le)) && le.code == AO_EMEM) { rc = ao_err_set(err, AO_EMEM, "%s", le.msg); goto DONE; }
-            if (m && !info) {
-                const ao_dataset_info *d = ao_model_info(m);
-                if (!(info = ao_dataset_info_create(d->n_classes, d->classes, d->n_seq_cols, d->seq_cols))) {
-                    ao_model_destroy(m);
-                    rc = ao_err_set(err, AO_EMEM, "out of memory");
-                    goto DONE;
-                }
-            }
-            if (!m || !ao_dataset_info_same(info, ao_model_info(m))) {
-                if (!m && i == 0) {
-                    snprintf(whybuf, sizeof whybuf, "the best run's model does not load: %s", le.msg);
-                    why = whybuf;
-                    goto DONE;
-                }
-                ao_warn("ensemble: run %s left out: %s", cand[i].it->run.run_id, m ? "other classes or sequence columns than the best run" : le.msg);
-                ao_model_destroy(m);
-                free(dirs[i]);
-                dirs[i] = NULL;
-                continue;
-            }
-            ao_model_destroy(m);
-            cand[kept] = cand[i];
-            dirs[kept] = dirs[i];
-            if (kept != i) dirs[i] = NULL;
-            kept++;
+    /* The first `max` candidates' models, loaded once: each must load and
+     * share the best one's schema; a run whose model does not is left out
+     * (warned), and when the best one's does not, or the rows do not read,
+     * there is no ensemble: an optional step never fails the package (out
+     * of memory aside). cand[0..n) keeps the loaded ones, in order. */
+    for (i = 0; i < n_all && i < max; i++) {
+        ao_err le;
+        ao_model *m;
+        ao_err_init(&le);
+        if (!(m = ao_model_load(cand[i].dir, &le)) && le.code == AO_EMEM) { rc = ao_err_set(err, AO_EMEM, "%s", le.msg); goto DONE; }
+        if (!m && i == 0) {
+            snprintf(whybuf, sizeof whybuf, "the best run's model does not load: %s", le.msg);
+            why = whybuf;
+            goto DONE;
         }
-        n = kept;
-        if (n < 2) { why = "fewer than two builtin models that load"; goto DONE; }
+        if (!m || (info && !ao_dataset_info_same(info, ao_model_info(m)))) {
+            ao_warn("ensemble: run %s left out: %s", cand[i].it->run.run_id, m ? "other classes or sequence columns than the best run" : le.msg);
+            ao_model_destroy(m);
+            continue;
+        }
+        if (!info) info = ao_model_info(m);
+        models[n] = m;
+        if (n != i) { ens_cand t = cand[n]; cand[n] = cand[i]; cand[i] = t; }
+        n++;
     }
+    if (n < 2) { why = "fewer than two builtin models that load"; goto DONE; }
     if (!(valid = ao_seqset_read(valid_path, info, 1, 1, err)) || !(sel = ao_seqset_read(sel_path, info, 1, 1, err))) {
         if (err->code == AO_EMEM) { rc = err->code; goto DONE; }
         snprintf(whybuf, sizeof whybuf, "the validation or selection rows do not read: %s", err->msg);
@@ -679,7 +675,8 @@ static int consider_ensemble(pkg *p, ao_err *err)
         why = whybuf;
         goto DONE;
     }
-    if ((rc = ao_ensemble_choose(n, (const char *const *)dirs, valid, sel, p->metric, max, o->threads > 0 ? o->threads : 1, weights, &ch, err)) < 0)
+    if ((rc = ao_ensemble_choose(n, (const ao_model *const *)models, valid, sel, p->metric, max, o->threads > 0 ? o->threads : 1, weights,
+                                 &ch, err)) < 0)
         goto DONE;
     if ((rc = ens_record(p, "metric", json_string(p->metric), err)) < 0 ||
         (rc = ens_record(p, "valid", json_real(ch.valid_value), err)) < 0 ||
@@ -698,8 +695,8 @@ static int consider_ensemble(pkg *p, ao_err *err)
                 rc = ao_err_set(err, AO_EMEM, "out of memory");
                 goto DONE;
             }
-            p->member_dir[p->n_members++] = dirs[i];
-            dirs[i] = NULL;
+            p->member_dir[p->n_members++] = cand[i].dir;
+            cand[i].dir = NULL;
         }
         json_object_set_new(p->ensemble, "kept", json_true());
     }
@@ -710,10 +707,10 @@ DONE:
         rc = ens_record(p, "reason", json_string(why), err);
         ao_info("ensemble: not tried: %s", why);
     }
-    for (i = 0; i < AO_ENSEMBLE_MAX_MEMBERS; i++) free(dirs[i]);
     ao_seqset_destroy(valid);
     ao_seqset_destroy(sel);
-    ao_dataset_info_destroy(info);
+    for (i = 0; i < n; i++) ao_model_destroy(models[i]);
+    for (i = 0; i < n_all; i++) free(cand[i].dir);
     free(cand);
     free(sel_dir);
     free(sel_path);
