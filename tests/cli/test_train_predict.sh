@@ -60,6 +60,39 @@ grep -q '^# warning: iteration cap' "$TMP/run_cap/train.log" && ok "cap: train.l
 stderr_has "iteration cap" "cap: the warning is on stderr"
 [ "$(J "$TMP/run_gb/metrics.json" "d['warnings']")" = "[]" ] && ok "an early-stopped run has no warnings" || not_ok "an early-stopped run has no warnings"
 
+# ---- decision thresholds ---------------------------------------------------------------
+# ranked by MCC, a binary model gets the validation threshold that maximises it
+"$BIN/agentomics-agent-step" --step plan --data "$A" --out "$TMP/th" --metric mcc -q && mkdir -p "$TMP/th/workspace" &&
+    printf '%s\n' '{"seed": 3, "representation": {"type": "kmer", "k": [3, 4], "frequencies": true, "global": true}, "model": {"type": "logreg", "C": 0.01}}' > "$TMP/th/workspace/recipe.json"
+check "train-run ranked by mcc" "$T" --state "$TMP/th" --data "$A" --out "$TMP/run_th"
+th=$(J "$TMP/run_th/metrics.json" "d['threshold']")
+/usr/bin/python3 -c "import sys; t=float('$th'); sys.exit(0 if 0 < t < 1 and t != 0.5 else 1)" 2>/dev/null \
+    && ok "metrics.json has the chosen threshold ($th)" || not_ok "metrics.json has the chosen threshold ($th)"
+grep -aq '"threshold":' "$TMP/run_th/model/model.aom" && ok "the model's META declares it" || not_ok "the model's META declares it"
+grep -q "^# threshold: .* chosen on the validation split" "$TMP/run_th/train.log" && ok "train.log says so" || not_ok "train.log says so"
+[ "$(head -1 "$TMP/run_th/predictions.valid.tsv" | cut -f5)" = threshold ] && ok "validation predictions carry the threshold column" || not_ok "validation predictions carry the threshold column"
+check "predict applies it" "$PR" --model "$TMP/run_th/model" --input "$TMP/d/heldout/test.tsv" --output "$TMP/pred_th.tsv"
+check "evaluate scores it" "$E" --predictions "$TMP/pred_th.tsv" --labels "$TMP/d/heldout/test.tsv" --out "$TMP/test_th.json"
+# the prediction column is the thresholded probability, and it is what MCC scores
+/usr/bin/python3 - "$TMP/pred_th.tsv" "$TMP/d/heldout/test.tsv" "$TMP/test_th.json" "$th" <<'PY' && ok "prediction = probability >= threshold, and MCC scores that column" || not_ok "prediction = probability >= threshold, and MCC scores that column"
+import csv, json, math, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+lab = {r["id"]: r["label"] for r in csv.DictReader(open(sys.argv[2]), delimiter="\t")}
+t = float(sys.argv[4]); m = json.load(open(sys.argv[3]))
+classes = m["classes"]
+assert all(r["prediction"] == classes[float(r["probability_" + classes[1]]) >= t] for r in rows)
+assert all(float(r["threshold"]) == t for r in rows) and m["threshold"] == t
+tp = sum(lab[r["id"]] == classes[1] and r["prediction"] == classes[1] for r in rows)
+tn = sum(lab[r["id"]] == classes[0] and r["prediction"] == classes[0] for r in rows)
+fp = sum(lab[r["id"]] == classes[0] and r["prediction"] == classes[1] for r in rows)
+fn = sum(lab[r["id"]] == classes[1] and r["prediction"] == classes[0] for r in rows)
+mcc = (tp * tn - fp * fn) / math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+assert abs(mcc - m["mcc"]) < 1e-12, (mcc, m["mcc"])
+PY
+[ "$(J "$TMP/run_lr/metrics.json" "'threshold' in d")" = False ] && [ "$(head -1 "$TMP/pred_lr.tsv" | cut -f5)" = "" ] \
+    && ok "ranked by AUROC: no threshold, argmax predictions as before" || not_ok "ranked by AUROC: no threshold, argmax predictions as before"
+[ "$(J "$TMP/test_lr.json" "d['threshold']")" = None ] && ok "evaluate: threshold null without one" || not_ok "evaluate: threshold null without one"
+
 # ---- predict on other formats ------------------------------------------------------
 tail -n +2 "$TMP/d/heldout/test.tsv" | awk -F'\t' '{print ">" $1 "\n" $2}' > "$TMP/test.fa"
 check "predict reads FASTA" "$PR" --model "$TMP/run_lr/model" --input "$TMP/test.fa" --output "$TMP/pred_fa.tsv"

@@ -783,6 +783,8 @@ static json_t *manifest_json(const pkg *p, const memberlist *ml)
     json_object_set_new(m, "best_run", json_string(p->run_id));
     json_object_set_new(m, "metric", p->metric ? json_string(p->metric) : json_null());
     json_object_set_new(m, "model_kind", model ? json_string(model) : json_null());
+    /* the decision threshold the model applies (null: the argmax), as train-run chose it */
+    json_object_set_new(m, "threshold", json_is_real(json_object_get(p->metrics, "threshold")) ? json_deep_copy(json_object_get(p->metrics, "threshold")) : json_null());
     json_object_set_new(m, "validation_metrics", valid);
     json_object_set_new(m, "recipe", p->recipe ? json_deep_copy(p->recipe) : json_null());
     json_object_set_new(m, "model_entry", json_string(PKG_MODEL_ENTRY));

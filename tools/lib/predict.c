@@ -1,6 +1,7 @@
 /* predict.c — agentomics-predict's library side (see predict.h): picks the
  * kind of model directory and runs it. It sits above model.c and
  * scriptmodel.c, which know nothing of each other. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "agentomics/fileio.h"
@@ -30,7 +31,7 @@ static int predict_script(const char *model_dir, const char *input, const char *
         rc = ao_err_set(err, AO_EDATA, "%s: %s", model_dir, rep.message);
         goto DONE;
     }
-    rc = ao_predfile_write(output, info, s, proba, err);
+    rc = ao_predfile_write(output, info, s, proba, NAN, err);   /* script models keep the argmax */
 DONE:
     ao_script_report_clear(&rep);
     free(proba);
@@ -52,7 +53,7 @@ static int predict_builtin(const char *model_dir, const char *input, const char 
     if (!(s = ao_seqset_read(input, info, 0, threads, err))) { rc = err->code; goto DONE; }
     if (!(proba = malloc(sizeof *proba * (size_t)(s->n * info->n_classes)))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
     if ((rc = ao_model_predict(m, s, threads, proba, err)) < 0) goto DONE;
-    rc = ao_predfile_write(output, info, s, proba, err);
+    rc = ao_predfile_write(output, info, s, proba, ao_model_threshold(m), err);
 DONE:
     free(proba);
     ao_seqset_destroy(s);

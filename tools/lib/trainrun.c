@@ -147,13 +147,45 @@ static int predict_and_score(trainrun *t, const char *model_dir, const char *pat
     return rc;
 }
 
+/* A binary model ranked by a metric of the predicted class gets the
+ * decision threshold that maximises that metric on the validation split
+ * (metrics.h, ao_threshold_choose; README "Decision thresholds"), chosen
+ * on the probabilities as the prediction file writes them. *out: the
+ * threshold for metrics.json (JSON null when the argmax stays); NULL when
+ * the metric or the task has no threshold. */
+static int choose_threshold(trainrun *t, ao_model *model, FILE *log, json_t **out, ao_err *err)
+{
+    double *proba = NULL, th, best, argmax;
+    int64_t i, n = t->valid->n;
+    int rc;
+    *out = NULL;
+    if (t->info->n_classes != 2 || !ao_metric_needs_threshold(t->run.metric) || n == 0) return AO_OK;
+    if (!(proba = malloc(sizeof *proba * (size_t)n * 2))) return ao_err_set(err, AO_EMEM, "out of memory");
+    if ((rc = ao_model_predict(model, t->valid, t->o->threads, proba, err)) < 0) goto DONE;
+    for (i = 0; i < 2 * n; i++) {
+        char b[40];
+        snprintf(b, sizeof b, "%.9g", proba[i]);
+        proba[i] = strtod(b, NULL);
+    }
+    if ((rc = ao_threshold_choose((size_t)n, t->valid->y, proba, t->run.metric, &th, &best, &argmax, err)) < 0) goto DONE;
+    if ((rc = ao_model_set_threshold(model, th, err)) < 0) goto DONE;
+    if (isnan(th))
+        fprintf(log, "# threshold: the argmax kept (validation %s %.6g; no threshold does better)\n", t->run.metric, argmax);
+    else
+        fprintf(log, "# threshold: %.9g chosen on the validation split (%s %.6g; %.6g with the argmax)\n", th, t->run.metric, best, argmax);
+    if (!(*out = isnan(th) ? json_null() : json_real(th))) rc = ao_err_set(err, AO_EMEM, "out of memory");
+DONE:
+    free(proba);
+    return rc;
+}
+
 static int backend_builtin(trainrun *t, ao_err *err)
 {
     ao_recipe recipe;
     ao_model *model = NULL;
     ao_train_report rep;
     char *recipe_path = ao_path_join(t->o->state, "workspace/recipe.json"), *model_dir = NULL, *curve_path = NULL;
-    json_t *mt = NULL, *mv = NULL;
+    json_t *mt = NULL, *mv = NULL, *th = NULL;
     FILE *log = NULL, *curve = NULL;
     ao_progress prog = {NULL, ao_now(), t->o->time_limit, ao_log_level() >= AO_LOG_WARN, 10};
     int rc;
@@ -183,6 +215,7 @@ static int backend_builtin(trainrun *t, ao_err *err)
         fprintf(log, "# warning: %s\n", rep.warning);
         ao_warn("%s", rep.warning);
     }
+    if (model && (rc = choose_threshold(t, model, log, &th, err)) < 0) goto DONE;
     if (fclose(curve) != 0) { curve = NULL; rc = ao_err_set(err, AO_EIO, "%s: write error", curve_path); goto DONE; }
     curve = NULL;
     if (fclose(log) != 0) { log = NULL; rc = ao_err_set(err, AO_EIO, "%s: write error", t->log_path); goto DONE; }
@@ -192,6 +225,11 @@ static int backend_builtin(trainrun *t, ao_err *err)
         (rc = set(t, "epochs", json_integer(rep.epochs), err)) < 0 || (rc = set(t, "best", json_integer(rep.best), err)) < 0 ||
         /* training's own warnings (a cap hit while still improving), beside the status a run keeps */
         (rc = set(t, "warnings", *rep.warning ? json_pack("[s]", rep.warning) : json_array(), err)) < 0) goto DONE;
+    if (th) {
+        rc = set(t, "threshold", th, err);
+        th = NULL;
+        if (rc < 0) goto DONE;
+    }
     if (rep.n_features && (rc = set(t, "n_features", json_integer(rep.n_features), err)) < 0) goto DONE;
     if (rep.input_length && (rc = set(t, "input_length", json_integer(rep.input_length), err)) < 0) goto DONE;
     if ((rc = set(t, "data", data_json(t), err)) < 0) goto DONE;
@@ -211,6 +249,7 @@ DONE:
     free(curve_path);
     json_decref(mt);
     json_decref(mv);
+    json_decref(th);
     ao_model_destroy(model);
     ao_recipe_free(&recipe);
     free(recipe_path);
@@ -279,7 +318,7 @@ static int backend_script(trainrun *t, const ao_script_spec *s, ao_err *err)
             goto DONE;
         }
         if (!(pred[k] = ao_path_join(t->od->tmp, pred_file[k]))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-        if ((rc = ao_predfile_write(pred[k], info, sets[k], proba, err)) < 0) goto DONE;
+        if ((rc = ao_predfile_write(pred[k], info, sets[k], proba, NAN, err)) < 0) goto DONE;
         if ((rc = ao_score_files(pred[k], labels[k], &score[k], err)) < 0) goto DONE;
         ao_script_report_clear(&prep);
     }
