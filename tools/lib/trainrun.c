@@ -147,32 +147,50 @@ static int predict_and_score(trainrun *t, const char *model_dir, const char *pat
     return rc;
 }
 
-/* A binary model ranked by a metric of the predicted class gets the
- * decision threshold that maximises that metric on the validation split
- * (metrics.h, ao_threshold_choose; README "Decision thresholds"), chosen
- * on the probabilities as the prediction file writes them. *out: the
- * threshold for metrics.json (JSON null when the argmax stays); NULL when
- * the metric or the task has no threshold. */
-static int choose_threshold(trainrun *t, ao_model *model, FILE *log, json_t **out, ao_err *err)
+/* The decision threshold for a binary run ranked by a metric of the
+ * predicted class (metrics.h, ao_threshold_choose; README "Decision
+ * thresholds"), chosen on the validation probabilities proba (n x 2) as
+ * the prediction file writes them (they are rounded so in place). *th is
+ * NaN when the argmax stays; line gets the train.log line. Callers check
+ * wants_threshold first. */
+static int wants_threshold(const trainrun *t, int n_classes)
 {
-    double *proba = NULL, th, best, argmax;
+    return n_classes == 2 && ao_metric_needs_threshold(t->run.metric) && t->valid->n > 0;
+}
+
+static int pick_threshold(const trainrun *t, double *proba, double *th, char *line, size_t size, ao_err *err)
+{
+    double best, argmax;
     int64_t i, n = t->valid->n;
     int rc;
-    *out = NULL;
-    if (t->info->n_classes != 2 || !ao_metric_needs_threshold(t->run.metric) || n == 0) return AO_OK;
-    if (!(proba = malloc(sizeof *proba * (size_t)n * 2))) return ao_err_set(err, AO_EMEM, "out of memory");
-    if ((rc = ao_model_predict(model, t->valid, t->o->threads, proba, err)) < 0) goto DONE;
     for (i = 0; i < 2 * n; i++) {
         char b[40];
         snprintf(b, sizeof b, "%.9g", proba[i]);
         proba[i] = strtod(b, NULL);
     }
-    if ((rc = ao_threshold_choose((size_t)n, t->valid->y, proba, t->run.metric, &th, &best, &argmax, err)) < 0) goto DONE;
-    if ((rc = ao_model_set_threshold(model, th, err)) < 0) goto DONE;
-    if (isnan(th))
-        fprintf(log, "# threshold: the argmax kept (validation %s %.6g; no threshold does better)\n", t->run.metric, argmax);
+    if ((rc = ao_threshold_choose((size_t)n, t->valid->y, proba, t->run.metric, th, &best, &argmax, err)) < 0) return rc;
+    if (isnan(*th))
+        snprintf(line, size, "# threshold: the argmax kept (validation %s %.6g; no threshold does better)", t->run.metric, argmax);
     else
-        fprintf(log, "# threshold: %.9g chosen on the validation split (%s %.6g; %.6g with the argmax)\n", th, t->run.metric, best, argmax);
+        snprintf(line, size, "# threshold: %.9g chosen on the validation split (%s %.6g; %.6g with the argmax)", *th, t->run.metric, best, argmax);
+    return AO_OK;
+}
+
+/* A builtin model's threshold, set on the model before it is saved; *out
+ * is metrics.json's "threshold" (JSON null for the argmax), NULL when the
+ * run has none to choose. */
+static int choose_threshold(trainrun *t, ao_model *model, FILE *log, json_t **out, ao_err *err)
+{
+    double *proba = NULL, th;
+    char line[256];
+    int rc;
+    *out = NULL;
+    if (!wants_threshold(t, t->info->n_classes)) return AO_OK;
+    if (!(proba = malloc(sizeof *proba * (size_t)t->valid->n * 2))) return ao_err_set(err, AO_EMEM, "out of memory");
+    if ((rc = ao_model_predict(model, t->valid, t->o->threads, proba, err)) < 0 || (rc = pick_threshold(t, proba, &th, line, sizeof line, err)) < 0 ||
+        (rc = ao_model_set_threshold(model, th, err)) < 0)
+        goto DONE;
+    fprintf(log, "%s\n", line);
     if (!(*out = isnan(th) ? json_null() : json_real(th))) rc = ao_err_set(err, AO_EMEM, "out of memory");
 DONE:
     free(proba);
@@ -283,7 +301,7 @@ static int backend_script(trainrun *t, const ao_script_spec *s, ao_err *err)
     ao_script_report rep, prep;
     ao_dataset_info *info = NULL;
     char *model = ao_path_join(t->od->tmp, "model"), *ws = ao_path_join(t->o->state, "workspace"), *pred[2] = {NULL, NULL}, msg[1400], leak[512];
-    double *proba = NULL;
+    double *proba = NULL, th = NAN;
     json_t *score[2] = {NULL, NULL};
     FILE *log;
     int rc, k, ok = 0;
@@ -317,8 +335,17 @@ static int backend_script(trainrun *t, const ao_script_spec *s, ao_err *err)
             rc = set_outcome(t, "failed", &prep, msg, err);
             goto DONE;
         }
+        if (k == 0 && wants_threshold(t, info->n_classes)) {
+            /* the validation split comes first: a threshold chosen on it goes
+             * into script-model.json before any prediction file is written */
+            char line[256];
+            if ((rc = pick_threshold(t, proba, &th, line, sizeof line, err)) < 0) goto DONE;
+            log_line(t->log_path, "%s", line);
+            if (!isnan(th) && (rc = ao_script_model_set_threshold(model, th, err)) < 0) goto DONE;
+            if ((rc = set(t, "threshold", isnan(th) ? json_null() : json_real(th), err)) < 0) goto DONE;
+        }
         if (!(pred[k] = ao_path_join(t->od->tmp, pred_file[k]))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-        if ((rc = ao_predfile_write(pred[k], info, sets[k], proba, NAN, err)) < 0) goto DONE;
+        if ((rc = ao_predfile_write(pred[k], info, sets[k], proba, th, err)) < 0) goto DONE;
         if ((rc = ao_score_files(pred[k], labels[k], &score[k], err)) < 0) goto DONE;
         ao_script_report_clear(&prep);
     }
