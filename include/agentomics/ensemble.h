@@ -5,12 +5,15 @@
  * directory per member below members/ (members/1, members/2, ...):
  *
  *   {"format_version": 1,
- *    "members": [{"dir": "members/1", "weight": 0.6, "run": "iter3", "iteration": 3}, ...]}
+ *    "members": [{"dir": "members/1", "weight": 0.6, "run": "iter3", "iteration": 3}, ...],
+ *    "threshold": 0.43}
  *
  * ("run" and "iteration" say where a member came from; they are not used
  * to predict). Its predicted probabilities are the weighted mean of the
- * members' (weights sum to 1); the predicted class is their argmax, as for
- * any model. Members are builtin models only (model.h): an ensemble is
+ * members' (weights sum to 1); the predicted class is their argmax, or for
+ * a two-class ensemble with a "threshold" (optional; null or absent: the
+ * argmax) the positive class when its probability is >= the threshold.
+ * The members' own thresholds are not used. Members are builtin models only (model.h): an ensemble is
  * built in process from model files, never from agent-written scripts.
  *
  * The directory is hostile input like any model (a package can be edited
@@ -18,7 +21,8 @@
  * AO_ENSEMBLE_MAX_JSON bytes; format_version 1; 2..AO_ENSEMBLE_MAX_MEMBERS
  * members, each "dir" exactly "members/N" (N = 1..AO_ENSEMBLE_MAX_MEMBERS,
  * no two alike: nothing outside the directory is reachable) and a finite
- * weight in (0, 1]; the weights sum to 1 within 1e-6; every member loads
+ * weight in (0, 1]; the weights sum to 1 within 1e-6; a threshold is a
+ * number in (0, 1) and only in a two-class ensemble; every member loads
  * (ao_model_load's own checks) and has the first member's classes and
  * sequence columns, in the same order.
  */
@@ -45,6 +49,8 @@ void ao_ensemble_destroy(ao_ensemble *e);   /* NULL-safe */
 /* The members' common dataset schema. */
 const ao_dataset_info *ao_ensemble_info(const ao_ensemble *e);
 int ao_ensemble_n_members(const ao_ensemble *e);
+/* The binary decision threshold, NaN for the argmax. */
+double ao_ensemble_threshold(const ao_ensemble *e);
 /* Weighted mean of the members' probabilities for every row of s (s->n x
  * n_classes, row-major). AO_OK, or the first member's error. */
 int ao_ensemble_predict(const ao_ensemble *e, const ao_seqset *s, int threads, double *proba, ao_err *err) AO_WUR;
@@ -71,6 +77,7 @@ typedef struct ao_ensemble_choice {
     double selection_value;   /* ... on the selection rows */
     double single_value;      /* candidate 0's metric on the selection rows */
     double selection_sd;      /* paired bootstrap SD of the two selection values' difference */
+    double threshold;         /* the weighted mean's binary decision threshold; NaN: the argmax */
     char reason[240];         /* why it was kept or not, in words */
 } ao_ensemble_choice;
 
@@ -87,7 +94,11 @@ typedef struct ao_ensemble_choice {
  * difference over AO_ENSEMBLE_BOOTSTRAP paired bootstrap resamples of the
  * slice (a gap the slice cannot tell from noise; candidate 0 was itself
  * chosen on these rows, so its value is the optimistic one, and the mean
- * of several good models is the safer bet then). weights: n_cand values (0 for those left
+ * of several good models is the safer bet then). With a binary metric of
+ * the predicted class the weighted mean gets its own decision threshold
+ * (chosen on `valid`, kept only when `selection` scores it strictly above
+ * the argmax) and candidate 0 is scored with its own (ao_model_threshold);
+ * the greedy weights are chosen on the argmax. weights: n_cand values (0 for those left
  * out). Rounds: 2 x max_members, at least 10. Returns AO_OK (see
  * out->kept), or < -1: models of different schemas (AO_EDATA), a
  * prediction's error, AO_EMEM. */

@@ -50,6 +50,9 @@ typedef struct ao_metrics {
     long *support;         /* rows whose true class is k */
     long *predicted;       /* rows predicted as k */
     long *confusion;       /* K*K counts: confusion[true * K + predicted] */
+    /* Binary only: the decision threshold the predicted class came from
+     * (class 1 when its probability is >= threshold); NaN: the argmax. */
+    double threshold;
 } ao_metrics;
 
 /* Scores n rows: y_true[i] in [0, K), prob is row-major n x K (rows need
@@ -58,6 +61,33 @@ typedef struct ao_metrics {
  * probability; AO_EUSAGE: K < 2 or a class index out of range). */
 ao_metrics *ao_metrics_compute(size_t n, int n_classes, const char *const *classes,
                                const int *y_true, const double *prob, ao_err *err) AO_WUR;
+/* The same with the predicted class of a binary task taken from a
+ * decision threshold in (0, 1): class 1 when prob[i][1] >= threshold.
+ * NaN: the argmax (ao_metrics_compute). AO_EUSAGE for a threshold with
+ * more than two classes or outside (0, 1). Ranking metrics and log loss
+ * do not depend on it. */
+ao_metrics *ao_metrics_compute_at(size_t n, int n_classes, const char *const *classes,
+                                  const int *y_true, const double *prob, double threshold, ao_err *err) AO_WUR;
+
+/* 1 when metric's value depends on the predicted class (mcc, f1_macro,
+ * accuracy, balanced_accuracy), 0 for the ranking metrics and others. */
+int ao_metric_needs_threshold(const char *metric);
+
+/* Chooses a binary decision threshold on scored rows (y[i] in {0, 1},
+ * prob n x 2 row-major) that maximises metric (one that needs a
+ * threshold). Candidates are the midpoints of consecutive distinct values
+ * of prob[i][1]; ties go to the candidate closest to 0.5, then to the
+ * lower one. *best is its value; *at_argmax the metric of the argmax
+ * decision. *threshold is the candidate when it beats the argmax
+ * strictly, else NaN (keep the argmax; also when there are fewer than two
+ * distinct values). Returns AO_OK, AO_EUSAGE for a metric without a
+ * threshold, AO_EDATA for no rows, AO_EMEM. */
+int ao_threshold_choose(size_t n, const int *y, const double *prob, const char *metric, double *threshold, double *best,
+                        double *at_argmax, ao_err *err) AO_WUR;
+/* The threshold metric `metric` of binary rows decided as agentomics-predict
+ * decides them: class 1 when prob[i][1] >= threshold, the argmax when
+ * threshold is NaN. NaN for a metric without a threshold or no rows. */
+double ao_threshold_metric(size_t n, const int *y, const double *prob, const char *metric, double threshold);
 void ao_metrics_destroy(ao_metrics *m);
 /* The headline metric called name (accuracy, balanced_accuracy, auroc,
  * auprc, f1_macro, mcc, log_loss); NaN for another name or when undefined. */
@@ -77,8 +107,14 @@ json_t *ao_metrics_json(const ao_metrics *m);
 int ao_metrics_print(FILE *fp, const ao_metrics *m);
 
 /* Joins a prediction table (`id`, `prediction`, `probability_<class>` for
- * every class; other columns ignored) with a labels table (`id`, `label`;
- * other columns ignored) on id and scores it. Classes = the
+ * every class, optionally `threshold`; other columns ignored) with a
+ * labels table (`id`, `label`; other columns ignored) on id and scores it.
+ * A `threshold` column (written by a model that declares a decision
+ * threshold, predfile.h) makes the scorer score the `prediction` column:
+ * it must hold one value on every row, a finite number in (0, 1), the
+ * task must be binary, and each row's prediction must be the second class
+ * exactly when its probability is >= the threshold (else AO_EDATA naming
+ * the line); without it the predicted class is the argmax. Classes = the
  * probability_<class> columns in file order (at least two). Rows are scored
  * in the labels file's order. AO_EDATA with "FILE:LINE: problem" on: a
  * missing column, an empty, duplicate, missing or extra id, a label or a

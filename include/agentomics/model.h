@@ -9,7 +9,8 @@
  *
  * Model file sections: META (JSON: format_version, tool, "model" = the
  * learner's name, classes, sequence_columns, the recipe as given, and
- * "onehot" = the resolved one-hot layout for one-hot representations),
+ * "onehot" = the resolved one-hot layout for one-hot representations,
+ * "threshold" = the binary decision threshold when the model has one),
  * FEAT (the featurizer of a k-mer representation), SCAL (per-feature
  * scales, for learners whose row says scaled), LRNR (the learner's own
  * section, as its row saves it).
@@ -61,6 +62,13 @@ ao_model *ao_model_load(const char *dir, ao_err *err) AO_WUR;
 void ao_model_destroy(ao_model *m);   /* NULL-safe */
 /* The dataset schema the model was trained on (class order, sequence columns). */
 const ao_dataset_info *ao_model_info(const ao_model *m);
+/* The binary decision threshold the model declares (META "threshold":
+ * class 1 when its probability is >= it), NaN for the argmax (models
+ * without one, older models included). */
+double ao_model_threshold(const ao_model *m);
+/* Sets it (NaN: none). AO_EUSAGE unless the model has two classes and
+ * threshold is NaN or in (0, 1). */
+int ao_model_set_threshold(ao_model *m, double threshold, ao_err *err) AO_WUR;
 /* Class probabilities for every row of s into proba (s->n x n_classes,
  * row-major). Returns AO_OK; AO_EDATA when s has another number of
  * sequence columns than the model, AO_EMEM. */

@@ -23,7 +23,8 @@
  *
  * A trained script model directory:
  *   script-model.json  {"format_version": 1, "kind": "script", "interpreter",
- *                       "train_entry", "inference_entry", "classes", "seed"}
+ *                       "train_entry", "inference_entry", "classes", "seed",
+ *                       and "threshold" when train-run chose a decision threshold}
  *   dataset.json       the dataset schema (columns, classes), for reading inputs
  *   code/              the workspace files at training time (regular files only)
  *   artifacts/         what the training entry wrote to /model
@@ -100,6 +101,15 @@ int ao_script_train(const ao_script_spec *s, const char *workspace, const char *
 int ao_script_model_is(const char *model_dir);
 /* The dataset schema saved with a script model. */
 ao_dataset_info *ao_script_model_info(const char *model_dir, ao_err *err) AO_WUR;
+/* The binary decision threshold a script model declares: script-model.json
+ * "threshold", which train-run writes when it chooses one on the
+ * validation predictions (README "Decision thresholds"). *t is NaN when
+ * there is none. AO_EDATA, naming the file, when it is not a finite number
+ * in (0, 1) or the model's "classes" are not two; AO_EIO, AO_EMEM. */
+int ao_script_model_threshold(const char *model_dir, double *t, ao_err *err) AO_WUR;
+/* Writes t (in (0, 1)) as script-model.json's "threshold", atomically.
+ * AO_OK, AO_EDATA (an unreadable description), AO_EIO, AO_EMEM. */
+int ao_script_model_set_threshold(const char *model_dir, double t, ao_err *err) AO_WUR;
 
 /* Runs the inference entry of model_dir on s (ids and sequences only are
  * written for it) and checks its prediction file: exactly the input ids,

@@ -39,7 +39,8 @@ results() {
     for i in $(seq 1 "$n"); do
         local it="$res/lineage1/iter$i" run="$res/lineage1/runs/iter$i"
         mkdir -p "$it"
-        "$BIN/agentomics-agent-step" --steps plan,explore,split,represent,architect,code ${state:+--state "$state"} --data "$res/data/agent" --out "$it/agent" --iterations "$n" --plateau 0 --seed 3 -q || return 1
+        "$BIN/agentomics-agent-step" --steps plan,explore,split,represent,architect,code ${state:+--state "$state"} $([ -z "$state" ] && [ -n "${RESULTS_METRIC:-}" ] && echo --metric "$RESULTS_METRIC") \
+            --data "$res/data/agent" --out "$it/agent" --iterations "$n" --plateau 0 --seed 3 -q || return 1
         "$BIN/agentomics-train-run" --state "$it/agent" --data "$res/data/agent" --out "$run" 2>"$res/train$i.err" || return 1
         "$BIN/agentomics-agent-step" --step analyze --state "$it/agent" --run "$run" --data "$res/data/agent" --out "$it/analyzed" -q || return 1
         "$BIN/agentomics-reflect" --state "$it/analyzed" --run "$run" --data "$res/data/agent" --out "$it/reflected" -q || return 1

@@ -65,6 +65,29 @@ RESULTS_NO_VALID=1 check "a four-iteration lineage on the agent's own split" res
 [ "$(man "$C/model.tar.gz" "(d['ensemble']['candidates'] >= 2, 'valid' in d['ensemble'], isinstance(d['ensemble']['kept'], bool))")" = "(True, True, True)" ] \
   && ok "the runs on the agent's split are candidates, weighed on its validation rows" || { not_ok "the runs on the agent's split are candidates"; J "$TMP/man.json" "d['ensemble']" | sed 's/^/#   /'; }
 
+# ---- ranked by MCC: the mean gets its own decision threshold --------------------
+M="$TMP/m"
+RESULTS_METRIC=mcc check "a four-iteration lineage ranked by MCC" results "$M" "$DATA/gue_tata_train.csv" 4 --selection-fraction 0.45
+tar xzf "$M/model.tar.gz" -O manifest.json > "$TMP/mman.json"
+/usr/bin/python3 - "$TMP/mman.json" "$M/model.tar.gz" "$M/test_predictions.tsv" "$M/lineage1/iter4/reflected/history.json" <<'PY' \
+  && ok "MCC: the packaged model's threshold (manifest, ensemble.json, predictions) is the one chosen, and the decision compares thresholded values" \
+  || not_ok "MCC: the packaged model's threshold is consistent across manifest, ensemble.json and predictions"
+import csv, json, sys, tarfile
+m = json.load(open(sys.argv[1])); e = m["ensemble"]
+assert e["metric"] == "mcc" and "threshold" in e, e
+if m["model_kind"] == "ensemble":
+    desc = json.load(tarfile.open(sys.argv[2]).extractfile("model/ensemble.json"))
+    assert desc.get("threshold") == e["threshold"] == m["threshold"], (desc.get("threshold"), e["threshold"], m["threshold"])
+t = m["threshold"]
+rows = list(csv.DictReader(open(sys.argv[3]), delimiter="\t"))
+assert (t is None) == ("threshold" not in rows[0]), (t, list(rows[0]))
+# the single best's selection value is its run's selection MCC (its own threshold applied)
+h = json.load(open(sys.argv[4]))
+best = [i for i in h["iterations"] if i["run"]["run_id"] == h["best"]["run_id"]][0]
+assert abs(e["selection_best_single"] - best["run"]["metrics"]["selection"]["mcc"]) < 1e-9, (e["selection_best_single"], best["run"]["metrics"]["selection"])
+PY
+printf '# MCC lineage: model_kind %s, ensemble threshold %s, best run %s\n' "$(J "$TMP/mman.json" "d['model_kind']")" "$(J "$TMP/mman.json" "d['ensemble']['threshold']")" "$(J "$TMP/mman.json" "d['threshold']")"
+
 # ---- no ensemble: off, or no slice to confirm it --------------------------------
 check "--ensemble 0" "$PM" --state "$STATE" --runs "${RUNS[@]}" --data "$A/data/agent" --selection "$TMP/vsel" --ensemble 0 --out "$TMP/o.tar.gz"
 [ "$(man "$TMP/o.tar.gz" "(d['ensemble']['kept'], d['model_kind'] != 'ensemble', 'model/model.aom' in d['files'])")" = "(False, True, True)" ] \
@@ -116,6 +139,20 @@ hostile "a missing member" '{"format_version": 1, "members": [{"dir": "members/1
 hostile "format_version 2" '{"format_version": 2, "members": []}' 'format_version 1'
 hostile "not JSON" '{"format_version": 1, "members": [' 'ensemble.json:'
 hostile "a duplicate key" '{"format_version": 1, "format_version": 1, "members": []}' 'duplicate'
+hostile "a threshold of 0" '{"format_version": 1, "members": [{"dir": "members/1", "weight": 0.5}, {"dir": "members/2", "weight": 0.5}], "threshold": 0}' 'threshold must be'
+hostile "a threshold above 1" '{"format_version": 1, "members": [{"dir": "members/1", "weight": 0.5}, {"dir": "members/2", "weight": 0.5}], "threshold": 1.5}' 'threshold must be'
+hostile "a threshold that is a string" '{"format_version": 1, "members": [{"dir": "members/1", "weight": 0.5}, {"dir": "members/2", "weight": 0.5}], "threshold": "0.3"}' 'threshold must be'
+# a valid threshold: the positive class exactly when its mean probability reaches it
+printf '%s\n' '{"format_version": 1, "members": [{"dir": "members/1", "weight": 0.5}, {"dir": "members/2", "weight": 0.5}], "threshold": 0.8}' > "$E/ensemble.json"
+check "an ensemble with a decision threshold" "$PR" --model "$E" --input "$A/data/heldout/test.tsv" --output "$TMP/th.tsv"
+/usr/bin/python3 - "$TMP/th.tsv" <<'PY' && ok "its threshold decides the class and fills the threshold column" || not_ok "its threshold decides the class and fills the threshold column"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+p = [c for c in rows[0] if c.startswith("probability_")]
+assert len(p) == 2 and all(r["threshold"] == "0.80000000000000004" or float(r["threshold"]) == 0.8 for r in rows)
+assert all(r["prediction"] == p[float(r[p[1]]) >= 0.8][len("probability_"):] for r in rows)
+assert any(0.5 < float(r[p[1]]) < 0.8 for r in rows)   # rows the argmax would call positive
+PY
 /usr/bin/python3 -c 'import json; print(json.dumps({"format_version": 1, "members": [{"dir": "members/%d" % (i % 16 + 1), "weight": 1 / 17} for i in range(17)]}))' > "$TMP/many.json"
 hostile "17 members" "$(cat "$TMP/many.json")" '2 to 16'
 rm -f "$E/ensemble.json"; mkfifo "$E/ensemble.json"

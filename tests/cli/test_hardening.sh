@@ -125,6 +125,19 @@ bad_model scale-nan run_lr 'feature scale [0-9]+ is not a finite positive' 'sec[
 bad_model classes-twice run_lr 'classes: a name given twice' 'meta["classes"][1] = meta["classes"][0]'
 bad_model onehot-pad run_cn 'invalid one-hot description' 'meta["onehot"]["pad"] = 7'
 bad_model gbdt-nan-base run_gb 'non-finite base score' 'sec["LRNR"] = put(sec["LRNR"], 48, "<d", float("nan"))'
+# a decision threshold (README: Decision thresholds) that is not a finite number in (0, 1)
+bad_model threshold-above-1 run_lr 'threshold must be a finite number in \(0, 1\)' 'meta["threshold"] = 1.5'
+bad_model threshold-zero run_gb 'threshold must be a finite number in \(0, 1\)' 'meta["threshold"] = 0'
+bad_model threshold-huge run_cn 'threshold must be a finite number in \(0, 1\)' 'meta["threshold"] = 1e308'
+bad_model threshold-string run_lr 'threshold must be a finite number in \(0, 1\)' 'meta["threshold"] = "0.4"'
+bad_model threshold-multiclass run_lr 'threshold must be a finite number in \(0, 1\) of a two-class model' 'meta["threshold"] = 0.4; meta["classes"].append("extra")'
+mkdir -p "$TMP/bm/th-ok" && cp "$TMP/run_lr/model/recipe.json" "$TMP/bm/th-ok/" && aom "$TMP/run_lr/model/model.aom" "$TMP/bm/th-ok/model.aom" 'meta["threshold"] = 0.999'
+check "a model with threshold 0.999 predicts" "$PR" --model "$TMP/bm/th-ok" --input "$TMP/test.fa" --output "$TMP/bm/th-ok.tsv"
+[ "$(head -1 "$TMP/bm/th-ok.tsv" | cut -f5)" = threshold ] && ok "its predictions carry the threshold column" || not_ok "its predictions carry the threshold column"
+# a prediction file whose threshold differs between rows
+sed '$s/\t0\.999$/\t0.9995/' "$TMP/bm/th-ok.tsv" > "$TMP/bm/th-mixed.tsv"
+expect_exit 65 "evaluate: thresholds that differ between rows are refused" "$E" --predictions "$TMP/bm/th-mixed.tsv" --labels "$TMP/d/heldout/test.tsv"
+stderr_has 'th-mixed.tsv:[0-9]+: threshold 0.9995 differs from the first row' "evaluate names the line"
 mkdir -p "$TMP/bm/pkg" && cp "$TMP/bm/logreg-classes/"* "$TMP/bm/pkg/" && pkg "$TMP/bm/pkg" "$TMP/bm/lying.tar.gz"
 expect_exit 65 "a lying model inside a package that verifies is refused" "$PR" --model "$TMP/bm/lying.tar.gz" --input "$TMP/test.fa" --output "$TMP/bm/pkg.tsv"
 stderr_has "has 2 classes, the model description names 3" "the package's model is checked like any model"

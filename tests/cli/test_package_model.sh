@@ -75,7 +75,7 @@ tar xzf "$TMP/m1.tar.gz" -C "$TMP/x1"
 if cmp -s "$TMP/x1/model/model.aom" "$F/runs/iter2/model/model.aom" && cmp -s "$TMP/x1/recipe.json" "$F/runs/iter2/model/recipe.json"; then
     ok "model files and recipe copied"; else not_ok "model files and recipe copied"; fi
 for key in '"format_version": 1' '"dataset_hash": "c0ffee"' '"task": "binary"' '"pos"' '"best_iteration": 2' '"metric": "auroc"' \
-           '"model_entry": "model/"' '"trees": 50' '"auroc": 0.8' '"model/sub/part.bin": "'; do
+           '"model_entry": "model/"' '"threshold": null' '"trees": 50' '"auroc": 0.8' '"model/sub/part.bin": "'; do
     if grep -qF -- "$key" "$TMP/x1/manifest.json"; then ok "manifest has $key"; else not_ok "manifest has $key"; fi
 done
 ( cd "$TMP/x1" && sha256sum model/model.aom model/recipe.json model/sub/part.bin environment.json history.json recipe.json report.md ) |

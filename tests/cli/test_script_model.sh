@@ -94,6 +94,21 @@ check "awk: predict from the package on FASTA" "$PR" --model "$TMP/sa.tar.gz" --
 cmp -s <(cut -f1 "$TMP/p_sa.tsv") <(cut -f1 "$TMP/d/heldout/test.tsv") && ok "awk: one prediction per test record, in order" || not_ok "awk: one prediction per test record, in order"
 check "awk: evaluate the package's test predictions" "$E" --predictions "$TMP/p_sa.tsv" --labels "$TMP/d/heldout/test.tsv" --out "$TMP/t_sa.json"
 
+# ranked by MCC: train-run chooses a decision threshold on the script's
+# validation probabilities, script-model.json declares it, predict applies it
+script_state sm "$SH_SPEC" && cp "$TMP/sh/train.sh" "$TMP/sh/predict.sh" "$TMP/sm/workspace/" &&
+    /usr/bin/python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); d['metric']='mcc'; json.dump(d, open(p,'w'), indent=2)" "$TMP/sm/run.json"
+check "train-run: awk scripts ranked by mcc" "$T" --state "$TMP/sm" --data "$A" --out "$TMP/run_sm"
+th=$(J "$TMP/run_sm/model/script-model.json" "d.get('threshold')")
+[ "$th" != None ] && [ "$th" = "$(J "$TMP/run_sm/metrics.json" "d['threshold']")" ] && [ "$(head -1 "$TMP/run_sm/predictions.valid.tsv" | cut -f5)" = threshold ] \
+    && ok "script threshold $th in script-model.json, metrics.json and the validation predictions" || not_ok "script threshold in script-model.json, metrics.json and the validation predictions ($th)"
+check "script threshold: predict" "$PR" --model "$TMP/run_sm/model" --input "$A/valid.tsv" --output "$TMP/p_sm_valid.tsv"
+cmp -s "$TMP/p_sm_valid.tsv" "$TMP/run_sm/predictions.valid.tsv" && ok "script threshold: agentomics-predict gives train-run's thresholded predictions" \
+    || not_ok "script threshold: agentomics-predict gives train-run's thresholded predictions"
+/usr/bin/python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); d['threshold']=2; json.dump(d, open(p,'w'))" "$TMP/run_sm/model/script-model.json"
+expect_exit 65 "script threshold 2 is refused" "$PR" --model "$TMP/run_sm/model" --input "$A/valid.tsv" --output "$TMP/p_sm_bad.tsv"
+stderr_has "script-model.json: threshold must be a finite number in \\(0, 1\\)" "script threshold: the message names the file"
+
 # executable entries without an interpreter; the package's files lose the executable bit
 script_state sx '{"entry": "script", "interpreter": null, "train_entry": "bin/train", "inference_entry": "bin/predict"}'
 mkdir -p "$TMP/sx/workspace/bin" && cp "$TMP/sh/train.sh" "$TMP/sx/workspace/bin/train" && cp "$TMP/sh/predict.sh" "$TMP/sx/workspace/bin/predict"

@@ -57,6 +57,64 @@ grep -q '^# warning: iteration cap' "$TMP/run_cap/train.log" && ok "cap: train.l
 stderr_has "iteration cap" "cap: the warning is on stderr"
 [ "$(J "$TMP/run_gb/metrics.json" "d['warnings']")" = "[]" ] && ok "an early-stopped run has no warnings" || not_ok "an early-stopped run has no warnings"
 
+# ---- decision thresholds ---------------------------------------------------------------
+# Ranked by MCC, a binary run gets the validation threshold that maximises
+# it when the selection slice confirms it. Kept: a heavily regularised
+# logistic regression trained on 2:1 imbalanced data calls every row
+# negative at the argmax (MCC 0), while its ranking still holds signal.
+/usr/bin/python3 - "$DATA" "$TMP" <<'PY'
+import csv, sys
+d, t = sys.argv[1], sys.argv[2]
+rows = lambda f: list(csv.reader(open(f"{d}/{f}")))
+tr, dv, te = rows("gue_tata_train.csv"), rows("gue_tata_dev.csv"), rows("gue_tata_test.csv")
+def write(name, rs):
+    with open(f"{t}/{name}", "w", newline="") as f: csv.writer(f).writerows([tr[0]] + rs)
+write("imb_train.csv", [r for r in tr[1:] if r[1] == "0"] + [r for r in tr[1:] if r[1] == "1"][::3])
+write("imb_valid.csv", [r for r in dv[1:] + te[1:] if r[1] == "0"] + [r for r in dv[1:] + te[1:] if r[1] == "1"][::2])
+PY
+"$P" --train "$TMP/imb_train.csv" --valid "$TMP/imb_valid.csv" --selection-fraction 0.45 --out "$TMP/imb" -q &&
+"$BIN/agentomics-agent-step" --step plan --data "$TMP/imb/agent" --out "$TMP/th" --metric mcc -q && mkdir -p "$TMP/th/workspace" &&
+    printf '%s\n' '{"seed": 3, "representation": {"type": "kmer", "k": [3, 4], "frequencies": true, "global": true}, "model": {"type": "logreg", "C": 0.0001}}' > "$TMP/th/workspace/recipe.json"
+check "train-run ranked by mcc" "$T" --state "$TMP/th" --data "$TMP/imb/agent" --out "$TMP/run_th"
+th=$(J "$TMP/run_th/metrics.json" "d['threshold']")
+/usr/bin/python3 -c "import sys; t=float('$th'); sys.exit(0 if 0 < t < 1 and t != 0.5 else 1)" 2>/dev/null \
+    && ok "metrics.json has the chosen threshold ($th)" || not_ok "metrics.json has the chosen threshold ($th)"
+grep -aq '"threshold":' "$TMP/run_th/model/model.aom" && ok "the model's META declares it" || not_ok "the model's META declares it"
+grep -q "^# threshold: .* chosen on the validation split (mcc .*; 0 with the argmax), confirmed on the selection slice" "$TMP/run_th/train.log" \
+    && ok "train.log says it was chosen on validation and confirmed on the selection slice" || not_ok "train.log says it was chosen on validation and confirmed on the selection slice"
+[ "$(J "$TMP/run_th/metrics.json" "d['selection']['mcc'] > 0 and d['valid']['mcc'] > 0")" = True ] \
+    && ok "validation and selection MCC score the thresholded class (above the argmax's 0)" || not_ok "validation and selection MCC score the thresholded class (above the argmax's 0)"
+[ "$(head -1 "$TMP/run_th/predictions.valid.tsv" | cut -f5)" = threshold ] && ok "validation predictions carry the threshold column" || not_ok "validation predictions carry the threshold column"
+# Not confirmed: on the balanced slice this model's best validation
+# threshold scores below the argmax on the selection slice, so none is kept
+"$BIN/agentomics-agent-step" --step plan --data "$A" --out "$TMP/th0" --metric mcc -q && mkdir -p "$TMP/th0/workspace" &&
+    printf '%s\n' '{"seed": 3, "representation": {"type": "kmer", "k": [3, 4], "frequencies": true, "global": true}, "model": {"type": "logreg", "C": 0.01}}' > "$TMP/th0/workspace/recipe.json"
+check "train-run ranked by mcc, balanced" "$T" --state "$TMP/th0" --data "$A" --out "$TMP/run_th0"
+grep -q "^# threshold: .* chosen on the validation split .*, not confirmed, the argmax kept, on the selection slice" "$TMP/run_th0/train.log" &&
+    [ "$(J "$TMP/run_th0/metrics.json" "d['threshold']")" = None ] && [ "$(head -1 "$TMP/run_th0/predictions.valid.tsv" | cut -f5)" = "" ] && ! grep -aq '"threshold":' "$TMP/run_th0/model/model.aom" \
+    && ok "a threshold the selection slice does not confirm is dropped (null, argmax predictions)" || not_ok "a threshold the selection slice does not confirm is dropped (null, argmax predictions)"
+check "predict applies it" "$PR" --model "$TMP/run_th/model" --input "$TMP/d/heldout/test.tsv" --output "$TMP/pred_th.tsv"
+check "evaluate scores it" "$E" --predictions "$TMP/pred_th.tsv" --labels "$TMP/d/heldout/test.tsv" --out "$TMP/test_th.json"
+# the prediction column is the thresholded probability, and it is what MCC scores
+/usr/bin/python3 - "$TMP/pred_th.tsv" "$TMP/d/heldout/test.tsv" "$TMP/test_th.json" "$th" <<'PY' && ok "prediction = probability >= threshold, and MCC scores that column" || not_ok "prediction = probability >= threshold, and MCC scores that column"
+import csv, json, math, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+lab = {r["id"]: r["label"] for r in csv.DictReader(open(sys.argv[2]), delimiter="\t")}
+t = float(sys.argv[4]); m = json.load(open(sys.argv[3]))
+classes = m["classes"]
+assert all(r["prediction"] == classes[float(r["probability_" + classes[1]]) >= t] for r in rows)
+assert all(float(r["threshold"]) == t for r in rows) and m["threshold"] == t
+tp = sum(lab[r["id"]] == classes[1] and r["prediction"] == classes[1] for r in rows)
+tn = sum(lab[r["id"]] == classes[0] and r["prediction"] == classes[0] for r in rows)
+fp = sum(lab[r["id"]] == classes[0] and r["prediction"] == classes[1] for r in rows)
+fn = sum(lab[r["id"]] == classes[1] and r["prediction"] == classes[0] for r in rows)
+mcc = (tp * tn - fp * fn) / math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+assert abs(mcc - m["mcc"]) < 1e-12, (mcc, m["mcc"])
+PY
+[ "$(J "$TMP/run_lr/metrics.json" "'threshold' in d")" = False ] && [ "$(head -1 "$TMP/pred_lr.tsv" | cut -f5)" = "" ] \
+    && ok "ranked by AUROC: no threshold, argmax predictions as before" || not_ok "ranked by AUROC: no threshold, argmax predictions as before"
+[ "$(J "$TMP/test_lr.json" "d['threshold']")" = None ] && ok "evaluate: threshold null without one" || not_ok "evaluate: threshold null without one"
+
 # ---- predict on other formats ------------------------------------------------------
 tail -n +2 "$TMP/d/heldout/test.tsv" | awk -F'\t' '{print ">" $1 "\n" $2}' > "$TMP/test.fa"
 check "predict reads FASTA" "$PR" --model "$TMP/run_lr/model" --input "$TMP/test.fa" --output "$TMP/pred_fa.tsv"

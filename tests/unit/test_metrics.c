@@ -319,6 +319,142 @@ static void run_curves(void)
           "calibration: two low bins right, two high bins right, empty bins NaN");
 }
 
+/* Decision thresholds: the chooser against brute force over the same
+ * candidates, its tie rule, the argmax fallback, and the scorer's
+ * threshold column. */
+static double metric_of(const ao_metrics *m, const char *name)
+{
+    return !strcmp(name, "mcc") ? m->mcc : !strcmp(name, "f1_macro") ? m->f1_macro : !strcmp(name, "accuracy") ? m->accuracy
+                                                                                   : m->balanced_accuracy;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void run_thresholds(void)
+{
+    static const char *const names[] = {"mcc", "f1_macro", "accuracy", "balanced_accuracy"};
+    enum { N = 60 };
+    double prob[2 * N], sorted[N];
+    int y[N], i, k, trial;
+    unsigned seed = 7;
+    ao_err err;
+    for (trial = 0; trial < 3; trial++) {
+        /* imbalanced, overlapping scores on a coarse grid (ties included) */
+        for (i = 0; i < N; i++) {
+            seed = seed * 1103515245u + 12345u;
+            y[i] = (seed >> 16) % 4 == 0;
+            seed = seed * 1103515245u + 12345u;
+            prob[2 * i + 1] = (double)((seed >> 16) % 20 + (y[i] ? 4 + trial : 0)) / (24 + trial) * 0.98 + 0.01;
+            prob[2 * i] = 1 - prob[2 * i + 1];
+            sorted[i] = prob[2 * i + 1];
+        }
+        qsort(sorted, N, sizeof *sorted, cmp_dbl);
+        for (k = 0; k < 4; k++) {
+            double t, best, am, want = -1, want_t = NAN;
+            ao_metrics *m;
+            int j, ok;
+            ao_err_init(&err);
+            ok = ao_threshold_choose(N, y, prob, names[k], &t, &best, &am, &err) == AO_OK;
+            for (j = 0; j + 1 < N; j++) {
+                double c;
+                if (sorted[j] == sorted[j + 1]) continue;
+                c = sorted[j] + (sorted[j + 1] - sorted[j]) / 2;
+                m = ao_metrics_compute_at(N, 2, NULL, y, prob, c, &err);
+                if (m && (metric_of(m, names[k]) > want + 1e-12 ||
+                          (fabs(metric_of(m, names[k]) - want) <= 1e-12 && fabs(c - 0.5) < fabs(want_t - 0.5)))) {
+                    want = metric_of(m, names[k]);
+                    want_t = c;
+                }
+                ao_metrics_destroy(m);
+            }
+            m = ao_metrics_compute(N, 2, NULL, y, prob, &err);
+            ok = ok && m && fabs(am - metric_of(m, names[k])) < 1e-12 && fabs(best - want) < 1e-12 &&
+                 (best > am ? t == want_t : isnan(t));
+            CHECK(ok, "threshold for %s (trial %d): %.6g at %.6g (brute force %.6g at %.6g; argmax %.6g)", names[k], trial, best, t,
+                  want, want_t, am);
+            ao_metrics_destroy(m);
+            /* ao_threshold_metric decides as the scorer does, at a threshold and at the argmax */
+            m = ao_metrics_compute_at(N, 2, NULL, y, prob, 0.37, &err);
+            ok = m && fabs(ao_threshold_metric(N, y, prob, names[k], 0.37) - metric_of(m, names[k])) < 1e-12;
+            ao_metrics_destroy(m);
+            m = ao_metrics_compute(N, 2, NULL, y, prob, &err);
+            ok = ok && m && fabs(ao_threshold_metric(N, y, prob, names[k], NAN) - metric_of(m, names[k])) < 1e-12;
+            ao_metrics_destroy(m);
+            CHECK(ok, "ao_threshold_metric(%s, trial %d) equals the scorer at 0.37 and at the argmax", names[k], trial);
+        }
+    }
+    {
+        /* every candidate between the two groups ties: the one closest to 0.5 wins */
+        int yy[4] = {0, 0, 1, 1};
+        double pp[8] = {0.9, 0.1, 0.8, 0.2, 0.3, 0.7, 0.1, 0.9}, t, best, am;
+        /* positives at 0.7 and 0.9, negatives at 0.1 and 0.2: argmax already perfect -> no threshold */
+        CHECK(ao_threshold_choose(4, yy, pp, "mcc", &t, &best, &am, &err) == AO_OK && isnan(t) && am == 1 && best == 1,
+              "a threshold that does not beat the argmax is not kept");
+        CHECK(isnan(ao_threshold_metric(4, yy, pp, "auroc", 0.5)) && isnan(ao_threshold_metric(0, yy, pp, "mcc", 0.5)),
+              "ao_threshold_metric: NaN for a metric without a threshold and for no rows");
+        /* shift everything below 0.5: argmax predicts all negative (MCC 0);
+         * candidates 0.15, 0.25, 0.35: 0.25 separates and is the only best */
+        pp[1] = 0.1; pp[3] = 0.2; pp[5] = 0.3; pp[7] = 0.4;
+        pp[0] = 0.9; pp[2] = 0.8; pp[4] = 0.7; pp[6] = 0.6;
+        CHECK(ao_threshold_choose(4, yy, pp, "mcc", &t, &best, &am, &err) == AO_OK && t == 0.25 && best == 1 && am == 0,
+              "scores all below 0.5: the separating midpoint 0.25 (got %g)", t);
+        /* accuracy ties: all scores below 0.5 (argmax 2/5 right);
+         * candidates 0.25 and 0.375 both get 4/5: 0.375 is closer to 0.5 */
+        {
+            int y2[5] = {0, 1, 0, 1, 1};
+            double p2[10] = {0.8, 0.2, 0.7, 0.3, 0.65, 0.35, 0.6, 0.4, 0.55, 0.45};
+            CHECK(ao_threshold_choose(5, y2, p2, "accuracy", &t, &best, &am, &err) == AO_OK && fabs(best - 0.8) < 1e-15 &&
+                  fabs(am - 0.4) < 1e-15 && t == 0.375, "ties go to the candidate closest to 0.5 (got %.17g, accuracy %g, argmax %g)", t, best, am);
+        }
+        ao_err_init(&err);
+        CHECK(ao_threshold_choose(4, yy, pp, "auroc", &t, &best, &am, &err) == AO_EUSAGE, "auroc needs no threshold");
+        CHECK(ao_metric_needs_threshold("mcc") && ao_metric_needs_threshold("balanced_accuracy") && !ao_metric_needs_threshold("auprc") &&
+              !ao_metric_needs_threshold(NULL), "which metrics need a threshold");
+        pp[1] = pp[3] = pp[5] = pp[7] = 0.3;
+        pp[0] = pp[2] = pp[4] = pp[6] = 0.7;
+        CHECK(ao_threshold_choose(4, yy, pp, "mcc", &t, &best, &am, &err) == AO_OK && isnan(t), "one distinct score: no threshold");
+        ao_err_init(&err);
+        CHECK(!ao_metrics_compute_at(4, 2, NULL, yy, pp, 1.0, &err) && err.code == AO_EUSAGE, "a threshold of 1 is refused");
+    }
+}
+
+static void run_threshold_column(void)
+{
+    char dir[] = "/tmp/test_metrics_t.XXXXXX", pred[512], lab[512];
+    const char *H = "id\tprediction\tprobability_a\tprobability_b\tthreshold\n";
+    const char *L = "id\tlabel\nr1\ta\nr2\tb\nr3\ta\n";
+    char P[512];
+    ao_metrics *m;
+    ao_err err;
+    if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
+    /* r3 (b 0.4) is b at threshold 0.35: the prediction column is scored */
+    snprintf(P, sizeof P, "%sr1\ta\t0.9\t0.1\t0.35\nr2\tb\t0.2\t0.8\t0.35\nr3\tb\t0.6\t0.4\t0.35\n", H);
+    snprintf(pred, sizeof pred, "%s/p.tsv", dir);
+    snprintf(lab, sizeof lab, "%s/l.tsv", dir);
+    write_file(pred, P);
+    write_file(lab, L);
+    ao_err_init(&err);
+    m = ao_metrics_from_files(pred, lab, &err);
+    CHECK(m && m->threshold == 0.35 && m->confusion[1] == 1 && fabs(m->accuracy - 2.0 / 3) < 1e-15 && m->auroc == 1,
+          "a threshold column: the thresholded predictions are scored, AUROC unchanged");
+    ao_metrics_destroy(m);
+    snprintf(P, sizeof P, "%sr1\ta\t0.9\t0.1\t0.35\nr2\tb\t0.2\t0.8\t0.35\nr3\ta\t0.6\t0.4\t0.35\n", H);
+    join_case(dir, P, L, "p.tsv:4: prediction 'a' is not the thresholded class", "a prediction that is not the thresholded class");
+    snprintf(P, sizeof P, "%sr1\ta\t0.9\t0.1\t0.35\nr2\tb\t0.2\t0.8\t0.4\nr3\tb\t0.6\t0.4\t0.35\n", H);
+    join_case(dir, P, L, "p.tsv:3: threshold 0.4 differs", "thresholds that differ between rows");
+    snprintf(P, sizeof P, "%sr1\ta\t0.9\t0.1\t1.5\nr2\tb\t0.2\t0.8\t1.5\nr3\tb\t0.6\t0.4\t1.5\n", H);
+    join_case(dir, P, L, "p.tsv:2: threshold is '1.5', not a finite number in (0, 1)", "a threshold outside (0, 1)");
+    snprintf(P, sizeof P, "%sr1\ta\t0.9\t0.1\tnan\nr2\tb\t0.2\t0.8\tnan\nr3\tb\t0.6\t0.4\tnan\n", H);
+    join_case(dir, P, L, "p.tsv:2: threshold is 'nan'", "a NaN threshold");
+    join_case(dir, "id\tprediction\tprobability_a\tprobability_b\tprobability_c\tthreshold\nr1\ta\t0.8\t0.1\t0.1\t0.5\n"
+              "r2\tb\t0.2\t0.7\t0.1\t0.5\nr3\ta\t0.6\t0.2\t0.2\t0.5\n", L, "p.tsv:1: a threshold column needs two classes", "a threshold with three classes");
+    rmdir(dir);
+}
+
 int main(void)
 {
     const char *dir = getenv("AO_TEST_DATA");
@@ -327,5 +463,7 @@ int main(void)
     run_direct();
     run_join();
     run_curves();
+    run_thresholds();
+    run_threshold_column();
     return UNIT_DONE();
 }

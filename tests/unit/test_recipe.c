@@ -8,6 +8,7 @@
  * the repository root, so the schemas are in "schemas".
  */
 #define _GNU_SOURCE
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -666,6 +667,99 @@ DONE:
     ao_dataset_info_destroy(info);
 }
 
+/* path's model file again with META's "threshold" set to the JSON text
+ * value (NULL: removed); every other section copied. 1 on success. */
+static int rewrite_threshold(const char *path, const char *value)
+{
+    static const char tags[][5] = {"FEAT", "SCAL", "LRNR"};
+    ao_err err;
+    ao_modelfile *in = ao_modelfile_read(path, &err), *out = ao_modelfile_create();
+    ao_cursor c;
+    ao_buf meta = {0};
+    char *text = NULL, *dumped = NULL, val[64];
+    json_t *j = NULL, *v = NULL;
+    size_t i;
+    int ok = in && out && ao_modelfile_section(in, "META", &c) == AO_OK && ao_cur_str(&c, &text) == AO_OK && (j = json_loads(text, 0, NULL));
+    if (ok && value) {
+        snprintf(val, sizeof val, "[%s]", value);
+        ok = (v = json_loads(val, 0, NULL)) && json_object_set(j, "threshold", json_array_get(v, 0)) == 0;
+    } else if (ok) {
+        json_object_del(j, "threshold");
+    }
+    ok = ok && (dumped = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS));
+    if (ok) ao_buf_str(&meta, dumped);
+    ok = ok && ao_modelfile_add(out, "META", &meta) == AO_OK;
+    for (i = 0; ok && i < sizeof tags / sizeof *tags; i++) {
+        ao_buf b = {0};
+        if (ao_modelfile_section(in, tags[i], &c) < 0) continue;
+        ao_buf_put(&b, c.p, c.len);
+        ok = ao_modelfile_add(out, tags[i], &b) == AO_OK;
+        ao_buf_free(&b);
+    }
+    ok = ok && ao_modelfile_write(out, path, &err) == AO_OK;
+    ao_modelfile_destroy(in);
+    ao_modelfile_destroy(out);
+    ao_buf_free(&meta);
+    json_decref(j);
+    json_decref(v);
+    free(text);
+    free(dumped);
+    return ok;
+}
+
+/* A binary model's decision threshold: saved in META, loaded back,
+ * refused when hostile; a model without one predicts as before. */
+static void test_threshold(const char *dir)
+{
+    char *classes[] = {"neg", "pos"}, *cols[] = {"sequence"}, tpath[4096], vpath[4096], mdir[4096], mfile[4200];
+    static const char *const bad[] = {"1.5", "0", "1", "-0.2", "\"0.3\"", "null", "1e300"};
+    ao_dataset_info *info = ao_dataset_info_create(2, classes, 1, cols);
+    ao_seqset *tr = NULL, *va = NULL;
+    ao_model *m = NULL, *m2 = NULL;
+    ao_recipe r;
+    ao_train_report rep;
+    ao_train_opts o = {1, 0, 0, NULL, NULL};
+    ao_err err;
+    size_t i;
+    memset(&r, 0, sizeof r);
+    snprintf(tpath, sizeof tpath, "%s/th_train.tsv", dir);
+    snprintf(vpath, sizeof vpath, "%s/th_valid.tsv", dir);
+    snprintf(mdir, sizeof mdir, "%s/th_model", dir);
+    snprintf(mfile, sizeof mfile, "%s/model.aom", mdir);
+    ao_err_init(&err);
+    if (!info || !write_set(tpath, 120, 1) || !write_set(vpath, 40, 2) || !(tr = ao_seqset_read(tpath, info, 1, 1, &err)) ||
+        !(va = ao_seqset_read(vpath, info, 1, 1, &err)) ||
+        parse_text("{\"seed\": 3, \"representation\": {\"type\": \"kmer\", \"k\": [2]}, \"model\": {\"type\": \"logreg\"}}", &r, &err) < 0 ||
+        ao_model_train(&r, info, tr, va, &o, &m, &rep, &err) < 0 || !m || ao_mkdir_p(mdir, &err) < 0) {
+        CHECK(0, "threshold model: %s", err.msg);
+        goto DONE;
+    }
+    CHECK(isnan(ao_model_threshold(m)), "a trained model has no threshold until one is set");
+    CHECK(ao_model_set_threshold(m, 1.0, &err) == AO_EUSAGE && ao_model_set_threshold(m, NAN, &err) == AO_OK &&
+          ao_model_set_threshold(m, 0.3125, &err) == AO_OK, "set_threshold takes NaN or a value in (0, 1)");
+    CHECK(ao_model_save(m, mdir, &err) == AO_OK && (m2 = ao_model_load(mdir, &err)) && ao_model_threshold(m2) == 0.3125,
+          "the threshold is saved in META and loaded back");
+    ao_model_destroy(m2);
+    m2 = NULL;
+    for (i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ao_err_init(&err);
+        m2 = rewrite_threshold(mfile, bad[i]) ? ao_model_load(mdir, &err) : NULL;
+        CHECK(!m2 && err.code == AO_EDATA && strstr(err.msg, "threshold must be a finite number in (0, 1)"),
+              "a model file with threshold %s is refused: %s", bad[i], err.msg);
+        ao_model_destroy(m2);
+        m2 = NULL;
+    }
+    CHECK(rewrite_threshold(mfile, NULL) && (m2 = ao_model_load(mdir, &err)) && isnan(ao_model_threshold(m2)),
+          "a model file without a threshold (an older model) loads with the argmax");
+DONE:
+    ao_model_destroy(m);
+    ao_model_destroy(m2);
+    ao_recipe_free(&r);
+    ao_seqset_destroy(tr);
+    ao_seqset_destroy(va);
+    ao_dataset_info_destroy(info);
+}
+
 /* A model file whose META names a learner that does not exist. */
 static void test_unknown_model(const char *dir)
 {
@@ -739,6 +833,7 @@ int main(void)
     if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return UNIT_DONE(); }
     test_train(dir);
     test_caps(dir);
+    test_threshold(dir);
     test_unknown_model(dir);
     ao_rm_rf(dir);
     return UNIT_DONE();

@@ -21,6 +21,7 @@ struct ao_ensemble {
     int n;
     ao_model *member[AO_ENSEMBLE_MAX_MEMBERS];
     double weight[AO_ENSEMBLE_MAX_MEMBERS];
+    double threshold;   /* binary decision threshold in (0, 1); NaN: the argmax */
 };
 
 int ao_ensemble_is(const char *dir)
@@ -42,6 +43,7 @@ void ao_ensemble_destroy(ao_ensemble *e)
 
 const ao_dataset_info *ao_ensemble_info(const ao_ensemble *e) { return ao_model_info(e->member[0]); }
 int ao_ensemble_n_members(const ao_ensemble *e) { return e->n; }
+double ao_ensemble_threshold(const ao_ensemble *e) { return e->threshold; }
 
 /* ensemble.json: a regular file (never a FIFO or device to block on, never
  * a symlink out of the directory) of bounded size, parsed. */
@@ -91,7 +93,7 @@ static int member_number(const char *dir)
 ao_ensemble *ao_ensemble_load(const char *dir, ao_err *err)
 {
     char *path = ao_path_join(dir, AO_ENSEMBLE_FILE), *mdir = NULL;
-    json_t *j = NULL, *members, *m;
+    json_t *j = NULL, *members, *m, *th;
     ao_ensemble *e = NULL;
     double sum = 0;
     int seen[AO_ENSEMBLE_MAX_MEMBERS + 1] = {0};
@@ -139,6 +141,15 @@ ao_ensemble *ao_ensemble_load(const char *dir, ao_err *err)
     }
     if (fabs(sum - 1) > 1e-6) { ao_err_set(err, AO_EDATA, "%s: the member weights sum to %.9g, not 1", path, sum); goto ERROR; }
     for (i = 0; i < (size_t)e->n; i++) e->weight[i] /= sum;
+    e->threshold = NAN;
+    if ((th = json_object_get(j, "threshold")) && !json_is_null(th)) {
+        double t = json_is_number(th) ? json_number_value(th) : NAN;
+        if (!(t > 0 && t < 1) || ao_ensemble_info(e)->n_classes != 2) {
+            ao_err_set(err, AO_EDATA, "%s: threshold must be a number in (0, 1) of a two-class ensemble", path);
+            goto ERROR;
+        }
+        e->threshold = t;
+    }
     json_decref(j);
     free(path);
     return e;
@@ -167,12 +178,13 @@ int ao_ensemble_predict(const ao_ensemble *e, const ao_seqset *s, int threads, d
 
 /* ---- greedy selection ----------------------------------------------------- */
 
-/* The metric and log loss of probabilities p (n x K); AO_OK or an error. */
-static int score(size_t n, int K, const int *y, const double *p, const char *metric, double *value, double *log_loss, ao_err *err)
+/* The metric and log loss of probabilities p (n x K), the classes decided
+ * by the binary threshold th (NaN: the argmax); AO_OK or an error. */
+static int score(size_t n, int K, const int *y, const double *p, double th, const char *metric, double *value, double *log_loss, ao_err *err)
 {
     ao_metrics *m = ao_metrics_compute(n, K, NULL, y, p, err);
     if (!m) return err->code;
-    *value = ao_metrics_value(m, metric);
+    *value = !isnan(th) && ao_metric_needs_threshold(metric) ? ao_threshold_metric(n, y, p, metric, th) : ao_metrics_value(m, metric);
     *log_loss = m->log_loss;
     ao_metrics_destroy(m);
     if (isnan(*value)) *value = -INFINITY;   /* undefined (e.g. one class only) never wins */
@@ -212,7 +224,7 @@ int ao_ensemble_select(int n_cand, size_t n, int n_classes, const int *y, const 
             double v = -INFINITY, l = INFINITY;
             if (!count[c] && distinct >= max_members) continue;
             for (i = 0; i < cells; i++) trial[i] = (sum[i] + proba[c][i]) / (r + 1);
-            if ((rc = score(n, n_classes, y, trial, metric, &v, &l, err)) < 0) goto DONE;
+            if ((rc = score(n, n_classes, y, trial, NAN, metric, &v, &l, err)) < 0) goto DONE;
             if (choice < 0 || better(v, l, cv, cl)) { choice = c; cv = v; cl = l; }
         }
         if (!count[choice]++) distinct++;
@@ -234,7 +246,7 @@ DONE:
 /* ---- choosing an ensemble for a package ------------------------------------ */
 
 /* The weighted mean of probs (n_cand of them, n x K each) into mean, and its metric. */
-static int mean_score(int n_cand, const double *const *probs, const double *weights, const ao_seqset *s, int K, const char *metric,
+static int mean_score(int n_cand, const double *const *probs, const double *weights, const ao_seqset *s, int K, double th, const char *metric,
                       double *mean, double *value, ao_err *err)
 {
     size_t cells = (size_t)s->n * (size_t)K, i;
@@ -243,14 +255,16 @@ static int mean_score(int n_cand, const double *const *probs, const double *weig
     for (i = 0; i < cells; i++) mean[i] = 0;
     for (c = 0; c < n_cand; c++)
         if (weights[c] > 0) for (i = 0; i < cells; i++) mean[i] += weights[c] * probs[c][i];
-    return score((size_t)s->n, K, s->y, mean, metric, value, &ll, err);
+    return score((size_t)s->n, K, s->y, mean, th, metric, value, &ll, err);
 }
 
-/* The standard deviation of metric(a) - metric(b) over AO_ENSEMBLE_BOOTSTRAP
+/* The standard deviation of metric(a) - metric(b) (each decided by its own
+ * threshold, NaN: the argmax) over AO_ENSEMBLE_BOOTSTRAP
  * paired bootstrap resamples of the n labelled rows (a fixed seed: the
  * same rows give the same value); resamples where either is undefined
  * are skipped. NaN when fewer than two resamples count. */
-static int paired_sd(size_t n, int K, const int *y, const double *a, const double *b, const char *metric, double *sd, ao_err *err)
+static int paired_sd(size_t n, int K, const int *y, const double *a, double ta, const double *b, double tb, const char *metric, double *sd,
+                     ao_err *err)
 {
     double *pa = malloc(sizeof *pa * n * (size_t)K), *pb = malloc(sizeof *pb * n * (size_t)K), sum = 0, sum2 = 0;
     int *yy = malloc(sizeof *yy * (n ? n : 1)), r, used = 0, k, rc = AO_OK;
@@ -266,7 +280,7 @@ static int paired_sd(size_t n, int K, const int *y, const double *a, const doubl
             yy[i] = y[j];
             for (k = 0; k < K; k++) { pa[i * (size_t)K + (size_t)k] = a[j * (size_t)K + (size_t)k]; pb[i * (size_t)K + (size_t)k] = b[j * (size_t)K + (size_t)k]; }
         }
-        if ((rc = score(n, K, yy, pa, metric, &va, &ll, err)) < 0 || (rc = score(n, K, yy, pb, metric, &vb, &ll, err)) < 0) goto DONE;
+        if ((rc = score(n, K, yy, pa, ta, metric, &va, &ll, err)) < 0 || (rc = score(n, K, yy, pb, tb, metric, &vb, &ll, err)) < 0) goto DONE;
         if (!isfinite(va) || !isfinite(vb)) continue;
         sum += va - vb;
         sum2 += (va - vb) * (va - vb);
@@ -280,6 +294,28 @@ DONE:
     return rc;
 }
 
+/* The weighted mean's decision threshold, as train-run chooses a run's
+ * (README "Decision thresholds"): for a binary metric of the predicted
+ * class, the one that maximises it on the validation rows, kept only when
+ * the selection rows score it strictly above the argmax; else NaN. mean
+ * is scratch space of the larger split's size. */
+static int mean_threshold(int n_cand, const double *const *pv, const double *const *ps, const double *weights, const ao_seqset *valid,
+                          const ao_seqset *selection, int K, const char *metric, double *mean, double *th, ao_err *err)
+{
+    double best, at_argmax, v_th, v_arg;
+    int rc;
+    *th = NAN;
+    if (K != 2 || !ao_metric_needs_threshold(metric)) return AO_OK;
+    if ((rc = mean_score(n_cand, pv, weights, valid, K, NAN, metric, mean, &v_arg, err)) < 0 ||
+        (rc = ao_threshold_choose((size_t)valid->n, valid->y, mean, metric, th, &best, &at_argmax, err)) < 0 || isnan(*th))
+        return rc;
+    if ((rc = mean_score(n_cand, ps, weights, selection, K, *th, metric, mean, &v_th, err)) < 0 ||
+        (rc = mean_score(n_cand, ps, weights, selection, K, NAN, metric, mean, &v_arg, err)) < 0)
+        return rc;
+    if (!(v_th > v_arg)) *th = NAN;
+    return AO_OK;
+}
+
 int ao_ensemble_choose(int n_cand, const ao_model *const *models, const ao_seqset *valid, const ao_seqset *selection,
                        const char *metric, int max_members, int threads, double *weights, ao_ensemble_choice *out,
                        ao_err *err)
@@ -287,7 +323,7 @@ int ao_ensemble_choose(int n_cand, const ao_model *const *models, const ao_seqse
     double **pv = NULL, **ps = NULL, *mean = NULL;
     int c, K, rc = AO_OK;
     memset(out, 0, sizeof *out);
-    out->valid_value = out->selection_value = out->single_value = out->selection_sd = NAN;
+    out->valid_value = out->selection_value = out->single_value = out->selection_sd = out->threshold = NAN;
     if (n_cand < 1 || !models || !valid || !selection || !valid->y || !selection->y || valid->n < 1 || selection->n < 1)
         return ao_err_set(err, AO_EUSAGE, "an ensemble needs candidates and labelled validation and selection rows");
     K = ao_model_info(models[0])->n_classes;
@@ -310,12 +346,15 @@ int ao_ensemble_choose(int n_cand, const ao_model *const *models, const ao_seqse
     rc = AO_OK;
     {
         size_t cells = (size_t)(valid->n > selection->n ? valid->n : selection->n) * (size_t)K;
-        double ll;
+        double ll, single_th = ao_model_threshold(models[0]);
         if (!(mean = malloc(sizeof *mean * cells))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-        if ((rc = mean_score(n_cand, (const double *const *)pv, weights, valid, K, metric, mean, &out->valid_value, err)) < 0 ||
-            (rc = mean_score(n_cand, (const double *const *)ps, weights, selection, K, metric, mean, &out->selection_value, err)) < 0 ||
-            (rc = score((size_t)selection->n, K, selection->y, ps[0], metric, &out->single_value, &ll, err)) < 0 ||
-            (rc = paired_sd((size_t)selection->n, K, selection->y, mean, ps[0], metric, &out->selection_sd, err)) < 0) goto DONE;
+        if ((rc = mean_threshold(n_cand, (const double *const *)pv, (const double *const *)ps, weights, valid, selection, K, metric, mean,
+                                 &out->threshold, err)) < 0 ||
+            (rc = mean_score(n_cand, (const double *const *)pv, weights, valid, K, out->threshold, metric, mean, &out->valid_value, err)) < 0 ||
+            (rc = mean_score(n_cand, (const double *const *)ps, weights, selection, K, out->threshold, metric, mean, &out->selection_value, err)) < 0 ||
+            (rc = score((size_t)selection->n, K, selection->y, ps[0], single_th, metric, &out->single_value, &ll, err)) < 0 ||
+            (rc = paired_sd((size_t)selection->n, K, selection->y, mean, out->threshold, ps[0], single_th, metric, &out->selection_sd, err)) < 0)
+            goto DONE;
     }
     if (out->n_members < 2)
         snprintf(out->reason, sizeof out->reason, "greedy selection on the validation rows kept one model");

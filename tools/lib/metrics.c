@@ -72,6 +72,12 @@ static void rank_metrics(const scored *v, size_t n, double *auroc, double *ap)
 ao_metrics *ao_metrics_compute(size_t n, int n_classes, const char *const *classes,
                                const int *y_true, const double *prob, ao_err *err)
 {
+    return ao_metrics_compute_at(n, n_classes, classes, y_true, prob, NAN, err);
+}
+
+ao_metrics *ao_metrics_compute_at(size_t n, int n_classes, const char *const *classes,
+                                  const int *y_true, const double *prob, double threshold, ao_err *err)
+{
     ao_metrics *m = NULL;
     scored *v = NULL;
     size_t K = (size_t)n_classes, i, k, j;
@@ -81,6 +87,10 @@ ao_metrics *ao_metrics_compute(size_t n, int n_classes, const char *const *class
     const double eps = DBL_EPSILON;
 
     if (n_classes < 2) { ao_err_set(err, AO_EUSAGE, "at least two classes are needed, got %d", n_classes); return NULL; }
+    if (!isnan(threshold) && (n_classes != 2 || !(threshold > 0 && threshold < 1))) {
+        ao_err_set(err, AO_EUSAGE, "a decision threshold needs two classes and a value in (0, 1), got %d classes and %g", n_classes, threshold);
+        return NULL;
+    }
     if (n == 0) { ao_err_set(err, AO_EDATA, "no rows to score"); return NULL; }
     for (i = 0; i < n; i++) {
         if (y_true[i] < 0 || y_true[i] >= n_classes) {
@@ -97,6 +107,7 @@ ao_metrics *ao_metrics_compute(size_t n, int n_classes, const char *const *class
     if (!(m = calloc(1, sizeof *m))) goto ERROR_MEM;
     m->n = n;
     m->n_classes = n_classes;
+    m->threshold = threshold;
     if (!(m->classes = calloc(K, sizeof *m->classes))) goto ERROR_MEM;
     for (k = 0; k < K; k++) {
         if (classes) m->classes[k] = strdup(classes[k]);
@@ -109,13 +120,14 @@ ao_metrics *ao_metrics_compute(size_t n, int n_classes, const char *const *class
         !(m->predicted = calloc(K, sizeof(long))) || !(m->confusion = calloc(K * K, sizeof(long))))
         goto ERROR_MEM;
 
-    /* Argmax predictions, confusion matrix, log loss. */
+    /* Argmax (or thresholded) predictions, confusion matrix, log loss. */
     for (i = 0; i < n; i++) {
         const double *p = prob + i * K;
         size_t best = 0;
         double rowsum = 0;
         for (k = 1; k < K; k++)
             if (p[k] > p[best]) best = k;
+        if (!isnan(threshold)) best = p[1] >= threshold;
         m->confusion[(size_t)y_true[i] * K + best]++;
         for (k = 0; k < K; k++) rowsum += fmin(fmax(p[k], eps), 1 - eps);
         loss -= log(fmin(fmax(p[y_true[i]], eps), 1 - eps) / rowsum);
@@ -187,6 +199,110 @@ double ao_metrics_value(const ao_metrics *m, const char *name)
          : !strcmp(name, "balanced_accuracy") ? m->balanced_accuracy : !strcmp(name, "log_loss") ? m->log_loss : NAN;
 }
 
+/* ---- decision thresholds ---- */
+
+static const char *const threshold_metrics[] = {"mcc", "f1_macro", "accuracy", "balanced_accuracy", NULL};
+
+int ao_metric_needs_threshold(const char *metric)
+{
+    int i;
+    for (i = 0; metric && threshold_metrics[i]; i++) if (!strcmp(metric, threshold_metrics[i])) return 1;
+    return 0;
+}
+
+/* A threshold metric from a binary confusion matrix, with the definitions
+ * of ao_metrics_compute (macro F1 over the classes present in truth or
+ * prediction, balanced accuracy over the classes present in truth). */
+static double binary_metric(int which, double tp, double fp, double fn, double tn)
+{
+    double P = tp + fn, N = tn + fp, n = P + N, den;
+    switch (which) {
+    case 0:
+        den = (tp + fp) * P * (tn + fn) * N;
+        return den == 0 ? 0.0 : (tp * tn - fp * fn) / sqrt(den);
+    case 1: {
+        double sum = 0;
+        int seen = 0;
+        if (P > 0 || tp + fp > 0) { sum += 2 * tp / (2 * tp + fp + fn); seen++; }
+        if (N > 0 || tn + fn > 0) { sum += 2 * tn / (2 * tn + fn + fp); seen++; }
+        return seen ? sum / seen : 0.0;
+    }
+    case 2: return (tp + tn) / n;
+    default: {
+        double sum = 0;
+        int present = 0;
+        if (P > 0) { sum += tp / P; present++; }
+        if (N > 0) { sum += tn / N; present++; }
+        return present ? sum / present : 0.0;
+    }
+    }
+}
+
+typedef struct { double p; int y; } thr_row;
+
+static int by_p_asc(const void *a, const void *b)
+{
+    double x = ((const thr_row *)a)->p, y = ((const thr_row *)b)->p;
+    return (x > y) - (x < y);
+}
+
+int ao_threshold_choose(size_t n, const int *y, const double *prob, const char *metric, double *threshold, double *best,
+                        double *at_argmax, ao_err *err)
+{
+    thr_row *v = NULL;
+    double tp = 0, fp = 0, fn = 0, tn = 0, a_tp = 0, a_fp = 0, a_fn = 0, a_tn = 0, bt = NAN, bv = -INFINITY;
+    size_t i, j;
+    int which;
+    *threshold = NAN;
+    *best = *at_argmax = NAN;
+    for (which = 0; threshold_metrics[which]; which++) if (metric && !strcmp(metric, threshold_metrics[which])) break;
+    if (!threshold_metrics[which]) return ao_err_set(err, AO_EUSAGE, "metric '%s' does not depend on a threshold", metric ? metric : "(null)");
+    if (n == 0) return ao_err_set(err, AO_EDATA, "no rows to choose a threshold on");
+    if (!(v = malloc(n * sizeof *v))) return ao_err_set(err, AO_EMEM, "out of memory");
+    for (i = 0; i < n; i++) {
+        int pos = prob[2 * i + 1] > prob[2 * i];   /* the argmax, first class on ties */
+        v[i].p = prob[2 * i + 1];
+        v[i].y = y[i] == 1;
+        if (v[i].y) { tp++; if (pos) a_tp++; else a_fn++; }
+        else { fp++; if (pos) a_fp++; else a_tn++; }
+    }
+    *at_argmax = binary_metric(which, a_tp, a_fp, a_fn, a_tn);
+    qsort(v, n, sizeof *v, by_p_asc);
+    /* sweep upwards: everything starts predicted positive; each group of
+     * equal probabilities moves to negative, then the midpoint to the next
+     * value is a candidate */
+    for (i = 0; i < n; i = j) {
+        for (j = i; j < n && v[j].p == v[i].p; j++) {
+            if (v[j].y) { tp--; fn++; } else { fp--; tn++; }
+        }
+        if (j < n) {
+            double t = v[i].p + (v[j].p - v[i].p) / 2, val = binary_metric(which, tp, fp, fn, tn);
+            if (val > bv || (val == bv && (fabs(t - 0.5) < fabs(bt - 0.5)))) { bv = val; bt = t; }
+        }
+    }
+    free(v);
+    if (isnan(bt)) return AO_OK;
+    *best = bv;
+    if (bv > *at_argmax) *threshold = bt;
+    return AO_OK;
+}
+
+double ao_threshold_metric(size_t n, const int *y, const double *prob, const char *metric, double threshold)
+{
+    double tp = 0, fp = 0, fn = 0, tn = 0;
+    size_t i;
+    int which;
+    for (which = 0; threshold_metrics[which]; which++) if (metric && !strcmp(metric, threshold_metrics[which])) break;
+    if (!threshold_metrics[which] || n == 0) return NAN;
+    for (i = 0; i < n; i++) {
+        /* as agentomics-predict decides: p >= threshold, else the argmax (first class on ties) */
+        int pos = isnan(threshold) ? prob[2 * i + 1] > prob[2 * i] : prob[2 * i + 1] >= threshold;
+        if (y[i] == 1) { if (pos) tp++; else fn++; }
+        else { if (pos) fp++; else tn++; }
+    }
+    return binary_metric(which, tp, fp, fn, tn);
+}
+
 /* ---- JSON and text output ---- */
 
 static json_t *num_or_null(double x)
@@ -243,6 +359,7 @@ json_t *ao_metrics_json(const ao_metrics *m)
     bad |= add(o, "f1_macro", num_or_null(m->f1_macro));
     bad |= add(o, "mcc", num_or_null(m->mcc));
     bad |= add(o, "log_loss", num_or_null(m->log_loss));
+    bad |= add(o, "threshold", num_or_null(m->threshold));
     if (!(pc = json_object()) || add(o, "per_class", pc) < 0) goto ERROR;
     for (k = 0; k < K; k++) {
         if (!(c = json_object()) || add(pc, m->classes[k], c) < 0) goto ERROR;
@@ -397,7 +514,36 @@ static int need_col(const ao_tsv *t, const char *name, const char *what, ao_err 
 
 /* The join of ao_metrics_from_tables(): per labels row, its class index
  * and its K probabilities. *classes point into pred's fields. */
-static int join_tables(const ao_tsv *pred, const ao_tsv *labels, int *n_classes, char ***classes_out, int **y_out, double **prob_out, ao_err *err)
+/* The `threshold` column of a prediction file (see metrics.h): *t is NaN
+ * without one. The predictions pp (n_rows x 2, already checked) must be
+ * the thresholded probabilities. */
+static int read_threshold(const ao_tsv *pred, int K, char **classes, int p_pred, const double *pp, double *t, ao_err *err)
+{
+    int c = ao_tsv_col(pred, "threshold");
+    size_t r;
+    *t = NAN;
+    if (c < 0) return AO_OK;
+    if (K != 2)
+        return ao_err_at(err, AO_EDATA, pred->path, pred->header_line, "a threshold column needs two classes, the file has %d", K);
+    for (r = 0; r < pred->n_rows; r++) {
+        const char *f = ao_tsv_get(pred, r, c), *pc = ao_tsv_get(pred, r, p_pred);
+        char *endp = (char *)f;
+        double x;
+        long line = pred->line[r];
+        x = *f && (unsigned char)*f > ' ' ? strtod(f, &endp) : NAN;
+        if (isnan(x) || *endp || !isfinite(x) || !(x > 0 && x < 1))
+            return ao_err_at(err, AO_EDATA, pred->path, line, "threshold is '%.40s', not a finite number in (0, 1)", f);
+        if (r == 0) *t = x;
+        else if (x != *t) return ao_err_at(err, AO_EDATA, pred->path, line, "threshold %.40s differs from the first row's %.17g", f, *t);
+        if (strcmp(pc, classes[pp[2 * r + 1] >= x]) != 0)
+            return ao_err_at(err, AO_EDATA, pred->path, line, "prediction '%s' is not the thresholded class: probability_%s %.9g is %s the threshold %.17g",
+                             pc, classes[1], pp[2 * r + 1], pp[2 * r + 1] >= x ? ">=" : "<", x);
+    }
+    return AO_OK;
+}
+
+static int join_tables(const ao_tsv *pred, const ao_tsv *labels, int *n_classes, char ***classes_out, int **y_out, double **prob_out,
+                       double *threshold, ao_err *err)
 {
     int rc = AO_EDATA;
     idmap pmap = {0, NULL};
@@ -490,6 +636,8 @@ static int join_tables(const ao_tsv *pred, const ao_tsv *labels, int *n_classes,
         }
     }
 
+    if (read_threshold(pred, K, classes, p_pred, pp, threshold, err) < 0) goto ERROR;
+
     /* Labels, in their own order. */
     if (labels->n_rows == 0) {
         ao_err_at(err, AO_EDATA, labels->path, labels->header_line, "no rows to score");
@@ -555,9 +703,9 @@ ao_metrics *ao_metrics_from_tables(const ao_tsv *pred, const ao_tsv *labels, ao_
     ao_metrics *m = NULL;
     char **classes = NULL;
     int *y = NULL, K = 0;
-    double *prob = NULL;
-    if (join_tables(pred, labels, &K, &classes, &y, &prob, err) == AO_OK)
-        m = ao_metrics_compute(labels->n_rows, K, (const char *const *)classes, y, prob, err);
+    double *prob = NULL, t;
+    if (join_tables(pred, labels, &K, &classes, &y, &prob, &t, err) == AO_OK)
+        m = ao_metrics_compute_at(labels->n_rows, K, (const char *const *)classes, y, prob, t, err);
     free(classes);
     free(y);
     free(prob);
@@ -569,9 +717,10 @@ int ao_scored_from_files(const char *pred_path, const char *labels_path, ao_scor
     ao_tsv *pred = NULL, *labels = NULL;
     char **classes = NULL;
     int rc, k;
+    double t;
     memset(s, 0, sizeof *s);
     if (!(pred = ao_tsv_load(pred_path, err)) || !(labels = ao_tsv_load(labels_path, err))) { rc = err->code; goto DONE; }
-    if ((rc = join_tables(pred, labels, &s->n_classes, &classes, &s->y, &s->prob, err)) < 0) goto DONE;
+    if ((rc = join_tables(pred, labels, &s->n_classes, &classes, &s->y, &s->prob, &t, err)) < 0) goto DONE;
     s->n = labels->n_rows;
     if (!(s->classes = calloc((size_t)s->n_classes, sizeof *s->classes))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
     for (k = 0; k < s->n_classes; k++)

@@ -23,6 +23,7 @@ struct ao_model {
     int64_t n_scale;
     ao_onehot_spec onehot;     /* one-hot representation; length resolved */
     void *state;               /* the fitted learner */
+    double threshold;          /* binary decision threshold in (0, 1); NaN: the argmax */
 };
 
 void ao_model_destroy(ao_model *m)
@@ -37,6 +38,16 @@ void ao_model_destroy(ao_model *m)
 }
 
 const ao_dataset_info *ao_model_info(const ao_model *m) { return m->info; }
+
+double ao_model_threshold(const ao_model *m) { return m->threshold; }
+
+int ao_model_set_threshold(ao_model *m, double threshold, ao_err *err)
+{
+    if (!isnan(threshold) && (m->info->n_classes != 2 || !(threshold > 0 && threshold < 1)))
+        return ao_err_set(err, AO_EUSAGE, "a decision threshold needs two classes and a value in (0, 1), got %g", threshold);
+    m->threshold = threshold;
+    return AO_OK;
+}
 
 /* ---- representations --------------------------------------------------- */
 
@@ -260,6 +271,7 @@ int ao_model_train(const ao_recipe *r, const ao_dataset_info *info, const ao_seq
     *out = NULL;
     memset(rep, 0, sizeof *rep);
     if (!m) return ao_err_set(err, AO_EMEM, "out of memory");
+    m->threshold = NAN;   /* the argmax until train-run chooses one (ao_model_set_threshold) */
     if (!(m->learner = ao_learner_get(r->model))) {
         ao_model_destroy(m);
         return ao_err_set(err, AO_EINTERNAL, "the recipe names no learner");
@@ -325,6 +337,7 @@ int ao_model_save(const ao_model *m, const char *dir, ao_err *err)
     j = json_pack("{s:i,s:s,s:s,s:o,s:o,s:O}", "format_version", 1, "tool", "agentomics " AO_VERSION,
                   "model", m->learner->name, "classes", string_list(m->info->classes, m->info->n_classes),
                   "sequence_columns", string_list(m->info->seq_cols, m->info->n_seq_cols), "recipe", m->recipe);
+    if (j && !isnan(m->threshold)) json_object_set_new(j, "threshold", json_real(m->threshold));
     if (j && m->onehot.length > 0)
         json_object_set_new(j, "onehot", json_pack("{s:i,s:i,s:i}", "length", m->onehot.length, "pad", m->onehot.pad, "ambiguity", m->onehot.ambig));
     if (!j || !(text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
@@ -429,7 +442,7 @@ ao_model *ao_model_load(const char *dir, ao_err *err)
     ao_modelfile *mf = NULL;
     ao_model *m = NULL;
     ao_cursor c;
-    json_t *j = NULL, *oh;
+    json_t *j = NULL, *oh, *th;
     json_error_t je;
     const char *kind, *why;
     int ncls = 0, ncols = 0, rc;
@@ -455,6 +468,17 @@ ao_model *ao_model_load(const char *dir, ao_err *err)
     }
     if (!(m->info = ao_dataset_info_create(ncls, cls, ncols, cols))) { ao_err_set(err, AO_EMEM, "out of memory"); goto ERROR; }
     m->recipe = json_incref(json_object_get(j, "recipe"));
+    m->threshold = NAN;
+    if ((th = json_object_get(j, "threshold"))) {
+        /* hostile: a decision threshold is a number strictly inside (0, 1),
+         * and only a binary model has one */
+        double t = json_is_number(th) ? json_number_value(th) : NAN;
+        if (!isfinite(t) || !(t > 0 && t < 1) || ncls != 2) {
+            ao_err_set(err, AO_EDATA, "%s: invalid model description: threshold must be a finite number in (0, 1) of a two-class model", path);
+            goto ERROR;
+        }
+        m->threshold = t;
+    }
     if ((oh = json_object_get(j, "onehot"))) {
         if (json_int_in(oh, "length", 1, AO_ONEHOT_MAX_LEN, &m->onehot.length) < 0 ||
             json_int_in(oh, "pad", AO_PAD_LEFT, AO_PAD_CENTRE, &m->onehot.pad) < 0 ||

@@ -682,7 +682,8 @@ static int consider_ensemble(pkg *p, ao_err *err)
         (rc = ens_record(p, "valid", json_real(ch.valid_value), err)) < 0 ||
         (rc = ens_record(p, "selection", json_real(ch.selection_value), err)) < 0 ||
         (rc = ens_record(p, "selection_best_single", json_real(ch.single_value), err)) < 0 ||
-        (rc = ens_record(p, "selection_difference_sd", isfinite(ch.selection_sd) ? json_real(ch.selection_sd) : json_null(), err)) < 0) goto DONE;
+        (rc = ens_record(p, "selection_difference_sd", isfinite(ch.selection_sd) ? json_real(ch.selection_sd) : json_null(), err)) < 0 ||
+        (rc = ens_record(p, "threshold", isnan(ch.threshold) ? json_null() : json_real(ch.threshold), err)) < 0) goto DONE;
     if (ch.kept) {
         json_t *members = json_array();
         if ((rc = ens_record(p, "members", members, err)) < 0) goto DONE;
@@ -731,7 +732,7 @@ static int collect_model(pkg *p, ao_err *err)
         return AO_OK;
     }
     members = json_object_get(p->ensemble, "members");
-    if (!(desc = json_pack("{s:i,s:O}", "format_version", 1, "members", members)))
+    if (!(desc = json_pack("{s:i,s:O,s:O}", "format_version", 1, "members", members, "threshold", json_object_get(p->ensemble, "threshold"))))
         return ao_err_set(err, AO_EMEM, "out of memory");
     if (member_add_json(&p->ml, PKG_MODEL_ENTRY AO_ENSEMBLE_FILE, desc, err) < 0) { json_decref(desc); return err->code; }
     json_decref(desc);
@@ -1048,6 +1049,11 @@ static json_t *manifest_json(const pkg *p, const memberlist *ml)
     json_object_set_new(m, "best_run", json_string(p->run_id));
     json_object_set_new(m, "metric", p->metric ? json_string(p->metric) : json_null());
     json_object_set_new(m, "model_kind", p->n_members ? json_string("ensemble") : model ? json_string(model) : json_null());
+    {
+        /* the decision threshold the packaged model applies (null: the argmax): the ensemble's own, or the best run's */
+        json_t *th = json_object_get(p->n_members ? p->ensemble : p->metrics, "threshold");
+        json_object_set_new(m, "threshold", json_is_real(th) ? json_deep_copy(th) : json_null());
+    }
     json_object_set_new(m, "validation_metrics", valid);
     json_object_set(m, "ensemble", p->ensemble ? p->ensemble : json_null());
     json_object_set_new(m, "recipe", p->recipe ? json_deep_copy(p->recipe) : json_null());

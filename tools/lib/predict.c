@@ -19,10 +19,11 @@ static int predict_script(const char *model_dir, const char *input, const char *
     ao_script_report rep;
     ao_dataset_info *info = ao_script_model_info(model_dir, err);
     ao_seqset *s = NULL;
-    double *proba = NULL;
+    double *proba = NULL, threshold;
     int rc;
     memset(&rep, 0, sizeof rep);
     if (!info) return err->code;
+    if ((rc = ao_script_model_threshold(model_dir, &threshold, err)) < 0) goto DONE;
     if (!(s = ao_seqset_read(input, info, 0, threads, err))) { rc = err->code; goto DONE; }
     if (!(proba = malloc(sizeof *proba * (size_t)(s->n * info->n_classes + 1)))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
     if ((rc = ao_script_predict(model_dir, s, &lim, proba, &rep, err)) < 0) goto DONE;
@@ -31,7 +32,7 @@ static int predict_script(const char *model_dir, const char *input, const char *
         rc = ao_err_set(err, AO_EDATA, "%s: %s", model_dir, rep.message);
         goto DONE;
     }
-    rc = ao_predfile_write(output, info, s, proba, err);
+    rc = ao_predfile_write(output, info, s, proba, threshold, err);
 DONE:
     ao_script_report_clear(&rep);
     free(proba);
@@ -59,7 +60,7 @@ static int predict_builtin(const char *model_dir, const char *input, const char 
     if (!(s = ao_seqset_read(input, info, 0, threads, err))) { rc = err->code; goto DONE; }
     if (!(proba = malloc(sizeof *proba * (size_t)(s->n * info->n_classes)))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
     if ((rc = e ? ao_ensemble_predict(e, s, threads, proba, err) : ao_model_predict(m, s, threads, proba, err)) < 0) goto DONE;
-    rc = ao_predfile_write(output, info, s, proba, err);
+    rc = ao_predfile_write(output, info, s, proba, e ? ao_ensemble_threshold(e) : ao_model_threshold(m), err);
 DONE:
     free(proba);
     ao_seqset_destroy(s);

@@ -673,6 +673,59 @@ ao_dataset_info *ao_script_model_info(const char *model_dir, ao_err *err)
     return d;
 }
 
+/* script-model.json as JSON; AO_EDATA naming it when it is not an object. */
+static int load_description(const char *model_dir, char **path, json_t **j, ao_err *err)
+{
+    json_error_t je;
+    json_t *x;
+    *j = NULL;
+    if (!(*path = ao_path_join(model_dir, AO_SCRIPT_MODEL_FILE))) return ao_err_set(err, AO_EMEM, "out of memory");
+    if (!(x = json_load_file(*path, 0, &je))) return ao_err_set(err, ao_file_exists(*path) ? AO_EDATA : AO_EIO, "%s:%d: %s", *path, je.line, je.text);
+    if (!json_is_object(x)) { json_decref(x); return ao_err_set(err, AO_EDATA, "%s: not a JSON object", *path); }
+    *j = x;
+    return AO_OK;
+}
+
+int ao_script_model_threshold(const char *model_dir, double *t, ao_err *err)
+{
+    char *path = NULL;
+    json_t *j = NULL, *v;
+    int rc;
+    *t = NAN;
+    if ((rc = load_description(model_dir, &path, &j, err)) < 0) goto DONE;
+    if ((v = json_object_get(j, "threshold"))) {
+        /* hostile: as in a builtin model's META */
+        double x = json_is_number(v) ? json_number_value(v) : NAN;
+        if (!isfinite(x) || !(x > 0 && x < 1) || json_array_size(json_object_get(j, "classes")) != 2) {
+            rc = ao_err_set(err, AO_EDATA, "%s: threshold must be a finite number in (0, 1) of a two-class model", path);
+            goto DONE;
+        }
+        *t = x;
+    }
+DONE:
+    json_decref(j);
+    free(path);
+    return rc;
+}
+
+int ao_script_model_set_threshold(const char *model_dir, double t, ao_err *err)
+{
+    char *path = NULL;
+    json_t *j = NULL;
+    ao_outfile *of = NULL;
+    int rc;
+    if ((rc = load_description(model_dir, &path, &j, err)) < 0) goto DONE;
+    if (json_object_set_new(j, "threshold", json_real(t)) != 0) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+    if (!(of = ao_outfile_open(path, err))) { rc = err->code; goto DONE; }
+    if (json_dumpf(j, of->fp, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) { rc = ao_err_set(err, AO_EIO, "%s: cannot write", path); goto DONE; }
+    rc = ao_outfile_commit(of, err);
+DONE:
+    ao_outfile_destroy(of);
+    json_decref(j);
+    free(path);
+    return rc;
+}
+
 /* Input ids -> row, for checking a prediction file. */
 typedef struct id_index {
     int64_t *slot;   /* row + 1; 0 empty */

@@ -155,13 +155,85 @@ static int predict_and_score(trainrun *t, const char *model_dir, const char *pat
     return rc;
 }
 
+/* The decision threshold for a binary run ranked by a metric of the
+ * predicted class (metrics.h; README "Decision thresholds"): chosen on the
+ * validation probabilities pv (n x 2), kept only when the selection slice
+ * (ps, NULL when there is none), which the threshold was not chosen on,
+ * scores it strictly above the argmax. Both are rounded first as the
+ * prediction files write them (in place). *th is NaN when the argmax
+ * stays; line gets the train.log line. Callers check wants_threshold. */
+static int wants_threshold(const trainrun *t, int n_classes)
+{
+    return n_classes == 2 && ao_metric_needs_threshold(t->run.metric) && t->valid->n > 0;
+}
+
+static void round_as_written(double *p, int64_t n)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        char b[40];
+        snprintf(b, sizeof b, "%.9g", p[i]);
+        p[i] = strtod(b, NULL);
+    }
+}
+
+static int decide_threshold(const trainrun *t, double *pv, double *ps, double *th, char *line, size_t size, ao_err *err)
+{
+    const char *metric = t->run.metric;
+    double best, argmax, s_th, s_arg;
+    int rc;
+    round_as_written(pv, 2 * t->valid->n);
+    if ((rc = ao_threshold_choose((size_t)t->valid->n, t->valid->y, pv, metric, th, &best, &argmax, err)) < 0) return rc;
+    if (isnan(*th)) {
+        snprintf(line, size, "# threshold: the argmax kept (validation %s %.6g; no threshold does better)", metric, argmax);
+        return AO_OK;
+    }
+    if (!ps || t->sel->n == 0) {
+        snprintf(line, size, "# threshold: %.9g chosen on the validation split (%s %.6g; %.6g with the argmax; no selection slice to confirm it)",
+                 *th, metric, best, argmax);
+        return AO_OK;
+    }
+    round_as_written(ps, 2 * t->sel->n);
+    s_th = ao_threshold_metric((size_t)t->sel->n, t->sel->y, ps, metric, *th);
+    s_arg = ao_threshold_metric((size_t)t->sel->n, t->sel->y, ps, metric, NAN);
+    snprintf(line, size, "# threshold: %.9g chosen on the validation split (%s %.6g; %.6g with the argmax), %s on the selection slice (%.6g; %.6g with the argmax)",
+             *th, metric, best, argmax, s_th > s_arg ? "confirmed" : "not confirmed, the argmax kept,", s_th, s_arg);
+    if (!(s_th > s_arg)) *th = NAN;
+    return AO_OK;
+}
+
+/* A builtin model's threshold, set on the model before it is saved; *out
+ * is metrics.json's "threshold" (JSON null for the argmax), NULL when the
+ * run has none to choose. */
+static int choose_threshold(trainrun *t, ao_model *model, FILE *log, json_t **out, ao_err *err)
+{
+    double *pv = NULL, *ps = NULL, th;
+    char line[400];
+    int rc;
+    *out = NULL;
+    if (!wants_threshold(t, t->info->n_classes)) return AO_OK;
+    if (!(pv = malloc(sizeof *pv * (size_t)t->valid->n * 2)) || (t->sel && !(ps = malloc(sizeof *ps * (size_t)(t->sel->n + 1) * 2)))) {
+        rc = ao_err_set(err, AO_EMEM, "out of memory");
+        goto DONE;
+    }
+    if ((rc = ao_model_predict(model, t->valid, t->o->threads, pv, err)) < 0 || (ps && (rc = ao_model_predict(model, t->sel, t->o->threads, ps, err)) < 0) ||
+        (rc = decide_threshold(t, pv, ps, &th, line, sizeof line, err)) < 0 || (rc = ao_model_set_threshold(model, th, err)) < 0)
+        goto DONE;
+    fprintf(log, "%s\n", line);
+    if (!(*out = isnan(th) ? json_null() : json_real(th))) rc = ao_err_set(err, AO_EMEM, "out of memory");
+DONE:
+    free(pv);
+    free(ps);
+    return rc;
+}
+
 static int backend_builtin(trainrun *t, ao_err *err)
 {
     ao_recipe recipe;
     ao_model *model = NULL;
     ao_train_report rep;
     char *recipe_path = ao_path_join(t->o->state, "workspace/recipe.json"), *model_dir = NULL, *curve_path = NULL;
-    json_t *mt = NULL, *mv = NULL, *ms = NULL;
+    json_t *mt = NULL, *mv = NULL, *ms = NULL, *th = NULL;
     FILE *log = NULL, *curve = NULL;
     ao_progress prog = {NULL, ao_now(), t->o->time_limit, ao_log_level() >= AO_LOG_WARN, 10};
     int rc;
@@ -191,6 +263,7 @@ static int backend_builtin(trainrun *t, ao_err *err)
         fprintf(log, "# warning: %s\n", rep.warning);
         ao_warn("%s", rep.warning);
     }
+    if (model && (rc = choose_threshold(t, model, log, &th, err)) < 0) goto DONE;
     if (fclose(curve) != 0) { curve = NULL; rc = ao_err_set(err, AO_EIO, "%s: write error", curve_path); goto DONE; }
     curve = NULL;
     if (fclose(log) != 0) { log = NULL; rc = ao_err_set(err, AO_EIO, "%s: write error", t->log_path); goto DONE; }
@@ -200,6 +273,11 @@ static int backend_builtin(trainrun *t, ao_err *err)
         (rc = set(t, "epochs", json_integer(rep.epochs), err)) < 0 || (rc = set(t, "best", json_integer(rep.best), err)) < 0 ||
         /* training's own warnings (a cap hit while still improving), beside the status a run keeps */
         (rc = set(t, "warnings", *rep.warning ? json_pack("[s]", rep.warning) : json_array(), err)) < 0) goto DONE;
+    if (th) {
+        rc = set(t, "threshold", th, err);
+        th = NULL;
+        if (rc < 0) goto DONE;
+    }
     if (rep.n_features && (rc = set(t, "n_features", json_integer(rep.n_features), err)) < 0) goto DONE;
     if (rep.input_length && (rc = set(t, "input_length", json_integer(rep.input_length), err)) < 0) goto DONE;
     if ((rc = set(t, "data", data_json(t), err)) < 0) goto DONE;
@@ -223,6 +301,7 @@ DONE:
     json_decref(mt);
     json_decref(mv);
     json_decref(ms);
+    json_decref(th);
     ao_model_destroy(model);
     ao_recipe_free(&recipe);
     free(recipe_path);
@@ -257,7 +336,7 @@ static int backend_script(trainrun *t, const ao_script_spec *s, ao_err *err)
     ao_script_report rep, prep;
     ao_dataset_info *info = NULL;
     char *model = ao_path_join(t->od->tmp, "model"), *ws = ao_path_join(t->o->state, "workspace"), *pred[3] = {NULL, NULL, NULL}, msg[1400], leak[512];
-    double *proba = NULL;
+    double *proba[3] = {NULL, NULL, NULL}, th = NAN;
     json_t *score[3] = {NULL, NULL, NULL};
     FILE *log;
     int rc, k, ok = 0;
@@ -280,23 +359,34 @@ static int backend_script(trainrun *t, const ao_script_spec *s, ao_err *err)
     log_line(t->log_path, "# %s", rep.message);
     if (!rep.ok) { rc = set_outcome(t, rep.timed_out ? "time_limit" : "failed", &rep, rep.message, err); goto DONE; }
     if (!(info = ao_script_model_info(model, err))) { rc = err->code; goto DONE; }
+    /* every split's probabilities first: the threshold is chosen on the
+     * validation split and confirmed on the selection slice before any
+     * prediction file is written */
     for (k = 0; k < n_sets; k++) {
-        free(proba);
-        if (!(proba = malloc(sizeof *proba * (size_t)(sets[k]->n * info->n_classes + 1)))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+        if (!(proba[k] = malloc(sizeof *proba[k] * (size_t)(sets[k]->n * info->n_classes + 1)))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
         log_line(t->log_path, "# inference entry on the %s split (%lld rows): %s", split_name[k], (long long)sets[k]->n, s->inference_entry);
-        if ((rc = ao_script_predict(model, sets[k], &lim, proba, &prep, err)) < 0) goto DONE;
+        if ((rc = ao_script_predict(model, sets[k], &lim, proba[k], &prep, err)) < 0) goto DONE;
         log_line(t->log_path, "# %s", prep.message);
         if (!prep.ok) {
             snprintf(msg, sizeof msg, "inference on the %s split: %s%s%s", split_name[k], prep.message, *leak ? "; the static check found: " : "", leak);
             rc = set_outcome(t, "failed", &prep, msg, err);
             goto DONE;
         }
+        ao_script_report_clear(&prep);
+    }
+    if (wants_threshold(t, info->n_classes)) {
+        char line[400];
+        if ((rc = decide_threshold(t, proba[0], proba[2], &th, line, sizeof line, err)) < 0) goto DONE;
+        log_line(t->log_path, "%s", line);
+        if (!isnan(th) && (rc = ao_script_model_set_threshold(model, th, err)) < 0) goto DONE;
+        if ((rc = set(t, "threshold", isnan(th) ? json_null() : json_real(th), err)) < 0) goto DONE;
+    }
+    for (k = 0; k < n_sets; k++) {
         if (!(pred[k] = ao_path_join(t->od->tmp, pred_file[k]))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-        if ((rc = ao_predfile_write(pred[k], info, sets[k], proba, err)) < 0) goto DONE;
+        if ((rc = ao_predfile_write(pred[k], info, sets[k], proba[k], th, err)) < 0) goto DONE;
         if ((rc = ao_score_files(pred[k], labels[k], &score[k], err)) < 0) goto DONE;
         /* the selection slice's predictions stay out of the run directory */
         if (k == 2) unlink(pred[k]);
-        ao_script_report_clear(&prep);
     }
     snprintf(msg, sizeof msg, "trained in %.2f s; the inference entry predicted %lld validation and %lld training rows",
              rep.seconds, (long long)t->valid->n, (long long)t->train->n);
@@ -321,7 +411,9 @@ DONE:
     ao_script_report_clear(&rep);
     ao_script_report_clear(&prep);
     ao_dataset_info_destroy(info);
-    free(proba);
+    free(proba[0]);
+    free(proba[1]);
+    free(proba[2]);
     free(model);
     free(ws);
     free(pred[0]);
