@@ -9,8 +9,9 @@
 # Datasets (default: all with an official or a seeded split): gue_tf_1,
 # gue_mouse_2, gue_prom_300_tata, nrc_rfam_ncrna_13class, ienhancer2l_layer1,
 # uci_splice_junction (stratified 80/20, seed 1), ecoli_promoter_regulondb_v9d3
-# (likewise). QUALITY_CONFIG adds --config settings to every run (e.g.
-# "time_budget=300"); QUALITY_DIR keeps the runs (default: a temporary folder).
+# (likewise). GUE sets are ranked by MCC (their published metric), the
+# others by the default (auto). QUALITY_CONFIG adds --config settings to
+# every run after those (e.g. "time_budget=300" or "metric=auroc"); QUALITY_DIR keeps the runs (default: a temporary folder).
 set -euo pipefail
 S=$(cd "${1:?usage: quality.sh SHARED_DATA_DIR [DATASET...]}" && pwd)
 shift
@@ -52,6 +53,10 @@ inputs() {   # DATASET -> the --config inputs of its official or seeded split
     *) echo "quality.sh: unknown dataset '$1'" >&2; return 1 ;;
     esac
 }
+# The ranking metric: a benchmark's own where it has one (GUE reports MCC,
+# so a user comparing with it ranks by MCC, which also gives binary models
+# their decision threshold), else the workflow's default (auto)
+metric() { case $1 in gue_*) echo mcc ;; *) echo auto ;; esac; }
 # Published test anchors (fine-tuned; GUE table of the DNABERT-2 paper, arXiv 2306.15006; MCC)
 anchor() {
     case $1 in
@@ -62,16 +67,16 @@ anchor() {
     esac
 }
 {
-echo "| dataset | test MCC | AUROC | macro F1 | anchors (MCC) | iterations | packaged model | wall |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| dataset | ranked by | test MCC | AUROC | macro F1 | anchors (MCC) | iterations | packaged model | threshold | wall |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 } > "$W/table.md"
 for name in "$@"; do
     cfg=$(inputs "$name")
     t0=$(date +%s)
     # shellcheck disable=SC2086
     if ! "$SMK" -s "$ROOT/workflows/Snakefile" --cores 2 --directory "$W/$name" --quiet \
-        --config bin_dir="$ROOT/bin" dataset="$name" threads=2 "$cfg" ${QUALITY_CONFIG:-} >"$W/$name.log" 2>&1; then
-        echo "| $name | failed (see $W/$name.log) | | | | | | |" >> "$W/table.md"
+        --config bin_dir="$ROOT/bin" dataset="$name" threads=2 "$cfg" metric="$(metric "$name")" ${QUALITY_CONFIG:-} >"$W/$name.log" 2>&1; then
+        echo "| $name | $(metric "$name") | failed (see $W/$name.log) | | | | | | | |" >> "$W/table.md"
         continue
     fi
     /usr/bin/python3 - "$W/$name/results/$name" "$name" "$(( $(date +%s) - t0 ))" "$(anchor "$name")" >> "$W/table.md" <<'PY'
@@ -86,7 +91,8 @@ if ens.get("kept"):
 else:
     model = f"{kinds.get(man['best_iteration'], man.get('model_kind'))} (it {man['best_iteration']})"
 stop = (h.get("stop") or {}).get("reason", "")
-print(f"| {name} | {m['mcc']:.4f} | {m['auroc']:.4f} | {m['f1_macro']:.4f} | {anchor} | {len(h['iterations'])} ({stop}) | {model} | {secs} s |")
+th = man.get("threshold")
+print(f"| {name} | {man.get('metric')} | {m['mcc']:.4f} | {m['auroc']:.4f} | {m['f1_macro']:.4f} | {anchor} | {len(h['iterations'])} ({stop}) | {model} | {'-' if th is None else f'{th:.3f}'} | {secs} s |")
 PY
 done
 cp "$W/table.md" "$OUT"

@@ -81,6 +81,8 @@ if m["model_kind"] == "ensemble":
 t = m["threshold"]
 rows = list(csv.DictReader(open(sys.argv[3]), delimiter="\t"))
 assert (t is None) == ("threshold" not in rows[0]), (t, list(rows[0]))
+rep = tarfile.open(sys.argv[2]).extractfile("report.md").read().decode()
+assert (t is None) == ("Decision threshold:" not in rep), t
 # the single best's selection value is its run's selection MCC (its own threshold applied)
 h = json.load(open(sys.argv[4]))
 best = [i for i in h["iterations"] if i["run"]["run_id"] == h["best"]["run_id"]][0]

@@ -896,6 +896,12 @@ static char *report_md(const pkg *p, size_t *len, ao_err *err)
         } else {
             fputc('\n', fp);
         }
+        {
+            json_t *th = json_object_get(p->n_members ? p->ensemble : p->metrics, "threshold");
+            if (json_is_real(th))
+                fprintf(fp, "\nDecision threshold: %.4f (the positive class from that probability on, not the argmax; chosen on validation, "
+                        "confirmed on the selection slice).\n", json_real_value(th));
+        }
     }
 
     if (last) {

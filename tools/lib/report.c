@@ -575,6 +575,9 @@ static void packaged_row(rep *r)
         fprintf(c, "the best model alone (iteration %lld)", (long long)json_integer_value(json_object_get(r->manifest, "best_iteration")));
         if (jstr(ens, "reason")) fprintf(c, "; no ensemble: %s", jstr(ens, "reason"));
     }
+    if (json_is_real(json_object_get(r->manifest, "threshold")))
+        fprintf(c, "; decision threshold %.4f (the positive class from that probability on, not the argmax)",
+                json_real_value(json_object_get(r->manifest, "threshold")));
     fclose(c);
     kv(r, "Packaged model", "%s", text ? text : "-");
     free(text);
