@@ -88,6 +88,27 @@ int ao_threshold_choose(size_t n, const int *y, const double *prob, const char *
  * decides them: class 1 when prob[i][1] >= threshold, the argmax when
  * threshold is NaN. NaN for a metric without a threshold or no rows. */
 double ao_threshold_metric(size_t n, const int *y, const double *prob, const char *metric, double threshold);
+
+/* 1 when t can decide a model's classes: a number strictly inside (0, 1)
+ * (so not NaN or infinite) of a two-class model. */
+static inline int ao_threshold_usable(double t, int n_classes) { return n_classes == 2 && t > 0 && t < 1; }
+
+/* What ao_threshold_decide found. */
+typedef struct ao_threshold_decision {
+    double threshold;        /* the decision: the chosen candidate if confirmed, else NaN (the argmax) */
+    double chosen;           /* the candidate ao_threshold_choose returned on the choosing rows (NaN: none beat the argmax) */
+    double best, at_argmax;  /* the metric on the choosing rows: the best candidate's, the argmax's */
+    double confirm;          /* on the confirming rows: with the candidate (NaN: no candidate or no rows) */
+    double confirm_argmax;   /* ... with the argmax */
+} ao_threshold_decision;
+
+/* The decision-threshold rule (README "Decision thresholds"): a threshold
+ * chosen with ao_threshold_choose on (n, y, prob) is kept only when the
+ * confirming rows (nc, yc, pc; nc 0: none, and the choice stands), which
+ * it was not chosen on, score it strictly above the argmax
+ * (ao_threshold_metric). Returns ao_threshold_choose's codes. */
+int ao_threshold_decide(size_t n, const int *y, const double *prob, size_t nc, const int *yc, const double *pc, const char *metric,
+                        ao_threshold_decision *d, ao_err *err) AO_WUR;
 void ao_metrics_destroy(ao_metrics *m);
 /* The headline metric called name (accuracy, balanced_accuracy, auroc,
  * auprc, f1_macro, mcc, log_loss); NaN for another name or when undefined. */

@@ -402,6 +402,18 @@ static void run_thresholds(void)
         pp[0] = 0.9; pp[2] = 0.8; pp[4] = 0.7; pp[6] = 0.6;
         CHECK(ao_threshold_choose(4, yy, pp, "mcc", &t, &best, &am, &err) == AO_OK && t == 0.25 && best == 1 && am == 0,
               "scores all below 0.5: the separating midpoint 0.25 (got %g)", t);
+        {
+            /* the rule: kept when other rows confirm it, dropped when they do not, standing without them */
+            int yc[4] = {0, 1, 0, 1};
+            double good[8] = {0.9, 0.1, 0.6, 0.4, 0.8, 0.2, 0.7, 0.3}, bad[8] = {0.9, 0.1, 0.8, 0.2, 0.7, 0.3, 0.6, 0.4};
+            ao_threshold_decision d;
+            CHECK(ao_threshold_decide(4, yy, pp, 4, yc, good, "mcc", &d, &err) == AO_OK && d.chosen == 0.25 && d.threshold == 0.25 &&
+                      d.confirm == 1 && d.confirm_argmax == 0, "ao_threshold_decide: confirmed (slice MCC %g vs %g at the argmax)", d.confirm, d.confirm_argmax);
+            CHECK(ao_threshold_decide(4, yy, pp, 4, yc, bad, "mcc", &d, &err) == AO_OK && d.chosen == 0.25 && isnan(d.threshold) &&
+                      d.confirm == 0 && d.confirm_argmax == 0, "ao_threshold_decide: not confirmed (slice MCC %g, argmax %g): the argmax", d.confirm, d.confirm_argmax);
+            CHECK(ao_threshold_decide(4, yy, pp, 0, NULL, NULL, "mcc", &d, &err) == AO_OK && d.threshold == 0.25 && isnan(d.confirm),
+                  "ao_threshold_decide: no confirming rows: the choice stands");
+        }
         /* accuracy ties: all scores below 0.5 (argmax 2/5 right);
          * candidates 0.25 and 0.375 both get 4/5: 0.375 is closer to 0.5 */
         {

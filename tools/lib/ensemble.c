@@ -144,7 +144,7 @@ ao_ensemble *ao_ensemble_load(const char *dir, ao_err *err)
     e->threshold = NAN;
     if ((th = json_object_get(j, "threshold")) && !json_is_null(th)) {
         double t = json_is_number(th) ? json_number_value(th) : NAN;
-        if (!(t > 0 && t < 1) || ao_ensemble_info(e)->n_classes != 2) {
+        if (!ao_threshold_usable(t, ao_ensemble_info(e)->n_classes)) {
             ao_err_set(err, AO_EDATA, "%s: threshold must be a number in (0, 1) of a two-class ensemble", path);
             goto ERROR;
         }
@@ -245,17 +245,14 @@ DONE:
 
 /* ---- choosing an ensemble for a package ------------------------------------ */
 
-/* The weighted mean of probs (n_cand of them, n x K each) into mean, and its metric. */
-static int mean_score(int n_cand, const double *const *probs, const double *weights, const ao_seqset *s, int K, double th, const char *metric,
-                      double *mean, double *value, ao_err *err)
+/* The weighted mean of probs (n_cand of them, `cells` values each) into mean. */
+static void weighted_mean(int n_cand, const double *const *probs, const double *weights, size_t cells, double *mean)
 {
-    size_t cells = (size_t)s->n * (size_t)K, i;
-    double ll;
+    size_t i;
     int c;
     for (i = 0; i < cells; i++) mean[i] = 0;
     for (c = 0; c < n_cand; c++)
         if (weights[c] > 0) for (i = 0; i < cells; i++) mean[i] += weights[c] * probs[c][i];
-    return score((size_t)s->n, K, s->y, mean, th, metric, value, &ll, err);
 }
 
 /* The standard deviation of metric(a) - metric(b) (each decided by its own
@@ -294,28 +291,6 @@ DONE:
     return rc;
 }
 
-/* The weighted mean's decision threshold, as train-run chooses a run's
- * (README "Decision thresholds"): for a binary metric of the predicted
- * class, the one that maximises it on the validation rows, kept only when
- * the selection rows score it strictly above the argmax; else NaN. mean
- * is scratch space of the larger split's size. */
-static int mean_threshold(int n_cand, const double *const *pv, const double *const *ps, const double *weights, const ao_seqset *valid,
-                          const ao_seqset *selection, int K, const char *metric, double *mean, double *th, ao_err *err)
-{
-    double best, at_argmax, v_th, v_arg;
-    int rc;
-    *th = NAN;
-    if (K != 2 || !ao_metric_needs_threshold(metric)) return AO_OK;
-    if ((rc = mean_score(n_cand, pv, weights, valid, K, NAN, metric, mean, &v_arg, err)) < 0 ||
-        (rc = ao_threshold_choose((size_t)valid->n, valid->y, mean, metric, th, &best, &at_argmax, err)) < 0 || isnan(*th))
-        return rc;
-    if ((rc = mean_score(n_cand, ps, weights, selection, K, *th, metric, mean, &v_th, err)) < 0 ||
-        (rc = mean_score(n_cand, ps, weights, selection, K, NAN, metric, mean, &v_arg, err)) < 0)
-        return rc;
-    if (!(v_th > v_arg)) *th = NAN;
-    return AO_OK;
-}
-
 int ao_ensemble_choose(int n_cand, const ao_model *const *models, const ao_seqset *valid, const ao_seqset *selection,
                        const char *metric, int max_members, int threads, double *weights, ao_ensemble_choice *out,
                        ao_err *err)
@@ -345,15 +320,23 @@ int ao_ensemble_choose(int n_cand, const ao_model *const *models, const ao_seqse
     out->n_members = rc;
     rc = AO_OK;
     {
-        size_t cells = (size_t)(valid->n > selection->n ? valid->n : selection->n) * (size_t)K;
-        double ll, single_th = ao_model_threshold(models[0]);
-        if (!(mean = malloc(sizeof *mean * cells))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
-        if ((rc = mean_threshold(n_cand, (const double *const *)pv, (const double *const *)ps, weights, valid, selection, K, metric, mean,
-                                 &out->threshold, err)) < 0 ||
-            (rc = mean_score(n_cand, (const double *const *)pv, weights, valid, K, out->threshold, metric, mean, &out->valid_value, err)) < 0 ||
-            (rc = mean_score(n_cand, (const double *const *)ps, weights, selection, K, out->threshold, metric, mean, &out->selection_value, err)) < 0 ||
-            (rc = score((size_t)selection->n, K, selection->y, ps[0], single_th, metric, &out->single_value, &ll, err)) < 0 ||
-            (rc = paired_sd((size_t)selection->n, K, selection->y, mean, out->threshold, ps[0], single_th, metric, &out->selection_sd, err)) < 0)
+        size_t nv = (size_t)valid->n, ns = (size_t)selection->n;
+        double ll, single_th = ao_model_threshold(models[0]), *mv, *ms;
+        if (!(mean = malloc(sizeof *mean * (nv + ns) * (size_t)K))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
+        mv = mean;
+        ms = mean + nv * (size_t)K;
+        weighted_mean(n_cand, (const double *const *)pv, weights, nv * (size_t)K, mv);
+        weighted_mean(n_cand, (const double *const *)ps, weights, ns * (size_t)K, ms);
+        if (K == 2 && ao_metric_needs_threshold(metric)) {
+            /* the mean's own decision threshold, by train-run's rule: chosen on validation, confirmed on the slice */
+            ao_threshold_decision d;
+            if ((rc = ao_threshold_decide(nv, valid->y, mv, ns, selection->y, ms, metric, &d, err)) < 0) goto DONE;
+            out->threshold = d.threshold;
+        }
+        if ((rc = score(nv, K, valid->y, mv, out->threshold, metric, &out->valid_value, &ll, err)) < 0 ||
+            (rc = score(ns, K, selection->y, ms, out->threshold, metric, &out->selection_value, &ll, err)) < 0 ||
+            (rc = score(ns, K, selection->y, ps[0], single_th, metric, &out->single_value, &ll, err)) < 0 ||
+            (rc = paired_sd(ns, K, selection->y, ms, out->threshold, ps[0], single_th, metric, &out->selection_sd, err)) < 0)
             goto DONE;
     }
     if (out->n_members < 2)

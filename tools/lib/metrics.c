@@ -87,7 +87,7 @@ ao_metrics *ao_metrics_compute_at(size_t n, int n_classes, const char *const *cl
     const double eps = DBL_EPSILON;
 
     if (n_classes < 2) { ao_err_set(err, AO_EUSAGE, "at least two classes are needed, got %d", n_classes); return NULL; }
-    if (!isnan(threshold) && (n_classes != 2 || !(threshold > 0 && threshold < 1))) {
+    if (!isnan(threshold) && !ao_threshold_usable(threshold, n_classes)) {
         ao_err_set(err, AO_EUSAGE, "a decision threshold needs two classes and a value in (0, 1), got %d classes and %g", n_classes, threshold);
         return NULL;
     }
@@ -203,12 +203,15 @@ double ao_metrics_value(const ao_metrics *m, const char *name)
 
 static const char *const threshold_metrics[] = {"mcc", "f1_macro", "accuracy", "balanced_accuracy", NULL};
 
-int ao_metric_needs_threshold(const char *metric)
+/* metric's index in threshold_metrics (binary_metric's `which`), -1 for another */
+static int threshold_metric_index(const char *metric)
 {
     int i;
-    for (i = 0; metric && threshold_metrics[i]; i++) if (!strcmp(metric, threshold_metrics[i])) return 1;
-    return 0;
+    for (i = 0; metric && threshold_metrics[i]; i++) if (!strcmp(metric, threshold_metrics[i])) return i;
+    return -1;
 }
+
+int ao_metric_needs_threshold(const char *metric) { return threshold_metric_index(metric) >= 0; }
 
 /* A threshold metric from a binary confusion matrix, with the definitions
  * of ao_metrics_compute (macro F1 over the classes present in truth or
@@ -250,23 +253,20 @@ int ao_threshold_choose(size_t n, const int *y, const double *prob, const char *
                         double *at_argmax, ao_err *err)
 {
     thr_row *v = NULL;
-    double tp = 0, fp = 0, fn = 0, tn = 0, a_tp = 0, a_fp = 0, a_fn = 0, a_tn = 0, bt = NAN, bv = -INFINITY;
+    double tp = 0, fp = 0, fn = 0, tn = 0, bt = NAN, bv = -INFINITY;
     size_t i, j;
-    int which;
+    int which = threshold_metric_index(metric);
     *threshold = NAN;
     *best = *at_argmax = NAN;
-    for (which = 0; threshold_metrics[which]; which++) if (metric && !strcmp(metric, threshold_metrics[which])) break;
-    if (!threshold_metrics[which]) return ao_err_set(err, AO_EUSAGE, "metric '%s' does not depend on a threshold", metric ? metric : "(null)");
+    if (which < 0) return ao_err_set(err, AO_EUSAGE, "metric '%s' does not depend on a threshold", metric ? metric : "(null)");
     if (n == 0) return ao_err_set(err, AO_EDATA, "no rows to choose a threshold on");
     if (!(v = malloc(n * sizeof *v))) return ao_err_set(err, AO_EMEM, "out of memory");
     for (i = 0; i < n; i++) {
-        int pos = prob[2 * i + 1] > prob[2 * i];   /* the argmax, first class on ties */
         v[i].p = prob[2 * i + 1];
         v[i].y = y[i] == 1;
-        if (v[i].y) { tp++; if (pos) a_tp++; else a_fn++; }
-        else { fp++; if (pos) a_fp++; else a_tn++; }
+        if (v[i].y) tp++; else fp++;
     }
-    *at_argmax = binary_metric(which, a_tp, a_fp, a_fn, a_tn);
+    *at_argmax = ao_threshold_metric(n, y, prob, metric, NAN);
     qsort(v, n, sizeof *v, by_p_asc);
     /* sweep upwards: everything starts predicted positive; each group of
      * equal probabilities moves to negative, then the midpoint to the next
@@ -291,9 +291,8 @@ double ao_threshold_metric(size_t n, const int *y, const double *prob, const cha
 {
     double tp = 0, fp = 0, fn = 0, tn = 0;
     size_t i;
-    int which;
-    for (which = 0; threshold_metrics[which]; which++) if (metric && !strcmp(metric, threshold_metrics[which])) break;
-    if (!threshold_metrics[which] || n == 0) return NAN;
+    int which = threshold_metric_index(metric);
+    if (which < 0 || n == 0) return NAN;
     for (i = 0; i < n; i++) {
         /* as agentomics-predict decides: p >= threshold, else the argmax (first class on ties) */
         int pos = isnan(threshold) ? prob[2 * i + 1] > prob[2 * i] : prob[2 * i + 1] >= threshold;
@@ -301,6 +300,20 @@ double ao_threshold_metric(size_t n, const int *y, const double *prob, const cha
         else { if (pos) fp++; else tn++; }
     }
     return binary_metric(which, tp, fp, fn, tn);
+}
+
+int ao_threshold_decide(size_t n, const int *y, const double *prob, size_t nc, const int *yc, const double *pc, const char *metric,
+                        ao_threshold_decision *d, ao_err *err)
+{
+    int rc = ao_threshold_choose(n, y, prob, metric, &d->chosen, &d->best, &d->at_argmax, err);
+    d->threshold = d->confirm = d->confirm_argmax = NAN;
+    if (rc < 0 || isnan(d->chosen)) return rc;
+    d->threshold = d->chosen;
+    if (nc == 0) return AO_OK;
+    d->confirm = ao_threshold_metric(nc, yc, pc, metric, d->chosen);
+    d->confirm_argmax = ao_threshold_metric(nc, yc, pc, metric, NAN);
+    if (!(d->confirm > d->confirm_argmax)) d->threshold = NAN;
+    return AO_OK;
 }
 
 /* ---- JSON and text output ---- */
@@ -531,7 +544,7 @@ static int read_threshold(const ao_tsv *pred, int K, char **classes, int p_pred,
         double x;
         long line = pred->line[r];
         x = *f && (unsigned char)*f > ' ' ? strtod(f, &endp) : NAN;
-        if (isnan(x) || *endp || !isfinite(x) || !(x > 0 && x < 1))
+        if (*endp || !ao_threshold_usable(x, K))
             return ao_err_at(err, AO_EDATA, pred->path, line, "threshold is '%.40s', not a finite number in (0, 1)", f);
         if (r == 0) *t = x;
         else if (x != *t) return ao_err_at(err, AO_EDATA, pred->path, line, "threshold %.40s differs from the first row's %.17g", f, *t);

@@ -10,6 +10,7 @@
 #include "agentomics/fileio.h"
 #include "agentomics/log.h"
 #include "agentomics/matrix.h"
+#include "agentomics/metrics.h"
 #include "agentomics/model.h"
 #include "agentomics/modelfile.h"
 #include "agentomics/seqreader.h"
@@ -43,7 +44,7 @@ double ao_model_threshold(const ao_model *m) { return m->threshold; }
 
 int ao_model_set_threshold(ao_model *m, double threshold, ao_err *err)
 {
-    if (!isnan(threshold) && (m->info->n_classes != 2 || !(threshold > 0 && threshold < 1)))
+    if (!isnan(threshold) && !ao_threshold_usable(threshold, m->info->n_classes))
         return ao_err_set(err, AO_EUSAGE, "a decision threshold needs two classes and a value in (0, 1), got %g", threshold);
     m->threshold = threshold;
     return AO_OK;
@@ -473,7 +474,7 @@ ao_model *ao_model_load(const char *dir, ao_err *err)
         /* hostile: a decision threshold is a number strictly inside (0, 1),
          * and only a binary model has one */
         double t = json_is_number(th) ? json_number_value(th) : NAN;
-        if (!isfinite(t) || !(t > 0 && t < 1) || ncls != 2) {
+        if (!ao_threshold_usable(t, ncls)) {
             ao_err_set(err, AO_EDATA, "%s: invalid model description: threshold must be a finite number in (0, 1) of a two-class model", path);
             goto ERROR;
         }

@@ -773,6 +773,14 @@ static const char *iter_model(const pkg *p, const ao_iteration *it)
 
 static double jnum_or_nan(const json_t *v) { return json_is_number(v) ? json_number_value(v) : NAN; }
 
+/* The decision threshold the packaged model applies: the ensemble's own,
+ * or the best run's; NULL for the argmax. */
+static const json_t *packaged_threshold(const pkg *p)
+{
+    const json_t *th = json_object_get(p->n_members ? p->ensemble : p->metrics, "threshold");
+    return json_is_real(th) ? th : NULL;
+}
+
 static char *report_md(const pkg *p, size_t *len, ao_err *err)
 {
     static const char *cols[] = {"accuracy", "auroc", "auprc", "f1_macro", "mcc", "log_loss", NULL};
@@ -897,8 +905,8 @@ static char *report_md(const pkg *p, size_t *len, ao_err *err)
             fputc('\n', fp);
         }
         {
-            json_t *th = json_object_get(p->n_members ? p->ensemble : p->metrics, "threshold");
-            if (json_is_real(th))
+            const json_t *th = packaged_threshold(p);
+            if (th)
                 fprintf(fp, "\nDecision threshold: %.4f (the positive class from that probability on, not the argmax; chosen on validation, "
                         "confirmed on the selection slice).\n", json_real_value(th));
         }
@@ -1055,11 +1063,7 @@ static json_t *manifest_json(const pkg *p, const memberlist *ml)
     json_object_set_new(m, "best_run", json_string(p->run_id));
     json_object_set_new(m, "metric", p->metric ? json_string(p->metric) : json_null());
     json_object_set_new(m, "model_kind", p->n_members ? json_string("ensemble") : model ? json_string(model) : json_null());
-    {
-        /* the decision threshold the packaged model applies (null: the argmax): the ensemble's own, or the best run's */
-        json_t *th = json_object_get(p->n_members ? p->ensemble : p->metrics, "threshold");
-        json_object_set_new(m, "threshold", json_is_real(th) ? json_deep_copy(th) : json_null());
-    }
+    json_object_set_new(m, "threshold", packaged_threshold(p) ? json_deep_copy(packaged_threshold(p)) : json_null());
     json_object_set_new(m, "validation_metrics", valid);
     json_object_set(m, "ensemble", p->ensemble ? p->ensemble : json_null());
     json_object_set_new(m, "recipe", p->recipe ? json_deep_copy(p->recipe) : json_null());

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "agentomics/fileio.h"
+#include "agentomics/metrics.h"
 #include "agentomics/predfile.h"
 
 int ao_predfile_write(const char *path, const ao_dataset_info *info, const ao_seqset *s, const double *proba, double threshold,
@@ -12,7 +13,7 @@ int ao_predfile_write(const char *path, const ao_dataset_info *info, const ao_se
     ao_outfile *of;
     int64_t i;
     int c, K = info->n_classes, rc;
-    if (!isnan(threshold) && (K != 2 || !(threshold > 0 && threshold < 1)))
+    if (!isnan(threshold) && !ao_threshold_usable(threshold, K))
         return ao_err_set(err, AO_EINTERNAL, "a decision threshold needs two classes and a value in (0, 1)");
     if (!(of = ao_outfile_open(path, err))) return err->code;
     fputs("id\tprediction", of->fp);

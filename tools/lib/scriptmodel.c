@@ -36,6 +36,7 @@
 #include "agentomics/fileio.h"
 #include "agentomics/hash.h"
 #include "agentomics/log.h"
+#include "agentomics/metrics.h"
 #include "agentomics/predfile.h"
 #include "agentomics/sandbox.h"
 #include "agentomics/scriptmodel.h"
@@ -696,7 +697,7 @@ int ao_script_model_threshold(const char *model_dir, double *t, ao_err *err)
     if ((v = json_object_get(j, "threshold"))) {
         /* hostile: as in a builtin model's META */
         double x = json_is_number(v) ? json_number_value(v) : NAN;
-        if (!isfinite(x) || !(x > 0 && x < 1) || json_array_size(json_object_get(j, "classes")) != 2) {
+        if (!ao_threshold_usable(x, (int)json_array_size(json_object_get(j, "classes")))) {
             rc = ao_err_set(err, AO_EDATA, "%s: threshold must be a finite number in (0, 1) of a two-class model", path);
             goto DONE;
         }

@@ -155,13 +155,8 @@ static int predict_and_score(trainrun *t, const char *model_dir, const char *pat
     return rc;
 }
 
-/* The decision threshold for a binary run ranked by a metric of the
- * predicted class (metrics.h; README "Decision thresholds"): chosen on the
- * validation probabilities pv (n x 2), kept only when the selection slice
- * (ps, NULL when there is none), which the threshold was not chosen on,
- * scores it strictly above the argmax. Both are rounded first as the
- * prediction files write them (in place). *th is NaN when the argmax
- * stays; line gets the train.log line. Callers check wants_threshold. */
+/* A binary run ranked by a metric of the predicted class gets a decision
+ * threshold (metrics.h, ao_threshold_decide; README "Decision thresholds"). */
 static int wants_threshold(const trainrun *t, int n_classes)
 {
     return n_classes == 2 && ao_metric_needs_threshold(t->run.metric) && t->valid->n > 0;
@@ -177,28 +172,29 @@ static void round_as_written(double *p, int64_t n)
     }
 }
 
+/* The threshold chosen on the validation probabilities pv (n x 2) and
+ * confirmed on the selection slice's ps (NULL when there is none), both
+ * rounded first as the prediction files write them (in place). *th is NaN
+ * when the argmax stays; line gets the train.log line. Callers check
+ * wants_threshold. */
 static int decide_threshold(const trainrun *t, double *pv, double *ps, double *th, char *line, size_t size, ao_err *err)
 {
     const char *metric = t->run.metric;
-    double best, argmax, s_th, s_arg;
+    size_t ns = ps ? (size_t)t->sel->n : 0;
+    ao_threshold_decision d;
     int rc;
     round_as_written(pv, 2 * t->valid->n);
-    if ((rc = ao_threshold_choose((size_t)t->valid->n, t->valid->y, pv, metric, th, &best, &argmax, err)) < 0) return rc;
-    if (isnan(*th)) {
-        snprintf(line, size, "# threshold: the argmax kept (validation %s %.6g; no threshold does better)", metric, argmax);
-        return AO_OK;
-    }
-    if (!ps || t->sel->n == 0) {
+    if (ns) round_as_written(ps, 2 * (int64_t)ns);
+    if ((rc = ao_threshold_decide((size_t)t->valid->n, t->valid->y, pv, ns, ns ? t->sel->y : NULL, ps, metric, &d, err)) < 0) return rc;
+    *th = d.threshold;
+    if (isnan(d.chosen))
+        snprintf(line, size, "# threshold: the argmax kept (validation %s %.6g; no threshold does better)", metric, d.at_argmax);
+    else if (!ns)
         snprintf(line, size, "# threshold: %.9g chosen on the validation split (%s %.6g; %.6g with the argmax; no selection slice to confirm it)",
-                 *th, metric, best, argmax);
-        return AO_OK;
-    }
-    round_as_written(ps, 2 * t->sel->n);
-    s_th = ao_threshold_metric((size_t)t->sel->n, t->sel->y, ps, metric, *th);
-    s_arg = ao_threshold_metric((size_t)t->sel->n, t->sel->y, ps, metric, NAN);
-    snprintf(line, size, "# threshold: %.9g chosen on the validation split (%s %.6g; %.6g with the argmax), %s on the selection slice (%.6g; %.6g with the argmax)",
-             *th, metric, best, argmax, s_th > s_arg ? "confirmed" : "not confirmed, the argmax kept,", s_th, s_arg);
-    if (!(s_th > s_arg)) *th = NAN;
+                 d.chosen, metric, d.best, d.at_argmax);
+    else
+        snprintf(line, size, "# threshold: %.9g chosen on the validation split (%s %.6g; %.6g with the argmax), %s on the selection slice (%.6g; %.6g with the argmax)",
+                 d.chosen, metric, d.best, d.at_argmax, isnan(d.threshold) ? "not confirmed, the argmax kept," : "confirmed", d.confirm, d.confirm_argmax);
     return AO_OK;
 }
 
