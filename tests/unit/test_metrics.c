@@ -195,17 +195,28 @@ static void write_file(const char *path, const char *text)
     if (fp) { fputs(text, fp); fclose(fp); }
 }
 
-static void join_case(const char *dir, const char *pred_text, const char *lab_text, const char *want, const char *what)
+/* Scores a prediction text against a label text, written as dir/p.tsv
+ * and dir/l.tsv (removed after). */
+static ao_metrics *score_texts(const char *dir, const char *pred_text, const char *lab_text, ao_err *err)
 {
-    char pred[512], lab[512], full[1024];
-    ao_err err;
+    char pred[512], lab[512];
     ao_metrics *m;
     snprintf(pred, sizeof pred, "%s/p.tsv", dir);
     snprintf(lab, sizeof lab, "%s/l.tsv", dir);
     write_file(pred, pred_text);
     write_file(lab, lab_text);
-    ao_err_init(&err);
-    m = ao_metrics_from_files(pred, lab, &err);
+    ao_err_init(err);
+    m = ao_metrics_from_files(pred, lab, err);
+    unlink(pred);
+    unlink(lab);
+    return m;
+}
+
+static void join_case(const char *dir, const char *pred_text, const char *lab_text, const char *want, const char *what)
+{
+    char full[1024];
+    ao_err err;
+    ao_metrics *m = score_texts(dir, pred_text, lab_text, &err);
     snprintf(full, sizeof full, "%s/%s", dir, want);
     if (!want) {
         CHECK(m != NULL, "%s", what);
@@ -215,8 +226,6 @@ static void join_case(const char *dir, const char *pred_text, const char *lab_te
         if (m || !strstr(err.msg, full)) printf("#   got: %s\n#   want: %s\n", err.msg, full);
     }
     ao_metrics_destroy(m);
-    unlink(pred);
-    unlink(lab);
 }
 
 static void run_join(void)
@@ -436,7 +445,7 @@ static void run_thresholds(void)
 
 static void run_threshold_column(void)
 {
-    char dir[] = "/tmp/test_metrics_t.XXXXXX", pred[512], lab[512];
+    char dir[] = "/tmp/test_metrics_t.XXXXXX";
     const char *H = "id\tprediction\tprobability_a\tprobability_b\tthreshold\n";
     const char *L = "id\tlabel\nr1\ta\nr2\tb\nr3\ta\n";
     char P[512];
@@ -445,12 +454,7 @@ static void run_threshold_column(void)
     if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
     /* r3 (b 0.4) is b at threshold 0.35: the prediction column is scored */
     snprintf(P, sizeof P, "%sr1\ta\t0.9\t0.1\t0.35\nr2\tb\t0.2\t0.8\t0.35\nr3\tb\t0.6\t0.4\t0.35\n", H);
-    snprintf(pred, sizeof pred, "%s/p.tsv", dir);
-    snprintf(lab, sizeof lab, "%s/l.tsv", dir);
-    write_file(pred, P);
-    write_file(lab, L);
-    ao_err_init(&err);
-    m = ao_metrics_from_files(pred, lab, &err);
+    m = score_texts(dir, P, L, &err);
     CHECK(m && m->threshold == 0.35 && m->confusion[1] == 1 && fabs(m->accuracy - 2.0 / 3) < 1e-15 && m->auroc == 1,
           "a threshold column: the thresholded predictions are scored, AUROC unchanged");
     ao_metrics_destroy(m);
