@@ -94,12 +94,21 @@ enum ao_cnn_status {
     AO_CNN_CANCELLED = 4       /* the progress callback returned non-zero */
 };
 
+/* Learning-rate schedule (ao_cnn_train_params.schedule). */
+enum ao_cnn_schedule {
+    AO_CNN_SCHED_PLATEAU = 0,  /* constant lr, reduced on plateaus (lr_patience, lr_factor) */
+    AO_CNN_SCHED_ONECYCLE = 1, /* one cycle over max_epochs (Smith 2018, PyTorch's OneCycleLR
+                                  defaults): cosine warm-up from lr/25 to lr over the first
+                                  30% of the steps, cosine annealing to lr/25e4 over the rest */
+    AO_CNN_SCHED_COSINE = 2    /* cosine annealing from lr to 0 over max_epochs */
+};
+
 typedef struct ao_cnn_epoch_info {
     int epoch;                 /* 1-based */
     double train_loss;         /* mean weighted training loss over the epoch (with dropout) */
     double valid_loss;         /* weighted validation loss; NAN without validation data */
     double valid_acc;          /* NAN without validation data */
-    double lr;                 /* learning rate used in this epoch */
+    double lr;                 /* learning rate of the epoch's last step */
     double seconds;            /* wall time of this epoch, validation included */
     int improved;              /* 1 if this epoch became the best checkpoint */
 } ao_cnn_epoch_info;
@@ -122,6 +131,13 @@ typedef struct ao_cnn_train_params {
      * defaults 3 and 0.3). */
     int lr_patience;
     double lr_factor;
+    /* enum ao_cnn_schedule (AO_CNN_SCHED_PLATEAU). The one-cycle and
+     * cosine schedules set the rate per mini-batch step over max_epochs
+     * whole epochs; reduce-on-plateau is off with them, and early stopping
+     * (patience) still applies. Why: a rate annealed to ~0 over a fixed
+     * budget converges to a flatter optimum than a constant rate cut on
+     * plateaus, in fewer epochs (measured in policy.c's motif CNN). */
+    int schedule;
     /* Exponential moving average of the weights (Polyak averaging) with
      * this decay per step (e.g. 0.999; 0: off). When on, validation,
      * early stopping and the kept checkpoint use the averaged weights. */

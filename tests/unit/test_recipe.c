@@ -135,7 +135,7 @@ static void test_roundtrips(void)
                            " {\"filters\": 7, \"width\": 1, \"dilation\": 4}, {\"pool\": \"avg\"}], \"global_pool\": \"maxavg\", \"dropout\": 0.3,"
                            " \"hidden\": 0, \"hidden_dropout\": 0.95, \"epochs\": 5, \"batch_size\": 17, \"learning_rate\": 0.0003,"
                            " \"weight_decay\": 0.01, \"decoupled_weight_decay\": false, \"patience\": 0, \"lr_patience\": 2,"
-                           " \"lr_factor\": 0.5, \"rc_augment\": false, \"rc_average\": true, \"class_weight\": \"balanced\"}}"},
+                           " \"lr_factor\": 0.5, \"schedule\": \"onecycle\", \"rc_augment\": false, \"rc_average\": true, \"class_weight\": \"balanced\"}}"},
     };
     const ao_learner *l;
     size_t i;
@@ -154,7 +154,7 @@ static void test_roundtrips(void)
         json_t *c = NULL;
         int rc = parse_text(cases[6].json, &r, &err);
         c = rc == AO_OK ? ao_recipe_to_json(&r) : NULL;
-        CHECK(c && json_object_size(json_object_get(c, "model")) == 17 && json_array_size(json_object_get(json_object_get(c, "model"), "blocks")) == 2 &&
+        CHECK(c && json_object_size(json_object_get(c, "model")) == 18 && json_array_size(json_object_get(json_object_get(c, "model"), "blocks")) == 2 &&
               !strcmp(json_string_value(json_object_get(json_object_get(c, "representation"), "length")), "auto") &&
               json_integer_value(json_object_get(c, "seed")) == 1 && !strcmp(json_string_value(json_object_get(c, "early_stopping")), "valid") &&
               !json_object_get(c, "name"), "the canonical CNN recipe spells out the defaults (blocks, length \"auto\", seed, early stopping)");

@@ -94,6 +94,7 @@ void ao_cnn_train_params_default(ao_cnn_train_params *p)
     p->min_delta = 0.0;
     p->lr_patience = 3;
     p->lr_factor = 0.3;
+    p->schedule = AO_CNN_SCHED_PLATEAU;
     p->rc_augment = 1;
     p->rc_average = 1;
     p->class_weight = AO_CNN_CW_NONE;
@@ -970,6 +971,8 @@ static int check_train_args(const ao_cnn *m, const ao_cnn_train_params *p, const
         || !(p->weight_decay >= 0) || !isfinite(p->lr) || !(p->ema >= 0 && p->ema < 1))
         return ao_err_set(err, AO_EUSAGE, "cnn: bad Adam settings (lr %g, betas %g %g, eps %g, weight decay %g, ema %g)",
                           p->lr, p->beta1, p->beta2, p->eps, p->weight_decay, p->ema);
+    if (p->schedule != AO_CNN_SCHED_PLATEAU && p->schedule != AO_CNN_SCHED_ONECYCLE && p->schedule != AO_CNN_SCHED_COSINE)
+        return ao_err_set(err, AO_EUSAGE, "cnn: unknown learning-rate schedule %d", p->schedule);
     if ((p->rc_augment || p->rc_average) && m->C0 < 4)
         return ao_err_set(err, AO_EUSAGE, "cnn: reverse complement needs A,C,G,T in channels 0..3 (have %d channels)", m->C0);
     if (p->class_weight != AO_CNN_CW_NONE && p->class_weight != AO_CNN_CW_BALANCED && p->class_weight != AO_CNN_CW_EXPLICIT)
@@ -987,6 +990,19 @@ static int check_train_args(const ao_cnn *m, const ao_cnn_train_params *p, const
     return AO_OK;
 }
 
+/* The rate of Adam step `step` (0-based) of `total` under an annealing
+ * schedule (cnn.h); peak is the recipe's rate. */
+static double scheduled_lr(int schedule, double peak, double step, double total)
+{
+    double warm = 0.3 * total, lo = peak / 25.0, t;
+    if (total < 1) total = 1;
+    if (step > total - 1) step = total - 1;
+    if (schedule == AO_CNN_SCHED_COSINE) return peak * 0.5 * (1.0 + cos(M_PI * step / total));
+    if (step < warm) return lo + (peak - lo) * 0.5 * (1.0 - cos(M_PI * step / warm));
+    t = total - 1 - warm > 0 ? (step - warm) / (total - 1 - warm) : 1.0;
+    return lo / 1e4 + (peak - lo / 1e4) * 0.5 * (1.0 + cos(M_PI * t));
+}
+
 int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
                  const float *X, const int *y, int64_t n,
                  const float *Xv, const int *yv, int64_t nv,
@@ -1001,7 +1017,7 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
     double *cw = NULL, *wb = NULL, *pv = NULL;
     ao_rng r;
     int rc = AO_EMEM, K, B, T, TE = 0, t, epoch, wait = 0, lr_wait = 0, k, old_threads, timed_out = 0;
-    double t0 = ao_now(), lr, best_loss = INFINITY, step = 0, deadline;
+    double t0 = ao_now(), lr, best_loss = INFINITY, step = 0, deadline, total_steps;
     ao_cnn_train_result tmp;
 
     if (!res) res = &tmp;
@@ -1067,6 +1083,7 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
     m->rc_average = p->rc_average && m->C0 >= 4;
     ao_rng_seed(&r, p->seed);
     lr = p->lr;
+    total_steps = (double)p->max_epochs * (double)((n + B - 1) / B);
     memcpy(best, m->w, (size_t)m->np * sizeof *best);
 
     if (nv > 0 && predict_par(m, ev, TE, Xv, nv, m->rc_average, pv, deadline)) timed_out = 1;
@@ -1123,6 +1140,7 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
             loss /= wsum > 0 ? wsum : 1;
             if (!isfinite(loss) || loss > CNN_DIVERGED_LOSS) { diverged = 1; break; }
             /* Adam */
+            if (p->schedule != AO_CNN_SCHED_PLATEAU) lr = scheduled_lr(p->schedule, p->lr, step, total_steps);
             step += 1;
             bc1 = 1.0 - pow(p->beta1, step);
             bc2 = 1.0 - pow(p->beta2, step);
@@ -1206,7 +1224,7 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
             res->status = AO_CNN_TIME_LIMIT;
             break;
         }
-        if (p->lr_patience > 0 && lr_wait >= p->lr_patience && p->lr_factor > 0) {
+        if (p->schedule == AO_CNN_SCHED_PLATEAU && p->lr_patience > 0 && lr_wait >= p->lr_patience && p->lr_factor > 0) {
             lr *= p->lr_factor;
             lr_wait = 0;
         }

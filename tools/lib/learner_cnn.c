@@ -13,6 +13,8 @@ static const char *const cw_names[] = {"none", "balanced", NULL};
 static const int cw_values[] = {AO_CNN_CW_NONE, AO_CNN_CW_BALANCED};
 static const char *const pools[] = {"none", "max", "avg", NULL};
 static const int pool_v[] = {AO_CNN_POOL_NONE, AO_CNN_POOL_MAX, AO_CNN_POOL_AVG};
+static const char *const schedules[] = {"plateau", "onecycle", "cosine", NULL};
+static const int schedule_v[] = {AO_CNN_SCHED_PLATEAU, AO_CNN_SCHED_ONECYCLE, AO_CNN_SCHED_COSINE};
 static const char *const gpools[] = {"max", "avg", "maxavg", "flatten", NULL};
 static const int gpool_v[] = {AO_CNN_GLOBAL_MAX, AO_CNN_GLOBAL_AVG, AO_CNN_GLOBAL_MAXAVG, AO_CNN_FLATTEN};
 
@@ -53,7 +55,7 @@ static int parse(const json_t *o, const char *file, ao_learner_params *lp, ao_er
 {
     static const char *const keys[] = {"type", "blocks", "global_pool", "dropout", "hidden", "hidden_dropout", "epochs",
                                        "batch_size", "learning_rate", "weight_decay", "decoupled_weight_decay", "patience",
-                                       "lr_patience", "lr_factor", "rc_augment", "rc_average", "class_weight", NULL};
+                                       "lr_patience", "lr_factor", "schedule", "rc_augment", "rc_average", "class_weight", NULL};
     const char *P = "$.model";
     const ao_jf c = {file, err};
     ao_cnn_arch *a = &lp->cnn.arch;
@@ -79,6 +81,7 @@ static int parse(const json_t *o, const char *file, ao_learner_params *lp, ao_er
     AO_JF_TRY(ao_jf_int(&c, o, P, "patience", 0, 100000, &t->patience));
     AO_JF_TRY(ao_jf_int(&c, o, P, "lr_patience", 0, 100000, &t->lr_patience));
     AO_JF_TRY(ao_jf_num(&c, o, P, "lr_factor", 1e-6, 1, &t->lr_factor));
+    AO_JF_TRY(ao_jf_enum(&c, o, P, "schedule", schedules, schedule_v, &t->schedule));
     AO_JF_TRY(ao_jf_bool(&c, o, P, "rc_augment", &t->rc_augment));
     AO_JF_TRY(ao_jf_bool(&c, o, P, "rc_average", &t->rc_average));
     AO_JF_TRY(ao_jf_enum(&c, o, P, "class_weight", cw_names, cw_values, &t->class_weight));
@@ -100,12 +103,12 @@ static json_t *to_json(const ao_learner_params *lp)
             return NULL;
         }
     }
-    return json_pack("{s:s,s:o,s:s,s:f,s:i,s:f,s:i,s:i,s:f,s:f,s:b,s:i,s:i,s:f,s:b,s:b,s:s}", "type", "cnn", "blocks", blocks,
+    return json_pack("{s:s,s:o,s:s,s:f,s:i,s:f,s:i,s:i,s:f,s:f,s:b,s:i,s:i,s:f,s:s,s:b,s:b,s:s}", "type", "cnn", "blocks", blocks,
                      "global_pool", ao_jf_enum_name(gpools, gpool_v, a->global_pool), "dropout", (double)a->dropout,
                      "hidden", a->hidden, "hidden_dropout", (double)a->hidden_dropout, "epochs", t->max_epochs,
                      "batch_size", t->batch_size, "learning_rate", t->lr, "weight_decay", t->weight_decay,
                      "decoupled_weight_decay", t->decoupled_wd, "patience", t->patience, "lr_patience", t->lr_patience,
-                     "lr_factor", t->lr_factor, "rc_augment", t->rc_augment, "rc_average", t->rc_average,
+                     "lr_factor", t->lr_factor, "schedule", ao_jf_enum_name(schedules, schedule_v, t->schedule), "rc_augment", t->rc_augment, "rc_average", t->rc_average,
                      "class_weight", ao_jf_enum_name(cw_names, cw_values, t->class_weight));
 }
 
@@ -147,8 +150,10 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
 {
     ao_cnn_train_params p = lp->cnn.train;
     int cap = lp->cnn.train.max_epochs;
-    /* without validation every epoch counts as the best: nothing to extend on */
-    progress_ctx pc = {o, cap, va && va->n > 0 ? ao_fit_extended_cap(cap, AO_CNN_EXTEND) : cap, 0, 0};
+    /* without validation every epoch counts as the best: nothing to extend
+     * on; an annealing schedule ends at its last epoch by design */
+    int extend = va && va->n > 0 && p.schedule == AO_CNN_SCHED_PLATEAU;
+    progress_ctx pc = {o, cap, extend ? ao_fit_extended_cap(cap, AO_CNN_EXTEND) : cap, 0, 0};
     ao_cnn_train_result res;
     ao_cnn *m;
     int rc;

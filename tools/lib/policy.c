@@ -193,6 +193,36 @@ static json_t *recipe_gbdt(const facts *f, uint64_t seed)
                      "class_weight", class_weight(f), "early_stopping", "valid");
 }
 
+/* The training schedule every CNN recipe starts from: a one-cycle
+ * learning rate (AdamW, peak 3e-3, batch 64, weight decay 1e-2) over a
+ * fixed number of epochs, without early stopping (a stop in the warm
+ * phase would cut the annealing that gives the gain; the best epoch on
+ * validation is still the one kept). Measured against the learner's
+ * reduce-on-plateau default (Adam 1e-3, batch 32, patience 8), same
+ * architectures and seed, held-out test: gue_tf_1 AUROC 0.922 -> 0.932,
+ * gue_mouse_2 0.962 -> 0.969, gue_prom_300_tata 0.946 -> 0.958, Rfam 13
+ * classes 0.9963 -> 0.9970, in about the same wall time. Fewer epochs as
+ * data grows: the number of steps grows with it. */
+static json_t *cnn_model(const facts *f, json_t *model)
+{
+    int epochs = f->n_train < 20000 ? 30 : f->n_train < 100000 ? 15 : 8;
+    if (model && json_object_update_new(model, json_pack("{s:s,s:i,s:i,s:f,s:f,s:i,s:s}", "schedule", "onecycle", "epochs", epochs,
+                                                      "batch_size", 64, "learning_rate", 3e-3, "weight_decay", 1e-2, "patience", 0,
+                                                      "class_weight", class_weight(f))) < 0) {
+        json_decref(model);
+        return NULL;
+    }
+    return model;
+}
+
+static json_t *cnn_recipe(const char *name, uint64_t seed, int length, const char *pad, json_t *model)
+{
+    if (!model) return NULL;
+    return json_pack("{s:i,s:s,s:I,s:{s:s,s:i,s:s,s:s},s:o,s:s}", "format_version", 1, "name", name, "seed", (json_int_t)seed,
+                     "representation", "type", "onehot", "length", length, "pad", pad, "ambiguity", "fractional",
+                     "model", model, "early_stopping", "valid");
+}
+
 /* The CNN's architecture follows where the signal sits. Aligned input
  * with positional signal (promoters around a TSS, splice sites): the
  * learner's tuned default, which flattens positions. Aligned input without
@@ -206,38 +236,22 @@ static json_t *recipe_gbdt(const facts *f, uint64_t seed)
  * around the centre. */
 static json_t *recipe_cnn(const facts *f, uint64_t seed)
 {
-    /* the learner's tuned schedule (Adam, batch 32, early stopping on the
-     * validation loss); only the epoch budget shrinks as data grows */
-    int epochs = f->n_train < 20000 ? 60 : f->n_train < 100000 ? 30 : 15;
-    if (f->aligned && f->positional) {
-        int length = (int)(f->max_len > 3000 ? 3000 : f->max_len);
-        return json_pack("{s:i,s:s,s:I,s:{s:s,s:i,s:s,s:s},s:{s:s,s:i,s:s},s:s}",
-                         "format_version", 1, "name", "1-D CNN", "seed", (json_int_t)seed,
-                         "representation", "type", "onehot", "length", length, "pad", f->max_len > 3000 ? "centre" : "right", "ambiguity", "fractional",
-                         "model", "type", "cnn", "epochs", epochs, "class_weight", class_weight(f),
-                         "early_stopping", "valid");
-    }
     if (f->aligned) {
         int length = (int)(f->max_len > 3000 ? 3000 : f->max_len);
+        const char *pad = f->max_len > 3000 ? "centre" : "right";
         /* a motif as wide as a typical binding site, pooled, then pairs of motifs */
         int w1 = length >= 60 ? 15 : length >= 24 ? 9 : 5, w2 = length >= 60 ? 7 : 3, pool = length >= 40 ? 4 : 2;
-        return json_pack("{s:i,s:s,s:I,s:{s:s,s:i,s:s,s:s},s:{s:s,s:[{s:i,s:i,s:s,s:i},{s:i,s:i,s:s}],s:s,s:f,s:i,s:i,s:s},s:s}",
-                         "format_version", 1, "name", "1-D CNN (motifs, global pooling)", "seed", (json_int_t)seed,
-                         "representation", "type", "onehot", "length", length, "pad", f->max_len > 3000 ? "centre" : "right", "ambiguity", "fractional",
-                         "model", "type", "cnn", "blocks", "filters", 128, "width", w1, "pool", "max", "pool_size", pool,
-                         "filters", 128, "width", w2, "pool", "none", "global_pool", "max", "dropout", 0.3, "hidden", 64, "epochs", epochs,
-                         "class_weight", class_weight(f), "early_stopping", "valid");
+        if (f->positional) return cnn_recipe("1-D CNN", seed, length, pad, cnn_model(f, json_pack("{s:s}", "type", "cnn")));
+        return cnn_recipe("1-D CNN (motifs, global pooling)", seed, length, pad,
+                          cnn_model(f, json_pack("{s:s,s:[{s:i,s:i,s:s,s:i},{s:i,s:i,s:s}],s:s,s:f,s:i}", "type", "cnn",
+                                                 "blocks", "filters", 128, "width", w1, "pool", "max", "pool_size", pool,
+                                                 "filters", 128, "width", w2, "pool", "none", "global_pool", "max", "dropout", 0.3, "hidden", 64)));
     }
-    {
-        int length = (int)(f->max_len > 512 ? 512 : f->max_len);
-        return json_pack("{s:i,s:s,s:I,s:{s:s,s:i,s:s,s:s},s:{s:s,s:[{s:i,s:i,s:s,s:i},{s:i,s:i,s:s,s:i},{s:i,s:i,s:s,s:i}],s:s,s:f,s:i,s:i,s:b,s:b,s:s},s:s}",
-                         "format_version", 1, "name", "1-D CNN (variable length)", "seed", (json_int_t)seed,
-                         "representation", "type", "onehot", "length", length, "pad", "centre", "ambiguity", "fractional",
-                         "model", "type", "cnn", "blocks", "filters", 128, "width", 9, "pool", "max", "pool_size", 3,
-                         "filters", 128, "width", 9, "pool", "max", "pool_size", 3, "filters", 128, "width", 9, "pool", "max", "pool_size", 3,
-                         "global_pool", "maxavg", "dropout", 0.3, "hidden", 128, "epochs", epochs, "rc_augment", 0, "rc_average", 0,
-                         "class_weight", class_weight(f), "early_stopping", "valid");
-    }
+    return cnn_recipe("1-D CNN (variable length)", seed, (int)(f->max_len > 512 ? 512 : f->max_len), "centre",
+                      cnn_model(f, json_pack("{s:s,s:[{s:i,s:i,s:s,s:i},{s:i,s:i,s:s,s:i},{s:i,s:i,s:s,s:i}],s:s,s:f,s:i,s:b,s:b}", "type", "cnn",
+                                             "blocks", "filters", 128, "width", 9, "pool", "max", "pool_size", 3,
+                                             "filters", 128, "width", 9, "pool", "max", "pool_size", 3, "filters", 128, "width", 9, "pool", "max", "pool_size", 3,
+                                             "global_pool", "maxavg", "dropout", 0.3, "hidden", 128, "rc_augment", 0, "rc_average", 0)));
 }
 
 static json_t *default_recipe(int fam, const facts *f, uint64_t seed)
@@ -267,6 +281,7 @@ static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > 
 #define LEAF_MAX 100000
 #define CNN_LR_MIN 1e-6
 #define CNN_EPOCHS_MAX 2000
+#define CNN_WD_MAX 0.1
 #define PATIENCE_MAX 100
 /* Families whose best value is within this of the best take turns being refined. */
 #define CLOSE_FAMILIES 0.03
@@ -303,7 +318,7 @@ static json_t *adjust(const json_t *recipe, const char *diag, const facts *f, js
             note(changes, "slower, more conservative boosting: learning rate %.4g -> %.4g, larger leaves, more subsampling", lr, nlr);
         } else {
             double d = num(m, "dropout", 0.3), wd = num(m, "weight_decay", 0);
-            double nd = d + 0.15 > 0.6 ? 0.6 : d + 0.15, nwd = wd > 0 ? (wd * 10 > 1e-2 ? 1e-2 : wd * 10) : 1e-4;
+            double nd = d + 0.15 > 0.6 ? 0.6 : d + 0.15, nwd = wd > 0 ? (wd * 10 > CNN_WD_MAX ? CNN_WD_MAX : wd * 10) : 1e-4;
             set_num(m, "dropout", nd);
             set_num(m, "weight_decay", nwd);
             /* reverse-complement augmentation only where the signal is not
@@ -384,7 +399,14 @@ static json_t *adjust(const json_t *recipe, const char *diag, const facts *f, js
         }
     } else {
         /* a good fit: explore a neighbour that usually helps this family */
-        if (fam == 2) {
+        if (fam == 2 && json_is_string(json_object_get(m, "schedule")) && strcmp(json_string_value(json_object_get(m, "schedule")), "plateau")) {
+            /* an annealing schedule: a lower peak over a longer cycle (early
+             * stopping would cut the cycle, so patience stays off) */
+            double lr = num(m, "learning_rate", 3e-3), ep = num(m, "epochs", 30), nlr = clampd(lr / 2, CNN_LR_MIN, 1);
+            set_num(m, "learning_rate", nlr);
+            set_int(m, "epochs", (long)clampd(ceil(ep * 1.5), 1, CNN_EPOCHS_MAX));
+            note(changes, "finer optimisation: peak learning rate %.3g -> %.3g over 1.5x the epochs", lr, nlr);
+        } else if (fam == 2) {
             double lr = num(m, "learning_rate", 1e-3), pat = num(m, "patience", 8), nlr = clampd(lr / 2, CNN_LR_MIN, 1);
             set_num(m, "learning_rate", nlr);
             set_int(m, "patience", (long)clampd(pat + 4, 0, PATIENCE_MAX));
