@@ -14,11 +14,11 @@ static json_t *profile(int n, int K, double median, double max, double cv, doubl
 }
 
 /* A history whose iterations used these recipes with these statuses and
- * validation values, on profile p, plus the current iteration being
- * planned (the policy runs after plan appended it). Read through the
- * history parser, as a state is. */
-static ao_history *history_timed(ao_history *h, const json_t *p, int n, json_t **recipes, const char **status, const double *value,
-                                  const double *secs)
+ * validation values (scored on `rows` rows when > 0), on profile p, plus
+ * the current iteration being planned (the policy runs after plan
+ * appended it). Read through the history parser, as a state is. */
+static ao_history *history_rows(ao_history *h, const json_t *p, int n, json_t **recipes, const char **status, const double *value,
+                                const double *secs, double rows)
 {
     json_t *its = json_array(), *j;
     ao_err e;
@@ -32,12 +32,21 @@ static ao_history *history_timed(ao_history *h, const json_t *p, int n, json_t *
                                              "run", "run_id", id, "status", status[i], "metrics", "valid", "auroc", value[i],
                                              "feedback", "diagnosis", !strcmp(status[i], "ok") ? "ok" : status[i], "decision", "continue"));
         if (secs) json_object_set_new(json_object_get(json_array_get(its, (size_t)i), "run"), "wall_seconds", json_real(secs[i]));
+        if (rows > 0)
+            json_object_set_new(json_object_get(json_object_get(json_object_get(json_array_get(its, (size_t)i), "run"), "metrics"), "valid"),
+                                "n", json_real(rows));
     }
     j = json_pack("{s:i,s:{s:i,s:s},s:n,s:o,s:O}", "format_version", 2, "split", "version", 1, "source", "agent", "best", "iterations", its, "profile", p);
     if (ao_history_parse(j, "history.json", h, &e) < 0) printf("# history: %s\n", e.msg);
     json_decref(j);
     ao_history_new_iteration(h);
     return h;
+}
+
+static ao_history *history_timed(ao_history *h, const json_t *p, int n, json_t **recipes, const char **status, const double *value,
+                                  const double *secs)
+{
+    return history_rows(h, p, n, recipes, status, value, secs, 0);
 }
 
 static ao_history *history(ao_history *h, const json_t *p, int n, json_t **recipes, const char **status, const double *value)
@@ -241,6 +250,55 @@ int main(void)
         CHECK(fam6 && !strcmp(fam6, "kmer-gbdt"), "the second: the close family's turn (GBDT 0.89; got %s)", fam6 ? fam6 : "none");
         json_decref(why);
         for (int i = 0; i < 6; i++) json_decref(rr[i]);
+        json_decref(p);
+    }
+
+    /* "close" widens with the ranking values' sampling noise: GBDT 0.04
+     * below the CNN is no evidence on 100 rows (AUROC's standard error up
+     * to 0.05 there) and takes its turn; on 10,000 rows it does not */
+    {
+        const char *ok5[] = {"ok", "ok", "ok", "ok", "ok"};
+        const double vals[] = {0.70, 0.80, 0.90, 0.86, 0.88};
+        const double rows[] = {100, 10000};
+        const char *want[] = {"kmer-gbdt", "cnn"};
+        p = profile(5000, 2, 300, 300, 0, 1.5, 40, 0.6);
+        for (int c = 0; c < 2; c++) {
+            json_t *rr[6];
+            const char *fam;
+            plan_iterations(run, &hist, p, 5, rr, ok5, vals);
+            rr[5] = next_recipe(run, history_rows(&hist, p, 5, rr, ok5, vals, NULL, rows[c]), &why);
+            fam = json_string_value(json_object_get(why, "family"));
+            CHECK(fam && !strcmp(fam, want[c]) && json_real_value(json_object_get(why, "close_band")) >= 0.03,
+                  "second refinement on %.0f rows: %s (close band %.3f; got %s)", rows[c], want[c],
+                  json_real_value(json_object_get(why, "close_band")), fam ? fam : "none");
+            json_decref(why);
+            for (int i = 0; i < 6; i++) json_decref(rr[i]);
+        }
+        json_decref(p);
+    }
+
+    /* a refinement walk ends when it went clearly downhill: the CNN's
+     * refinement (iteration 5) scored 0.85 against its best 0.90, so the
+     * next refinement goes to another family instead of refining 0.85;
+     * at 0.89 (within the band) the walk goes on */
+    {
+        const char *ok5[] = {"ok", "ok", "ok", "ok", "ok"};
+        double vals[] = {0.70, 0.80, 0.90, 0.80, 0.85};
+        const char *want[] = {"other", "cnn"};
+        p = profile(5000, 2, 300, 300, 0, 1.5, 40, 0.6);
+        for (int c = 0; c < 2; c++) {
+            json_t *rr[6];
+            const char *fam, *fam5;
+            vals[4] = c ? 0.89 : 0.85;
+            plan_iterations(run, &hist, p, 5, rr, ok5, vals);
+            fam5 = model_of(rr[4]);
+            rr[5] = next_recipe(run, history(&hist, p, 5, rr, ok5, vals), &why);
+            fam = json_string_value(json_object_get(why, "family"));
+            CHECK(fam5 && !strcmp(fam5, "cnn") && fam && (c ? !strcmp(fam, "cnn") : strcmp(fam, "cnn") != 0),
+                  "the CNN's refinement scored %.2f: the next refinement is %s (got %s)", vals[4], want[c], fam ? fam : "none");
+            json_decref(why);
+            for (int i = 0; i < 6; i++) json_decref(rr[i]);
+        }
         json_decref(p);
     }
 
