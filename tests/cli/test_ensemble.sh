@@ -18,7 +18,7 @@ man() { tar xzf "$1" -O manifest.json > "$TMP/man.json" && J "$TMP/man.json" "$2
   "(True, True, 'auroc', True)" ] && ok "the manifest records the ensemble decision (candidates, kept, metric, reason)" \
   || { not_ok "the manifest records the ensemble decision"; sed 's/^/#   /' "$TMP/man.json" | head -30; }
 [ "$(J "$TMP/man.json" "(lambda e: e['kept'] == (len(e.get('members', [])) >= 2 and e['selection'] >= e['selection_best_single'] - (e['selection_difference_sd'] or 0)))(d['ensemble'])")" = True ] \
-  && ok "kept exactly when two or more members do not trail the single best on the selection slice by more than the bootstrap SD" \
+  && ok "kept exactly when two or more members do not trail the best single model on the selection slice by more than the bootstrap SD" \
   || not_ok "kept exactly when two or more members do not trail the single best by more than the bootstrap SD"
 
 # ---- a confirmed ensemble: the validation rows as the slice ---------------------
@@ -83,10 +83,14 @@ rows = list(csv.DictReader(open(sys.argv[3]), delimiter="\t"))
 assert (t is None) == ("threshold" not in rows[0]), (t, list(rows[0]))
 rep = tarfile.open(sys.argv[2]).extractfile("report.md").read().decode()
 assert (t is None) == ("Decision threshold:" not in rep), t
-# the single best's selection value is its run's selection MCC (its own threshold applied)
+# the reference single model is the candidate validation scores best, and its
+# selection value is its run's selection MCC (its own threshold applied)
 h = json.load(open(sys.argv[4]))
-best = [i for i in h["iterations"] if i["run"]["run_id"] == h["best"]["run_id"]][0]
-assert abs(e["selection_best_single"] - best["run"]["metrics"]["selection"]["mcc"]) < 1e-9, (e["selection_best_single"], best["run"]["metrics"]["selection"])
+runs = {i["run"]["run_id"]: i["run"]["metrics"] for i in h["iterations"]}
+ref = runs[e["best_single_run"]]
+assert abs(e["selection_best_single"] - ref["selection"]["mcc"]) < 1e-9, (e["selection_best_single"], ref["selection"])
+members = [runs[mm["run"]] for mm in e.get("members", [])]
+assert all(ref["valid"]["mcc"] >= mm["valid"]["mcc"] - 1e-12 for mm in members), (ref["valid"], [mm["valid"] for mm in members])
 PY
 printf '# MCC lineage: model_kind %s, ensemble threshold %s, best run %s\n' "$(J "$TMP/mman.json" "d['model_kind']")" "$(J "$TMP/mman.json" "d['ensemble']['threshold']")" "$(J "$TMP/mman.json" "d['threshold']")"
 

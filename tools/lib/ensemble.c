@@ -319,9 +319,20 @@ int ao_ensemble_choose(int n_cand, const ao_model *const *models, const ao_seqse
                                  2 * max_members > 10 ? 2 * max_members : 10, weights, err)) < 0) goto DONE;
     out->n_members = rc;
     rc = AO_OK;
+    /* the reference: the candidate validation scores best (its own
+     * threshold; ties: the lower index), chosen on the rows the weights
+     * were, so the slice judges both sides without the bias of the
+     * lineage's best, which was itself chosen on the slice */
+    {
+        double best = -INFINITY, v, ll;
+        for (c = 0; c < n_cand; c++) {
+            if ((rc = score((size_t)valid->n, K, valid->y, pv[c], ao_model_threshold(models[c]), metric, &v, &ll, err)) < 0) goto DONE;
+            if (v > best) { best = v; out->single = c; }
+        }
+    }
     {
         size_t nv = (size_t)valid->n, ns = (size_t)selection->n;
-        double ll, single_th = ao_model_threshold(models[0]), *mv, *ms;
+        double ll, single_th = ao_model_threshold(models[out->single]), *mv, *ms;
         if (!(mean = malloc(sizeof *mean * (nv + ns) * (size_t)K))) { rc = ao_err_set(err, AO_EMEM, "out of memory"); goto DONE; }
         mv = mean;
         ms = mean + nv * (size_t)K;
@@ -335,23 +346,23 @@ int ao_ensemble_choose(int n_cand, const ao_model *const *models, const ao_seqse
         }
         if ((rc = score(nv, K, valid->y, mv, out->threshold, metric, &out->valid_value, &ll, err)) < 0 ||
             (rc = score(ns, K, selection->y, ms, out->threshold, metric, &out->selection_value, &ll, err)) < 0 ||
-            (rc = score(ns, K, selection->y, ps[0], single_th, metric, &out->single_value, &ll, err)) < 0 ||
-            (rc = paired_sd(ns, K, selection->y, ms, out->threshold, ps[0], single_th, metric, &out->selection_sd, err)) < 0)
+            (rc = score(ns, K, selection->y, ps[out->single], single_th, metric, &out->single_value, &ll, err)) < 0 ||
+            (rc = paired_sd(ns, K, selection->y, ms, out->threshold, ps[out->single], single_th, metric, &out->selection_sd, err)) < 0)
             goto DONE;
     }
     if (out->n_members < 2)
         snprintf(out->reason, sizeof out->reason, "greedy selection on the validation rows kept one model");
     else if (out->selection_value > out->single_value) {
         out->kept = 1;
-        snprintf(out->reason, sizeof out->reason, "the %d-model mean beat the single best on the selection slice (%s %.4f vs %.4f)",
+        snprintf(out->reason, sizeof out->reason, "the %d-model mean beat the best single model on the selection slice (%s %.4f vs %.4f)",
                  out->n_members, metric, out->selection_value, out->single_value);
     } else if (out->selection_value >= out->single_value - out->selection_sd) {
         out->kept = 1;
-        snprintf(out->reason, sizeof out->reason, "the %d-model mean trails the single best on the selection slice by less than the "
+        snprintf(out->reason, sizeof out->reason, "the %d-model mean trails the best single model on the selection slice by less than the "
                  "slice can tell apart (%s %.4f vs %.4f, bootstrap SD of the difference %.4f)",
                  out->n_members, metric, out->selection_value, out->single_value, out->selection_sd);
     } else
-        snprintf(out->reason, sizeof out->reason, "the %d-model mean lost to the single best on the selection slice (%s %.4f vs %.4f, "
+        snprintf(out->reason, sizeof out->reason, "the %d-model mean lost to the best single model on the selection slice (%s %.4f vs %.4f, "
                  "bootstrap SD of the difference %.4f)", out->n_members, metric, out->selection_value, out->single_value, out->selection_sd);
 DONE:
     for (c = 0; pv && c < n_cand; c++) free(pv[c]);

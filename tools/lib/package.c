@@ -682,6 +682,7 @@ static int consider_ensemble(pkg *p, ao_err *err)
         (rc = ens_record(p, "valid", json_real(ch.valid_value), err)) < 0 ||
         (rc = ens_record(p, "selection", json_real(ch.selection_value), err)) < 0 ||
         (rc = ens_record(p, "selection_best_single", json_real(ch.single_value), err)) < 0 ||
+        (rc = ens_record(p, "best_single_run", json_string(cand[ch.single].it->run.run_id), err)) < 0 ||
         (rc = ens_record(p, "selection_difference_sd", isfinite(ch.selection_sd) ? json_real(ch.selection_sd) : json_null(), err)) < 0 ||
         (rc = ens_record(p, "threshold", isnan(ch.threshold) ? json_null() : json_real(ch.threshold), err)) < 0) goto DONE;
     if (ch.kept) {
