@@ -133,8 +133,9 @@ typedef struct ao_cnn_train_params {
     double lr_factor;
     /* enum ao_cnn_schedule (AO_CNN_SCHED_PLATEAU). The one-cycle and
      * cosine schedules set the rate per mini-batch step over max_epochs
-     * whole epochs; reduce-on-plateau is off with them, and early stopping
-     * (patience) still applies. Why: a rate annealed to ~0 over a fixed
+     * whole epochs (fewer when the time limit would cut them: see
+     * ao_cnn_train_result.schedule_epochs); reduce-on-plateau is off with
+     * them, and early stopping (patience) still applies. Why: a rate annealed to ~0 over a fixed
      * budget converges to a flatter optimum than a constant rate cut on
      * plateaus, in fewer epochs (measured in policy.c's motif CNN). */
     int schedule;
@@ -173,6 +174,10 @@ typedef struct ao_cnn_train_result {
     double last_train_loss;
     double seconds;            /* total wall time */
     double seconds_per_epoch;  /* mean over completed epochs */
+    int schedule_epochs;       /* the epochs an annealing schedule spanned: max_epochs, or fewer
+                                  when the time limit would have cut it (re-planned after each
+                                  epoch to the epochs that fit 90% of the time left at the pace
+                                  so far) */
 } ao_cnn_train_result;
 
 typedef struct ao_cnn ao_cnn;

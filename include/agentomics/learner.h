@@ -79,7 +79,7 @@ typedef struct ao_train_report {
     double seconds;
     int n_features;           /* representation width (feature-matrix learners) */
     int input_length;         /* one-hot length (one-hot representations) */
-    char message[256];        /* why it stopped, in words */
+    char message[384];        /* why it stopped, in words */
     /* "" or, when training stopped at a cap while it was still improving
      * or without converging, that fact in words: metrics.json's
      * `warnings` (a run with a warning is still `ok`) */

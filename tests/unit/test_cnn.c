@@ -613,12 +613,13 @@ static void test_rc_channels(void)
 }
 
 /* Learning-rate schedules: the rate of each epoch's last step. */
-typedef struct lr_trace { int n; double lr[64]; } lr_trace;
+typedef struct lr_trace { int n; double lr[64], last; } lr_trace;
 
 static int record_lr(void *ctx, const ao_cnn_epoch_info *e)
 {
     lr_trace *t = ctx;
     if (t->n < 64) t->lr[t->n++] = e->lr;
+    t->last = e->lr;
     return 0;
 }
 
@@ -650,7 +651,7 @@ static void test_schedules(void)
     p.progress = record_lr;
     p.progress_ctx = &one;
     m = train_toy(&a, &p, X, y, n, Xv, yv, nv, &res, &rc);
-    CHECK(m && rc >= 0 && res.epochs == 25 && one.n == 25, "one-cycle: runs its 25 epochs (%d)", res.epochs);
+    CHECK(m && rc >= 0 && res.epochs == 25 && one.n == 25 && res.schedule_epochs == 25, "one-cycle: runs its 25 epochs (%d)", res.epochs);
     {
         double acc = m ? accuracy(m, Xv, yv, nv) : 0;
         /* the annealed rate learns the motif (chance: 0.5); its gain over
@@ -680,6 +681,32 @@ static void test_schedules(void)
     CHECK(m && falling && cos.lr[0] > 0.9 * p.lr && cos.lr[cos.n - 1] < 0.01 * p.lr,
           "cosine: falls from %.3g to %.3g", cos.lr[0], cos.lr[cos.n - 1]);
     ao_cnn_destroy(m);
+    /* a schedule the time limit would cut is re-planned after the first
+     * epoch over the epochs that fit, so it still anneals; a plateau
+     * schedule is not re-planned */
+    {
+        lr_trace tl = {0};
+        p.schedule = AO_CNN_SCHED_ONECYCLE;
+        p.max_epochs = 1000000;
+        p.time_limit = 0.5;
+        p.progress_ctx = &tl;
+        m = train_toy(&a, &p, X, y, n, Xv, yv, nv, &res, &rc);
+        CHECK(m && rc >= 0 && res.schedule_epochs >= 1 && res.schedule_epochs < 1000000 && res.epochs <= res.schedule_epochs,
+              "one-cycle under a 0.5 s limit: re-planned over %d epochs (%d run, status %d)", res.schedule_epochs, res.epochs, res.status);
+        CHECK(res.status != AO_CNN_MAX_EPOCHS || (tl.n > 0 && tl.last < 1e-3 * p.lr),
+              "the re-planned schedule anneals when it ends on its own (last rate %.3g)", tl.last);
+        ao_cnn_destroy(m);
+        p.schedule = AO_CNN_SCHED_PLATEAU;
+        p.max_epochs = 1000000;
+        p.time_limit = 0.2;
+        p.progress_ctx = &tl;
+        m = train_toy(&a, &p, X, y, n, Xv, yv, nv, &res, &rc);
+        CHECK(m && rc >= 0 && res.schedule_epochs == 1000000 && res.status == AO_CNN_TIME_LIMIT,
+              "the plateau schedule is not re-planned (status %d, %d epochs)", res.status, res.epochs);
+        ao_cnn_destroy(m);
+        p.time_limit = 0;
+        p.max_epochs = 25;
+    }
     p.schedule = 7;
     ao_err_init(&err);
     m = ao_cnn_create(&a, 4, L, 2, 3, &err);

@@ -1016,8 +1016,8 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
     int64_t *idx = NULL, i, j;
     double *cw = NULL, *wb = NULL, *pv = NULL;
     ao_rng r;
-    int rc = AO_EMEM, K, B, T, TE = 0, t, epoch, wait = 0, lr_wait = 0, k, old_threads, timed_out = 0;
-    double t0 = ao_now(), lr, best_loss = INFINITY, step = 0, deadline, total_steps;
+    int rc = AO_EMEM, K, B, T, TE = 0, t, epoch, wait = 0, lr_wait = 0, k, old_threads, timed_out = 0, max_epochs = p->max_epochs;
+    double t0 = ao_now(), t_epochs, lr, best_loss = INFINITY, step = 0, deadline, total_steps;
     ao_cnn_train_result tmp;
 
     if (!res) res = &tmp;
@@ -1083,7 +1083,8 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
     m->rc_average = p->rc_average && m->C0 >= 4;
     ao_rng_seed(&r, p->seed);
     lr = p->lr;
-    total_steps = (double)p->max_epochs * (double)((n + B - 1) / B);
+    total_steps = (double)max_epochs * (double)((n + B - 1) / B);
+    res->schedule_epochs = max_epochs;
     memcpy(best, m->w, (size_t)m->np * sizeof *best);
 
     if (nv > 0 && predict_par(m, ev, TE, Xv, nv, m->rc_average, pv, deadline)) timed_out = 1;
@@ -1095,7 +1096,8 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
         res->best_valid_acc = va;
     }
     res->status = AO_CNN_MAX_EPOCHS;
-    for (epoch = 1; epoch <= p->max_epochs && !timed_out; epoch++) {
+    t_epochs = ao_now();
+    for (epoch = 1; epoch <= max_epochs && !timed_out; epoch++) {
         double te = ao_now(), tot = 0, vl = NAN, va = NAN;
         int64_t seen = 0;
         int diverged = 0, improved = 0;
@@ -1220,7 +1222,25 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
         info.improved = improved;
         if (p->progress && p->progress(p->progress_ctx, &info)) { res->status = AO_CNN_CANCELLED; break; }
         if (nv > 0 && p->patience > 0 && wait >= p->patience) { res->status = AO_CNN_EARLY_STOP; break; }
-        if (p->time_limit > 0 && ao_now() - t0 >= p->time_limit && epoch < p->max_epochs) {
+        /* An annealing schedule that the time limit would cut ends at a
+         * high rate, without the annealing it is for: after each epoch it
+         * is re-planned (only ever shortened) over the epochs that fit 90%
+         * of the time left at the pace so far (the slower of the mean and
+         * the last epoch). A run the limit does not cut keeps its plan and
+         * stays deterministic. */
+        if (p->schedule != AO_CNN_SCHED_PLATEAU && p->time_limit > 0 && epoch < max_epochs) {
+            double now = ao_now(), spent = now - t0, pace = fmax(now - te, (now - t_epochs) / epoch);
+            int fit = epoch + (int)fmin((double)max_epochs, floor(0.9 * (p->time_limit - spent) / fmax(pace, 1e-9)));
+            if (fit < max_epochs) {
+                ao_info("cnn: %d epochs at %.2f s each do not fit the time limit (%.1f s left): the %s schedule is re-planned over %d epochs",
+                        max_epochs, pace, p->time_limit - spent, p->schedule == AO_CNN_SCHED_ONECYCLE ? "one-cycle" : "cosine",
+                        fit > epoch ? fit : epoch);
+                max_epochs = fit > epoch ? fit : epoch;
+                total_steps = (double)max_epochs * (double)((n + B - 1) / B);
+                res->schedule_epochs = max_epochs;
+            }
+        }
+        if (p->time_limit > 0 && ao_now() - t0 >= p->time_limit && epoch < max_epochs) {
             res->status = AO_CNN_TIME_LIMIT;
             break;
         }
