@@ -157,6 +157,13 @@ recipe_state "$A" "$TMP/slow" '{"representation": {"type": "onehot"}, "model": {
 check "a time limit cuts training" "$T" --state "$TMP/slow" --data "$A" --out "$TMP/run_slow" --time-limit 3
 [ "$(J "$TMP/run_slow/metrics.json" "d['status']")" = time_limit ] && ok "time limit recorded" || not_ok "time limit recorded"
 [ -s "$TMP/run_slow/model/model.aom" ] && ok "best checkpoint kept at the time limit" || not_ok "best checkpoint kept at the time limit"
+# the same network on a one-cycle schedule: re-planned over the epochs that
+# fit, so it ends on its own (annealed) instead of being cut at a high rate
+recipe_state "$A" "$TMP/slow1c" '{"representation": {"type": "onehot"}, "model": {"type": "cnn", "epochs": 100000, "patience": 0, "schedule": "onecycle", "blocks": [{"filters": 32, "width": 15}]}}'
+check "a one-cycle schedule under a time limit" "$T" --state "$TMP/slow1c" --data "$A" --out "$TMP/run_slow1c" --time-limit 3
+J "$TMP/run_slow1c/metrics.json" "d['message']" | grep -Eq 're-planned over [0-9]+ of 100000 epochs to fit the time limit' \
+    && ok "one-cycle: re-planned to fit the limit, said in metrics.json" || not_ok "one-cycle: re-planned to fit the limit, said in metrics.json"
+case "$(J "$TMP/run_slow1c/metrics.json" "d['status']")" in ok|time_limit) ok "one-cycle under a limit: a model kept";; *) not_ok "one-cycle under a limit: a model kept";; esac
 rm -rf "$TMP/nv" && mkdir -p "$TMP/nv" && cp "$A/train.tsv" "$A/dataset.json" "$TMP/nv/"
 expect_exit 65 "no validation split is a data error" "$T" --state "$TMP/lr" --data "$TMP/nv" --out "$TMP/run_nv"
 expect_exit 74 "missing state is an I/O error" "$T" --state "$TMP/none" --data "$A" --out "$TMP/run_none"

@@ -157,6 +157,7 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
     ao_cnn_train_result res;
     ao_cnn *m;
     int rc;
+    char replanned[128] = "";
     *model = NULL;
     if (!(m = ao_cnn_create(&lp->cnn.arch, tr->channels, tr->length, o->n_classes, o->seed, err))) return err->code ? err->code : AO_EDATA;
     p.seed = o->seed;
@@ -179,13 +180,15 @@ static int fit(const ao_learner_params *lp, const ao_learner_data *tr, const ao_
     case AO_CNN_DIVERGED: rep->status = res.best_epoch > 0 ? AO_TRAIN_DIVERGED : AO_TRAIN_FAILED; break;
     case AO_CNN_MAX_EPOCHS: case AO_CNN_EARLY_STOP: case AO_CNN_CANCELLED: rep->status = AO_TRAIN_OK; break;
     }
+    if (p.schedule != AO_CNN_SCHED_PLATEAU && res.schedule_epochs < p.max_epochs)
+        snprintf(replanned, sizeof replanned, " (the annealing schedule re-planned over %d of %d epochs to fit the time limit)",
+                 res.schedule_epochs, p.max_epochs);
     snprintf(rep->message, sizeof rep->message, "%s after %d epochs%s%s; best epoch %d (validation loss %.4g)",
              res.status == AO_CNN_EARLY_STOP ? "early stop" : res.status == AO_CNN_TIME_LIMIT
              ? (res.best_epoch > 0 ? "time limit" : "time limit before the first epoch ended (make epochs cheaper)")
              : res.status == AO_CNN_DIVERGED ? "loss became NaN/inf" : "epoch budget used",
              res.epochs, res.epochs > cap ? " (extended past the recipe's epochs while the best epoch was the last or the one before)" : "",
-             p.schedule != AO_CNN_SCHED_PLATEAU && res.schedule_epochs < p.max_epochs
-             ? " (the annealing schedule re-planned over fewer epochs to fit the time limit)" : "",
+             replanned,
              res.best_epoch, res.best_valid_loss);
     if (res.status == AO_CNN_MAX_EPOCHS && pc.hard > cap && res.best_epoch >= res.epochs - 1)
         snprintf(rep->warning, sizeof rep->warning, "epoch cap: the best epoch %d is at or next to the last of %d epochs "
