@@ -1230,12 +1230,12 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
          * stays deterministic. */
         if (p->schedule != AO_CNN_SCHED_PLATEAU && p->time_limit > 0 && epoch < max_epochs) {
             double now = ao_now(), spent = now - t0, pace = fmax(now - te, (now - t_epochs) / epoch);
-            int fit = epoch + (int)fmin((double)max_epochs, floor(0.9 * (p->time_limit - spent) / fmax(pace, 1e-9)));
-            if (fit < max_epochs) {
-                ao_info("cnn: %d epochs at %.2f s each do not fit the time limit (%.1f s left): the %s schedule is re-planned over %d epochs",
-                        max_epochs, pace, p->time_limit - spent, p->schedule == AO_CNN_SCHED_ONECYCLE ? "one-cycle" : "cosine",
-                        fit > epoch ? fit : epoch);
-                max_epochs = fit > epoch ? fit : epoch;
+            double fit = epoch + floor(0.9 * (p->time_limit - spent) / fmax(pace, 1e-9));
+            /* no whole epoch left: the limit cuts the next one as before */
+            if (fit > epoch && fit < max_epochs) {
+                ao_info("cnn: %d epochs at %.2f s each do not fit the time limit (%.1f s left): the %s schedule is re-planned over %.0f epochs",
+                        max_epochs, pace, p->time_limit - spent, p->schedule == AO_CNN_SCHED_ONECYCLE ? "one-cycle" : "cosine", fit);
+                max_epochs = (int)fit;
                 total_steps = (double)max_epochs * (double)((n + B - 1) / B);
                 res->schedule_epochs = max_epochs;
             }
