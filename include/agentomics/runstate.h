@@ -159,6 +159,9 @@ double ao_iteration_selection_value(const ao_iteration *it, const char *metric);
 /* The value iterations are ranked by: the selection slice's when the run
  * was scored on one (the agent never saw it), else the validation value. */
 double ao_iteration_rank_value(const ao_iteration *it, const char *metric);
+/* The scorer's metrics that value comes from (the selection slice's, else
+ * the validation split's, with their row count "n"); NULL without a run. */
+const json_t *ao_iteration_rank_scores(const ao_iteration *it);
 /* A validation value more than this above the selection slice's (same
  * metric) is flagged "validation over-fit" (reflect's feedback, report.md). */
 #define AO_OVERFIT_GAP 0.1

@@ -241,6 +241,17 @@ static ao_cnn *train_toy(const ao_cnn_arch *a, const ao_cnn_train_params *p, con
     return m;
 }
 
+/* The training settings the motif toy is run with. */
+static void toy_params(ao_cnn_train_params *p, int patience, uint64_t seed)
+{
+    ao_cnn_train_params_default(p);
+    p->lr = 3e-3;
+    p->batch_size = 32;
+    p->max_epochs = 25;
+    p->patience = patience;
+    p->seed = seed;
+}
+
 static void test_training(void)
 {
     ao_rng r;
@@ -261,12 +272,7 @@ static void test_training(void)
     motif_data(&r, nv, L, "TATAAT", &Xv, &yv);
     motif_data(&r, nv, L, "TATAAT", &Xt, &yt);
     small_arch(&a);
-    ao_cnn_train_params_default(&p);
-    p.lr = 3e-3;
-    p.batch_size = 32;
-    p.max_epochs = 25;
-    p.patience = 5;
-    p.seed = 11;
+    toy_params(&p, 5, 11);
     p.threads = 1;
     p.progress = count_epochs;
     p.progress_ctx = &epochs_seen;
@@ -641,12 +647,7 @@ static void test_schedules(void)
     motif_data(&r, n, L, "TATAAT", &X, &y);
     motif_data(&r, nv, L, "TATAAT", &Xv, &yv);
     small_arch(&a);
-    ao_cnn_train_params_default(&p);
-    p.lr = 3e-3;
-    p.batch_size = 32;
-    p.max_epochs = 25;
-    p.patience = 0;
-    p.seed = 5;
+    toy_params(&p, 0, 5);
     p.schedule = AO_CNN_SCHED_ONECYCLE;
     p.progress = record_lr;
     p.progress_ctx = &one;

@@ -1017,7 +1017,7 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
     double *cw = NULL, *wb = NULL, *pv = NULL;
     ao_rng r;
     int rc = AO_EMEM, K, B, T, TE = 0, t, epoch, wait = 0, lr_wait = 0, k, old_threads, timed_out = 0, max_epochs = p->max_epochs;
-    double t0 = ao_now(), t_epochs, lr, best_loss = INFINITY, step = 0, deadline, total_steps;
+    double t0 = ao_now(), t_epochs, lr, best_loss = INFINITY, step = 0, deadline, steps_per_epoch;
     ao_cnn_train_result tmp;
 
     if (!res) res = &tmp;
@@ -1083,8 +1083,7 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
     m->rc_average = p->rc_average && m->C0 >= 4;
     ao_rng_seed(&r, p->seed);
     lr = p->lr;
-    total_steps = (double)max_epochs * (double)((n + B - 1) / B);
-    res->schedule_epochs = max_epochs;
+    steps_per_epoch = (double)((n + B - 1) / B);
     memcpy(best, m->w, (size_t)m->np * sizeof *best);
 
     if (nv > 0 && predict_par(m, ev, TE, Xv, nv, m->rc_average, pv, deadline)) timed_out = 1;
@@ -1142,7 +1141,7 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
             loss /= wsum > 0 ? wsum : 1;
             if (!isfinite(loss) || loss > CNN_DIVERGED_LOSS) { diverged = 1; break; }
             /* Adam */
-            if (p->schedule != AO_CNN_SCHED_PLATEAU) lr = scheduled_lr(p->schedule, p->lr, step, total_steps);
+            if (p->schedule != AO_CNN_SCHED_PLATEAU) lr = scheduled_lr(p->schedule, p->lr, step, max_epochs * steps_per_epoch);
             step += 1;
             bc1 = 1.0 - pow(p->beta1, step);
             bc2 = 1.0 - pow(p->beta2, step);
@@ -1236,8 +1235,6 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
                 ao_info("cnn: %d epochs at %.2f s each do not fit the time limit (%.1f s left): the %s schedule is re-planned over %.0f epochs",
                         max_epochs, pace, p->time_limit - spent, p->schedule == AO_CNN_SCHED_ONECYCLE ? "one-cycle" : "cosine", fit);
                 max_epochs = (int)fit;
-                total_steps = (double)max_epochs * (double)((n + B - 1) / B);
-                res->schedule_epochs = max_epochs;
             }
         }
         if (p->time_limit > 0 && ao_now() - t0 >= p->time_limit && epoch < max_epochs) {
@@ -1250,6 +1247,7 @@ int ao_cnn_train(ao_cnn *m, const ao_cnn_train_params *p,
         }
     }
     if (timed_out) res->status = AO_CNN_TIME_LIMIT;
+    res->schedule_epochs = max_epochs;
     memcpy(m->w, best, (size_t)m->np * sizeof *best);
     res->seconds = ao_now() - t0;
     res->seconds_per_epoch = res->epochs > 0 ? res->seconds / res->epochs : 0;

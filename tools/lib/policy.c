@@ -122,11 +122,7 @@ static past read_past(const ao_history *h, const char *metric)
         p.family_last_diag[f] = it->feedback;
         v = ao_iteration_rank_value(it, metric);
         p.family_last_value[f] = v;
-        {
-            /* the rows ranked on: as ao_iteration_rank_value chooses them */
-            double nb = noise_band(metric, num(it->run.selection ? it->run.selection : it->run.valid, "n", 0));
-            if (nb > p.noise) p.noise = nb;
-        }
+        p.noise = fmax(p.noise, noise_band(metric, num(ao_iteration_rank_scores(it), "n", 0)));
         if (!isnan(v) && v > p.best_value[f]) {
             p.best_value[f] = v;
             p.best_recipe[f] = recipe;

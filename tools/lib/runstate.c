@@ -429,9 +429,15 @@ double ao_iteration_selection_value(const ao_iteration *it, const char *metric)
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+const json_t *ao_iteration_rank_scores(const ao_iteration *it)
+{
+    return !it || !it->has_run ? NULL : it->run.selection ? it->run.selection : it->run.valid;
+}
+
 double ao_iteration_rank_value(const ao_iteration *it, const char *metric)
 {
-    return it && it->has_run && it->run.selection ? ao_iteration_selection_value(it, metric) : ao_iteration_valid_value(it, metric);
+    json_t *v = json_object_get(ao_iteration_rank_scores(it), metric);
+    return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
 enum ao_iteration_kind ao_iteration_kind(const ao_iteration *it)
