@@ -8,8 +8,10 @@
  * on. Everything it decides is plain JSON in the state, with the numbers
  * behind each choice, so a reader (or the LLM agent) can follow it.
  *
- * Strategy: a cheap strong baseline first (k-mer logistic regression),
- * then the family the data calls for (a CNN when there is enough data and
+ * Strategy: a cheap strong baseline first (k-mer logistic regression);
+ * for aligned sequences whose positions carry signal, logistic regression
+ * and gradient-boosted trees on positional one-hot features next; then
+ * the family the data calls for (a CNN when there is enough data and
  * position carries signal; gradient-boosted trees on k-mer and global
  * features otherwise), then the remaining family, then refinements of the
  * best family driven by the last diagnosis (overfitting: regularise and

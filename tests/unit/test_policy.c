@@ -107,9 +107,9 @@ int main(void)
 {
     ao_run_config run0, *run = &run0;
     ao_history hist;
-    json_t *why = NULL, *r1, *r2, *r3, *p, *recs[3];
-    const char *ok3[] = {"ok", "ok", "ok"}, *div[] = {"diverged"};
-    double v3[] = {0.70, 0.90, 0.80}, v1[] = {0.5};
+    json_t *why = NULL, *r1, *r2, *r3, *r4, *p, *recs[4];
+    const char *ok3[] = {"ok", "ok", "ok", "ok"}, *div[] = {"diverged"};
+    double v3[] = {0.70, 0.90, 0.80, 0.85}, v1[] = {0.5};
 
     memset(&run0, 0, sizeof run0);
     run0.seed = ao_seed_derive(1, AO_SEED_LINEAGE, 0);
@@ -119,7 +119,7 @@ int main(void)
     CHECK(!strcmp(ao_metric_resolve("auto", 2), "auroc") && !strcmp(ao_metric_resolve("auto", 5), "f1_macro") &&
           !strcmp(ao_metric_resolve("mcc", 5), "mcc"), "default metrics: auroc / f1_macro");
 
-    /* aligned sequences with positional signal: k-mer baseline, then the positional linear model, then a CNN */
+    /* aligned sequences with positional signal: k-mer baseline, then the positional linear model and trees, then a CNN */
     p = profile(5000, 2, 300, 300, 0, 1.5, 40, 0.6);
     r1 = next_recipe(run, history(&hist, p, 0, NULL, NULL, NULL), &why);
     CHECK(!strcmp(model_of(r1), "logreg") && !strcmp(repr_of(r1), "kmer"), "iteration 1: k-mer logistic regression");
@@ -130,13 +130,18 @@ int main(void)
     json_decref(why);
     recs[1] = r2;
     r3 = next_recipe(run, history(&hist, p, 2, recs, ok3, v3), &why);
-    CHECK(!strcmp(model_of(r3), "cnn"), "then a CNN");
-    CHECK(json_integer_value(json_object_get(r3, "seed")) != json_integer_value(json_object_get(r1, "seed")), "each iteration gets its own seed");
+    CHECK(!strcmp(model_of(r3), "gbdt") && !strcmp(repr_of(r3), "onehot") && !strcmp(json_string_value(json_object_get(why, "family")), "positional-gbdt"),
+          "then gradient-boosted trees on the positional one-hot features");
     json_decref(why);
     recs[2] = r3;
-    json_decref(next_recipe(run, history(&hist, p, 3, recs, ok3, v3), &why));
+    r4 = next_recipe(run, history(&hist, p, 3, recs, ok3, v3), &why);
+    CHECK(!strcmp(model_of(r4), "cnn"), "then a CNN");
+    CHECK(json_integer_value(json_object_get(r4, "seed")) != json_integer_value(json_object_get(r1, "seed")), "each iteration gets its own seed");
+    json_decref(why);
+    recs[3] = r4;
+    json_decref(next_recipe(run, history(&hist, p, 4, recs, ok3, v3), &why));
     CHECK(!strcmp(json_string_value(json_object_get(why, "family")), "kmer-gbdt"), "the remaining family is tried before refining");
-    json_decref(why); json_decref(p); json_decref(r2); json_decref(r3);
+    json_decref(why); json_decref(p); json_decref(r2); json_decref(r3); json_decref(r4);
 
     /* variable-length, composition-driven data: GBDT before the CNN; the CNN pools globally */
     p = profile(3000, 13, 130, 1100, 0.6, 0.0, 0.5, 0.9);
@@ -206,50 +211,50 @@ int main(void)
     /* no near-duplicates: once the best family's refinement ran, the next
      * iteration refines its latest variant instead of repeating it */
     {
-        json_t *r4[6];
-        const char *ok6[] = {"ok", "ok", "ok", "ok", "ok", "ok"};
-        const double vals[] = {0.70, 0.95, 0.90, 0.80, 0.94, 0.93};
+        json_t *rp[7];
+        const char *ok7[] = {"ok", "ok", "ok", "ok", "ok", "ok", "ok"};
+        const double vals[] = {0.70, 0.95, 0.85, 0.90, 0.80, 0.94, 0.93};
         const char *basis;
         p = profile(5000, 2, 300, 300, 0, 1.5, 40, 0.6);
-        plan_iterations(run, &hist, p, 4, r4, ok6, vals);
-        r4[4] = next_recipe(run, history(&hist, p, 4, r4, ok6, vals), &why);
-        CHECK(!strcmp(json_string_value(json_object_get(why, "basis")), "refinement of the best family") && !strcmp(repr_of(r4[4]), "onehot") &&
-              !strcmp(model_of(r4[4]), "logreg"), "all families tried: the best (positional logreg) is refined");
+        plan_iterations(run, &hist, p, 5, rp, ok7, vals);
+        rp[5] = next_recipe(run, history(&hist, p, 5, rp, ok7, vals), &why);
+        CHECK(!strcmp(json_string_value(json_object_get(why, "basis")), "refinement of the best family") && !strcmp(repr_of(rp[5]), "onehot") &&
+              !strcmp(model_of(rp[5]), "logreg"), "all families tried: the best (positional logreg) is refined");
         json_decref(why);
-        r4[5] = next_recipe(run, history(&hist, p, 5, r4, ok6, vals), &why);
+        rp[6] = next_recipe(run, history(&hist, p, 6, rp, ok7, vals), &why);
         basis = json_string_value(json_object_get(why, "basis"));
-        CHECK(!same_but_seed(r4[4], r4[5]) && basis && !strcmp(basis, "refinement of the best family's latest variant"),
+        CHECK(!same_but_seed(rp[5], rp[6]) && basis && !strcmp(basis, "refinement of the best family's latest variant"),
               "the same refinement again is replaced by one of the latest variant (basis: %s)", basis ? basis : "none");
         json_decref(why);
         {
-            json_t *r7 = next_recipe(run, history(&hist, p, 6, r4, ok6, vals), &why);
+            json_t *r8 = next_recipe(run, history(&hist, p, 7, rp, ok7, vals), &why);
             int i, dup = 0;
-            for (i = 0; i < 6; i++) dup |= same_but_seed(r4[i], r7);
-            CHECK(!dup, "iteration 7 repeats none of the six before it (basis: %s)", json_string_value(json_object_get(why, "basis")));
-            json_decref(r7);
+            for (i = 0; i < 7; i++) dup |= same_but_seed(rp[i], r8);
+            CHECK(!dup, "iteration 8 repeats none of the seven before it (basis: %s)", json_string_value(json_object_get(why, "basis")));
+            json_decref(r8);
             json_decref(why);
         }
-        for (int i = 0; i < 6; i++) json_decref(r4[i]);
+        for (int i = 0; i < 7; i++) json_decref(rp[i]);
         json_decref(p);
     }
 
     /* refinements take turns among the families close to the best: CNN 0.90, GBDT 0.89 */
     {
-        json_t *rr[6];
-        const char *ok6[] = {"ok", "ok", "ok", "ok", "ok", "ok"};
-        const double vals[] = {0.70, 0.80, 0.90, 0.89, 0.88, 0.87};
+        json_t *rr[7];
+        const char *ok7[] = {"ok", "ok", "ok", "ok", "ok", "ok", "ok"};
+        const double vals[] = {0.70, 0.80, 0.75, 0.90, 0.89, 0.88, 0.87};
         const char *fam5, *fam6;
         p = profile(5000, 2, 300, 300, 0, 1.5, 40, 0.6);
-        plan_iterations(run, &hist, p, 4, rr, ok6, vals);
-        rr[4] = next_recipe(run, history(&hist, p, 4, rr, ok6, vals), &why);
+        plan_iterations(run, &hist, p, 5, rr, ok7, vals);
+        rr[5] = next_recipe(run, history(&hist, p, 5, rr, ok7, vals), &why);
         fam5 = json_string_value(json_object_get(why, "family"));
         CHECK(fam5 && !strcmp(fam5, "cnn"), "the first refinement: the best family (CNN 0.90; got %s)", fam5 ? fam5 : "none");
         json_decref(why);
-        rr[5] = next_recipe(run, history(&hist, p, 5, rr, ok6, vals), &why);
+        rr[6] = next_recipe(run, history(&hist, p, 6, rr, ok7, vals), &why);
         fam6 = json_string_value(json_object_get(why, "family"));
         CHECK(fam6 && !strcmp(fam6, "kmer-gbdt"), "the second: the close family's turn (GBDT 0.89; got %s)", fam6 ? fam6 : "none");
         json_decref(why);
-        for (int i = 0; i < 6; i++) json_decref(rr[i]);
+        for (int i = 0; i < 7; i++) json_decref(rr[i]);
         json_decref(p);
     }
 
@@ -257,47 +262,47 @@ int main(void)
      * below the CNN is no evidence on 100 rows (AUROC's standard error up
      * to 0.05 there) and takes its turn; on 10,000 rows it does not */
     {
-        const char *ok5[] = {"ok", "ok", "ok", "ok", "ok"};
-        const double vals[] = {0.70, 0.80, 0.90, 0.86, 0.88};
+        const char *ok6[] = {"ok", "ok", "ok", "ok", "ok", "ok"};
+        const double vals[] = {0.70, 0.80, 0.75, 0.90, 0.86, 0.88};
         const double rows[] = {100, 10000};
         const char *want[] = {"kmer-gbdt", "cnn"};
         p = profile(5000, 2, 300, 300, 0, 1.5, 40, 0.6);
         for (int c = 0; c < 2; c++) {
-            json_t *rr[6];
+            json_t *rr[7];
             const char *fam;
-            plan_iterations(run, &hist, p, 5, rr, ok5, vals);
-            rr[5] = next_recipe(run, history_rows(&hist, p, 5, rr, ok5, vals, NULL, rows[c]), &why);
+            plan_iterations(run, &hist, p, 6, rr, ok6, vals);
+            rr[6] = next_recipe(run, history_rows(&hist, p, 6, rr, ok6, vals, NULL, rows[c]), &why);
             fam = json_string_value(json_object_get(why, "family"));
             CHECK(fam && !strcmp(fam, want[c]) && json_real_value(json_object_get(why, "close_band")) >= 0.03,
                   "second refinement on %.0f rows: %s (close band %.3f; got %s)", rows[c], want[c],
                   json_real_value(json_object_get(why, "close_band")), fam ? fam : "none");
             json_decref(why);
-            for (int i = 0; i < 6; i++) json_decref(rr[i]);
+            for (int i = 0; i < 7; i++) json_decref(rr[i]);
         }
         json_decref(p);
     }
 
     /* a refinement walk ends when it went clearly downhill: the CNN's
-     * refinement (iteration 5) scored 0.85 against its best 0.90, so the
+     * refinement (iteration 6) scored 0.85 against its best 0.90, so the
      * next refinement goes to another family instead of refining 0.85;
      * at 0.89 (within the band) the walk goes on */
     {
-        const char *ok5[] = {"ok", "ok", "ok", "ok", "ok"};
-        double vals[] = {0.70, 0.80, 0.90, 0.80, 0.85};
+        const char *ok6[] = {"ok", "ok", "ok", "ok", "ok", "ok"};
+        double vals[] = {0.70, 0.80, 0.75, 0.90, 0.80, 0.85};
         const char *want[] = {"other", "cnn"};
         p = profile(5000, 2, 300, 300, 0, 1.5, 40, 0.6);
         for (int c = 0; c < 2; c++) {
-            json_t *rr[6];
+            json_t *rr[7];
             const char *fam, *fam5;
-            vals[4] = c ? 0.89 : 0.85;
-            plan_iterations(run, &hist, p, 5, rr, ok5, vals);
-            fam5 = model_of(rr[4]);
-            rr[5] = next_recipe(run, history(&hist, p, 5, rr, ok5, vals), &why);
+            vals[5] = c ? 0.89 : 0.85;
+            plan_iterations(run, &hist, p, 6, rr, ok6, vals);
+            fam5 = model_of(rr[5]);
+            rr[6] = next_recipe(run, history(&hist, p, 6, rr, ok6, vals), &why);
             fam = json_string_value(json_object_get(why, "family"));
             CHECK(fam5 && !strcmp(fam5, "cnn") && fam && (c ? !strcmp(fam, "cnn") : strcmp(fam, "cnn") != 0),
-                  "the CNN's refinement scored %.2f: the next refinement is %s (got %s)", vals[4], want[c], fam ? fam : "none");
+                  "the CNN's refinement scored %.2f: the next refinement is %s (got %s)", vals[5], want[c], fam ? fam : "none");
             json_decref(why);
-            for (int i = 0; i < 6; i++) json_decref(rr[i]);
+            for (int i = 0; i < 7; i++) json_decref(rr[i]);
         }
         json_decref(p);
     }

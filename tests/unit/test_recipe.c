@@ -325,8 +325,8 @@ static json_t *history(const past_run *runs, int n)
     return json_pack("{s:i,s:{s:i,s:s},s:n,s:o}", "format_version", 2, "split", "version", 1, "source", "agent", "best", "iterations", its);
 }
 
-enum { FAM_KMER_LOGREG, FAM_GBDT, FAM_CNN, FAM_POS_LOGREG, N_FAM };
-static const char *const fam_names[] = {"k-mer logreg", "gbdt", "cnn", "positional logreg"};
+enum { FAM_KMER_LOGREG, FAM_GBDT, FAM_CNN, FAM_POS_LOGREG, FAM_POS_GBDT, N_FAM };
+static const char *const fam_names[] = {"k-mer logreg", "gbdt", "cnn", "positional logreg", "positional gbdt"};
 
 static int family(const json_t *recipe)
 {
@@ -334,7 +334,8 @@ static int family(const json_t *recipe)
     const char *rt = json_string_value(json_object_get(json_object_get(recipe, "representation"), "type"));
     if (!m || !rt) return -1;
     if (!strcmp(m, "logreg")) return !strcmp(rt, "onehot") ? FAM_POS_LOGREG : FAM_KMER_LOGREG;
-    return !strcmp(m, "gbdt") ? FAM_GBDT : !strcmp(m, "cnn") ? FAM_CNN : -1;
+    if (!strcmp(m, "gbdt")) return !strcmp(rt, "onehot") ? FAM_POS_GBDT : FAM_GBDT;
+    return !strcmp(m, "cnn") ? FAM_CNN : -1;
 }
 
 static const char *const diags[] = {"overfitting", "underfitting", "ok", "time_limit", "diverged"};
@@ -477,7 +478,7 @@ static void test_policy(void)
         for (d = 0; d < N_DIAG; d++) if (!g->refined[f][d]) { all = 0; printf("#   no %s refinement of %s\n", diags[d], fam_names[f]); }
         for (d = 0; d < 2; d++) if (!g->repaired[f][d]) { all = 0; printf("#   no %s repair of %s\n", d ? "diverged" : "time_limit", fam_names[f]); }
     }
-    CHECK(all, "every adjustment path reached: 5 diagnoses refined and 2 failures repaired for each of the 4 families");
+    CHECK(all, "every adjustment path reached: 5 diagnoses refined and 2 failures repaired for each of the %d families", N_FAM);
     json_decref(run);
     free(g);
 }

