@@ -143,6 +143,18 @@ int main(void)
     CHECK(!strcmp(json_string_value(json_object_get(why, "family")), "kmer-gbdt"), "the remaining family is tried before refining");
     json_decref(why); json_decref(p); json_decref(r2); json_decref(r3); json_decref(r4);
 
+    /* the same shape on 150,000 sequences of 1,000 nt: the trees' dense
+     * one-hot matrix (6e8 cells) is over the cap, so the CNN follows the
+     * positional linear model */
+    p = profile(150000, 2, 1000, 1000, 0, 1.5, 40, 0.6);
+    recs[0] = r1;
+    recs[1] = next_recipe(run, history(&hist, p, 1, recs, ok3, v3), &why);
+    json_decref(why);
+    r3 = next_recipe(run, history(&hist, p, 2, recs, ok3, v3), &why);
+    CHECK(!strcmp(repr_of(recs[1]), "onehot") && !strcmp(model_of(recs[1]), "logreg") && !strcmp(model_of(r3), "cnn") &&
+          json_is_false(json_object_get(why, "positional_trees_considered")), "too large a one-hot matrix for the trees: positional logreg, then the CNN");
+    json_decref(why); json_decref(recs[1]); json_decref(r3); json_decref(p);
+
     /* variable-length, composition-driven data: GBDT before the CNN; the CNN pools globally */
     p = profile(3000, 13, 130, 1100, 0.6, 0.0, 0.5, 0.9);
     recs[0] = r1;

@@ -220,8 +220,8 @@ static json_t *recipe_gbdt(const facts *f, uint64_t seed)
  * one-hot matrix find the bases at fixed positions that matter, and
  * their interactions, without the linear model's additivity. Measured
  * (same settings, held-out test AUROC / MCC) against the k-mer trees:
- * gue_prom_300_tata 0.779 / 0.430 -> 0.972 / 0.841, UCI splice junctions
- * 0.902 / 0.605 -> 0.994 / 0.947, E. coli promoters 0.859 / 0.578 ->
+ * gue_prom_300_tata 0.764 / 0.404 -> 0.972 / 0.841, UCI splice junctions
+ * 0.881 / 0.563 -> 0.994 / 0.947, E. coli promoters 0.846 / 0.573 ->
  * 0.919 / 0.691, in seconds. */
 static json_t *recipe_posgbdt(const facts *f, uint64_t seed)
 {
@@ -481,17 +481,22 @@ static void family_order(const facts *f, int order[N_FAMILIES], json_t *why)
      * separates the classes poorly; with many examples they usually win. */
     int cnn_first = cnn_ok && (f->positional || f->n_train >= 5000 || f->kmer_bacc < f->chance + 0.25);
     int pos_lr = f->positional && f->aligned && f->max_len <= 2000;
+    /* the trees read a dense matrix (5 bytes a cell with its bin codes):
+     * at most 2e8 cells, 1 GB */
+    int pos_gbdt = pos_lr && f->n_train * 4 * f->max_len * (f->n_seq > 1 ? f->n_seq : 1) <= 2e8;
     int n = 0, i;
     order[n++] = FAM_KMER_LOGREG;
     /* the positional models are cheap (one-hot, at most 8,000 columns a
      * sequence) and, where position carries the signal, strong: first */
-    if (pos_lr) { order[n++] = FAM_POS_LOGREG; order[n++] = FAM_POS_GBDT; }
+    if (pos_lr) order[n++] = FAM_POS_LOGREG;
+    if (pos_gbdt) order[n++] = FAM_POS_GBDT;
     if (cnn_first) { order[n++] = FAM_CNN; order[n++] = FAM_KMER_GBDT; }
     else { order[n++] = FAM_KMER_GBDT; if (cnn_ok) order[n++] = FAM_CNN; }
     for (i = n; i < N_FAMILIES; i++) order[i] = -1;
     json_object_set_new(why, "cnn_considered", json_boolean(cnn_ok));
     json_object_set_new(why, "cnn_before_gbdt", json_boolean(cnn_first));
-    json_object_set_new(why, "positional_models_considered", json_boolean(pos_lr));
+    json_object_set_new(why, "positional_linear_considered", json_boolean(pos_lr));
+    json_object_set_new(why, "positional_trees_considered", json_boolean(pos_gbdt));
     json_object_set_new(why, "evidence", json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "n_train", f->n_train, "median_length", f->median_len,
                                                    "length_cv", f->len_cv, "positional_excess_mi_bits", f->pos_excess, "positional_snr", f->pos_snr,
                                                    "kmer_centroid_balanced_accuracy", f->kmer_bacc, "chance", f->chance));
