@@ -150,4 +150,26 @@ done
 [ "$(J "$TMP/c1/steps/code.json" "(d['smoke']['status'], d['smoke']['estimated_epoch_seconds'] < 0.02)")" = "('ok', True)" ] \
   && ok "the linear baseline's per-iteration estimate fits the same limit" || not_ok "the linear baseline's per-iteration estimate fits the same limit"
 
+# ---- aligned sequences with positional signal: the positional models -----------------------
+# UCI splice junctions (60 nt around a junction, 3 classes): after the
+# k-mer baseline come logistic regression and then gradient-boosted trees
+# on the positional one-hot matrix; the trees find what the k-mer spectrum
+# cannot see, and their model packages and predicts like any other.
+"$P" --train "$DATA/splice_sample.csv" --out "$TMP/sp" -q || exit 1
+state=""
+for i in 1 2 3; do
+    "$S" --steps $STEPS ${state:+--state "$state"} --data "$TMP/sp/agent" --out "$TMP/sp$i" --iterations 3 --plateau 0 --seed 5 -q &&
+        "$T" --state "$TMP/sp$i" --data "$TMP/sp/agent" --out "$TMP/sprun$i" -q &&
+        "$S" --step analyze --state "$TMP/sp$i" --run "$TMP/sprun$i" --data "$TMP/sp/agent" --out "$TMP/spa$i" -q &&
+        "$R" --state "$TMP/spa$i" --run "$TMP/sprun$i" --data "$TMP/sp/agent" --out "$TMP/spr$i" -q || break
+    state="$TMP/spr$i"
+done
+fams=$(for i in 1 2 3; do J "$TMP/sp$i/steps/architect.json" "d['rationale']['family']" 2>/dev/null; done | tr '\n' ' ')
+[ "$fams" = "kmer-logreg positional-logreg positional-gbdt " ] && ok "splice junctions: k-mer baseline, positional logreg, positional trees" \
+    || not_ok "splice junctions: k-mer baseline, positional logreg, positional trees (got: $fams)"
+[ "$(J "$TMP/sprun3/metrics.json" "(d['recipe']['representation']['type'], d['model'], d['valid']['f1_macro'] > $(J "$TMP/sprun1/metrics.json" "d['valid']['f1_macro']") + 0.2)" 2>&1)" = "('onehot', 'gbdt', True)" ] \
+    && ok "the positional trees beat the k-mer baseline's validation macro F1 by over 0.2" || not_ok "the positional trees beat the k-mer baseline's validation macro F1 by over 0.2"
+check "predict with the positional trees" "$BIN/agentomics-predict" --model "$TMP/sprun3/model" --input "$DATA/splice_sample.csv" --output "$TMP/spp.tsv"
+[ "$(($(wc -l < "$TMP/spp.tsv") - 1))" = 300 ] && ok "one prediction per splice row" || not_ok "one prediction per splice row"
+
 done_testing
