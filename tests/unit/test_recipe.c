@@ -509,6 +509,7 @@ static void test_train(const char *dir)
         {"logreg on k-mers", "{\"seed\": 3, \"representation\": {\"type\": \"kmer\", \"k\": [2, 3], \"global\": true}, \"model\": {\"type\": \"logreg\", \"max_iter\": 50}}"},
         {"logreg on positions", "{\"seed\": 3, \"representation\": {\"type\": \"onehot\"}, \"model\": {\"type\": \"logreg\", \"C\": 0.1}}"},
         {"gbdt", "{\"seed\": 3, \"representation\": {\"type\": \"kmer\", \"k\": [2, 3]}, \"model\": {\"type\": \"gbdt\", \"n_estimators\": 20, \"min_samples_leaf\": 5}}"},
+        {"gbdt on positions", "{\"seed\": 3, \"representation\": {\"type\": \"onehot\"}, \"model\": {\"type\": \"gbdt\", \"n_estimators\": 20, \"min_samples_leaf\": 5}}"},
         {"cnn", "{\"seed\": 3, \"representation\": {\"type\": \"onehot\"}, \"model\": {\"type\": \"cnn\", \"epochs\": 2, \"blocks\": [{\"filters\": 4, \"width\": 5}], \"global_pool\": \"max\", \"hidden\": 0}}"},
     };
     char *classes[] = {"neg", "pos"}, *cols[] = {"sequence"}, tpath[4096], vpath[4096], mdir[4096];
