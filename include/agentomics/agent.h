@@ -32,6 +32,7 @@ typedef struct ao_agent_opts {
     int iterations;            /* iteration budget; 0: none */
     double time_budget;        /* wall seconds for the whole run; <= 0: none */
     double train_time_limit;   /* seconds per train-run; <= 0: none */
+    double train_mem_limit;    /* MB per train-run (its --mem-limit); <= 0: none */
     int plateau;               /* stop after this many iterations without improvement */
     double target;             /* stop when the validation metric reaches it; NAN: none */
     double valid_fraction;     /* 0: chosen by data size */

@@ -40,6 +40,14 @@ typedef struct ao_train_opts {
  * usable), or < -1 on bad input. */
 int ao_model_train(const ao_recipe *r, const ao_dataset_info *info, const ao_seqset *train, const ao_seqset *valid,
                    const ao_train_opts *o, ao_model **out, ao_train_report *rep, ao_err *err) AO_WUR;
+/* AO_OK when the recipe's learner, by its own estimate, needs at most
+ * 80% of mem_limit_mb (<= 0: no limit) to train on these rows (valid may
+ * be NULL); else AO_EDATA naming the recipe path and the estimate, as
+ * ao_model_train would refuse it, without building anything large (the
+ * code step checks a proposal against the whole split with it before its
+ * smoke run on a mini split). */
+int ao_model_check_memory(const ao_recipe *r, const ao_dataset_info *info, const ao_seqset *train, const ao_seqset *valid, int threads,
+                          long mem_limit_mb, ao_err *err) AO_WUR;
 /* Writes dir/model.aom and dir/recipe.json (the recipe as given; the
  * directory must exist). Returns AO_OK, or AO_EIO / AO_EMEM. */
 int ao_model_save(const ao_model *m, const char *dir, ao_err *err) AO_WUR;

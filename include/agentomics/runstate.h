@@ -36,6 +36,7 @@ typedef struct ao_budgets {
     int iterations;            /* upper bound on iterations, >= 1 */
     double wall_seconds;       /* the whole run; 0: none */
     double train_time_limit;   /* each train-run; 0: none */
+    double train_mem_limit;    /* MB, each train-run's --mem-limit (the code step's smoke run checks proposals against it); 0: none */
     int plateau;               /* iterations without improvement before stopping; 0: never */
     double target;             /* stop when the best value reaches it; NAN: none */
 } ao_budgets;

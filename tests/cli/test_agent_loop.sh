@@ -134,8 +134,9 @@ corrupt "split_version a string" history.json "d['iterations'][0]['split_version
 corrupt "best at a missing iteration" history.json "d['best']['iteration'] = 4" '[.]best[.]iteration' "$R" --state "$TMP/bad" --run "$TMP/u1" --data "$B" --out "$TMP/x8"
 [ -e "$TMP/x4" ] || [ -e "$TMP/x5" ] || [ -e "$TMP/x6" ] || [ -e "$TMP/x7.tar.gz" ] || [ -e "$TMP/x8" ] && not_ok "no output after a refused state" || ok "no output after a refused state"
 # ---- the smoke run scales a recipe's cost to the whole training split -----------------------
-# With a 10 ms training time limit the CNN of iteration 3 (one epoch on the
+# With a 10 ms training time limit the CNN of iteration 2 (one epoch on the
 # training rows: a fraction of a second) cannot fit; the linear models can.
+# Iteration 3 does not propose the CNN again (it would fail again).
 state=""
 for i in 1 2 3; do
     "$S" --steps $STEPS ${state:+--state "$state"} --data "$A" --out "$TMP/c$i" --iterations 3 --plateau 0 --seed 5 --train-time-limit 0.01 -q 2>/dev/null || break
@@ -144,11 +145,38 @@ for i in 1 2 3; do
         "$R" --state "$TMP/ca$i" --run "$TMP/crun$i" --data "$A" --out "$TMP/cr$i" -q || break
     state="$TMP/cr$i"
 done
-[ "$(J "$TMP/c3/steps/code.json" "(d['attempts'][0]['recipe']['model']['type'], d['attempts'][0]['smoke']['status'], 'twice the training time limit' in d['attempts'][0]['smoke']['message'], d['attempts'][0]['smoke']['estimated_epoch_seconds'] > 0.02, d['recipe']['model']['type'], d['smoke']['status'])" 2>&1)" = \
+[ "$(J "$TMP/c2/steps/code.json" "(d['attempts'][0]['recipe']['model']['type'], d['attempts'][0]['smoke']['status'], 'twice the training time limit' in d['attempts'][0]['smoke']['message'], d['attempts'][0]['smoke']['estimated_epoch_seconds'] > 0.02, d['recipe']['model']['type'], d['smoke']['status'])" 2>&1)" = \
   "('cnn', 'failed', True, True, 'logreg', 'ok')" ] && ok "a CNN whose single epoch cannot fit the training time limit fails its smoke run; the baseline runs instead" \
-  || { not_ok "a CNN whose single epoch cannot fit the training time limit fails its smoke run"; J "$TMP/c3/steps/code.json" "d['attempts']" 2>&1 | head -c 600 | sed 's/^/#   /'; }
+  || { not_ok "a CNN whose single epoch cannot fit the training time limit fails its smoke run"; J "$TMP/c2/steps/code.json" "d['attempts']" 2>&1 | head -c 600 | sed 's/^/#   /'; }
+[ "$(J "$TMP/c3/steps/code.json" "d['attempts'][0]['recipe']['model']['type']" 2>&1)" = gbdt ] \
+  && ok "the next iteration proposes the next family (GBDT), not the CNN again" || not_ok "the next iteration proposes the next family (GBDT), not the CNN again"
 [ "$(J "$TMP/c1/steps/code.json" "(d['smoke']['status'], d['smoke']['estimated_epoch_seconds'] < 0.02)")" = "('ok', True)" ] \
   && ok "the linear baseline's per-iteration estimate fits the same limit" || not_ok "the linear baseline's per-iteration estimate fits the same limit"
+
+# ---- train-run's memory limit, known to the code step ----------------------------------
+# With --train-mem-limit 1 (MB) the trees' and the CNN's estimates on the
+# whole split pass 80% of it: each fails its smoke run (the mini split
+# alone would pass) and the baseline runs instead; the next iteration
+# proposes another family, and train-run under the same limit never
+# refuses a recipe (a refusal would cost a workflow its lineage).
+state=""; mem_ok=1
+for i in 1 2 3; do
+    "$S" --steps $STEPS ${state:+--state "$state"} --data "$A" --out "$TMP/m$i" --iterations 3 --plateau 0 --seed 5 --train-mem-limit 1 -q 2>/dev/null &&
+        "$T" --state "$TMP/m$i" --data "$A" --out "$TMP/mrun$i" --mem-limit 1 -q &&
+        "$S" --step analyze --state "$TMP/m$i" --run "$TMP/mrun$i" --data "$A" --out "$TMP/ma$i" -q &&
+        "$R" --state "$TMP/ma$i" --run "$TMP/mrun$i" --data "$A" --out "$TMP/mr$i" -q || { mem_ok=0; break; }
+    state="$TMP/mr$i"
+done
+[ "$mem_ok" = 1 ] && ok "three iterations under a 1 MB training memory limit: no refusal by train-run" || not_ok "three iterations under a 1 MB training memory limit: no refusal by train-run"
+[ "$(J "$TMP/m1/run.json" "d['budgets']['train_mem_limit']")" = 1.0 ] && ok "run.json records train_mem_limit" || not_ok "run.json records train_mem_limit"
+[ "$(J "$TMP/m2/steps/code.json" "(len(d['attempts']), d['attempts'][0]['smoke']['status'], 'over 80% of the 1 MB memory limit' in d['attempts'][0]['smoke']['message'], d['attempts'][1]['smoke']['status'], d['recipe']['model']['type'])" 2>&1)" = \
+  "(2, 'failed', True, 'ok', 'logreg')" ] && ok "a proposal over the limit fails its smoke run, the baseline runs" \
+  || { not_ok "a proposal over the limit fails its smoke run, the baseline runs"; J "$TMP/m2/steps/code.json" "d['attempts']" 2>&1 | head -c 600 | sed 's/^/#   /'; }
+[ "$(J "$TMP/m3/steps/code.json" "d['attempts'][0]['recipe']['model']['type'] != '$(J "$TMP/m2/steps/code.json" "d['attempts'][0]['recipe']['model']['type']")'")" = True ] \
+  && ok "the next iteration proposes another family, not the refused one again" || not_ok "the next iteration proposes another family, not the refused one again"
+/usr/bin/python3 -c "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))" "$TMP/m3/run.json" "$ROOT/schemas/run.schema.json" \
+  && ok "run.json with train_mem_limit validates" || not_ok "run.json with train_mem_limit validates"
+expect_exit 2 "--train-mem-limit -1 is a usage error" "$S" --steps $STEPS --data "$A" --out "$TMP/mbad" --train-mem-limit -1
 
 # ---- aligned sequences with positional signal: the positional models -----------------------
 # UCI splice junctions (60 nt around a junction, 3 classes): after the

@@ -54,6 +54,34 @@ static ao_history *history(ao_history *h, const json_t *p, int n, json_t **recip
     return history_timed(h, p, n, recipes, status, value, NULL);
 }
 
+/* Adds to iteration i (0-based) of a parsed-history JSON a code step that
+ * first tried `failed` (its smoke run failed) and then ran the recipe the
+ * iteration has, as the code step records a fallback. */
+static void add_failed_attempt(ao_history *h, const json_t *p, int n, json_t **recipes, const char **status, const double *value, int i,
+                               const json_t *failed)
+{
+    json_t *its = json_array(), *j;
+    ao_err e;
+    int k;
+    ao_err_init(&e);
+    for (k = 0; k < n; k++) {
+        char id[16];
+        json_t *code;
+        snprintf(id, sizeof id, "iter%d", k + 1);
+        code = json_pack("{s:O}", "recipe", recipes[k]);
+        if (k == i)
+            json_object_set_new(code, "attempts", json_pack("[{s:O,s:{s:s,s:s}},{s:O,s:{s:s}}]", "recipe", failed, "smoke", "status", "failed",
+                                                            "message", "too large", "recipe", recipes[k], "smoke", "status", "ok"));
+        json_array_append_new(its, json_pack("{s:i,s:i,s:{s:{s:o,s:f}},s:{s:s,s:s,s:{s:{s:f}}},s:{s:s},s:s}", "iteration", k + 1, "split_version", 1,
+                                             "steps", "code", "output", code, "seconds", 0.1, "run", "run_id", id, "status", status[k],
+                                             "metrics", "valid", "auroc", value[k], "feedback", "diagnosis", "ok", "decision", "continue"));
+    }
+    j = json_pack("{s:i,s:{s:i,s:s},s:n,s:o,s:O}", "format_version", 2, "split", "version", 1, "source", "agent", "best", "iterations", its, "profile", p);
+    if (ao_history_parse(j, "history.json", h, &e) < 0) printf("# history: %s\n", e.msg);
+    json_decref(j);
+    ao_history_new_iteration(h);
+}
+
 /* The policy's next recipe for history h (one place for the call). */
 static json_t *next_recipe(const ao_run_config *run, ao_history *h, json_t **why)
 {
@@ -154,6 +182,23 @@ int main(void)
     CHECK(!strcmp(repr_of(recs[1]), "onehot") && !strcmp(model_of(recs[1]), "logreg") && !strcmp(model_of(r3), "cnn") &&
           json_is_false(json_object_get(why, "positional_trees_considered")), "too large a one-hot matrix for the trees: positional logreg, then the CNN");
     json_decref(why); json_decref(recs[1]); json_decref(r3); json_decref(p);
+
+    /* a family whose recipe failed its smoke run (here the positional
+     * trees, over the memory limit; the code step ran the k-mer baseline
+     * instead) would fail it again: the next family follows */
+    p = profile(5000, 2, 300, 300, 0, 1.5, 40, 0.6);
+    {
+        json_t *rs[3], *posgbdt = json_pack("{s:{s:s},s:{s:s}}", "representation", "type", "onehot", "model", "type", "gbdt");
+        plan_iterations(run, &hist, p, 2, rs, ok3, v3);
+        rs[2] = json_incref(rs[0]);
+        add_failed_attempt(&hist, p, 3, rs, ok3, v3, 2, posgbdt);
+        r3 = next_recipe(run, &hist, &why);
+        CHECK(r3 && !strcmp(model_of(r3), "cnn"), "after the positional trees failed their smoke run: the CNN, not the trees again (got %s on %s)",
+              r3 ? model_of(r3) : "none", r3 ? repr_of(r3) : "none");
+        json_decref(why); json_decref(r3); json_decref(posgbdt);
+        for (int i = 0; i < 3; i++) json_decref(rs[i]);
+    }
+    json_decref(p);
 
     /* variable-length, composition-driven data: GBDT before the CNN; the CNN pools globally */
     p = profile(3000, 13, 130, 1100, 0.6, 0.0, 0.5, 0.9);

@@ -553,18 +553,35 @@ static void test_train(const char *dir)
              "recipe.json: $.representation.k: the dense feature matrix for gradient-boosted trees needs about 50 MB"},
             {"{\"representation\": {\"type\": \"onehot\", \"length\": 100000}, \"model\": {\"type\": \"cnn\"}}",
              "recipe.json: $.model: the network's weights, optimizer state and activations needs about"},
+            {"{\"representation\": {\"type\": \"onehot\", \"length\": 100000}, \"model\": {\"type\": \"gbdt\"}}",
+             "recipe.json: $.representation.length: the dense one-hot matrix for gradient-boosted trees needs about"},
         };
         for (i = 0; i < sizeof big / sizeof *big; i++) {
             ao_recipe r;
             ao_model *m = NULL;
             ao_train_report rep;
             ao_train_opts o = {1, 0, 1, NULL, NULL};
-            int rc = parse_text(big[i].json, &r, &err);
-            if (rc == AO_OK) rc = ao_model_train(&r, info, tr, va, &o, &m, &rep, &err);
+            char first[AO_ERRMSG_MAX] = "";
+            int rc = parse_text(big[i].json, &r, &err), rc2 = AO_OK;
+            /* the check without training says the same */
+            if (rc == AO_OK) {
+                rc2 = ao_model_check_memory(&r, info, tr, va, 1, 1, &err);
+                snprintf(first, sizeof first, "%s", err.msg);
+                ao_err_init(&err);
+                rc = ao_model_train(&r, info, tr, va, &o, &m, &rep, &err);
+            }
             CHECK(rc == AO_EDATA && !m && strstr(err.msg, big[i].why), "memory limit: %s", err.msg);
+            CHECK(rc2 == AO_EDATA && !strcmp(first, err.msg), "ao_model_check_memory refuses it alike: %s", first);
             ao_model_destroy(m);
             ao_recipe_free(&r);
         }
+    }
+    {
+        ao_recipe r;
+        int rc = parse_text("{\"representation\": {\"type\": \"onehot\"}, \"model\": {\"type\": \"gbdt\"}}", &r, &err);
+        CHECK(rc == AO_OK && ao_model_check_memory(&r, info, tr, va, 1, 1, &err) == AO_OK && ao_model_check_memory(&r, info, tr, NULL, 1, 0, &err) == AO_OK,
+              "the positional trees on these rows fit 1 MB; no limit, no refusal");
+        ao_recipe_free(&r);
     }
 DONE:
     ao_seqset_destroy(tr);

@@ -39,6 +39,9 @@ static void usage(FILE *fp)
 "  --iterations N         iteration budget; 0: none [5]\n"
 "  --time-budget S        wall-time budget of the whole run in seconds; 0: none [none]\n"
 "  --train-time-limit S   time limit of each train-run in seconds [600]\n"
+"  --train-mem-limit MB   each train-run's --mem-limit: the code step refuses, by the\n"
+"                         learner's estimate on the whole split, proposals that\n"
+"                         train-run would refuse, and runs the baseline instead [none]\n"
 "  --plateau K            stop after K iterations without improvement [3]\n"
 "  --target X             stop when the validation metric reaches X [none]\n"
 "  --valid-fraction F     validation share when the agent splits [by size: 0.2,\n"
@@ -63,13 +66,14 @@ static void usage(FILE *fp)
 int main(int argc, char **argv)
 {
     enum { O_STEP = 256, O_STEPS, O_STATE, O_OUT, O_DATA, O_RUN, O_AGENT, O_SEED, O_LINEAGE, O_METRIC, O_ITER, O_TBUDGET,
-           O_TLIMIT, O_PLATEAU, O_TARGET, O_VFRAC, O_THREADS, O_FORCE };
+           O_TLIMIT, O_MLIMIT, O_PLATEAU, O_TARGET, O_VFRAC, O_THREADS, O_FORCE };
     static const struct option lopts[] = {
         {"step", required_argument, 0, O_STEP}, {"steps", required_argument, 0, O_STEPS}, {"state", required_argument, 0, O_STATE},
         {"out", required_argument, 0, O_OUT}, {"data", required_argument, 0, O_DATA}, {"run", required_argument, 0, O_RUN},
         {"agent", required_argument, 0, O_AGENT}, {"seed", required_argument, 0, O_SEED}, {"lineage", required_argument, 0, O_LINEAGE},
         {"metric", required_argument, 0, O_METRIC}, {"iterations", required_argument, 0, O_ITER},
         {"time-budget", required_argument, 0, O_TBUDGET}, {"train-time-limit", required_argument, 0, O_TLIMIT},
+        {"train-mem-limit", required_argument, 0, O_MLIMIT},
         {"plateau", required_argument, 0, O_PLATEAU}, {"target", required_argument, 0, O_TARGET},
         {"valid-fraction", required_argument, 0, O_VFRAC}, {"threads", required_argument, 0, O_THREADS},
         {"force", no_argument, 0, O_FORCE}, AO_CLI_LONGOPTS, AO_AGENT_LLM_LONGOPTS, {0, 0, 0, 0}};
@@ -120,6 +124,10 @@ int main(int argc, char **argv)
         case O_TBUDGET: case O_TLIMIT:
             if (ao_cli_double(optarg, &d) < 0 || d < 0) return ao_cli_usage_error("%s expects seconds >= 0, got '%s'", c == O_TBUDGET ? "--time-budget" : "--train-time-limit", optarg);
             if (c == O_TBUDGET) { o.time_budget = d; o.budgets_given |= AO_BUDGET_TIME; } else o.train_time_limit = d;
+            break;
+        case O_MLIMIT:
+            if (ao_cli_double(optarg, &d) < 0 || d < 0 || d > 1e9) return ao_cli_usage_error("--train-mem-limit expects megabytes >= 0, got '%s'", optarg);
+            o.train_mem_limit = d;
             break;
         case O_PLATEAU:
             if (ao_cli_int(optarg, 0, 10000, &v) < 0) return ao_cli_usage_error("--plateau expects an integer >= 0, got '%s'", optarg);

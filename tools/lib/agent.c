@@ -308,6 +308,7 @@ int agent_smoke_recipe(agent_ctx *c, const json_t *recipe_json, json_t **report,
     int64_t *ti = NULL, *vi = NULL, nt = 0, nv = 0, i;
     double *proba = NULL, t0 = ao_now(), epoch_estimate = 0;
     uint64_t seed = iteration_seed(c, AO_SEED_SMOKE);
+    long train_mem = (long)c->s->run.budgets.train_mem_limit;
     int rc, ok = 0, k;
     const char *problem = NULL;
     char msg[AO_ERRMSG_MAX + 64] = "";
@@ -315,6 +316,14 @@ int agent_smoke_recipe(agent_ctx *c, const json_t *recipe_json, json_t **report,
     memset(&r, 0, sizeof r);
     memset(&rep, 0, sizeof rep);
     if (ao_recipe_parse(recipe_json, "recipe.json", &r, &e2) < 0) { snprintf(msg, sizeof msg, "%s", e2.msg); goto REPORT; }
+    /* train-run's memory limit is checked against the whole split, as
+     * train-run will: the mini split would pass what the full run must
+     * refuse (and the workflow would lose the lineage to that refusal) */
+    if (train_mem > 0 && ao_model_check_memory(&r, c->info, c->train, c->valid, c->o->threads, train_mem, &e2) < 0) {
+        if (e2.code != AO_EDATA) { rc = ao_err_set(err, e2.code, "%s", e2.msg); goto DONE; }
+        snprintf(msg, sizeof msg, "on the %lld training rows: %.900s", (long long)c->train->n, e2.msg);
+        goto REPORT;
+    }
     /* a quick version of the same recipe */
     ao_recipe_shrink(&r);
     if ((rc = ao_split_mini(c->train, 100, seed, &ti, &nt)) < 0 || (rc = ao_split_mini(c->valid, 100, seed, &vi, &nv)) < 0) {
@@ -524,6 +533,7 @@ static int new_run(agent_ctx *c, ao_err *err)
     rc->budgets.iterations = o->iterations;
     rc->budgets.wall_seconds = o->time_budget > 0 ? o->time_budget : 0;
     rc->budgets.train_time_limit = o->train_time_limit > 0 ? o->train_time_limit : 0;
+    rc->budgets.train_mem_limit = o->train_mem_limit > 0 ? o->train_mem_limit : 0;
     rc->budgets.plateau = o->plateau;
     rc->budgets.target = o->target;
     rc->valid_fraction = o->valid_fraction;

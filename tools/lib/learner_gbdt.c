@@ -62,7 +62,8 @@ static double memory(const ao_learner_params *p, const ao_learner_shape *s, cons
      * class the scores, probabilities and gradient pairs */
     double K = s->n_classes > 2 ? s->n_classes : 1;
     (void)p;
-    *what = "$.representation.k: the dense feature matrix for gradient-boosted trees";
+    *what = s->length > 0 ? "$.representation.length: the dense one-hot matrix for gradient-boosted trees"
+                          : "$.representation.k: the dense feature matrix for gradient-boosted trees";
     return (double)s->n_rows * (double)s->n_features * 5.0 + (double)s->n_rows * K * 8.0 * 4;
 }
 

@@ -44,7 +44,8 @@ static double memory(const ao_learner_params *p, const ao_learner_shape *s, cons
     /* weights, gradient and L-BFGS history (2m vectors and four more) per
      * class vector and feature (doubles), and the scores per row and class */
     double nvec = s->n_classes > 2 ? s->n_classes : 1;
-    *what = "$.representation.k: the logistic-regression weights and solver state";
+    *what = s->length > 0 ? "$.representation.length: the logistic-regression weights and solver state for the one-hot matrix"
+                          : "$.representation.k: the logistic-regression weights and solver state";
     return (double)(s->n_features + 1) * nvec * (p->logreg.lbfgs_m * 2 + 4) * 8.0 + (double)s->n_rows * nvec * 8.0 * 2;
 }
 

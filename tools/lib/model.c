@@ -78,7 +78,7 @@ static void apply_scale(const ao_model *m, ao_csr *X)
 }
 
 /* The one-hot length: the recipe's, or the longest training sequence. */
-static int64_t resolve_onehot(ao_model *m, const ao_recipe *r, const ao_seqset *tr)
+static int64_t onehot_length(const ao_recipe *r, const ao_seqset *tr)
 {
     int64_t L = r->onehot.length;
     int c;
@@ -86,8 +86,6 @@ static int64_t resolve_onehot(ao_model *m, const ao_recipe *r, const ao_seqset *
         for (c = 0; c < tr->n_seq; c++) if (ao_seqset_max_len(tr, c) > L) L = ao_seqset_max_len(tr, c);
         if (L > AO_ONEHOT_MAX_LEN) L = AO_ONEHOT_MAX_LEN;
     }
-    m->onehot = r->onehot;
-    m->onehot.length = (int)L;
     return L;
 }
 
@@ -200,6 +198,26 @@ static void input_free(input *in)
 
 /* ---- training -------------------------------------------------------- */
 
+/* The size of the learner's input for these rows: feat is the k-mer
+ * featurizer (NULL for one-hot input), L the resolved one-hot length. */
+static ao_learner_shape input_shape(const ao_learner *l, const ao_recipe *r, const ao_featurizer *feat, int64_t L, const ao_seqset *tr,
+                                    const ao_seqset *va, int n_classes, int threads)
+{
+    ao_learner_shape s = {tr->n + (va ? va->n : 0), va && r->early_stopping == AO_ES_VALID ? va->n : 0, 0, 0, 0, n_classes, threads};
+    switch (l->input) {
+    case AO_INPUT_FEATURES:
+        s.n_features = feat ? ao_featurizer_n_cols(feat) : 4 * L * tr->n_seq;
+        /* flattened one-hot: the length is the knob that sizes it */
+        if (!feat) s.length = L;
+        break;
+    case AO_INPUT_ONEHOT:
+        s.channels = 4 * tr->n_seq;
+        s.length = L;
+        break;
+    }
+    return s;
+}
+
 /* Refuses (AO_EDATA, "recipe.json: $.path: ...") a recipe whose learner
  * would need more than 80% of mem_limit_mb (<= 0: no limit) for input of
  * shape s, e.g. a long k for a dense GBDT matrix or a CNN whose weights,
@@ -216,30 +234,41 @@ static int check_memory(const ao_learner *l, const ao_recipe *r, const ao_learne
     return AO_OK;
 }
 
+int ao_model_check_memory(const ao_recipe *r, const ao_dataset_info *info, const ao_seqset *train, const ao_seqset *valid, int threads,
+                          long mem_limit_mb, ao_err *err)
+{
+    const ao_learner *l = ao_learner_get(r->model);
+    ao_featurizer *feat = NULL;
+    int rc;
+    if (!l) return ao_err_set(err, AO_EINTERNAL, "the recipe names no learner");
+    if (mem_limit_mb <= 0) return AO_OK;
+    if (r->repr != AO_REPR_ONEHOT && !(feat = ao_featurizer_create(&r->feat, train->n_seq, err)))
+        return err->code == AO_EUSAGE ? ao_err_set(err, AO_EDATA, "recipe.json: $.representation: %.900s", err->msg) : err->code;
+    rc = check_memory(l, r, (ao_learner_shape[]){input_shape(l, r, feat, r->repr == AO_REPR_ONEHOT ? onehot_length(r, train) : 0, train, valid,
+                                                             info->n_classes, threads)}, mem_limit_mb, err);
+    ao_featurizer_destroy(feat);
+    return rc;
+}
+
 /* The representation from the training rows, the learner's inputs, the fit. */
 static int train(ao_model *m, const ao_recipe *r, const ao_seqset *tr, const ao_seqset *va, const ao_train_opts *o,
                  ao_train_report *rep, ao_err *err)
 {
     const ao_learner *l = m->learner;
     ao_fit_opts fo = {m->info->n_classes, r->seed, o->threads, ao_now(), o->time_limit, o->log, o->progress};
-    ao_learner_shape shape = {tr->n + (va ? va->n : 0), va && r->early_stopping == AO_ES_VALID ? va->n : 0, 0, 0, 0,
-                              m->info->n_classes, o->threads};
+    ao_learner_shape shape;
     input itr, iva;
     int rc, use_valid = va && r->early_stopping == AO_ES_VALID;
     memset(&itr, 0, sizeof itr);
     memset(&iva, 0, sizeof iva);
-    if (r->repr == AO_REPR_ONEHOT) rep->input_length = (int)resolve_onehot(m, r, tr);
-    else if (!(m->feat = ao_featurizer_create(&r->feat, tr->n_seq, err))) return err->code ? err->code : AO_EDATA;
-    switch (l->input) {
-    case AO_INPUT_FEATURES:
-        rep->n_features = m->feat ? (int)ao_featurizer_n_cols(m->feat) : 4 * rep->input_length * tr->n_seq;
-        shape.n_features = rep->n_features;
-        break;
-    case AO_INPUT_ONEHOT:
-        shape.channels = 4 * tr->n_seq;
-        shape.length = m->onehot.length;
-        break;
+    if (r->repr == AO_REPR_ONEHOT) {
+        m->onehot = r->onehot;
+        m->onehot.length = rep->input_length = (int)onehot_length(r, tr);
+    } else if (!(m->feat = ao_featurizer_create(&r->feat, tr->n_seq, err))) {
+        return err->code ? err->code : AO_EDATA;
     }
+    shape = input_shape(l, r, m->feat, rep->input_length, tr, va, m->info->n_classes, o->threads);
+    if (l->input == AO_INPUT_FEATURES) rep->n_features = (int)shape.n_features;
     if ((rc = check_memory(l, r, &shape, o->mem_limit_mb, err)) < 0) return rc;
     if ((rc = input_build(m, tr, o->threads, &itr, err)) < 0) goto DONE;
     itr.d.y = tr->y;

@@ -57,6 +57,7 @@ enum { FAM_KMER_LOGREG = 0, FAM_KMER_GBDT = 1, FAM_CNN = 2, FAM_POS_LOGREG = 3, 
 typedef struct past {
     int n;                     /* iterations with a finished run */
     int tried[N_FAMILIES];
+    int smoke_failed[N_FAMILIES];   /* a recipe of the family failed its smoke run (the code step ran the fallback) */
     double best_value[N_FAMILIES];      /* best validation metric per family */
     const json_t *best_recipe[N_FAMILIES];
     const json_t *best_diag[N_FAMILIES];
@@ -107,10 +108,17 @@ static past read_past(const ao_history *h, const char *metric)
     for (i = 0; i < N_FAMILIES; i++) p.best_value[i] = -INFINITY;
     for (i = 0; i < h->n_iters; i++) {
         const ao_iteration *it = &h->iters[i];
-        const json_t *recipe = json_object_get(ao_iteration_output(it, "code"), "recipe");
+        const json_t *recipe = json_object_get(ao_iteration_output(it, "code"), "recipe"), *attempts = json_object_get(ao_iteration_output(it, "code"), "attempts");
         const char *status = it->has_run ? it->run.status : NULL;
         int f = family_of(recipe), failed = status && strcmp(status, "ok") != 0;
         double v;
+        size_t a;
+        for (a = 0; a < json_array_size(attempts); a++) {
+            const json_t *at = json_array_get(attempts, a);
+            const char *smoke = json_string_value(json_object_get(json_object_get(at, "smoke"), "status"));
+            int fa = family_of(json_object_get(at, "recipe"));
+            if (smoke && strcmp(smoke, "ok") != 0 && fa >= 0) p.smoke_failed[fa] = 1;
+        }
         if (!it->has_run || f < 0) continue;
         p.n++;
         p.tried[f]++;
@@ -550,9 +558,11 @@ int ao_policy_next_recipe(const ao_run_config *run, const ao_history *h, json_t 
             fam = family_of(recipe);
         }
     }
-    /* 2. families in order, each once */
+    /* 2. families in order, each once; one whose recipe failed its smoke
+     * run (too large for the memory limit, too slow for the time limit)
+     * would fail it again and counts as tried */
     for (i = 0; !recipe && i < N_FAMILIES; i++)
-        if (order[i] >= 0 && !p.tried[order[i]]) {
+        if (order[i] >= 0 && !p.tried[order[i]] && !p.smoke_failed[order[i]]) {
             fam = order[i];
             if (!(recipe = default_recipe(fam, &f, seed))) goto NOMEM;
             basis = i == 0 ? "baseline: cheap and strong" : "next family the data calls for";

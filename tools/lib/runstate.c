@@ -97,6 +97,7 @@ int ao_run_config_parse(const json_t *j, const char *file, ao_run_config *rc, ao
     rc->budgets.iterations = (int)json_integer_value(json_object_get(b, "iterations"));
     rc->budgets.wall_seconds = jnum(b, "wall_seconds", 0);
     rc->budgets.train_time_limit = jnum(b, "train_time_limit", 0);
+    rc->budgets.train_mem_limit = jnum(b, "train_mem_limit", 0);
     rc->budgets.plateau = (int)json_integer_value(json_object_get(b, "plateau"));
     rc->budgets.target = jnum(b, "target", NAN);
     rc->valid_fraction = jnum(j, "valid_fraction", 0);
@@ -147,6 +148,8 @@ json_t *ao_run_config_to_json(const ao_run_config *rc)
                           "budgets", "iterations", rc->budgets.iterations, "wall_seconds", rc->budgets.wall_seconds,
                           "train_time_limit", rc->budgets.train_time_limit, "plateau", rc->budgets.plateau, "target", num_or_null(rc->budgets.target),
                           "valid_fraction", rc->valid_fraction);
+    if (j && rc->budgets.train_mem_limit > 0)
+        json_object_set_new(json_object_get(j, "budgets"), "train_mem_limit", json_real(rc->budgets.train_mem_limit));
     if (j && rc->agent == AO_AGENT_LLM) json_object_set_new(j, "baseline", json_string(rc->baseline ? "builtin" : "none"));
     if (j && rc->has_llm) {
         const ao_llm_settings *l = &rc->llm;

@@ -231,7 +231,8 @@ def new_run_args(lineage):
         "--iterations", 0,
         "--train-time-limit", config["train_time_limit"],
     ]
-    for key, opt in [("plateau", "--plateau"), ("target", "--target"), ("valid_fraction", "--valid-fraction")]:
+    for key, opt in [("plateau", "--plateau"), ("target", "--target"), ("valid_fraction", "--valid-fraction"),
+                     ("train_mem_limit", "--train-mem-limit")]:
         if config.get(key) is not None:
             args += [opt, config[key]]
     return " ".join(shlex.quote(str(a)) for a in args)
