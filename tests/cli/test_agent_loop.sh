@@ -129,10 +129,11 @@ corrupt() {   # DESC FILE PYTHON-EDIT PATH TOOL...
 }
 corrupt "unknown format version" run.json "d['format_version'] = 7" '[.]format_version' "$S" --steps iteration --state "$TMP/bad" --data "$B" --out "$TMP/x4"
 corrupt "metric bogus" run.json "d['metric'] = 'bogus'" '[.]metric' "$T" --state "$TMP/bad" --data "$B" --out "$TMP/x5"
+corrupt "train_mem_limit 1e300" run.json "d['budgets']['train_mem_limit'] = 1e300" '[.]budgets[.]train_mem_limit' "$S" --steps iteration --state "$TMP/bad" --data "$B" --out "$TMP/x6m"
 corrupt "iterations -3" run.json "d['budgets']['iterations'] = -3" '[.]budgets[.]iterations' "$S" --steps iteration --state "$TMP/bad" --data "$B" --out "$TMP/x6"
 corrupt "split_version a string" history.json "d['iterations'][0]['split_version'] = '1'" '[.]iterations\[0\][.]split_version' "$BIN/agentomics-package-model" --state "$TMP/bad" --runs "$TMP/u1" --out "$TMP/x7.tar.gz"
 corrupt "best at a missing iteration" history.json "d['best']['iteration'] = 4" '[.]best[.]iteration' "$R" --state "$TMP/bad" --run "$TMP/u1" --data "$B" --out "$TMP/x8"
-[ -e "$TMP/x4" ] || [ -e "$TMP/x5" ] || [ -e "$TMP/x6" ] || [ -e "$TMP/x7.tar.gz" ] || [ -e "$TMP/x8" ] && not_ok "no output after a refused state" || ok "no output after a refused state"
+[ -e "$TMP/x4" ] || [ -e "$TMP/x5" ] || [ -e "$TMP/x6" ] || [ -e "$TMP/x6m" ] || [ -e "$TMP/x7.tar.gz" ] || [ -e "$TMP/x8" ] && not_ok "no output after a refused state" || ok "no output after a refused state"
 # ---- the smoke run scales a recipe's cost to the whole training split -----------------------
 # With a 10 ms training time limit the CNN of iteration 2 (one epoch on the
 # training rows: a fraction of a second) cannot fit; the linear models can.

@@ -126,7 +126,7 @@ int main(int argc, char **argv)
             if (c == O_TBUDGET) { o.time_budget = d; o.budgets_given |= AO_BUDGET_TIME; } else o.train_time_limit = d;
             break;
         case O_MLIMIT:
-            if (ao_cli_double(optarg, &d) < 0 || d < 0 || d > 1e9) return ao_cli_usage_error("--train-mem-limit expects megabytes >= 0, got '%s'", optarg);
+            if (ao_cli_double(optarg, &d) < 0 || d < 0 || d > 1e9) return ao_cli_usage_error("--train-mem-limit expects megabytes in 0..1e9, got '%s'", optarg);
             o.train_mem_limit = d;
             break;
         case O_PLATEAU:

@@ -239,13 +239,14 @@ int ao_model_check_memory(const ao_recipe *r, const ao_dataset_info *info, const
 {
     const ao_learner *l = ao_learner_get(r->model);
     ao_featurizer *feat = NULL;
+    ao_learner_shape shape;
     int rc;
     if (!l) return ao_err_set(err, AO_EINTERNAL, "the recipe names no learner");
     if (mem_limit_mb <= 0) return AO_OK;
     if (r->repr != AO_REPR_ONEHOT && !(feat = ao_featurizer_create(&r->feat, train->n_seq, err)))
         return err->code == AO_EUSAGE ? ao_err_set(err, AO_EDATA, "recipe.json: $.representation: %.900s", err->msg) : err->code;
-    rc = check_memory(l, r, (ao_learner_shape[]){input_shape(l, r, feat, r->repr == AO_REPR_ONEHOT ? onehot_length(r, train) : 0, train, valid,
-                                                             info->n_classes, threads)}, mem_limit_mb, err);
+    shape = input_shape(l, r, feat, r->repr == AO_REPR_ONEHOT ? onehot_length(r, train) : 0, train, valid, info->n_classes, threads);
+    rc = check_memory(l, r, &shape, mem_limit_mb, err);
     ao_featurizer_destroy(feat);
     return rc;
 }
