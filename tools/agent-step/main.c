@@ -80,7 +80,6 @@ int main(int argc, char **argv)
     ao_agent_opts o;
     ao_cli cli;
     ao_err err;
-    char *steps_buf = NULL;
     int c, rc, st;
     long v;
     double d;
@@ -90,11 +89,17 @@ int main(int argc, char **argv)
     ao_err_init(&err);
     while ((c = getopt_long(argc, argv, AO_CLI_SHORTOPTS, lopts, NULL)) != -1) {
         switch (c) {
-        case O_STEP: case O_STEPS:
+        case O_STEP: case O_STEPS: {
+            /* the parser keeps the step table's names, not the buffer's:
+             * freed at once, so no later usage error can leak it */
+            char *steps_buf = strdup(optarg);
+            int prc;
+            if (!steps_buf) return AO_EXIT_OSERR;
+            prc = ao_agent_parse_steps(steps_buf, &o, &err);
             free(steps_buf);
-            if (!(steps_buf = strdup(optarg))) return AO_EXIT_OSERR;
-            if (ao_agent_parse_steps(steps_buf, &o, &err) < 0) { free(steps_buf); return ao_cli_usage_error("%s", err.msg); }
+            if (prc < 0) return ao_cli_usage_error("%s", err.msg);
             break;
+        }
         case O_STATE: o.state_in = optarg; break;
         case O_OUT: o.out = optarg; break;
         case O_DATA: o.data = optarg; break;
@@ -150,16 +155,14 @@ int main(int argc, char **argv)
             if (c >= AO_AGENT_LLM_OPT_BASE) {
                 char msg[256];
                 if (ao_agent_llm_option(&o, c, optarg, msg, sizeof msg) == 0) break;
-                free(steps_buf);
                 return ao_cli_usage_error("%s", msg);
             }
-            if ((st = ao_cli_option(&cli, c)) != AO_CLI_GO_ON) { free(steps_buf); return st; }
+            if ((st = ao_cli_option(&cli, c)) != AO_CLI_GO_ON) return st;
         }
     }
-    if (optind < argc) { free(steps_buf); return ao_cli_usage_error("unexpected argument '%s'", argv[optind]); }
-    if (!o.n_steps || !o.out || !o.data) { free(steps_buf); return ao_cli_usage_error("--step (or --steps), --out and --data are required"); }
+    if (optind < argc) return ao_cli_usage_error("unexpected argument '%s'", argv[optind]);
+    if (!o.n_steps || !o.out || !o.data) return ao_cli_usage_error("--step (or --steps), --out and --data are required");
     ao_cli_start(&cli);
     rc = ao_agent_run_steps(&o, &err);
-    free(steps_buf);
     return ao_cli_finish(&cli, rc, &err);
 }
