@@ -13,18 +13,14 @@ static json_t *profile(int n, int K, double median, double max, double cv, doubl
                      "positional_signal", "mi_positional_excess_bits", pos_bits, "positional_snr", pos_snr);
 }
 
-/* A history whose iterations used these recipes with these statuses and
- * validation values (scored on `rows` rows when > 0), on profile p, plus
- * the current iteration being planned (the policy runs after plan
- * appended it). Read through the history parser, as a state is. */
-static ao_history *history_rows(ao_history *h, const json_t *p, int n, json_t **recipes, const char **status, const double *value,
-                                const double *secs, double rows)
+/* history.json for iterations that used these recipes with these
+ * statuses and validation values (scored on `rows` rows when > 0), on
+ * profile p. */
+static json_t *history_doc(const json_t *p, int n, json_t **recipes, const char **status, const double *value, const double *secs, double rows)
 {
-    json_t *its = json_array(), *j;
-    ao_err e;
+    json_t *its = json_array();
     int i;
     char id[16];
-    ao_err_init(&e);
     for (i = 0; i < n; i++) {
         snprintf(id, sizeof id, "iter%d", i + 1);
         json_array_append_new(its, json_pack("{s:i,s:i,s:{s:{s:{s:O},s:f}},s:{s:s,s:s,s:{s:{s:f}}},s:{s:s},s:s}", "iteration", i + 1, "split_version", 1,
@@ -36,11 +32,26 @@ static ao_history *history_rows(ao_history *h, const json_t *p, int n, json_t **
             json_object_set_new(json_object_get(json_object_get(json_object_get(json_array_get(its, (size_t)i), "run"), "metrics"), "valid"),
                                 "n", json_real(rows));
     }
-    j = json_pack("{s:i,s:{s:i,s:s},s:n,s:o,s:O}", "format_version", 2, "split", "version", 1, "source", "agent", "best", "iterations", its, "profile", p);
+    return json_pack("{s:i,s:{s:i,s:s},s:n,s:o,s:O}", "format_version", 2, "split", "version", 1, "source", "agent", "best", "iterations", its, "profile", p);
+}
+
+/* h from history document j (taken), read through the history parser as
+ * a state is, plus the current iteration being planned (the policy runs
+ * after plan appended it). */
+static ao_history *history_from(ao_history *h, json_t *j)
+{
+    ao_err e;
+    ao_err_init(&e);
     if (ao_history_parse(j, "history.json", h, &e) < 0) printf("# history: %s\n", e.msg);
     json_decref(j);
     ao_history_new_iteration(h);
     return h;
+}
+
+static ao_history *history_rows(ao_history *h, const json_t *p, int n, json_t **recipes, const char **status, const double *value,
+                                const double *secs, double rows)
+{
+    return history_from(h, history_doc(p, n, recipes, status, value, secs, rows));
 }
 
 static ao_history *history_timed(ao_history *h, const json_t *p, int n, json_t **recipes, const char **status, const double *value,
@@ -54,32 +65,17 @@ static ao_history *history(ao_history *h, const json_t *p, int n, json_t **recip
     return history_timed(h, p, n, recipes, status, value, NULL);
 }
 
-/* Adds to iteration i (0-based) of a parsed-history JSON a code step that
- * first tried `failed` (its smoke run failed) and then ran the recipe the
- * iteration has, as the code step records a fallback. */
-static void add_failed_attempt(ao_history *h, const json_t *p, int n, json_t **recipes, const char **status, const double *value, int i,
-                               const json_t *failed)
+/* As history(), with iteration i's (0-based) code step recording that
+ * it first tried `failed` (its smoke run failed) and then ran the recipe
+ * the iteration has, as the code step records a fallback. */
+static ao_history *history_failed_attempt(ao_history *h, const json_t *p, int n, json_t **recipes, const char **status, const double *value,
+                                          int i, const json_t *failed)
 {
-    json_t *its = json_array(), *j;
-    ao_err e;
-    int k;
-    ao_err_init(&e);
-    for (k = 0; k < n; k++) {
-        char id[16];
-        json_t *code;
-        snprintf(id, sizeof id, "iter%d", k + 1);
-        code = json_pack("{s:O}", "recipe", recipes[k]);
-        if (k == i)
-            json_object_set_new(code, "attempts", json_pack("[{s:O,s:{s:s,s:s}},{s:O,s:{s:s}}]", "recipe", failed, "smoke", "status", "failed",
-                                                            "message", "too large", "recipe", recipes[k], "smoke", "status", "ok"));
-        json_array_append_new(its, json_pack("{s:i,s:i,s:{s:{s:o,s:f}},s:{s:s,s:s,s:{s:{s:f}}},s:{s:s},s:s}", "iteration", k + 1, "split_version", 1,
-                                             "steps", "code", "output", code, "seconds", 0.1, "run", "run_id", id, "status", status[k],
-                                             "metrics", "valid", "auroc", value[k], "feedback", "diagnosis", "ok", "decision", "continue"));
-    }
-    j = json_pack("{s:i,s:{s:i,s:s},s:n,s:o,s:O}", "format_version", 2, "split", "version", 1, "source", "agent", "best", "iterations", its, "profile", p);
-    if (ao_history_parse(j, "history.json", h, &e) < 0) printf("# history: %s\n", e.msg);
-    json_decref(j);
-    ao_history_new_iteration(h);
+    json_t *j = history_doc(p, n, recipes, status, value, NULL, 0);
+    json_t *code = json_object_get(json_object_get(json_object_get(json_array_get(json_object_get(j, "iterations"), (size_t)i), "steps"), "code"), "output");
+    json_object_set_new(code, "attempts", json_pack("[{s:O,s:{s:s,s:s}},{s:O,s:{s:s}}]", "recipe", failed, "smoke", "status", "failed",
+                                                    "message", "too large", "recipe", recipes[i], "smoke", "status", "ok"));
+    return history_from(h, j);
 }
 
 /* The policy's next recipe for history h (one place for the call). */
@@ -191,8 +187,7 @@ int main(void)
         json_t *rs[3], *posgbdt = json_pack("{s:{s:s},s:{s:s}}", "representation", "type", "onehot", "model", "type", "gbdt");
         plan_iterations(run, &hist, p, 2, rs, ok3, v3);
         rs[2] = json_incref(rs[0]);
-        add_failed_attempt(&hist, p, 3, rs, ok3, v3, 2, posgbdt);
-        r3 = next_recipe(run, &hist, &why);
+        r3 = next_recipe(run, history_failed_attempt(&hist, p, 3, rs, ok3, v3, 2, posgbdt), &why);
         CHECK(r3 && !strcmp(model_of(r3), "cnn"), "after the positional trees failed their smoke run: the CNN, not the trees again (got %s on %s)",
               r3 ? model_of(r3) : "none", r3 ? repr_of(r3) : "none");
         json_decref(why); json_decref(r3); json_decref(posgbdt);

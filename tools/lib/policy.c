@@ -108,7 +108,7 @@ static past read_past(const ao_history *h, const char *metric)
     for (i = 0; i < N_FAMILIES; i++) p.best_value[i] = -INFINITY;
     for (i = 0; i < h->n_iters; i++) {
         const ao_iteration *it = &h->iters[i];
-        const json_t *recipe = json_object_get(ao_iteration_output(it, "code"), "recipe"), *attempts = json_object_get(ao_iteration_output(it, "code"), "attempts");
+        const json_t *code = ao_iteration_output(it, "code"), *recipe = json_object_get(code, "recipe"), *attempts = json_object_get(code, "attempts");
         const char *status = it->has_run ? it->run.status : NULL;
         int f = family_of(recipe), failed = status && strcmp(status, "ok") != 0;
         double v;
